@@ -1,0 +1,87 @@
+# PivotDesk — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+export DJANGO_SETTINGS_MODULE ?= config.settings
+# uv must use the Python found here, never download one.
+export UV_PYTHON_DOWNLOADS := never
+
+# Python 3.12: `make PYTHON=/path/to/python3.12`, else python3.12 on PATH (a pyenv shim that fails does not
+# count), else the newest ~/.pyenv/versions/3.12.*. Resolved to a real executable once.
+ifeq ($(origin PYTHON), undefined)
+PYTHON := $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null || \
+	ls -d $(HOME)/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -n 1)
+endif
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+
+.PHONY: run install migrate seed test lint types contracts pytest pytest-postgres bench clean messages python
+
+# Fails early, and clearly, without Python 3.12 (checked only when the virtualenv must be built).
+define need_python
+	@if [ -z "$(PYTHON)" ] || ! "$(PYTHON)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then \
+		echo "PivotDesk needs Python 3.12 and found none (looked for python3.12 on PATH and ~/.pyenv/versions/3.12.*)." >&2; \
+		echo "Install it (e.g. 'pyenv install 3.12' or your system's python3.12 package), or: make run PYTHON=/path/to/python3.12" >&2; \
+		exit 1; \
+	fi
+endef
+
+python: ## check that Python 3.12 is there
+	$(need_python)
+	@echo "Python 3.12: $(PYTHON)"
+
+.tools/bin/uv:
+	$(need_python)
+	"$(PYTHON)" -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(BIN)/python: pyproject.toml uv.lock | $(UV)
+	$(need_python)
+	$(UV) sync --frozen --python "$(PYTHON)"
+	@touch $(BIN)/python
+
+install: $(BIN)/python ## create the virtualenv and install the locked dependencies
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=.tools >/dev/null 2>&1 || true
+
+seed: migrate ## seed the demo workspace when the database is empty, train its first models, triage it
+	@out=$$(mktemp); $(BIN)/python manage.py seed_demo --if-empty | tee $$out; status=$${PIPESTATUS[0]}; \
+	if [ $$status -ne 0 ]; then rm -f $$out; exit $$status; fi; \
+	if ! grep -q "nothing seeded" $$out; then $(BIN)/python manage.py ai train --workspace demo | grep -E "^[a-z_]+: " || true; fi; \
+	rm -f $$out
+	$(BIN)/python manage.py ai_triage_all --workspace demo
+
+run: seed ## installed, migrated, demo data, web + worker + scheduler; Ctrl-C stops all
+	$(BIN)/python manage.py collectstatic --noinput >/dev/null
+	@$(BIN)/python manage.py demo_banner
+	PYTHONUNBUFFERED=1 exec $(BIN)/honcho start -f Procfile
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy pivotdesk config
+
+contracts: install
+	$(BIN)/lint-imports
+
+pytest: install
+	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not browser"
+	$(BIN)/pytest -q -m browser
+
+# The same suite on PostgreSQL when PIVOTDESK_TEST_DATABASE_URL is set (CI sets it).
+pytest-postgres: install
+	@if [ -n "$$PIVOTDESK_TEST_DATABASE_URL" ]; then \
+		DATABASE_URL="$$PIVOTDESK_TEST_DATABASE_URL" $(BIN)/pytest -q -n 2 --dist loadgroup -m "not browser"; \
+	else echo "PIVOTDESK_TEST_DATABASE_URL not set: PostgreSQL suite skipped"; fi
+
+test: lint types contracts pytest pytest-postgres ## lint, types, import contracts, all tests
+
+bench: install ## benchmarks (never part of make test)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .tools var

@@ -1,0 +1,125 @@
+"""`make bench` / `python -m bench`: run every benchmark module, print the machine and a results table, and write
+bench/results/<module>-<timestamp>.json.
+
+Options: --quick (5,000 tickets instead of 100,000, for development), --no-peer (skip django-helpdesk),
+--sqlite-only, --only foundation|channels|ai. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import ai, channels, foundation, machine
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _table(header: list[str], body: list[list[str]]) -> str:
+    widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*header), line, *(fmt.format(*row) for row in body)])
+
+
+def _print_foundation(report: dict[str, Any]) -> None:
+    print()
+    print(f"== foundation ({report['size']}: {report['params']['tickets']:,} tickets) ==")
+    peer = report["peer"]
+    if peer["problem"]:
+        print(f"django-helpdesk not measured: {peer['problem']}")
+    else:
+        print(f"peer: {peer['versions'].replace(' ', ' on Django ', 1)} (own virtualenv bench/.peers/helpdesk-venv)")
+    for reason in report["skipped"]:
+        print(f"skipped: {reason}")
+    for r in report["results"]:
+        if "fatal" in r:
+            print(f"\n{r['system']} on {r['database']} FAILED:\n{r['fatal']}")
+            continue
+        load = r.get("bulk_load", {})
+        print(
+            f"{r['system']} on {r['database']} ({r.get('database_version', r.get('framework', ''))}): "
+            f"bulk-loaded {load.get('tickets', 0):,} tickets in {load.get('seconds')} s by bulk insert "
+            f"(not through the service layer), whole run {r.get('wall_s')} s"
+        )
+        for note in r.get("notes", []):
+            print(f"  note: {note}")
+        for error in r.get("errors", []):
+            print(f"  NOT MEASURED: {error}")
+    print()
+    header = ["db", "operation", "PivotDesk", "django-helpdesk", "ratio PD/HD"]
+    print(_table(header, foundation.rows(report)))
+    print()
+    for line in foundation.query_count_lines(report):
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="5,000 tickets and fewer requests (development)")
+    parser.add_argument("--no-peer", action="store_true", help="skip django-helpdesk")
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when configured")
+    parser.add_argument("--only", choices=["foundation", "channels", "ai"], help="run one benchmark module")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    size = "quick" if args.quick else "full"
+    databases = ["sqlite"] if args.sqlite_only else ["sqlite", "postgresql"]
+    pg_url = foundation.postgres_base_url()
+    pg_version = foundation.postgres_version(pg_url) if pg_url and not args.sqlite_only else None
+    info = machine.describe(pg_version)
+    when = dt.datetime.now(dt.UTC).astimezone()
+    print(f"PivotDesk benchmarks, {when:%Y-%m-%d %H:%M %Z}")
+    for key, value in info.items():
+        print(f"  {key}: {value}")
+    reports: dict[str, dict[str, Any]] = {}
+    if args.only in (None, "foundation"):
+        print("foundation:", flush=True)
+        reports["foundation"] = foundation.run(size=size, with_peer=not args.no_peer, databases=databases)
+        _print_foundation(reports["foundation"])
+    if args.only in (None, "channels"):
+        print("\nchannels:", flush=True)
+        reports["channels"] = channels.run(size=size)
+        _print_channels(reports["channels"])
+    if args.only in (None, "ai"):
+        print("\nai:", flush=True)
+        reports["ai"] = ai.run()
+        _print_ai(reports["ai"])
+    elapsed = time.perf_counter() - started
+    print(f"\ntotal time {elapsed / 60:.1f} min")
+
+    RESULTS.mkdir(exist_ok=True)
+    for name, report in reports.items():
+        out = RESULTS / f"{name}-{size}-{when:%Y%m%dT%H%M%S}.json"
+        out.write_text(
+            json.dumps({"when": when.isoformat(), "machine": info, "elapsed_s": round(elapsed, 1), **report}, indent=2)
+        )
+        print(f"results written to {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+
+
+def _print_channels(report: dict[str, Any]) -> None:
+    if "fatal" in report:
+        print(f"channels benchmark FAILED:\n{report['fatal']}")
+        return
+    print(f"\n== channels ({report['size']}: {report['n']:,} messages, SQLite, events on the embedded broker) ==")
+    print(_table(["ingestion", "messages", "per second", "ratio to bare creation"], channels.rows(report)))
+
+
+def _print_ai(report: dict[str, Any]) -> None:
+    if "skipped" in report:
+        print(f"ai benchmark skipped: {report['skipped']}")
+        return
+    for row in report["results"]:
+        row.pop("_model", None)
+    print(f"\n== ai (classification + sentiment, CPU only, offline; {report['seconds']} s) ==")
+    print(_table(ai.HEADER, ai.rows(report)))
+    for line in ai.extra_lines(report):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The REST API root (django-ninja): /api/v1/…, OpenAPI schema at /api/openapi.json, docs at /api/docs.
+
+Errors are JSON `{"code", "message", "details"?}`; bad input is a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from pivotdesk.accounts.api_auth import SessionAuth, TokenAuth
+from pivotdesk.common.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="PivotDesk API",
+    version="1.0.0",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    auth=[TokenAuth(), SessionAuth()],
+    description=(
+        "REST API of PivotDesk. Authenticate with `Authorization: Bearer pd_…` (a personal API token, created in "
+        "the UI or with `pivotdesk create-token`) or the agent UI's session. Errors are JSON objects with a "
+        "machine `code` and a readable `message`."
+    ),
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, details: object = None) -> HttpResponse:
+    body: dict[str, object] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status_code, exc.code, exc.message, exc.details or None)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    details = [
+        {"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    return _error(request, 422, "validation_failed", "The request did not validate.", details)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "not_authenticated", "Authentication required: a valid API token or a session.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", str(exc) or "Not found.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+# Routers are mounted here, one per app (the API work fills these in).
+from pivotdesk.accounts.api import router as accounts_router  # noqa: E402
+from pivotdesk.customers.api import router as customers_router  # noqa: E402
+from pivotdesk.tickets.api import router as tickets_router  # noqa: E402
+from pivotdesk.tickets.api_configuration import router as ticket_configuration_router  # noqa: E402
+from pivotdesk.webhooks.api import router as webhooks_router  # noqa: E402
+
+api.add_router("/v1/", accounts_router)
+api.add_router("/v1/", customers_router)
+api.add_router("/v1/", tickets_router)
+api.add_router("/v1/", ticket_configuration_router)
+api.add_router("/v1/webhooks/", webhooks_router)

@@ -1,0 +1,22 @@
+"""The one list of periodic jobs (Celery beat). Each entry names a task and how often it runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Outgoing webhooks: send the deliveries whose back-off has passed (and sends whose worker died).
+    "webhooks-retry-due": {"task": "webhooks.retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
+    # Channels: re-send queued replies whose back-off has passed (SMTP down, platform 5xx/429).
+    "channels-outbox-retry-due": {"task": "channels.outbox_retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
+    # Email: fetch new mail from every IMAP mailbox (one task per mailbox; `manage.py mail_idle` is the push option).
+    "channels-poll-mailboxes": {"task": "channels.poll_mailboxes", "schedule": 60.0, "options": {"expires": 55.0}},
+    # AI: retrain each workspace's triage models from resolved tickets, nightly (activated only when better).
+    "ai-retrain-models": {
+        "task": "ai.retrain_models",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": 3600.0},
+    },
+}

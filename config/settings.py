@@ -1,0 +1,219 @@
+"""PivotDesk settings: everything comes from the environment (and an optional `.env`), with safe defaults.
+
+The embedded default needs no server: SQLite in WAL mode, a Celery broker on SQLite, local media, local-memory
+cache. Set DATABASE_URL / CELERY_BROKER_URL / REDIS_URL / AWS_STORAGE_BUCKET_NAME to scale out with the same code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("PIVOTDESK_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="pivotdesk-insecure-dev-key-change-me-in-production-0123456789")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "pivotdesk.common",
+    "pivotdesk.accounts",
+    "pivotdesk.customers",
+    "pivotdesk.tickets",
+    "pivotdesk.webhooks",
+    "pivotdesk.channels",
+    "pivotdesk.ai",
+    "pivotdesk.web",
+    "pivotdesk.cli",
+    "config.apps.CompositionRootConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "pivotdesk.web.context_processors.workspace",
+            ],
+        },
+    },
+]
+
+# --- database --------------------------------------------------------------------------------------------------
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pivotdesk.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while the worker writes; IMMEDIATE avoids lock upgrades that deadlock.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000; "
+            "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
+        ),
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+# --- i18n: 简体中文 and English, following the browser, with a switch -----------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "pivotdesk" / "locale"]
+USE_I18N = True
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+USE_TZ = True
+
+# --- static and media -------------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+STORAGES: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Attachments: size and type limits (per file), enforced by tickets.services.attachments.
+PIVOTDESK_ATTACHMENT_MAX_BYTES = env.int("PIVOTDESK_ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)
+PIVOTDESK_ATTACHMENT_BLOCKED_EXTENSIONS = env.list(
+    "PIVOTDESK_ATTACHMENT_BLOCKED_EXTENSIONS",
+    default=["exe", "bat", "cmd", "com", "scr", "js", "vbs", "msi", "ps1", "jar", "dll"],
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- cache ------------------------------------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pivotdesk"}}
+
+# --- Celery -----------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- API --------------------------------------------------------------------------------------------------------
+PIVOTDESK_API_RATE_LIMIT_PER_MINUTE = env.int("PIVOTDESK_API_RATE_LIMIT_PER_MINUTE", default=600)
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 200
+
+# --- outgoing webhooks ------------------------------------------------------------------------------------------
+PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS = env.float("PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+PIVOTDESK_WEBHOOK_MAX_ATTEMPTS = env.int("PIVOTDESK_WEBHOOK_MAX_ATTEMPTS", default=8)
+
+# --- secrets at rest (channel passwords and tokens): a Fernet key, derived from SECRET_KEY when unset ------------
+PIVOTDESK_FIELD_KEY = env.str("PIVOTDESK_FIELD_KEY", default="")
+PIVOTDESK_FIELD_KEY_OLD = env.str("PIVOTDESK_FIELD_KEY_OLD", default="")
+
+# --- channels -----------------------------------------------------------------------------------------------------
+# Mail from the same sender with the same normalised subject within this window threads onto the same ticket.
+PIVOTDESK_EMAIL_THREAD_WINDOW_HOURS = env.int("PIVOTDESK_EMAIL_THREAD_WINDOW_HOURS", default=72)
+# A messaging conversation continues the contact's open ticket on that channel if it was active this recently.
+PIVOTDESK_MESSAGING_THREAD_WINDOW_HOURS = env.int("PIVOTDESK_MESSAGING_THREAD_WINDOW_HOURS", default=24)
+# Per-sender rate limit: more new tickets than this per hour from one identity are held as failed ("rate limited").
+PIVOTDESK_INBOUND_MAX_TICKETS_PER_SENDER_HOUR = env.int("PIVOTDESK_INBOUND_MAX_TICKETS_PER_SENDER_HOUR", default=20)
+PIVOTDESK_OUTBOX_MAX_ATTEMPTS = env.int("PIVOTDESK_OUTBOX_MAX_ATTEMPTS", default=8)
+# Public web form: submissions per IP per hour. Chat: a visitor silent this long has left; replies go by email.
+PIVOTDESK_WEB_FORM_RATE_PER_HOUR = env.int("PIVOTDESK_WEB_FORM_RATE_PER_HOUR", default=20)
+PIVOTDESK_CHAT_AWAY_MINUTES = env.int("PIVOTDESK_CHAT_AWAY_MINUTES", default=5)
+
+# --- AI triage (issue 4): local models by default; an OpenAI-compatible LLM is optional and off unless configured --
+PIVOTDESK_AI_ENABLED = env.bool("PIVOTDESK_AI_ENABLED", default=True)
+PIVOTDESK_AI_MODEL_DIR = Path(env.str("PIVOTDESK_AI_MODEL_DIR", default=str(VAR_DIR / "ai-models")))
+PIVOTDESK_ASR_MODEL_PATH = env.str("PIVOTDESK_ASR_MODEL_PATH", default="")  # a CTranslate2 Whisper model directory
+PIVOTDESK_LLM_BASE_URL = env.str("PIVOTDESK_LLM_BASE_URL", default="")  # e.g. http://127.0.0.1:11434/v1 (Ollama)
+PIVOTDESK_LLM_API_KEY = env.str("PIVOTDESK_LLM_API_KEY", default="")
+PIVOTDESK_LLM_MODEL = env.str("PIVOTDESK_LLM_MODEL", default="")
+PIVOTDESK_LLM_TIMEOUT_SECONDS = env.float("PIVOTDESK_LLM_TIMEOUT_SECONDS", default=30.0)
+# USD per 1,000 tokens (prompt, completion) for the cost log; 0 for self-hosted models.
+PIVOTDESK_LLM_PRICE_PER_1K = env.list("PIVOTDESK_LLM_PRICE_PER_1K", cast=float, default=[0.0, 0.0])
+
+# --- security (behind TLS in production) ------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "jieba": {"level": "WARNING"}},
+}

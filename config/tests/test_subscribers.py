@@ -1,0 +1,128 @@
+"""The composition root's subscriber table: every event reaches its tasks, and one broken subscriber stops nobody."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import subscribers
+from config.subscribers import SUBSCRIBERS, dispatch, subscribers_for
+from pivotdesk.common.events import DomainEvent
+from pivotdesk.tickets.events import ALL_EVENTS
+from pivotdesk.tickets.tests.factories import make_ticket
+from pivotdesk.webhooks import tasks as webhook_tasks
+
+
+class _Recorder:
+    """Stands in for a Celery task: records what `.delay` was called with."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def delay(self, body: dict[str, object]) -> None:
+        self.calls.append(body)
+
+
+class _Broken:
+    def delay(self, body: dict[str, object]) -> None:
+        raise ConnectionError("broker down")
+
+
+recorder = _Recorder()
+broken = _Broken()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_recorder():
+    recorder.calls.clear()
+    yield
+    subscribers._task.cache_clear()
+
+
+def test_every_subscriber_path_names_a_registered_celery_task():
+    from config.celery import app
+
+    for paths in SUBSCRIBERS.values():
+        for path in paths:
+            task = subscribers._task(path)
+            assert task.name in app.tasks, path
+            assert callable(task.delay)
+
+
+def test_every_event_reaches_the_webhook_fan_out():
+    for name in ALL_EVENTS:
+        assert "pivotdesk.webhooks.tasks.webhook_fan_out" in subscribers_for(name)
+
+
+def test_specific_subscribers_come_before_the_catch_all(monkeypatch):
+    monkeypatch.setitem(SUBSCRIBERS, "ticket.created", ["config.tests.test_subscribers.recorder"])
+    assert subscribers_for("ticket.created") == [
+        "config.tests.test_subscribers.recorder",
+        "pivotdesk.webhooks.tasks.webhook_fan_out",
+    ]
+    assert subscribers_for("something.else") == ["pivotdesk.webhooks.tasks.webhook_fan_out"]
+
+
+def test_dispatch_queues_each_subscriber_with_the_event_as_a_dict(monkeypatch):
+    monkeypatch.setitem(SUBSCRIBERS, "*", ["config.tests.test_subscribers.recorder"])
+
+    dispatch(DomainEvent(name="ticket.created", workspace_id=7, payload={"ticket_id": 3}))
+
+    assert [{k: v for k, v in c.items() if k != "id"} for c in recorder.calls] == [
+        {"name": "ticket.created", "workspace_id": 7, "payload": {"ticket_id": 3}}
+    ]
+
+
+def test_a_broken_or_missing_subscriber_does_not_stop_the_others(monkeypatch, caplog):
+    monkeypatch.setitem(
+        SUBSCRIBERS,
+        "ticket.created",
+        [
+            "config.tests.test_subscribers.broken",
+            "config.tests.no_such_module.task",
+            "config.tests.test_subscribers.recorder",
+        ],
+    )
+    monkeypatch.setitem(SUBSCRIBERS, "*", [])
+
+    dispatch(DomainEvent(name="ticket.created", workspace_id=1, payload={}))
+
+    assert len(recorder.calls) == 1
+    failed = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("config.tests.test_subscribers.broken" in m for m in failed)
+    assert any("config.tests.no_such_module.task" in m for m in failed)
+
+
+@pytest.mark.django_db
+def test_no_fan_out_is_queued_for_a_workspace_without_endpoints(
+    workspace, monkeypatch, django_capture_on_commit_callbacks
+):
+    seen = _Recorder()
+    monkeypatch.setattr(webhook_tasks.webhook_fan_out, "delay", seen.delay)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_ticket(workspace=workspace)
+    assert seen.calls == []
+
+
+def test_a_committed_ticket_reaches_the_webhook_task_through_the_installed_dispatcher(
+    workspace, monkeypatch, django_capture_on_commit_callbacks
+):
+    from pivotdesk.accounts.actors import Actor
+    from pivotdesk.webhooks.services.endpoints import webhook_endpoint_create
+
+    webhook_endpoint_create(workspace=workspace, url="http://127.0.0.1:9/hook", actor=Actor.system())
+    seen = _Recorder()
+    monkeypatch.setattr(webhook_tasks.webhook_fan_out, "delay", seen.delay)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = make_ticket(workspace=workspace)
+        assert seen.calls == []  # nothing is published before the commit
+
+    created = [c for c in seen.calls if c["name"] == "ticket.created"]
+    assert len(created) == 1 and created[0].pop("id")  # every event carries its own id
+    assert created == [
+        {
+            "name": "ticket.created",
+            "workspace_id": workspace.pk,
+            "payload": {"ticket_id": ticket.pk, "channel": "web_form"},
+        }
+    ]

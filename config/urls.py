@@ -1,0 +1,18 @@
+"""URL map: agent workspace, REST API (/api/v1, docs at /api/docs), Django admin, i18n switch."""
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+
+from config.api import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("channels/", include("pivotdesk.channels.urls")),
+    path("", include("pivotdesk.web.urls")),
+]
+if settings.DEBUG or not settings.STORAGES["default"]["BACKEND"].endswith("S3Storage"):
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,107 @@
+"""Shared fixtures: a workspace with agents of every role, a customer and a ticket; events dispatched eagerly."""
+
+from __future__ import annotations
+
+import pytest
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.models import Role
+from pivotdesk.accounts.tests.factories import AgentFactory, WorkspaceFactory
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Background tasks run inline in tests, and their errors surface."""
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Test users need no slow key stretching (production keeps Django's default hasher)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def workspace(db):
+    return WorkspaceFactory()
+
+
+@pytest.fixture
+def other_workspace(db):
+    return WorkspaceFactory()
+
+
+@pytest.fixture
+def agent(workspace):
+    return AgentFactory(workspace=workspace, role=Role.AGENT)
+
+
+@pytest.fixture
+def admin_agent(workspace):
+    return AgentFactory(workspace=workspace, role=Role.ADMIN)
+
+
+@pytest.fixture
+def supervisor(workspace):
+    return AgentFactory(workspace=workspace, role=Role.SUPERVISOR)
+
+
+@pytest.fixture
+def light_agent(workspace):
+    return AgentFactory(workspace=workspace, role=Role.LIGHT_AGENT)
+
+
+@pytest.fixture
+def actor(agent):
+    return Actor.for_agent(agent)
+
+
+@pytest.fixture
+def contact(workspace):
+    from pivotdesk.customers.tests.factories import ContactFactory
+
+    return ContactFactory(workspace=workspace)
+
+
+@pytest.fixture
+def ticket(workspace, contact):
+    from pivotdesk.tickets.tests.factories import make_ticket
+
+    return make_ticket(workspace=workspace, requester=contact)
+
+
+# Browser tests (marked `browser`) drive Debian's Chromium through Playwright; no browser is ever downloaded.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Debian Chromium for the browser tests of the run; skipped where it is not installed."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -1,0 +1,39 @@
+"""Who or what did something: an agent, a contact, a rule, the AI, an API client, the system."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pivotdesk.accounts.models import AgentProfile
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The author of a change, recorded on every timeline event."""
+
+    kind: str  # agent | contact | rule | ai | api | system
+    agent: AgentProfile | None = None
+    contact_id: int | None = None
+    label: str = ""
+
+    @classmethod
+    def for_agent(cls, agent: AgentProfile) -> Actor:
+        return cls(kind="agent", agent=agent, label=agent.name)
+
+    @classmethod
+    def for_api(cls, agent: AgentProfile, token_name: str = "") -> Actor:
+        return cls(kind="api", agent=agent, label=token_name or agent.name)
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(kind="system", label=label)
+
+    @classmethod
+    def for_contact(cls, contact_id: int, label: str = "") -> Actor:
+        return cls(kind="contact", contact_id=contact_id, label=label)
+
+    @property
+    def display(self) -> str:
+        return self.label or self.kind

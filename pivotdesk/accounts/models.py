@@ -1,0 +1,161 @@
+"""Workspaces (tenants), users, agent profiles (a user's membership in a workspace), teams, skills, API tokens."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pivotdesk.common.models import TimeStamped, WorkspaceScoped
+
+
+class Workspace(TimeStamped):
+    """A tenant: one service organisation. Every domain row belongs to one."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="Asia/Shanghai")
+    default_language = models.CharField(max_length=16, default="zh-hans")
+    languages = models.JSONField(default=list, blank=True, help_text=_("Languages the workspace serves."))
+    settings = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who logs in. Their role lives on the AgentProfile of each workspace they belong to."""
+
+    display_name = models.CharField(max_length=150, blank=True)
+    preferred_language = models.CharField(max_length=16, blank=True)
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Admin")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    AGENT = "agent", _("Agent")
+    LIGHT_AGENT = "light_agent", _("Light agent")
+
+
+class AgentStatus(models.TextChoices):
+    ONLINE = "online", _("Online")
+    AWAY = "away", _("Away")
+    OFFLINE = "offline", _("Offline")
+
+
+class Seniority(models.IntegerChoices):
+    JUNIOR = 1, _("Junior")
+    INTERMEDIATE = 2, _("Intermediate")
+    SENIOR = 3, _("Senior")
+    EXPERT = 4, _("Expert")
+
+
+class TicketAccess(models.TextChoices):
+    ALL = "all", _("All tickets in the workspace")
+    TEAMS = "teams", _("Tickets of my teams and mine")
+    ASSIGNED = "assigned", _("Only tickets assigned to me or that I follow")
+
+
+def default_capacity() -> dict[str, int]:
+    return {"email": 10, "chat": 3, "messaging": 5, "voice": 1}
+
+
+class AgentProfile(WorkspaceScoped):
+    """A user's membership in one workspace: role, skills, languages, capacity, location, presence."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="agent_profiles")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    ticket_access = models.CharField(max_length=16, choices=TicketAccess.choices, default=TicketAccess.ALL)
+    is_active = models.BooleanField(default=True)
+    languages = models.JSONField(default=list, blank=True)
+    capacity = models.JSONField(default=default_capacity, blank=True, help_text=_("Max open tickets per channel type."))
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default="Asia/Shanghai")
+    status = models.CharField(max_length=16, choices=AgentStatus.choices, default=AgentStatus.OFFLINE)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    seniority = models.IntegerField(choices=Seniority.choices, default=Seniority.INTERMEDIATE)
+    signature = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="agent_unique_user_per_workspace")]
+        indexes = [models.Index(fields=["workspace", "status"])]
+
+    def __str__(self) -> str:
+        return self.user.label
+
+    @property
+    def name(self) -> str:
+        return self.user.label
+
+
+class Team(WorkspaceScoped):
+    """A group of agents that tickets can be assigned to."""
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    lead = models.ForeignKey(AgentProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    members = models.ManyToManyField(AgentProfile, related_name="teams", blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="team_unique_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Skill(WorkspaceScoped):
+    """Something an agent can be good at (a product, a language of the trade, a procedure)."""
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="skill_unique_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentSkill(models.Model):
+    """An agent's level (1–5) in a skill."""
+
+    agent = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="skills")
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="agents")
+    level = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)], default=3)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "skill"], name="agentskill_unique"),
+            models.CheckConstraint(condition=models.Q(level__gte=1, level__lte=5), name="agentskill_level_1_5"),
+        ]
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", _("Read")
+    WRITE = "write", _("Read and write")
+    ADMIN = "admin", _("Admin")
+
+
+class ApiToken(WorkspaceScoped):
+    """A per-user API token. Only a SHA-256 hash of the secret is stored; the secret is shown once."""
+
+    agent = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=120)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=8, choices=TokenScope.choices, default=TokenScope.WRITE)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

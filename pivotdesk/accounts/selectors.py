@@ -1,0 +1,58 @@
+"""Reads for agents, teams, skills, tokens: always scoped to a workspace."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from pivotdesk.accounts.models import AgentProfile, ApiToken, Skill, Team, User, Workspace
+from pivotdesk.common.errors import NotFound
+
+
+def agent_list(*, workspace: Workspace, active_only: bool = True) -> QuerySet[AgentProfile]:
+    """The workspace's agents with user, teams and skills loaded."""
+    qs = (
+        AgentProfile.objects.filter(workspace=workspace)
+        .select_related("user")
+        .prefetch_related("teams", "skills__skill")
+        .order_by("user__display_name", "user__username")
+    )
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def access_agent(*, workspace: Workspace, agent_id: int) -> AgentProfile:
+    """An agent of this workspace by id, else NotFound."""
+    agent = AgentProfile.objects.select_related("user").filter(workspace=workspace, pk=agent_id).first()
+    if agent is None:
+        raise NotFound("Agent not found.")
+    return agent
+
+
+def team_list(*, workspace: Workspace) -> QuerySet[Team]:
+    """The workspace's teams with members loaded."""
+    return Team.objects.filter(workspace=workspace).prefetch_related("members__user").order_by("name")
+
+
+def access_team(*, workspace: Workspace, team_id: int) -> Team:
+    """A team of this workspace by id, else NotFound."""
+    team = Team.objects.filter(workspace=workspace, pk=team_id).first()
+    if team is None:
+        raise NotFound("Team not found.")
+    return team
+
+
+def skill_list(*, workspace: Workspace) -> QuerySet[Skill]:
+    return Skill.objects.filter(workspace=workspace).order_by("name")
+
+
+def memberships_for_user(*, user: User) -> QuerySet[AgentProfile]:
+    """The active agent profiles of a user across workspaces."""
+    return AgentProfile.objects.filter(user=user, is_active=True).select_related("workspace").order_by("pk")
+
+
+def agent_for_user(*, user: User, workspace: Workspace) -> AgentProfile | None:
+    """The user's profile in this workspace, if a member."""
+    return AgentProfile.objects.filter(user=user, workspace=workspace, is_active=True).first()
+
+
+def token_list(*, agent: AgentProfile) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(workspace_id=agent.workspace_id, agent=agent).order_by("-created_at")

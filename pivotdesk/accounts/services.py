@@ -1,0 +1,240 @@
+"""Writes for workspaces, agents, teams, skills and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from pivotdesk.accounts.models import (
+    AgentProfile,
+    AgentSkill,
+    AgentStatus,
+    ApiToken,
+    Role,
+    Skill,
+    Team,
+    TokenScope,
+    User,
+    Workspace,
+)
+from pivotdesk.common.errors import Conflict, ValidationFailed
+from pivotdesk.common.events import publish
+from pivotdesk.common.time import now
+
+TOKEN_PREFIX = "pd_"  # noqa: S105 - a public prefix, not a secret
+
+
+def workspace_create(
+    *, name: str, slug: str | None = None, time_zone: str = "Asia/Shanghai", languages: list[str] | None = None
+) -> Workspace:
+    """Create a workspace (tenant)."""
+    slug = slug or slugify(name) or f"ws-{secrets.token_hex(3)}"
+    if Workspace.objects.filter(slug=slug).exists():
+        raise Conflict(f"A workspace with slug '{slug}' already exists.", code="workspace_exists")
+    return Workspace.objects.create(name=name, slug=slug, time_zone=time_zone, languages=languages or ["zh", "en"])
+
+
+def user_get_or_create(*, username: str, email: str = "", password: str | None = None, display_name: str = "") -> User:
+    """Find a user by username or create one (a password of None leaves an unusable password)."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(username=username, email=email, display_name=display_name)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    return user
+
+
+@transaction.atomic
+def agent_create(
+    *,
+    workspace: Workspace,
+    username: str,
+    email: str = "",
+    password: str | None = None,
+    display_name: str = "",
+    role: str = Role.AGENT,
+    languages: list[str] | None = None,
+    **profile: Any,
+) -> AgentProfile:
+    """Add a user (created if new) to a workspace with a role and profile."""
+    if role not in Role.values:
+        raise ValidationFailed(f"Unknown role '{role}'.", details={"role": Role.values})
+    user = user_get_or_create(username=username, email=email, password=password, display_name=display_name)
+    if AgentProfile.objects.filter(workspace=workspace, user=user).exists():
+        raise Conflict(f"'{username}' is already a member of this workspace.", code="agent_exists")
+    return AgentProfile.objects.create(workspace=workspace, user=user, role=role, languages=languages or [], **profile)
+
+
+def agent_update(*, agent: AgentProfile, **fields: Any) -> AgentProfile:
+    """Update an agent's profile fields (role, languages, capacity, location, seniority, …)."""
+    allowed = {
+        "role",
+        "ticket_access",
+        "is_active",
+        "languages",
+        "capacity",
+        "latitude",
+        "longitude",
+        "time_zone",
+        "seniority",
+        "signature",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationFailed(f"Cannot update: {', '.join(sorted(unknown))}.")
+    if "role" in fields and fields["role"] not in Role.values:
+        raise ValidationFailed(f"Unknown role '{fields['role']}'.")
+    for key, value in fields.items():
+        setattr(agent, key, value)
+    agent.save()
+    return agent
+
+
+def agent_set_status(*, agent: AgentProfile, status: str) -> AgentProfile:
+    """Set an agent's presence (online / away / offline) and publish `agent.status_changed`."""
+    if status not in AgentStatus.values:
+        raise ValidationFailed(f"Unknown status '{status}'.", details={"allowed": AgentStatus.values})
+    old = agent.status
+    if old == status:
+        return agent
+    agent.status = status
+    agent.status_changed_at = now()
+    agent.save(update_fields=["status", "status_changed_at", "updated_at"])
+    publish("agent.status_changed", workspace_id=agent.workspace_id, agent_id=agent.pk, old=old, new=status)
+    return agent
+
+
+def team_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    description: str = "",
+    members: list[AgentProfile] | None = None,
+    lead: AgentProfile | None = None,
+) -> Team:
+    """Create a team, optionally with members and a lead (all from the same workspace)."""
+    if Team.objects.filter(workspace=workspace, name=name).exists():
+        raise Conflict(f"A team named '{name}' already exists.", code="team_exists")
+    team = Team.objects.create(workspace=workspace, name=name, description=description, lead=lead)
+    if members:
+        team_set_members(team=team, members=members)
+    return team
+
+
+def team_set_members(*, team: Team, members: list[AgentProfile]) -> Team:
+    """Replace a team's members (agents of other workspaces are refused)."""
+    if any(m.workspace_id != team.workspace_id for m in members):
+        raise ValidationFailed("Every member must belong to the team's workspace.")
+    team.members.set(members)
+    return team
+
+
+def team_update(
+    *,
+    team: Team,
+    name: str | None = None,
+    description: str | None = None,
+    lead: AgentProfile | None = None,
+    clear_lead: bool = False,
+) -> Team:
+    """Rename a team, change its description or lead (None leaves a field as it is; clear_lead removes the lead)."""
+    if name is not None:
+        name = name.strip()
+        clash = Team.objects.filter(workspace_id=team.workspace_id, name=name).exclude(pk=team.pk)
+        if not name:
+            raise ValidationFailed("A team needs a name.")
+        if clash.exists():
+            raise Conflict(f"A team named '{name}' already exists.", code="team_exists")
+        team.name = name
+    if description is not None:
+        team.description = description
+    if lead is not None:
+        if lead.workspace_id != team.workspace_id:
+            raise ValidationFailed("The lead must belong to the team's workspace.")
+        team.lead = lead
+    elif clear_lead:
+        team.lead = None
+    team.save()
+    return team
+
+
+def skill_get_or_create(*, workspace: Workspace, name: str) -> Skill:
+    """A skill by name in the workspace."""
+    skill, _ = Skill.objects.get_or_create(workspace=workspace, name=name.strip())
+    return skill
+
+
+def agent_skill_set(*, agent: AgentProfile, skill: Skill, level: int) -> AgentSkill:
+    """Set an agent's level (1–5) in a skill."""
+    if not 1 <= level <= 5:
+        raise ValidationFailed("A skill level is between 1 and 5.")
+    if skill.workspace_id != agent.workspace_id:
+        raise ValidationFailed("The skill belongs to another workspace.")
+    obj, _ = AgentSkill.objects.update_or_create(agent=agent, skill=skill, defaults={"level": level})
+    return obj
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_token_create(
+    *, agent: AgentProfile, name: str, scope: str = TokenScope.WRITE, rate_limit_per_minute: int | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token for an agent; returns the row and the plain secret, which is never stored or shown again."""
+    if scope not in TokenScope.values:
+        raise ValidationFailed(f"Unknown scope '{scope}'.", details={"allowed": TokenScope.values})
+    for _attempt in range(5):
+        prefix = secrets.token_hex(4)
+        secret = secrets.token_urlsafe(32)
+        try:
+            with transaction.atomic():
+                token = ApiToken.objects.create(
+                    workspace_id=agent.workspace_id,
+                    agent=agent,
+                    name=name,
+                    prefix=prefix,
+                    secret_hash=_hash_secret(secret),
+                    scope=scope,
+                    rate_limit_per_minute=rate_limit_per_minute,
+                )
+        except IntegrityError:
+            continue
+        return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
+    raise Conflict("Could not allocate a unique token prefix; try again.")
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke a token at once; later requests with it get 401."""
+    if token.revoked_at is None:
+        token.revoked_at = now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+    return token
+
+
+def api_token_authenticate(*, raw: str) -> ApiToken | None:
+    """The live token a raw `pd_<prefix>_<secret>` string stands for, or None (unknown, revoked, expired)."""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    try:
+        prefix, secret = raw[len(TOKEN_PREFIX) :].split("_", 1)
+    except ValueError:
+        return None
+    token = ApiToken.objects.select_related("agent", "agent__user", "workspace").filter(prefix=prefix).first()
+    if token is None or not secrets.compare_digest(token.secret_hash, _hash_secret(secret)):
+        return None
+    current = now()
+    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= current):
+        return None
+    if not token.agent.is_active or not token.agent.user.is_active:
+        return None
+    if token.last_used_at is None or (current - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=current)
+    return token

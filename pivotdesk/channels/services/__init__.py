@@ -1,0 +1,1 @@
+"""Every write of the channels app goes through these services."""

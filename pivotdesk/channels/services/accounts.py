@@ -1,0 +1,76 @@
+"""Configuring channel accounts (mailboxes, bots, forms); secrets are encrypted at rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pivotdesk.accounts.models import Workspace
+from pivotdesk.channels.models import ChannelAccount, ChannelKind
+from pivotdesk.common.errors import Conflict, ValidationFailed
+
+
+def channel_account_create(
+    *,
+    workspace: Workspace,
+    kind: str,
+    name: str,
+    config: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+    active: bool = True,
+) -> ChannelAccount:
+    """Add a channel to a workspace; the webhook key of its public URL is generated."""
+    if kind not in ChannelKind.values:
+        raise ValidationFailed(f"Unknown channel kind '{kind}'.", details={"kind": ChannelKind.values})
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("A channel needs a name.")
+    if ChannelAccount.objects.filter(workspace=workspace, name=name).exists():
+        raise Conflict(f"A channel named '{name}' already exists.", code="channel_exists")
+    account = ChannelAccount(workspace=workspace, kind=kind, name=name, config=config or {}, active=active)
+    account.set_secrets(secrets or {})
+    account.save()
+    return account
+
+
+def channel_account_update(
+    *,
+    account: ChannelAccount,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+    active: bool | None = None,
+) -> ChannelAccount:
+    """Change a channel's settings; given secrets are merged into the stored ones (a None value removes one)."""
+    if name is not None:
+        if not name.strip():
+            raise ValidationFailed("A channel needs a name.")
+        account.name = name.strip()
+    if config is not None:
+        account.config = config
+    if secrets is not None:
+        merged = {**account.secrets, **secrets}
+        account.set_secrets({k: v for k, v in merged.items() if v is not None})
+    if active is not None:
+        account.active = active
+    account.save()
+    return account
+
+
+def channel_account_record_poll(*, account: ChannelAccount, error: str = "") -> None:
+    """Remember when a polled channel (IMAP) last ran and its last error (shown to admins)."""
+    from pivotdesk.common.time import now
+
+    ChannelAccount.objects.filter(pk=account.pk).update(last_polled_at=now(), last_error=error[:2000])
+
+
+def channel_account_merge_config(*, account: ChannelAccount, values: dict[str, Any]) -> ChannelAccount:
+    """Merge a few keys into a channel's config under a row lock (a mailbox's IMAP cursor: UIDVALIDITY, last UID),
+    leaving the other settings as they are."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        locked = ChannelAccount.objects.select_for_update().get(pk=account.pk)
+        config = {**locked.config, **values}
+        ChannelAccount.objects.filter(pk=account.pk).update(config=config)
+    account.config = config
+    return account

@@ -1,0 +1,70 @@
+"""The chat widget's sessions: signed visitor tokens, storing and processing visitor messages, presence."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+
+from pivotdesk.channels import intake_selectors
+from pivotdesk.channels.models import ChannelAccount, InboundPayload
+from pivotdesk.channels.services.inbound import inbound_process, inbound_store
+from pivotdesk.customers import services as customer_services
+
+TOKEN_SALT = "pivotdesk.channels.chat.visitor"  # noqa: S105 - a signing namespace, not a secret
+SEEN_WRITE_EVERY_SECONDS = 15
+
+
+def visitor_token_issue(*, account: ChannelAccount) -> tuple[str, str]:
+    """A new chat session: (visitor id, signed token the widget keeps in localStorage)."""
+    visitor = f"v-{uuid.uuid4().hex}"
+    return visitor, signing.dumps({"a": account.pk, "v": visitor}, salt=TOKEN_SALT, compress=True)
+
+
+def visitor_from_token(*, account: ChannelAccount, token: str) -> str | None:
+    """The visitor id a token was issued for on this chat account, or None (bad signature, other account)."""
+    if not token:
+        return None
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("a") != account.pk or not isinstance(data.get("v"), str):
+        return None
+    return str(data["v"])
+
+
+def away_after_minutes(account: ChannelAccount) -> int:
+    """Minutes without a poll after which the visitor counts as gone and replies continue by email."""
+    configured = (account.config or {}).get("away_after_minutes")
+    if isinstance(configured, int | float) and configured > 0:
+        return int(configured)
+    return int(getattr(settings, "PIVOTDESK_CHAT_AWAY_MINUTES", 5))
+
+
+def chat_post(*, account: ChannelAccount, visitor: str, raw: bytes, meta: dict[str, Any]) -> InboundPayload:
+    """Store a visitor's message exactly as posted (with the verified visitor id in the meta), then process it
+    at once so the widget learns the ticket it went to. A failure stays a failed row with its reason."""
+    payload = inbound_store(
+        workspace=account.workspace,
+        channel=account.kind,
+        raw=raw,
+        content_type="application/json",
+        meta={**meta, "visitor": visitor},
+        account=account,
+    )
+    return inbound_process(payload=payload)
+
+
+def chat_seen(*, account: ChannelAccount, visitor: str) -> None:
+    """Record that the visitor's widget is open (it polls); written at most every few seconds per visitor."""
+    throttle = f"pivotdesk:chat:seen:{visitor}"
+    if not cache.add(throttle, 1, timeout=SEEN_WRITE_EVERY_SECONDS):
+        return
+    if intake_selectors.has_chat_identity(workspace_id=account.workspace_id, visitor=visitor):
+        customer_services.contact_resolve(
+            workspace=account.workspace, kind=intake_selectors.CHAT_IDENTITY, value=visitor
+        )

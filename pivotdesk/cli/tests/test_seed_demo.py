@@ -1,0 +1,119 @@
+"""seed_demo and demo_banner: the demo workspace has the promised shape, and seeding is idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from pivotdesk.accounts.models import AgentProfile, AgentSkill, Team, User, Workspace
+from pivotdesk.cli.demo import DEMO_PASSWORD
+from pivotdesk.cli.demo.tickets import plan_tickets
+from pivotdesk.customers.models import ChannelIdentity, Contact, CustomerOrganization
+from pivotdesk.tickets.models import Category, CustomField, Message, StatusDefinition, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashes(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def seeded(db):
+    out = StringIO()
+    call_command("seed_demo", "--tickets", "30", "--seed", "7", stdout=out, verbosity=0)
+    return out.getvalue()
+
+
+def test_seed_creates_people_teams_and_configuration(seeded, monkeypatch):
+    assert "supervisor" in seeded and DEMO_PASSWORD in seeded  # the logins are printed
+    ws = Workspace.objects.get(slug="demo")
+    assert ws.name == "Pivot Demo 示例公司"
+    assert Team.objects.filter(workspace=ws).count() == 3
+    agents = AgentProfile.objects.filter(workspace=ws)
+    assert agents.count() == 12
+    roles = sorted(agents.values_list("role", flat=True))
+    assert roles.count("admin") == 1 and roles.count("light_agent") == 1 and roles.count("supervisor") == 2
+    assert all(a.latitude and a.longitude and a.languages for a in agents)
+    levels = set(AgentSkill.objects.filter(agent__workspace=ws).values_list("level", flat=True))
+    assert levels <= {1, 2, 3, 4, 5} and len(levels) >= 3
+    assert User.objects.get(username="admin").check_password(DEMO_PASSWORD)
+    assert User.objects.get(username="admin").is_superuser
+    tiers = set(CustomerOrganization.objects.filter(workspace=ws).values_list("tier", flat=True))
+    assert tiers == {"standard", "vip", "strategic"}
+    assert all(o.account for o in CustomerOrganization.objects.filter(workspace=ws, tier="vip"))
+    assert Contact.objects.filter(workspace=ws).count() == 80
+    assert ChannelIdentity.objects.filter(workspace=ws, kind="wechat").exists()
+    assert ChannelIdentity.objects.filter(workspace=ws, kind="phone", value__startswith="+86").exists()
+    assert set(CustomField.objects.filter(workspace=ws).values_list("key", flat=True)) >= {
+        "device_model",
+        "order_number",
+        "affected_users",
+        "warranty",
+    }
+    assert StatusDefinition.objects.filter(workspace=ws, label_zh="等待备件", category="on_hold").exists()
+    assert Category.objects.filter(workspace=ws, parent__isnull=False).count() >= 10
+    # the banner of `make run` shows where to go and how to sign in
+    monkeypatch.setenv("PIVOTDESK_BIND", "0.0.0.0:8765")
+    out = StringIO()
+    call_command("demo_banner", stdout=out)
+    assert "http://127.0.0.1:8765/" in out.getvalue() and "api/docs" in out.getvalue()
+    assert "zheng.fang" in out.getvalue() and DEMO_PASSWORD in out.getvalue()
+
+
+def test_seed_creates_tickets_with_conversations_across_statuses_and_channels(seeded):
+    tickets = Ticket.objects.filter(workspace__slug="demo")
+    assert tickets.count() == 30
+    assert set(tickets.values_list("status", flat=True)) == {"new", "open", "pending", "on_hold", "solved", "closed"}
+    assert len(set(tickets.values_list("channel", flat=True))) >= 5
+    assert set(tickets.values_list("language", flat=True)) == {"zh", "en"}
+    assert any("\u4e00" <= ch <= "\u9fff" for s in tickets.values_list("subject", flat=True) for ch in s)
+    assert all(1 <= t.message_count <= 6 for t in tickets)
+    kinds = set(Message.objects.filter(ticket__in=tickets).values_list("kind", "author_type"))
+    assert {("public", "contact"), ("public", "agent")} <= kinds
+    solved = tickets.filter(status__in=["solved", "closed"])
+    assert all(t.solved_at and t.first_response_at and t.assignee_id for t in solved)
+    now = timezone.now()
+    assert tickets.earliest("created_at").created_at < now - dt.timedelta(days=5)
+    assert not TicketEvent.objects.filter(ticket__in=tickets, created_at__gt=now).exists()
+    # ticket numbers grow with time, as in a real desk
+    numbers = list(tickets.order_by("created_at").values_list("number", flat=True))
+    assert numbers == sorted(numbers)
+
+
+def test_if_empty_does_nothing_when_a_workspace_exists(seeded):
+    before = Ticket.objects.count()
+    out = StringIO()
+    call_command("seed_demo", "--if-empty", "--tickets", "5", stdout=out, verbosity=0)
+    assert "nothing seeded" in out.getvalue()
+    assert Ticket.objects.count() == before
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("seed_demo", "--tickets", "5", stdout=StringIO(), verbosity=0)
+
+
+def test_if_empty_skips_any_workspace(workspace):
+    call_command("seed_demo", "--if-empty", stdout=StringIO(), verbosity=0)
+    assert not Workspace.objects.filter(slug="demo").exists()
+
+
+def test_ticket_plans_are_deterministic_for_a_seed():
+    now = timezone.now()
+    first = plan_tickets(random.Random(3), 50, now)
+    again = plan_tickets(random.Random(3), 50, now)
+    assert [(p.opened_at, p.status, p.template.subject) for p in first] == [
+        (p.opened_at, p.status, p.template.subject) for p in again
+    ]
+
+
+def test_demo_banner_without_demo_data(db):
+    out = StringIO()
+    call_command("demo_banner", stdout=out)
+    assert "http://127.0.0.1:8000/" in out.getvalue()
+    assert DEMO_PASSWORD not in out.getvalue()

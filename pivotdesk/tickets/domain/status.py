@@ -1,0 +1,36 @@
+"""Ticket status transitions (pure). Closed is final: a follow-up opens a new ticket."""
+
+from __future__ import annotations
+
+NEW, OPEN, PENDING, ON_HOLD, SOLVED, CLOSED = "new", "open", "pending", "on_hold", "solved", "closed"
+ALL_STATUSES = (NEW, OPEN, PENDING, ON_HOLD, SOLVED, CLOSED)
+ACTIVE = frozenset({NEW, OPEN, PENDING, ON_HOLD})
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    NEW: frozenset({OPEN, PENDING, ON_HOLD, SOLVED}),
+    OPEN: frozenset({PENDING, ON_HOLD, SOLVED}),
+    PENDING: frozenset({OPEN, ON_HOLD, SOLVED}),
+    ON_HOLD: frozenset({OPEN, PENDING, SOLVED}),
+    SOLVED: frozenset({OPEN, CLOSED}),
+    CLOSED: frozenset(),
+}
+
+
+class TransitionError(ValueError):
+    """The status change is not allowed."""
+
+
+def can_transition(old: str, new: str) -> bool:
+    """Whether a ticket may move from `old` to `new` (staying put is always allowed)."""
+    if old not in TRANSITIONS or new not in TRANSITIONS:
+        return False
+    return old == new or new in TRANSITIONS[old]
+
+
+def check_transition(old: str, new: str) -> None:
+    """Raise TransitionError with a readable reason unless the move is allowed."""
+    if new not in TRANSITIONS:
+        raise TransitionError(f"Unknown status '{new}'. Use one of: {', '.join(ALL_STATUSES)}.")
+    if not can_transition(old, new):
+        allowed = ", ".join(sorted(TRANSITIONS.get(old, ()))) or "none (closed tickets are final)"
+        raise TransitionError(f"A ticket cannot go from '{old}' to '{new}'. From '{old}' it can go to: {allowed}.")

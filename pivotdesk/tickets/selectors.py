@@ -1,0 +1,353 @@
+"""Reads of tickets: always scoped to the workspace and the agent's ticket access."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+
+from pivotdesk.accounts.models import AgentProfile, TicketAccess, Workspace
+from pivotdesk.common.errors import NotFound, ValidationFailed
+from pivotdesk.tickets.models import (
+    PRIORITY_RANK,
+    Attachment,
+    Category,
+    CustomField,
+    Message,
+    SavedView,
+    Status,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+)
+
+SORTS = {
+    "created_at": ("created_at", "pk"),
+    "updated_at": ("updated_at", "pk"),
+    "number": ("number",),
+    "priority": ("priority_rank", "updated_at"),
+    "status": ("status", "updated_at"),
+    "subject": ("subject", "pk"),
+}
+DEFAULT_SORT = "-updated_at"
+
+
+@dataclass
+class TicketFilters:
+    """Queue filters understood by the list API, the UI and saved views."""
+
+    status: list[str] = field(default_factory=list)
+    priority: list[str] = field(default_factory=list)
+    assignee: str | None = None  # an agent id, "me" or "none"
+    team: int | None = None
+    tag: str | None = None
+    channel: str | None = None
+    requester: int | None = None
+    organization: int | None = None
+    ticket_type: str | None = None
+    category: int | None = None
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+    updated_after: dt.datetime | None = None
+    updated_before: dt.datetime | None = None
+    q: str = ""
+    scope: str = ""  # mine | unassigned | my_teams | open | all
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TicketFilters:
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names and v not in (None, "", [])}
+        for key in ("status", "priority"):
+            if isinstance(kwargs.get(key), str):
+                kwargs[key] = [s for s in kwargs[key].split(",") if s]
+        for key in ("team", "requester", "organization", "category"):
+            if key in kwargs:
+                try:
+                    kwargs[key] = int(kwargs[key])
+                except (TypeError, ValueError) as exc:
+                    raise ValidationFailed(f"Filter '{key}' must be an id.") from exc
+        for key in ("created_after", "created_before", "updated_after", "updated_before"):
+            if isinstance(kwargs.get(key), str):
+                try:
+                    kwargs[key] = dt.datetime.fromisoformat(kwargs[key])
+                except ValueError as exc:
+                    raise ValidationFailed(f"Filter '{key}' must be an ISO date or date-time.") from exc
+        if "assignee" in kwargs:
+            kwargs["assignee"] = str(kwargs["assignee"])
+        return cls(**kwargs)
+
+
+def visible_tickets(*, workspace: Workspace, agent: AgentProfile | None) -> QuerySet[Ticket]:
+    """The tickets of the workspace this agent may see (all, their teams', or only their own)."""
+    qs = Ticket.objects.filter(workspace=workspace)
+    if agent is None:
+        return qs.none()
+    if agent.workspace_id != workspace.pk:
+        return qs.none()
+    if agent.ticket_access == TicketAccess.TEAMS:
+        qs = qs.filter(Q(team__in=agent.teams.all()) | Q(assignee=agent) | Q(followers=agent)).distinct()
+    elif agent.ticket_access == TicketAccess.ASSIGNED:
+        qs = qs.filter(Q(assignee=agent) | Q(followers=agent)).distinct()
+    return qs
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def ticket_list(
+    *, workspace: Workspace, agent: AgentProfile, filters: TicketFilters | None = None, sort: str = DEFAULT_SORT
+) -> QuerySet[Ticket]:
+    """Filtered, sorted tickets with everything a queue row shows loaded in a constant number of queries."""
+    f = filters or TicketFilters()
+    qs = visible_tickets(workspace=workspace, agent=agent)
+    bad = [s for s in f.status if s not in Status.values]
+    if bad:
+        raise ValidationFailed(f"Unknown status {bad}.", details={"status": Status.values})
+    if f.status:
+        qs = qs.filter(status__in=f.status)
+    if f.priority:
+        qs = qs.filter(priority__in=f.priority)
+    if f.assignee == "me":
+        qs = qs.filter(assignee=agent)
+    elif f.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif f.assignee:
+        try:
+            qs = qs.filter(assignee_id=int(f.assignee))
+        except ValueError as exc:
+            raise ValidationFailed("Filter 'assignee' is an id, 'me' or 'none'.") from exc
+    if f.team is not None:
+        qs = qs.filter(team_id=f.team)
+    if f.tag:
+        qs = qs.filter(tags__name=f.tag.lower())
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.requester is not None:
+        qs = qs.filter(requester_id=f.requester)
+    if f.organization is not None:
+        qs = qs.filter(organization_id=f.organization)
+    if f.ticket_type:
+        qs = qs.filter(ticket_type=f.ticket_type)
+    if f.category is not None:
+        qs = qs.filter(category_id=f.category)
+    if f.created_after:
+        qs = qs.filter(created_at__gte=_aware(f.created_after))
+    if f.created_before:
+        qs = qs.filter(created_at__lt=_aware(f.created_before))
+    if f.updated_after:
+        qs = qs.filter(updated_at__gte=_aware(f.updated_after))
+    if f.updated_before:
+        qs = qs.filter(updated_at__lt=_aware(f.updated_before))
+    if f.scope == "mine":
+        qs = qs.filter(assignee=agent).exclude(status__in=[Status.SOLVED, Status.CLOSED])
+    elif f.scope == "unassigned":
+        qs = qs.filter(assignee__isnull=True).exclude(status__in=[Status.SOLVED, Status.CLOSED])
+    elif f.scope == "my_teams":
+        qs = qs.filter(team__in=agent.teams.all()).exclude(status__in=[Status.SOLVED, Status.CLOSED])
+    elif f.scope == "open":
+        qs = qs.exclude(status__in=[Status.SOLVED, Status.CLOSED])
+    if f.q:
+        qs = _search(qs, f.q.strip())
+    return (
+        _sorted(qs, sort)
+        .select_related("requester", "organization", "assignee__user", "team", "custom_status", "category")
+        .prefetch_related("tags")
+    )
+
+
+def _search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
+    """Full-text-ish search: a ticket number (#10234), or words in the subject, messages, requester, or the text
+    read from attachments (OCR of a photo, a voice message's transcript)."""
+    number = q.lstrip("#")
+    cond = Q(subject__icontains=q) | Q(requester__name__icontains=q) | Q(requester__email__icontains=q)
+    if number.isdigit():
+        cond |= Q(number=int(number))
+    in_messages = Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=q)
+    in_attachments = Attachment.objects.filter(ticket=OuterRef("pk"), extracted_text__icontains=q)
+    return qs.filter(cond | Q(Exists(in_messages)) | Q(Exists(in_attachments)))
+
+
+def _sorted(qs: QuerySet[Ticket], sort: str) -> QuerySet[Ticket]:
+    descending = sort.startswith("-")
+    key = sort.lstrip("-") or "updated_at"
+    if key not in SORTS:
+        raise ValidationFailed(f"Unknown sort '{sort}'.", details={"sort": [*SORTS, *(f"-{s}" for s in SORTS)]})
+    if key == "priority":
+        qs = qs.annotate(
+            priority_rank=Case(
+                *(When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()), output_field=IntegerField()
+            )
+        )
+    order = [f"-{c}" if descending else c for c in SORTS[key]]
+    return qs.order_by(*order)
+
+
+def access_ticket(*, workspace: Workspace, agent: AgentProfile | None, ticket_id: int) -> Ticket:
+    """A ticket by id that this agent may see, else NotFound (other workspaces look the same as missing)."""
+    ticket = (
+        visible_tickets(workspace=workspace, agent=agent)
+        .select_related(
+            "requester__organization", "assignee__user", "team", "custom_status", "category", "merged_into", "parent"
+        )
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None:
+        raise NotFound("Ticket not found.")
+    return ticket
+
+
+def access_ticket_by_number(*, workspace: Workspace, agent: AgentProfile | None, number: int) -> Ticket:
+    """A ticket by its workspace number that this agent may see, else NotFound."""
+    ticket = visible_tickets(workspace=workspace, agent=agent).filter(number=number).first()
+    if ticket is None:
+        raise NotFound("Ticket not found.")
+    return access_ticket(workspace=workspace, agent=agent, ticket_id=ticket.pk)
+
+
+def message_list(*, ticket: Ticket, include_notes: bool = True) -> QuerySet[Message]:
+    """A ticket's conversation in order, with authors and attachments loaded."""
+    qs = Message.objects.filter(ticket=ticket).select_related("author_agent__user", "author_contact")
+    if not include_notes:
+        qs = qs.filter(kind="public")
+    return qs.prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+
+
+def timeline(*, ticket: Ticket) -> QuerySet[TicketEvent]:
+    """The ticket's timeline events in order."""
+    return TicketEvent.objects.filter(ticket=ticket).select_related("actor_agent__user").order_by("created_at", "pk")
+
+
+def ticket_links(*, ticket: Ticket) -> dict[str, list[Ticket]]:
+    """Linked tickets grouped by relation: parent, children, related, duplicates, duplicate_of."""
+    out: dict[str, list[Ticket]] = {"parent": [], "children": [], "related": [], "duplicate_of": [], "duplicates": []}
+    if ticket.parent_id:
+        out["parent"] = list(Ticket.objects.filter(pk=ticket.parent_id))
+    out["children"] = list(Ticket.objects.filter(parent=ticket).order_by("number"))
+    for link in TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)).select_related("source", "target"):
+        other = link.target if link.source_id == ticket.pk else link.source
+        if link.kind == "related":
+            out["related"].append(other)
+        elif link.source_id == ticket.pk:
+            out["duplicate_of"].append(other)
+        else:
+            out["duplicates"].append(other)
+    return out
+
+
+def customer_tickets(
+    *, workspace: Workspace, agent: AgentProfile, contact_id: int, exclude_id: int | None = None, limit: int = 20
+) -> list[Ticket]:
+    """The requester's other tickets across every channel, newest first."""
+    qs = visible_tickets(workspace=workspace, agent=agent).filter(requester_id=contact_id)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    return list(qs.order_by("-created_at")[:limit])
+
+
+def custom_field_list(*, workspace: Workspace, active_only: bool = True) -> QuerySet[CustomField]:
+    qs = CustomField.objects.filter(workspace=workspace)
+    return qs.filter(active=True) if active_only else qs
+
+
+def saved_views(*, workspace: Workspace, agent: AgentProfile) -> QuerySet[SavedView]:
+    """Shared views and the agent's own."""
+    return SavedView.objects.filter(workspace=workspace).filter(Q(owner__isnull=True) | Q(owner=agent))
+
+
+def access_saved_view(*, workspace: Workspace, agent: AgentProfile, view_id: int) -> SavedView:
+    view = saved_views(workspace=workspace, agent=agent).filter(pk=view_id).first()
+    if view is None:
+        raise NotFound("Saved view not found.")
+    return view
+
+
+def ticket_snapshot(*, workspace_id: int, ticket_id: int) -> dict[str, Any] | None:
+    """A JSON-ready summary of a ticket for outgoing integrations (webhooks), or None when it no longer exists."""
+    ticket = (
+        Ticket.objects.filter(workspace_id=workspace_id, pk=ticket_id)
+        .select_related("requester", "assignee__user", "team")
+        .first()
+    )
+    if ticket is None:
+        return None
+    assignee = ticket.assignee
+    team = ticket.team
+    return {
+        "id": ticket.pk,
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "assignee": {"id": assignee.pk, "name": assignee.name} if assignee is not None else None,
+        "team": {"id": team.pk, "name": team.name} if team is not None else None,
+        "requester_email": ticket.requester.email,
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+    }
+
+
+# ---- lookups used by the REST API (added with it) ---------------------------------------------------------------
+
+
+def access_custom_field(*, workspace: Workspace, field_id: int) -> CustomField:
+    """A custom field of this workspace by id (active or not), else NotFound."""
+    found = CustomField.objects.filter(workspace=workspace, pk=field_id).first()
+    if found is None:
+        raise NotFound("Custom field not found.")
+    return found
+
+
+def access_category(*, workspace: Workspace, category_id: int) -> Category:
+    """A category of this workspace by id, else NotFound."""
+    category = Category.objects.filter(workspace=workspace, pk=category_id).first()
+    if category is None:
+        raise NotFound("Category not found.")
+    return category
+
+
+def tag_list(*, workspace: Workspace, q: str = "") -> QuerySet[Tag]:
+    """The workspace's tags by name, optionally those containing `q`."""
+    qs = Tag.objects.filter(workspace=workspace)
+    if q:
+        qs = qs.filter(name__icontains=q.strip().lower())
+    return qs.order_by("name")
+
+
+def link_list(*, ticket: Ticket) -> QuerySet[TicketLink]:
+    """The links touching a ticket, either direction, with both ends loaded."""
+    return (
+        TicketLink.objects.filter(workspace_id=ticket.workspace_id)
+        .filter(Q(source=ticket) | Q(target=ticket))
+        .select_related("source", "target")
+        .order_by("pk")
+    )
+
+
+def access_ticket_link(*, ticket: Ticket, link_id: int) -> TicketLink:
+    """A link of this (already accessed) ticket by id, else NotFound."""
+    link = link_list(ticket=ticket).filter(pk=link_id).first()
+    if link is None:
+        raise NotFound("Link not found.")
+    return link
+
+
+def access_attachment(*, workspace: Workspace, agent: AgentProfile | None, attachment_id: int) -> Attachment:
+    """An attachment on a ticket this agent may see, else NotFound."""
+    attachment = (
+        Attachment.objects.filter(
+            workspace=workspace,
+            pk=attachment_id,
+            ticket__in=visible_tickets(workspace=workspace, agent=agent).values("pk"),
+        )
+        .select_related("ticket")
+        .first()
+    )
+    if attachment is None:
+        raise NotFound("Attachment not found.")
+    return attachment

@@ -1,0 +1,266 @@
+"""Adding to a ticket's conversation: replies, notes, customer messages, system messages, attachments."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from pathlib import PurePath
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.common.choices import Channel
+from pivotdesk.common.errors import Conflict, ValidationFailed
+from pivotdesk.common.html import html_to_text, sanitize_html, text_to_html
+from pivotdesk.common.time import now
+from pivotdesk.customers.models import Contact
+from pivotdesk.tickets import events
+from pivotdesk.tickets.models import Attachment, AuthorType, DeliveryStatus, Message, MessageKind, Status, Ticket
+from pivotdesk.tickets.services.timeline import record
+
+MAX_BODY = 1_000_000
+AttachmentInput = tuple[str, bytes, str]  # (filename, content, content type or "")
+
+
+def _author(actor: Actor, as_customer: bool) -> str:
+    if as_customer:
+        return AuthorType.CONTACT
+    return {
+        "agent": AuthorType.AGENT,
+        "api": AuthorType.AGENT,
+        "ai": AuthorType.BOT,
+        "rule": AuthorType.SYSTEM,
+        "contact": AuthorType.CONTACT,
+    }.get(actor.kind, AuthorType.SYSTEM)
+
+
+@transaction.atomic
+def message_create(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    body: str = "",
+    body_html: str = "",
+    kind: str = MessageKind.PUBLIC,
+    as_customer: bool = False,
+    channel: str | None = None,
+    external_id: str = "",
+    metadata: dict[str, Any] | None = None,
+    attachments: list[AttachmentInput] | None = None,
+    status_after: str | None = None,
+    author_contact: Contact | None = None,
+    created_at: Any = None,
+    _initial: bool = False,
+) -> Message:
+    """Add a message to a ticket and publish `message.created`. The same external id on the same channel gives the
+    same message back (idempotent delivery). Agent replies set first response; customer messages reopen."""
+    if kind not in MessageKind.values:
+        raise ValidationFailed(f"Unknown message kind '{kind}'.", details={"kind": MessageKind.values})
+    channel = channel or (ticket.channel if as_customer else Channel.AGENT)
+    if channel not in Channel.values:
+        raise ValidationFailed(f"Unknown channel '{channel}'.")
+    if external_id:
+        existing = Message.objects.filter(workspace_id=ticket.workspace_id, channel=channel, external_id=external_id)
+        found = existing.first()
+        if found is not None:
+            return found
+    author_type = _author(actor, as_customer or actor.kind == "contact")
+    if author_type == AuthorType.AGENT and actor.agent is not None:
+        require(actor.agent, Perm.TICKET_REPLY_PUBLIC if kind == MessageKind.PUBLIC else Perm.TICKET_NOTE)
+    if author_type == AuthorType.CONTACT and kind != MessageKind.PUBLIC:
+        raise ValidationFailed("Customers write public messages only.")
+    if not (body.strip() or body_html.strip() or attachments):
+        raise ValidationFailed("A message needs text or an attachment.")
+    if len(body) > MAX_BODY or len(body_html) > MAX_BODY:
+        raise ValidationFailed("A message is at most 1,000,000 characters.")
+    if ticket.merged_into_id is not None:
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    if not _initial:
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.status == Status.CLOSED and author_type != AuthorType.SYSTEM:
+            raise Conflict("This ticket is closed; open a follow-up ticket instead.", code="ticket_closed")
+    html = sanitize_html(body_html) if body_html.strip() else text_to_html(body)
+    text = body if body.strip() else html_to_text(html)
+    message = Message(
+        workspace_id=ticket.workspace_id,
+        ticket=ticket,
+        kind=kind,
+        author_type=author_type,
+        author_agent=actor.agent if author_type in (AuthorType.AGENT, AuthorType.BOT) else None,
+        author_contact_id=(author_contact.pk if author_contact else ticket.requester_id)
+        if author_type == AuthorType.CONTACT
+        else None,
+        author_label="" if author_type in (AuthorType.AGENT, AuthorType.CONTACT) else actor.display,
+        body_text=text,
+        body_html=html,
+        channel=channel,
+        external_id=external_id,
+        metadata=metadata or {},
+    )
+    message.save()
+    at = created_at or message.created_at
+    if created_at is not None:
+        Message.objects.filter(pk=message.pk).update(created_at=created_at)
+        message.created_at = created_at
+    for filename, content, content_type in attachments or []:
+        attachment_add(ticket=ticket, message=message, filename=filename, content=content, content_type=content_type)
+    _after_message(ticket, message, actor, at, status_after, initial=_initial)
+    events.emit(
+        events.MESSAGE_CREATED,
+        workspace_id=ticket.workspace_id,
+        ticket_id=ticket.pk,
+        message_id=message.pk,
+        kind=kind,
+        author_type=author_type,
+        channel=channel,
+    )
+    return message
+
+
+def _after_message(
+    ticket: Ticket, message: Message, actor: Actor, at: Any, status_after: str | None, *, initial: bool
+) -> None:
+    """Ticket bookkeeping after a message: counters, response times, reopen, status chosen by the agent."""
+    from pivotdesk.tickets.services.tickets import _apply_status
+
+    updates: dict[str, Any] = {"message_count": F("message_count") + 1, "updated_at": now()}
+    if message.author_type == AuthorType.CONTACT:
+        updates["last_customer_message_at"] = at
+        if not initial:
+            record(ticket=ticket, actor=actor, verb="message_added", data={"message_id": message.pk, "kind": "public"})
+            if ticket.status in (Status.PENDING, Status.SOLVED):
+                _apply_status(ticket, Status.OPEN, Actor.system("customer replied"))
+                updates.update(status=ticket.status, custom_status=ticket.custom_status, solved_at=ticket.solved_at)
+    elif message.kind == MessageKind.PUBLIC and message.author_type in (AuthorType.AGENT, AuthorType.BOT):
+        updates["last_agent_reply_at"] = at
+        if ticket.first_response_at is None and not initial:
+            updates["first_response_at"] = at
+            ticket.first_response_at = at
+        if not initial:
+            record(ticket=ticket, actor=actor, verb="message_added", data={"message_id": message.pk, "kind": "public"})
+    elif not initial:
+        record(ticket=ticket, actor=actor, verb="message_added", data={"message_id": message.pk, "kind": message.kind})
+    target = status_after
+    if target is None and message.author_type == AuthorType.AGENT and message.kind == MessageKind.PUBLIC:
+        target = Status.OPEN if ticket.status == Status.NEW else None
+    if target and target != ticket.status and not initial:
+        _apply_status(ticket, target, actor)
+        updates.update(
+            status=ticket.status,
+            custom_status=ticket.custom_status,
+            solved_at=ticket.solved_at,
+            closed_at=ticket.closed_at,
+        )
+    Ticket.objects.filter(pk=ticket.pk).update(**updates)
+
+
+def _blocked(filename: str) -> bool:
+    suffix = PurePath(filename).suffix.lower().lstrip(".")
+    return suffix in {s.lower() for s in settings.PIVOTDESK_ATTACHMENT_BLOCKED_EXTENSIONS}
+
+
+def attachment_add(
+    *,
+    ticket: Ticket,
+    filename: str,
+    content: bytes,
+    content_type: str = "",
+    message: Message | None = None,
+    inline: bool = False,
+    content_id: str = "",
+) -> Attachment:
+    """Store a file on a ticket (and message), enforcing the size and type limits."""
+    filename = PurePath(filename.replace("\\", "/")).name.strip() or "attachment"
+    if len(content) > settings.PIVOTDESK_ATTACHMENT_MAX_BYTES:
+        limit_mb = settings.PIVOTDESK_ATTACHMENT_MAX_BYTES / 1024 / 1024
+        raise ValidationFailed(f"'{filename}' is larger than the limit of {limit_mb:.0f} MB.", code="file_too_large")
+    if _blocked(filename):
+        raise ValidationFailed(f"Files of this type are not accepted: '{filename}'.", code="file_type_blocked")
+    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    digest = hashlib.sha256(content).hexdigest()
+    attachment = Attachment(
+        workspace_id=ticket.workspace_id,
+        ticket=ticket,
+        message=message,
+        filename=filename[:255],
+        content_type=content_type[:120],
+        size=len(content),
+        sha256=digest,
+        inline=inline,
+        content_id=content_id,
+    )
+    attachment.file.save(filename, ContentFile(content), save=False)
+    attachment.save()
+    return attachment
+
+
+def message_set_delivery_status(*, message: Message, status: str, error: str = "") -> Message:
+    """Record how an outbound reply is doing (queued, sent, failed with a reason), shown to the agent."""
+    if status not in DeliveryStatus.values:
+        raise ValidationFailed(f"Unknown delivery status '{status}'.")
+    Message.objects.filter(pk=message.pk).update(delivery_status=status, delivery_error=error[:2000])
+    message.delivery_status, message.delivery_error = status, error[:2000]
+    return message
+
+
+def ticket_add_cc(*, ticket: Ticket, contacts: list[Contact], actor: Actor) -> list[Contact]:
+    """Copy customers on a ticket (CC'd addresses of a mail); returns those newly added."""
+    current = set(ticket.cc_contacts.values_list("pk", flat=True))
+    new = [c for c in contacts if c.pk not in current and c.pk != ticket.requester_id]
+    new = [c for c in new if c.workspace_id == ticket.workspace_id]
+    if new:
+        ticket.cc_contacts.add(*new)
+        record(
+            ticket=ticket,
+            actor=actor,
+            verb="field_changed",
+            field="cc",
+            new=[{"id": c.pk, "name": c.display_name} for c in new],
+        )
+    return new
+
+
+def message_set_external_id(*, message: Message, external_id: str) -> Message:
+    """Remember the id a channel gave our outbound message (its Message-ID), so replies to it thread back."""
+    Message.objects.filter(pk=message.pk).update(external_id=external_id[:255])
+    message.external_id = external_id[:255]
+    return message
+
+
+EXTRACTION_SOURCES = ("ocr", "asr", "video")  # image text, speech, video keyframes + sound track
+
+
+@transaction.atomic
+def attachment_set_extracted_text(
+    *, attachment: Attachment, text: str, source: str, model: str, error: str = ""
+) -> Attachment:
+    """Store the text read from an attachment (OCR, speech, video) beside it, and note on its message what read it
+    (`metadata["extracted"][attachment id]`). For speech and video, the message's `transcription` goes from queued
+    to done, or to failed with the reason when `error` is given (a later success still turns it to done)."""
+    if source not in EXTRACTION_SOURCES:
+        raise ValidationFailed(f"Unknown extraction source '{source}'.", details={"source": list(EXTRACTION_SOURCES)})
+    text = text.strip()[:MAX_BODY]
+    Attachment.objects.filter(pk=attachment.pk).update(extracted_text=text)
+    attachment.extracted_text = text
+    if attachment.message_id is None:
+        return attachment
+    message = Message.objects.select_for_update().get(pk=attachment.message_id)
+    metadata = dict(message.metadata or {})
+    note: dict[str, Any] = {"source": source, "model": model[:200], "chars": len(text)}
+    if error:
+        note["error"] = error[:500]
+    metadata["extracted"] = {**(metadata.get("extracted") or {}), str(attachment.pk): note}
+    current = metadata.get("transcription")
+    if source in ("asr", "video") and current in ("queued", "failed"):
+        metadata["transcription"] = "failed" if error else "done"
+        if error:
+            metadata["transcription_error"] = error[:500]
+        else:
+            metadata.pop("transcription_error", None)
+    Message.objects.filter(pk=message.pk).update(metadata=metadata)
+    return attachment

@@ -1,0 +1,443 @@
+"""Creating and changing tickets: fields, status, assignment, tags, custom fields, bulk updates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.models import AgentProfile, Team, Workspace
+from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.common.choices import Channel
+from pivotdesk.common.errors import Conflict, NotFound, ValidationFailed
+from pivotdesk.common.time import now
+from pivotdesk.customers.models import Contact
+from pivotdesk.tickets import events
+from pivotdesk.tickets.domain.custom_fields import FieldSpec, FieldValueError, missing_required, validate_values
+from pivotdesk.tickets.domain.status import SOLVED, TransitionError, check_transition
+from pivotdesk.tickets.domain.text import normalize_tag, subject_from_body
+from pivotdesk.tickets.models import (
+    Category,
+    CustomField,
+    MessageKind,
+    Priority,
+    Status,
+    StatusDefinition,
+    Tag,
+    Ticket,
+    TicketSequence,
+    TicketType,
+)
+from pivotdesk.tickets.services.timeline import record, ref
+
+UPDATABLE = frozenset(
+    {
+        "subject",
+        "status",
+        "custom_status",
+        "priority",
+        "ticket_type",
+        "category",
+        "team",
+        "assignee",
+        "tags",
+        "add_tags",
+        "remove_tags",
+        "custom_fields",
+        "language",
+        "followers",
+    }
+)
+
+
+def _require(actor: Actor, perm: Perm) -> None:
+    if actor.kind in ("agent", "api"):
+        require(actor.agent, perm)
+
+
+def _next_number(workspace_id: int) -> int:
+    seq, _ = TicketSequence.objects.select_for_update().get_or_create(workspace_id=workspace_id)
+    seq.last_number += 1
+    seq.save(update_fields=["last_number"])
+    return seq.last_number
+
+
+def _same_workspace(workspace_id: int, **objs: Any) -> None:
+    for name, obj in objs.items():
+        if obj is not None and obj.workspace_id != workspace_id:
+            raise NotFound(f"{name.replace('_', ' ').capitalize()} not found.")
+
+
+def field_specs(workspace_id: int) -> dict[str, FieldSpec]:
+    """The workspace's active custom fields as validation specs."""
+    return {
+        f.key: FieldSpec(key=f.key, field_type=f.field_type, options=tuple(f.options or ()), required=f.required)
+        for f in CustomField.objects.filter(workspace_id=workspace_id, active=True)
+    }
+
+
+def _validated_custom_fields(workspace_id: int, current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(changes, dict):
+        raise ValidationFailed("custom_fields must be an object of key → value.")
+    try:
+        return validate_values(field_specs(workspace_id), current, changes)
+    except FieldValueError as exc:
+        raise ValidationFailed(f"Invalid custom fields: {exc}", details={"custom_fields": exc.errors}) from exc
+
+
+def _tags(workspace_id: int, names: list[str]) -> list[Tag]:
+    cleaned = sorted({t for t in (normalize_tag(n) for n in names) if t})
+    existing = {t.name: t for t in Tag.objects.filter(workspace_id=workspace_id, name__in=cleaned)}
+    missing = [Tag(workspace_id=workspace_id, name=n) for n in cleaned if n not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {t.name: t for t in Tag.objects.filter(workspace_id=workspace_id, name__in=cleaned)}
+    return [existing[n] for n in cleaned]
+
+
+def _default_status_label(workspace_id: int, category: str) -> StatusDefinition | None:
+    return (
+        StatusDefinition.objects.filter(workspace_id=workspace_id, category=category, active=True)
+        .order_by("-is_default", "position", "pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    workspace: Workspace,
+    requester: Contact,
+    subject: str = "",
+    body: str = "",
+    body_html: str = "",
+    actor: Actor,
+    channel: str = Channel.WEB_FORM,
+    priority: str = Priority.NORMAL,
+    ticket_type: str = TicketType.QUESTION,
+    category: Category | None = None,
+    team: Team | None = None,
+    assignee: AgentProfile | None = None,
+    tags: list[str] | None = None,
+    custom_fields: dict[str, Any] | None = None,
+    language: str = "",
+    status: str = Status.NEW,
+    external_id: str = "",
+    message_external_id: str = "",
+    message_metadata: dict[str, Any] | None = None,
+    public: bool = True,
+    created_at: Any = None,
+) -> Ticket:
+    """Open a ticket for a requester, with its first message (from the requester unless `public` is False or an
+    agent creates it on the customer's behalf), and publish `ticket.created`."""
+    from pivotdesk.tickets.services.messages import message_create
+
+    _require(actor, Perm.TICKET_CREATE)
+    _same_workspace(workspace.pk, requester=requester, category=category, team=team, assignee=assignee)
+    if requester.merged_into_id is not None:
+        requester = Contact.objects.get(pk=requester.merged_into_id)
+    subject = (subject or "").strip() or subject_from_body(body)
+    if len(subject) > 255:
+        subject = subject[:254] + "…"
+    for value, choices, name in (
+        (priority, Priority.values, "priority"),
+        (ticket_type, TicketType.values, "ticket_type"),
+        (channel, Channel.values, "channel"),
+        (status, Status.values, "status"),
+    ):
+        if value not in choices:
+            raise ValidationFailed(f"Unknown {name} '{value}'.", details={name: f"one of {', '.join(choices)}"})
+    if status in (Status.SOLVED, Status.CLOSED) and not (actor.kind in ("system", "api") and created_at):
+        raise ValidationFailed("A new ticket cannot start solved or closed (imports may).")
+    values = _validated_custom_fields(workspace.pk, {}, custom_fields or {})
+    ticket = Ticket(
+        workspace=workspace,
+        number=_next_number(workspace.pk),
+        subject=subject,
+        status=status,
+        priority=priority,
+        ticket_type=ticket_type,
+        category=category,
+        channel=channel,
+        requester=requester,
+        organization_id=requester.organization_id,
+        assignee=assignee,
+        team=team,
+        custom_fields=values,
+        language=language,
+        external_id=external_id,
+        custom_status=_default_status_label(workspace.pk, status),
+        assigned_at=now() if assignee else None,
+    )
+    if created_at is not None:
+        ticket.created_at = created_at
+    ticket.save()
+    if created_at is not None:  # auto_now_add ignores a given value; imports keep their original time
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=created_at, updated_at=created_at)
+        ticket.created_at = ticket.updated_at = created_at
+    if tags:
+        ticket.tags.set(_tags(workspace.pk, tags))
+    record(ticket=ticket, actor=actor, verb="created", data={"channel": channel, "subject": subject})
+    # ticket.created is published before the first message.created, so subscribers see the ticket first.
+    events.emit(events.TICKET_CREATED, workspace_id=workspace.pk, ticket_id=ticket.pk, channel=channel)
+    if body or body_html:
+        message_create(
+            ticket=ticket,
+            actor=actor,
+            body=body,
+            body_html=body_html,
+            kind=MessageKind.PUBLIC if public else MessageKind.NOTE,
+            as_customer=public,
+            channel=channel,
+            external_id=message_external_id,
+            metadata=message_metadata,
+            created_at=created_at,
+            _initial=True,
+        )
+    if assignee is not None:
+        events.emit(events.TICKET_ASSIGNED, workspace_id=workspace.pk, ticket_id=ticket.pk, assignee_id=assignee.pk)
+    return ticket
+
+
+def _apply_status(ticket: Ticket, new: str, actor: Actor, custom_status: StatusDefinition | None = None) -> bool:
+    old = ticket.status
+    try:
+        check_transition(old, new)
+    except TransitionError as exc:
+        raise Conflict(str(exc), code="invalid_transition") from exc
+    if new == SOLVED and old != SOLVED:
+        open_children = ticket.children.exclude(status__in=[Status.SOLVED, Status.CLOSED])
+        if open_children.exists():
+            numbers = ", ".join(f"#{n}" for n in open_children.values_list("number", flat=True)[:10])
+            raise Conflict(f"Solve the child tickets first: {numbers} still open.", code="open_children")
+        missing = missing_required(field_specs(ticket.workspace_id), ticket.custom_fields)
+        if missing:
+            raise ValidationFailed(
+                f"Fill in the required fields before solving: {', '.join(missing)}.",
+                code="required_fields_missing",
+                details={"custom_fields": dict.fromkeys(missing, "required")},
+            )
+    label = custom_status or _default_status_label(ticket.workspace_id, new)
+    if old == new and label == ticket.custom_status:
+        return False
+    ticket.status = new
+    ticket.custom_status = label
+    current = now()
+    if new == Status.SOLVED and old != Status.SOLVED:
+        ticket.solved_at = current
+    elif new == Status.CLOSED:
+        ticket.closed_at = current
+    elif old in (Status.SOLVED, Status.CLOSED) and new not in (Status.SOLVED, Status.CLOSED):
+        ticket.solved_at = None
+    if old != new:
+        record(
+            ticket=ticket,
+            actor=actor,
+            verb="status_changed",
+            field="status",
+            old=old,
+            new=new,
+            data={"label": label.label if label else ""},
+        )
+        events.emit(
+            events.TICKET_STATUS_CHANGED, workspace_id=ticket.workspace_id, ticket_id=ticket.pk, old=old, new=new
+        )
+    elif label is not None:
+        record(ticket=ticket, actor=actor, verb="field_changed", field="custom_status", new=ref(label))
+    return True
+
+
+def _resolve(model: type[Any], workspace_id: int, value: Any, name: str) -> Any:
+    """Accept an instance, an id or None for a related field, checking the workspace."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, model):
+        obj = value
+    else:
+        try:
+            obj = model.objects.filter(pk=int(value)).first()
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed(f"{name} must be an id.") from exc
+    if obj is None or obj.workspace_id != workspace_id:
+        raise ValidationFailed(f"Unknown {name} '{value}'.", code="unknown_reference", details={name: "not found"})
+    return obj
+
+
+@transaction.atomic
+def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> Ticket:
+    """Apply field changes to a ticket; each change is one timeline event; publishes `ticket.updated`."""
+    unknown = set(changes) - UPDATABLE
+    if unknown:
+        raise ValidationFailed(
+            f"Cannot update: {', '.join(sorted(unknown))}.", details=dict.fromkeys(unknown, "unknown")
+        )
+    _require(actor, Perm.TICKET_UPDATE)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.merged_into_id is not None:
+        raise Conflict("This ticket was merged into another; update that one instead.", code="ticket_merged")
+    if ticket.status == Status.CLOSED and set(changes) - {"add_tags", "remove_tags", "tags", "followers"}:
+        raise Conflict("Closed tickets cannot change (tags and followers excepted).", code="ticket_closed")
+    ws = ticket.workspace_id
+    changed: list[str] = []
+    for field in ("subject", "priority", "ticket_type", "language"):
+        if field not in changes:
+            continue
+        value = changes[field]
+        if field == "subject":
+            value = str(value or "").strip()
+            if not value or len(value) > 255:
+                raise ValidationFailed("A subject is 1–255 characters.")
+        choices = {"priority": Priority.values, "ticket_type": TicketType.values}.get(field)
+        if choices is not None and value not in choices:
+            raise ValidationFailed(f"Unknown {field} '{value}'.", details={field: f"one of {', '.join(choices)}"})
+        old = getattr(ticket, field)
+        if old != value:
+            setattr(ticket, field, value)
+            record(ticket=ticket, actor=actor, verb="field_changed", field=field, old=old, new=value)
+            changed.append(field)
+    if "category" in changes:
+        category = _resolve(Category, ws, changes["category"], "category")
+        if category != ticket.category:
+            record(
+                ticket=ticket,
+                actor=actor,
+                verb="field_changed",
+                field="category",
+                old=ref(ticket.category),
+                new=ref(category),
+            )
+            ticket.category = category
+            changed.append("category")
+    if "team" in changes:
+        team = _resolve(Team, ws, changes["team"], "team")
+        if team != ticket.team:
+            record(ticket=ticket, actor=actor, verb="field_changed", field="team", old=ref(ticket.team), new=ref(team))
+            ticket.team = team
+            changed.append("team")
+    if "assignee" in changes:
+        assignee = _resolve(AgentProfile, ws, changes["assignee"], "assignee")
+        if _set_assignee(ticket, assignee, actor):
+            changed.append("assignee")
+    if "custom_fields" in changes:
+        values = _validated_custom_fields(ws, ticket.custom_fields, changes["custom_fields"])
+        for key in sorted(set(values) | set(ticket.custom_fields)):
+            if values.get(key) != ticket.custom_fields.get(key):
+                record(
+                    ticket=ticket,
+                    actor=actor,
+                    verb="field_changed",
+                    field=f"custom_fields.{key}",
+                    old=ticket.custom_fields.get(key),
+                    new=values.get(key),
+                )
+        if values != ticket.custom_fields:
+            ticket.custom_fields = values
+            changed.append("custom_fields")
+    if "status" in changes or "custom_status" in changes:
+        custom_status = _resolve(StatusDefinition, ws, changes.get("custom_status"), "custom_status")
+        new_status = changes.get("status") or (custom_status.category if custom_status else ticket.status)
+        if custom_status is not None and custom_status.category != new_status:
+            raise ValidationFailed(f"Status label '{custom_status.label}' belongs to '{custom_status.category}'.")
+        if _apply_status(ticket, new_status, actor, custom_status):
+            changed.append("status")
+    if changed:
+        ticket.save()
+    if {"tags", "add_tags", "remove_tags"} & set(changes) and _update_tags(ticket, actor, changes):
+        changed.append("tags")
+    if "followers" in changes:
+        followers = [_resolve(AgentProfile, ws, f, "follower") for f in changes["followers"] or []]
+        old_ids = set(ticket.followers.values_list("pk", flat=True))
+        if {f.pk for f in followers} != old_ids:
+            ticket.followers.set(followers)
+            record(
+                ticket=ticket,
+                actor=actor,
+                verb="field_changed",
+                field="followers",
+                old=sorted(old_ids),
+                new=sorted(f.pk for f in followers),
+            )
+            changed.append("followers")
+    if changed:
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now())
+        events.emit(events.TICKET_UPDATED, workspace_id=ws, ticket_id=ticket.pk, fields=changed)
+    return ticket
+
+
+def _update_tags(ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> bool:
+    old = sorted(ticket.tags.values_list("name", flat=True))
+    names = set(old)
+    if "tags" in changes:
+        names = {normalize_tag(t) for t in changes["tags"] or []}
+    names |= {normalize_tag(t) for t in changes.get("add_tags") or []}
+    names -= {normalize_tag(t) for t in changes.get("remove_tags") or []}
+    names.discard("")
+    new = sorted(names)
+    if new == old:
+        return False
+    ticket.tags.set(_tags(ticket.workspace_id, new))
+    record(ticket=ticket, actor=actor, verb="field_changed", field="tags", old=old, new=new)
+    return True
+
+
+def _set_assignee(ticket: Ticket, assignee: AgentProfile | None, actor: Actor) -> bool:
+    if assignee == ticket.assignee:
+        return False
+    if assignee is not None and not assignee.is_active:
+        raise ValidationFailed(f"{assignee.name} is not an active agent.")
+    if assignee is not None and assignee.role == "light_agent":
+        raise ValidationFailed("Light agents cannot be assigned tickets.")
+    if actor.kind in ("agent", "api") and actor.agent is not None and assignee != actor.agent:
+        require(actor.agent, Perm.TICKET_ASSIGN_OTHERS)
+    record(ticket=ticket, actor=actor, verb="assigned", field="assignee", old=ref(ticket.assignee), new=ref(assignee))
+    ticket.assignee = assignee
+    ticket.assigned_at = now() if assignee else None
+    if assignee is not None and ticket.team_id is not None and not assignee.teams.filter(pk=ticket.team_id).exists():
+        ticket.team = assignee.teams.order_by("pk").first() or ticket.team
+    events.emit(
+        events.TICKET_ASSIGNED,
+        workspace_id=ticket.workspace_id,
+        ticket_id=ticket.pk,
+        assignee_id=assignee.pk if assignee else None,
+    )
+    return True
+
+
+def ticket_assign(*, ticket: Ticket, assignee: AgentProfile | None, actor: Actor, team: Team | None = None) -> Ticket:
+    """Assign (or unassign with None) a ticket, optionally to a team too."""
+    changes: dict[str, Any] = {"assignee": assignee}
+    if team is not None:
+        changes["team"] = team
+    return ticket_update(ticket=ticket, actor=actor, changes=changes)
+
+
+def ticket_set_status(*, ticket: Ticket, status: str, actor: Actor) -> Ticket:
+    """Move a ticket to another status category (invalid transitions raise Conflict)."""
+    return ticket_update(ticket=ticket, actor=actor, changes={"status": status})
+
+
+def tickets_bulk_update(
+    *, workspace: Workspace, ticket_ids: list[int], actor: Actor, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply the same changes to many tickets; each succeeds or fails on its own. Returns per-ticket results."""
+    _require(actor, Perm.TICKET_BULK)
+    if len(ticket_ids) > 500:
+        raise ValidationFailed("At most 500 tickets per bulk update.")
+    allowed = {"status", "priority", "assignee", "team", "add_tags", "remove_tags", "ticket_type", "category"}
+    if set(changes) - allowed:
+        raise ValidationFailed(f"Bulk updates cannot change: {', '.join(sorted(set(changes) - allowed))}.")
+    tickets = {t.pk: t for t in Ticket.objects.filter(workspace=workspace, pk__in=ticket_ids)}
+    updated: list[int] = []
+    failed: dict[int, str] = {}
+    for tid in ticket_ids:
+        t = tickets.get(tid)
+        if t is None:
+            failed[tid] = "not found"
+            continue
+        try:
+            ticket_update(ticket=t, actor=actor, changes=changes)
+            updated.append(tid)
+        except (ValidationFailed, Conflict, NotFound) as exc:
+            failed[tid] = exc.message
+    return {"updated": updated, "failed": failed}

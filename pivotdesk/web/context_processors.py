@@ -1,0 +1,25 @@
+"""Template context shared by every page of the agent workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from pivotdesk.accounts.models import AgentStatus
+from pivotdesk.accounts.selectors import memberships_for_user
+
+
+def workspace(request: HttpRequest) -> dict[str, Any]:
+    """The current workspace and agent (set by the agent_view decorator), and the user's other workspaces."""
+    desk = getattr(request, "desk", None)
+    if desk is None:
+        return {"current_workspace": None, "current_agent": None, "desk": None}
+    return {
+        "desk": desk,
+        "current_workspace": desk.workspace,
+        "current_agent": desk.agent,
+        "memberships": SimpleLazyObject(lambda: list(memberships_for_user(user=desk.agent.user))),
+        "agent_statuses": AgentStatus.choices,
+    }

@@ -1,0 +1,1 @@
+"""Views of the agent workspace, one module per screen."""

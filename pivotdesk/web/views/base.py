@@ -1,0 +1,101 @@
+"""What every agent-workspace view shares: who is asking (the Desk), login, and domain errors shown readably."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Concatenate
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.api_auth import workspace_for_session
+from pivotdesk.accounts.models import AgentProfile, Role, Workspace
+from pivotdesk.common.errors import DomainError
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Desk:
+    """The logged-in agent in their current workspace, and the actor their changes are recorded under."""
+
+    agent: AgentProfile
+    workspace: Workspace
+    actor: Actor
+
+    @property
+    def is_admin(self) -> bool:
+        return self.agent.role == Role.ADMIN or bool(self.agent.user.is_staff)
+
+
+type DeskView = Callable[Concatenate[HttpRequest, Desk, ...], HttpResponseBase]
+
+
+def agent_view(view: DeskView) -> Callable[..., HttpResponseBase]:
+    """Require a logged-in agent of a workspace; pass the Desk; turn domain errors into readable 4xx responses."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            if getattr(request, "htmx", False):
+                response = HttpResponse(status=401)
+                response["HX-Redirect"] = reverse("web:login")
+                return response
+            return redirect_to_login(request.get_full_path(), reverse("web:login"))
+        agent = workspace_for_session(request)
+        if agent is None:
+            return error_response(request, _("You are not a member of any workspace."), status=403)
+        desk = Desk(agent=agent, workspace=agent.workspace, actor=Actor.for_agent(agent))
+        request.desk = desk  # type: ignore[attr-defined]  # read by the context processor
+        try:
+            return view(request, desk, *args, **kwargs)
+        except DomainError as exc:
+            return error_response(request, _translated_error(exc), status=exc.status_code)
+
+    return wrapper
+
+
+def _translated_error(exc: DomainError) -> str:
+    """The domain's message; a few common codes get a message in the UI language."""
+    known = {
+        "not_found": _("Not found: it does not exist, or it belongs to another workspace."),
+        "permission_denied": _("Your role may not do this."),
+    }
+    if exc.code in known:
+        return f"{known[exc.code]} ({exc.message})" if exc.code != "not_found" else known[exc.code]
+    return exc.message
+
+
+def error_response(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+    """A full error page, or a toast fragment for HTMX requests, with the given 4xx status."""
+    if getattr(request, "htmx", False):
+        return render(request, "web/partials/toast.html", {"message": message, "level": "error"}, status=status)
+    return render(request, "web/error.html", {"message": message, "status": status}, status=status)
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """The `next` parameter if it is a local URL, else the fallback."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+def redirect_next(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+    return HttpResponseRedirect(safe_next(request, fallback))
+
+
+def int_or_none(value: Any) -> int | None:
+    """An int from form input, or None when empty or not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,98 @@
+"""New tickets on behalf of a customer, the contact picker, and the contact page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from pivotdesk.accounts.selectors import access_agent, access_team, agent_list, team_list
+from pivotdesk.common.choices import Channel
+from pivotdesk.common.errors import ValidationFailed
+from pivotdesk.customers import selectors as customer_selectors
+from pivotdesk.customers import services as customer_services
+from pivotdesk.tickets import selectors as ticket_selectors
+from pivotdesk.tickets import services as ticket_services
+from pivotdesk.tickets.models import Priority, TicketType
+from pivotdesk.web import selectors as web_selectors
+from pivotdesk.web.views.base import Desk, agent_view, int_or_none
+
+NEW_TICKET_CHANNELS = (Channel.AGENT, Channel.EMAIL, Channel.VOICE, Channel.CHAT, Channel.WECHAT)
+
+
+def _form_context(desk: Desk, values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "values": values,
+        "priorities": Priority.choices,
+        "ticket_types": TicketType.choices,
+        "channels": [(c.value, c.label) for c in NEW_TICKET_CHANNELS],
+        "teams": list(team_list(workspace=desk.workspace)),
+        "agents": list(agent_list(workspace=desk.workspace)),
+        "tag_names": web_selectors.tag_names(workspace_id=desk.workspace.pk),
+    }
+
+
+@agent_view
+def new_ticket(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """Create a ticket on behalf of a customer picked by (or typed as) an email address."""
+    if request.method != "POST":
+        initial: dict[str, Any] = {"priority": Priority.NORMAL, "ticket_type": TicketType.QUESTION}
+        contact_id = int_or_none(request.GET.get("contact"))
+        if contact_id is not None:
+            contact = customer_selectors.access_contact(workspace=desk.workspace, contact_id=contact_id)
+            initial.update(email=contact.email, name=contact.name)
+        return render(request, "web/new_ticket.html", _form_context(desk, initial))
+    post = request.POST
+    email = post.get("email", "").strip()
+    if not email:
+        raise ValidationFailed(_("Enter the customer's email address."))
+    if not (post.get("subject", "").strip() or post.get("body", "").strip()):
+        raise ValidationFailed(_("Enter a subject or a description."))
+    channel = post.get("channel") or Channel.AGENT
+    requester = customer_services.contact_resolve(
+        workspace=desk.workspace, kind="email", value=email, name=post.get("name", "").strip()
+    )
+    team_id = int_or_none(post.get("team"))
+    assignee_id = int_or_none(post.get("assignee")) if post.get("assignee") != "me" else desk.agent.pk
+    tags = [t.strip() for t in post.get("tags", "").replace("，", ",").split(",") if t.strip()]
+    ticket = ticket_services.ticket_create(
+        workspace=desk.workspace,
+        requester=requester,
+        subject=post.get("subject", ""),
+        body=post.get("body", ""),
+        actor=desk.actor,
+        channel=channel,
+        priority=post.get("priority") or Priority.NORMAL,
+        ticket_type=post.get("ticket_type") or TicketType.QUESTION,
+        team=access_team(workspace=desk.workspace, team_id=team_id) if team_id else None,
+        assignee=access_agent(workspace=desk.workspace, agent_id=assignee_id) if assignee_id else None,
+        tags=tags,
+    )
+    return HttpResponseRedirect(reverse("web:ticket", args=[ticket.number]))
+
+
+@agent_view
+def contact_search(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """Contacts matching the typed text (name, email, phone, identity), as <option>s for the picker."""
+    q = request.GET.get("email", "").strip() or request.GET.get("q", "").strip()
+    found = list(customer_selectors.contact_list(workspace=desk.workspace, q=q)[:10]) if len(q) >= 2 else []
+    return render(request, "web/partials/contact_options.html", {"contacts": found})
+
+
+@agent_view
+def contact_page(request: HttpRequest, desk: Desk, contact_id: int) -> HttpResponse:
+    """A customer: contact details, organization, identities and all their tickets from every channel."""
+    contact = customer_selectors.access_contact(workspace=desk.workspace, contact_id=contact_id)
+    tickets = ticket_selectors.customer_tickets(
+        workspace=desk.workspace, agent=desk.agent, contact_id=contact.pk, limit=100
+    )
+    context = {
+        "contact": contact,
+        "organization": contact.organization,
+        "identities": web_selectors.identities(contact=contact),
+        "tickets": tickets,
+    }
+    return render(request, "web/contact.html", context)

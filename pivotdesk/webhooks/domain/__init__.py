@@ -1,0 +1,1 @@
+"""Pure webhook rules: signing, verification and the retry schedule (no Django)."""

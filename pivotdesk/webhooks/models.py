@@ -1,0 +1,101 @@
+"""Outgoing webhooks: the endpoints a workspace registered, one delivery per (endpoint, event), and its attempts."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pivotdesk.common.models import TimeStamped, WorkspaceScoped
+
+PING_EVENT = "webhook.ping"
+
+
+class WebhookEndpoint(WorkspaceScoped):
+    """A URL that receives signed POSTs for the events it subscribed to (none listed: every event)."""
+
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=255, blank=True)
+    event_types = models.JSONField(default=list, blank=True, help_text=_("Event names; empty means every event."))
+    secret = models.CharField(max_length=128, help_text=_("Signs every delivery (HMAC-SHA256)."))
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        "accounts.AgentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    disabled_at = models.DateTimeField(null=True, blank=True, help_text=_("Set when disabled after repeated failures."))
+    disabled_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "active"])]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def deliverable(self) -> bool:
+        return self.active and self.disabled_at is None
+
+    def wants(self, event_name: str) -> bool:
+        """Whether this endpoint subscribed to the event (an empty list subscribes to all)."""
+        return not self.event_types or event_name in self.event_types
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    RETRYING = "retrying", _("Retrying")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.RETRYING)
+
+
+class WebhookDelivery(WorkspaceScoped):
+    """One event for one endpoint. `next_attempt_at` is set while the delivery is open (pending, sending — as a
+    lease — or retrying) and NULL once it succeeded or failed, so the retry scan is a range over an index."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_name = models.CharField(max_length=64)
+    event_id = models.UUIDField(default=uuid.uuid4)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    response_body_excerpt = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    replays = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_unique_event"),
+        ]
+        indexes = [models.Index(fields=["endpoint", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} → {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(TimeStamped):
+    """One HTTP POST of a delivery: what came back and how long it took (a failure is a row with a reason)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    succeeded = models.BooleanField(default=False)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    response_body_excerpt = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["delivery", "number", "pk"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"

@@ -1,0 +1,87 @@
+"""Input and output schemas of the webhooks API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from ninja import Field, Schema
+
+
+class EndpointIn(Schema):
+    url: str = Field(..., max_length=2000, examples=["https://example.com/pivotdesk/webhook"])
+    description: str = Field("", max_length=255)
+    event_types: list[str] = Field(default_factory=list, description="Event names; empty means every event.")
+    active: bool = True
+
+
+class EndpointPatch(Schema):
+    url: str | None = Field(None, max_length=2000)
+    description: str | None = Field(None, max_length=255)
+    event_types: list[str] | None = None
+    active: bool | None = None
+
+
+class EndpointOut(Schema):
+    id: int
+    url: str
+    description: str
+    event_types: list[str]
+    secret: str = Field(..., description="Signs every delivery; configure your receiver with it.")
+    active: bool
+    consecutive_failures: int
+    disabled_at: dt.datetime | None
+    disabled_reason: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AttemptOut(Schema):
+    number: int
+    succeeded: bool
+    status_code: int | None
+    error: str
+    duration_ms: int
+    created_at: dt.datetime
+
+
+class DeliveryOut(Schema):
+    id: int
+    endpoint_id: int
+    event_name: str
+    event_id: uuid.UUID
+    status: str
+    attempts: int
+    replays: int
+    next_attempt_at: dt.datetime | None
+    last_attempt_at: dt.datetime | None
+    last_status_code: int | None
+    last_error: str
+    response_body_excerpt: str
+    duration_ms: int | None
+    created_at: dt.datetime
+    succeeded_at: dt.datetime | None
+    failed_at: dt.datetime | None
+
+
+class DeliveryDetailOut(DeliveryOut):
+    payload: dict[str, Any]
+    attempt_log: list[AttemptOut]
+
+    @staticmethod
+    def resolve_attempt_log(obj: Any) -> list[Any]:
+        return list(obj.attempt_log.all())
+
+
+class EndpointPage(Schema):
+    items: list[EndpointOut]
+    count: int
+
+
+class DeliveryPage(Schema):
+    items: list[DeliveryOut]
+    count: int
+    limit: int
+    offset: int
+    next_offset: int | None
