@@ -123,6 +123,13 @@ class CustomField(WorkspaceScoped):
         return self.label
 
 
+class SlaState(models.TextChoices):
+    OK = "ok", _("On track")
+    WARNING = "warning", _("Warning")
+    BREACHED = "breached", _("Breached")
+    PAUSED = "paused", _("Paused")
+
+
 class Ticket(WorkspaceScoped):
     """A customer request and everything about it."""
 
@@ -159,6 +166,11 @@ class Ticket(WorkspaceScoped):
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     message_count = models.PositiveIntegerField(default=0)
+    # Service levels (maintained by pivotdesk.sla): the nearest deadline of the running targets, its state for the
+    # badge, and when the SLA scanner must look at this ticket next (warning, breach or escalation); all indexed.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_state = models.CharField(max_length=8, blank=True, default="", choices=SlaState.choices)
+    sla_next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "number"], name="ticket_unique_number")]
@@ -169,6 +181,7 @@ class Ticket(WorkspaceScoped):
             models.Index(fields=["workspace", "assignee", "status"], name="ticket_ws_assignee"),
             models.Index(fields=["workspace", "team", "status"], name="ticket_ws_team"),
             models.Index(fields=["workspace", "requester"], name="ticket_ws_requester"),
+            models.Index(fields=["workspace", "sla_due_at"], name="ticket_ws_sla_due"),
             models.Index(fields=["workspace", "priority", "status"], name="ticket_ws_priority"),
         ]
 

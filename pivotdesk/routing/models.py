@@ -1,0 +1,3 @@
+"""Tables of the routing app."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the sla app."""
+
+from __future__ import annotations
