@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from pivotdesk.web import urls_notifications, urls_routing, urls_sla
 from pivotdesk.web.views import account, ai, channels, contacts_merge, customers, links, queue, ticket
 
 app_name = "web"
@@ -52,3 +53,6 @@ urlpatterns = [
     path("settings/inbound/<int:payload_id>/raw/", channels.inbound_payload_raw, name="inbound_payload_raw"),
     path("settings/inbound/<int:payload_id>/reprocess/", channels.inbound_reprocess_view, name="inbound_reprocess"),
 ]
+
+# Areas with their own URL modules (one file each, so parallel work does not collide).
+urlpatterns += [*urls_notifications.urlpatterns, *urls_routing.urlpatterns, *urls_sla.urlpatterns]

@@ -1,0 +1,7 @@
+"""URLs of the agent workspace for notifications (joined into the `web` namespace by `pivotdesk.web.urls`)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
