@@ -1,0 +1,64 @@
+"""Building (and caching) the pure-Python business calendar from a stored BusinessCalendar row."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from pivotdesk.sla.domain.hours import parse_closed_dates, parse_weekly, parse_working_dates
+
+if TYPE_CHECKING:
+    from pivotdesk.sla.domain.calendar import BusinessCalendar as DomainCalendar
+    from pivotdesk.sla.models import BusinessCalendar
+
+_CACHE: OrderedDict[tuple[Any, ...], DomainCalendar] = OrderedDict()
+_LOCK = threading.Lock()
+CACHE_SIZE = 256
+
+
+def domain_calendar(calendar: BusinessCalendar, years: tuple[int, ...] | None = None) -> DomainCalendar:
+    """The domain calendar for a row and a span of years, cached (per process) by the row's content: an edit to
+    the row changes the key, so a stale calendar is never used."""
+    from pivotdesk.common.time import now
+    from pivotdesk.sla.domain.calendar import BusinessCalendar as Domain
+    from pivotdesk.sla.domain.calendar import with_country_holidays
+
+    if years is None:
+        this_year = now().year
+        years = (this_year - 1, this_year, this_year + 1)
+    key = (*calendar.cache_key(), years)
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            return cached
+    weekly = parse_weekly(calendar.weekly_hours)
+    built = Domain(
+        time_zone=calendar.time_zone,
+        weekly={day: weekly.get(day, ()) for day in range(7)},
+        closed=parse_closed_dates(calendar.closed_dates),
+        extra_workdays=parse_working_dates(calendar.working_dates, weekly),
+    )
+    if calendar.country:
+        built = with_country_holidays(built, calendar.country, years, subdivision=calendar.subdivision or None)
+        # custom dates win over the country's: re-apply them on top of the holidays
+        built = Domain(
+            time_zone=built.time_zone,
+            weekly=built.weekly,
+            closed=(built.closed | parse_closed_dates(calendar.closed_dates))
+            - frozenset(parse_working_dates(calendar.working_dates, weekly)),
+            extra_workdays={**built.extra_workdays, **parse_working_dates(calendar.working_dates, weekly)},
+        )
+    with _LOCK:
+        _CACHE[key] = built
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return built
+
+
+def always_open(time_zone: str) -> DomainCalendar:
+    """A calendar open around the clock (calendar-hours targets, workspaces without a calendar)."""
+    from pivotdesk.sla.domain.calendar import BusinessCalendar as Domain
+
+    return Domain.always_open(time_zone)
