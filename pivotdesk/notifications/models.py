@@ -1,3 +1,171 @@
-"""Tables of the notifications app."""
+"""Tables of the notifications app: in-app notifications, per-agent preferences, apprise targets, delivery log."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from pivotdesk.common.crypto import decrypt_json, encrypt_json
+from pivotdesk.common.models import WorkspaceScoped
+
+
+class Notification(WorkspaceScoped):
+    """One thing an agent should know about. Always shown in the app; external channels get `Delivery` rows.
+
+    `recipient` is NULL only for a workspace broadcast (sent to the workspace's shared targets, e.g. a team's
+    DingTalk group robot), which no agent sees in the app.
+    """
+
+    recipient = models.ForeignKey(
+        "accounts.AgentProfile", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=64, help_text=_("Free-form, e.g. sla.breach or routing.assigned."))
+    title = models.CharField(max_length=255)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=2000, blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    dedupe_key = models.CharField(max_length=255, blank=True)
+    urgent = models.BooleanField(default=False)
+    data = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"],
+                condition=~Q(dedupe_key=""),
+                name="notification_unique_recipient_dedupe",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "dedupe_key"],
+                condition=Q(recipient__isnull=True) & ~Q(dedupe_key=""),
+                name="notification_unique_broadcast_dedupe",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+            models.Index(fields=["recipient", "-created_at"], name="notification_recent_idx"),
+        ]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.title}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class NotificationPreference(WorkspaceScoped):
+    """An agent's choices: which external channels each kind (or group of kinds) goes to, and quiet hours.
+
+    `channels` maps a kind ("sla.breach"), a group ("sla.*") or the fallback "*" to a list of external channels
+    ("email", "apprise"); in-app is always on. Kinds not covered use the defaults of `domain.kinds`.
+    Quiet hours are in the agent's time zone (AgentProfile.time_zone); a window may cross midnight.
+    """
+
+    agent = models.OneToOneField(
+        "accounts.AgentProfile", on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    channels = models.JSONField(default=dict, blank=True)
+    quiet_hours_enabled = models.BooleanField(default=False)
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    urgent_overrides_quiet = models.BooleanField(
+        default=True, help_text=_("Urgent notifications are sent during quiet hours.")
+    )
+
+    def __str__(self) -> str:
+        return f"preferences of {self.agent_id}"
+
+
+class NotificationTarget(WorkspaceScoped):
+    """An apprise destination (dingtalk://…, wecom://…, tgram://…, json://…). The URL holds secrets, so it is
+    stored encrypted; `agent` NULL makes it a workspace target that receives broadcasts of the kinds it lists."""
+
+    agent = models.ForeignKey(
+        "accounts.AgentProfile",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notification_targets",
+    )
+    label = models.CharField(max_length=120)
+    scheme = models.CharField(max_length=32, blank=True, help_text=_("The URL's scheme, kept in clear for display."))
+    secret = models.TextField(blank=True, help_text=_("The apprise URL, encrypted."))
+    kinds = models.JSONField(default=list, blank=True, help_text=_("Kinds or groups (sla.*); empty means every kind."))
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "agent", "active"])]
+        ordering = ["label", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.scheme})"
+
+    @property
+    def url(self) -> str:
+        return str(decrypt_json(self.secret).get("url", ""))
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.secret = encrypt_json({"url": value})
+        self.scheme = value.split("://", 1)[0].lower()[:32] if "://" in value else ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.pk, "label": self.label, "scheme": self.scheme, "kinds": self.kinds, "active": self.active}
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    APPRISE = "apprise", _("SMS / IM / push")
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SUPPRESSED = "suppressed", _("Suppressed")
+
+
+OPEN_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+
+
+class Delivery(WorkspaceScoped):
+    """One notification to one external destination: the delivery log. `next_attempt_at` is set while the row is
+    open (queued — possibly deferred to the end of quiet hours — or sending, as a lease) and NULL once it is sent,
+    failed or suppressed, so the retry scan is a range over an index."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=16, choices=DeliveryChannel.choices)
+    target = models.ForeignKey(
+        NotificationTarget, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    destination = models.CharField(max_length=255, help_text=_("The address or target label, for the log."))
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    deferred_until = models.DateTimeField(null=True, blank=True, help_text=_("Held back by quiet hours until."))
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    retries_requested = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel", "destination"], name="notification_delivery_unique_destination"
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "status", "-created_at"], name="notif_delivery_status_idx")]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.destination} ({self.status})"

@@ -1,0 +1,72 @@
+"""The wire: email through Django's mail API, everything else through apprise. Each returns (ok, reason) and
+never raises for a delivery problem; the reason is what the delivery log shows."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import smtplib
+
+import apprise
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+
+log = logging.getLogger(__name__)
+
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="apprise")
+
+
+def from_email() -> str:
+    return str(getattr(settings, "PIVOTDESK_NOTIFICATIONS_FROM_EMAIL", "") or settings.DEFAULT_FROM_EMAIL)
+
+
+def send_email(*, to: str, subject: str, body: str, timeout: float, html: str | None = None) -> tuple[bool, str]:
+    """One plain-text email (with an optional HTML part) through settings.EMAIL_*."""
+    try:
+        connection = get_connection(timeout=timeout)
+    except TypeError:  # a backend that takes no timeout (locmem, console)
+        connection = get_connection()
+    message = EmailMultiAlternatives(
+        subject=subject.replace("\n", " ").replace("\r", " ")[:255],
+        body=body,
+        from_email=from_email(),
+        to=[to],
+        connection=connection,
+        headers={"Auto-Submitted": "auto-generated", "X-PivotDesk-Notification": "1"},
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    try:
+        sent = message.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return False, "recipient refused: " + "; ".join(f"{k}: {v[0]} {v[1]!r}" for k, v in exc.recipients.items())
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        return False, f"{type(exc).__name__}: {exc}"[:1000]
+    return (True, "") if sent else (False, "the mail backend accepted nothing")
+
+
+def _apprise_once(url: str, title: str, body: str) -> tuple[bool, str]:
+    instance = apprise.Apprise()
+    with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as captured:  # type: ignore[no-untyped-call]
+        if not instance.add(url):
+            return False, "not a valid apprise URL (unknown scheme or missing parts)"
+        ok = bool(instance.notify(title=title, body=body))
+        output = captured.getvalue()
+    if ok:
+        return True, ""
+    # The useful lines are warnings/errors; fall back to everything apprise said.
+    lines = [ln for ln in output.splitlines() if ln.startswith(("WARNING", "ERROR"))] or output.splitlines()
+    reason = " | ".join(ln.strip() for ln in lines if ln.strip())
+    return False, (reason or "apprise reported a failure without details")[:2000]
+
+
+def send_apprise(*, url: str, title: str, body: str, timeout: float) -> tuple[bool, str]:
+    """Send through apprise, giving up after `timeout` seconds (the plugin keeps running in its thread)."""
+    future = _POOL.submit(_apprise_once, url, title, body)
+    try:
+        return future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        return False, f"timeout after {timeout:g} s"
+    except Exception as exc:  # a plugin bug must not take the worker down
+        log.exception("apprise crashed")
+        return False, f"{type(exc).__name__}: {exc}"[:1000]
