@@ -28,6 +28,7 @@ class Perm(StrEnum):
     WORKSPACE_CONFIGURE = "workspace.configure"
     REPORTS_VIEW = "reports.view"
     WEBHOOK_MANAGE = "webhook.manage"
+    ROUTING_MANAGE = "routing.manage"  # routing policies, supervisor override, the dispatch board
 
 
 _AGENT = {
@@ -41,7 +42,13 @@ _AGENT = {
     Perm.TICKET_BULK,
     Perm.CONTACT_MANAGE,
 }
-_SUPERVISOR = _AGENT | {Perm.CONTACT_MERGE, Perm.TEAM_MANAGE, Perm.REPORTS_VIEW, Perm.TICKET_IMPORT_EXPORT}
+_SUPERVISOR = _AGENT | {
+    Perm.CONTACT_MERGE,
+    Perm.TEAM_MANAGE,
+    Perm.REPORTS_VIEW,
+    Perm.TICKET_IMPORT_EXPORT,
+    Perm.ROUTING_MANAGE,
+}
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     "admin": frozenset(Perm),
     "supervisor": frozenset(_SUPERVISOR),
