@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -41,8 +42,11 @@ COLUMNS = (
     ("assignee", gettext_lazy("Assignee"), None),
     ("team", gettext_lazy("Team"), None),
     ("channel", gettext_lazy("Channel"), None),
+    ("sla", gettext_lazy("SLA"), "sla_due_at"),
     ("updated", gettext_lazy("Updated"), "updated_at"),
 )
+# Sorts the queue adds on top of the ticket selector's: the next SLA deadline, soonest first, tickets without one last.
+DEADLINE_SORT = "sla_due_at"
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,16 @@ class QueueState:
 
 
 def _rows_context(desk: Desk, state: QueueState) -> dict[str, Any]:
+    by_deadline = state.sort.lstrip("-") == DEADLINE_SORT
     qs = ticket_selectors.ticket_list(
-        workspace=desk.workspace, agent=desk.agent, filters=state.ticket_filters(), sort=state.sort
+        workspace=desk.workspace,
+        agent=desk.agent,
+        filters=state.ticket_filters(),
+        sort=ticket_selectors.DEFAULT_SORT if by_deadline else state.sort,
     )
+    if by_deadline:
+        due = F(DEADLINE_SORT)
+        qs = qs.order_by(due.desc(nulls_last=True) if state.sort.startswith("-") else due.asc(nulls_last=True), "pk")
     page = paginate(qs, limit=PAGE_SIZE, offset=(state.page - 1) * PAGE_SIZE)
     pages = max(1, -(-page.count // PAGE_SIZE))
     return {
