@@ -1,0 +1,45 @@
+"""Field service: linking a ticket to the device it is about (on-site work), recording the parts used."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.common.errors import ValidationFailed
+from pivotdesk.routing.models import Device, DevicePartUsage, Part, TicketDevice
+from pivotdesk.tickets.models import Ticket
+from pivotdesk.tickets.services.timeline import record
+
+
+@transaction.atomic
+def device_link(*, ticket: Ticket, device: Device, onsite: bool = True, actor: Actor) -> TicketDevice:
+    """Say which device a ticket is about and whether it needs an engineer on site (routed by distance)."""
+    if device.workspace_id != ticket.workspace_id:
+        raise ValidationFailed("Unknown device.", details={"device": "not found"})
+    link, _ = TicketDevice.objects.update_or_create(
+        ticket=ticket, defaults={"device": device, "onsite": onsite, "workspace_id": ticket.workspace_id}
+    )
+    record(
+        ticket=ticket,
+        actor=actor,
+        verb="field_changed",
+        field="device",
+        new={"id": device.pk, "name": str(device)},
+        data={"onsite": onsite},
+    )
+    return link
+
+
+@transaction.atomic
+def part_usage_record(*, ticket: Ticket, device: Device, part: Part, quantity: int = 1) -> DevicePartUsage:
+    """Parts used on a device for a ticket: kept in the device's history and taken out of stock."""
+    if not (ticket.workspace_id == device.workspace_id == part.workspace_id):
+        raise ValidationFailed("Unknown device or part.")
+    if quantity < 1:
+        raise ValidationFailed("A quantity is at least 1.", details={"quantity": "≥ 1"})
+    usage = DevicePartUsage.objects.create(
+        workspace_id=ticket.workspace_id, device=device, part=part, ticket=ticket, quantity=quantity
+    )
+    Part.objects.filter(pk=part.pk).update(stock=F("stock") - quantity)
+    return usage

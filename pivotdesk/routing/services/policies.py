@@ -1,0 +1,288 @@
+"""Routing policies: validating their conditions, choosing the policy of a ticket, creating and editing them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.models import AgentProfile, Skill, Team, Workspace
+from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.common.choices import Channel
+from pivotdesk.common.errors import Conflict, ValidationFailed
+from pivotdesk.customers.models import Tier
+from pivotdesk.routing.domain import FACTORS
+from pivotdesk.routing.models import AgentLeave, CategorySkill, RoutingPolicy, Strategy
+from pivotdesk.routing.services.pool import _lang, bump_pool_version
+from pivotdesk.tickets.domain.text import normalize_tag
+from pivotdesk.tickets.models import Category, Priority, Ticket
+
+CONDITION_KEYS = ("channels", "categories", "priorities", "tiers", "languages", "tags")
+POLICY_FIELDS = frozenset(
+    {
+        "name",
+        "position",
+        "active",
+        "conditions",
+        "strategy",
+        "weights",
+        "seniority_by_tier",
+        "require_language",
+        "max_distance_km",
+        "team",
+        "overflow_team",
+        "skill_timeout_seconds",
+        "relax_enabled",
+        "reroute_on_offline",
+        "reroute_on_away",
+        "batch_threshold",
+    }
+)
+
+
+def _as_list(key: str, value: Any) -> list[Any]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if not isinstance(value, list | tuple):
+        raise ValidationFailed(f"Condition '{key}' must be a list.", details={key: "a list"})
+    return [v for v in value if v not in (None, "")]
+
+
+def clean_conditions(workspace_id: int, raw: Any) -> dict[str, list[Any]]:
+    """Validate a policy's conditions: known keys only, known values only; empty lists are dropped."""
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict):
+        raise ValidationFailed("Conditions must be an object of key → list.", details={"conditions": "an object"})
+    unknown = set(raw) - set(CONDITION_KEYS)
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown condition: {', '.join(sorted(unknown))}.", details=dict.fromkeys(unknown, "unknown")
+        )
+    allowed: dict[str, list[str]] = {
+        "channels": list(Channel.values),
+        "priorities": list(Priority.values),
+        "tiers": list(Tier.values),
+    }
+    out: dict[str, list[Any]] = {}
+    for key in CONDITION_KEYS:
+        values = _as_list(key, raw.get(key))
+        if not values:
+            continue
+        if key in allowed:
+            bad = [v for v in values if v not in allowed[key]]
+            if bad:
+                raise ValidationFailed(
+                    f"Unknown {key[:-1]}: {', '.join(map(str, bad))}.", details={key: f"one of {allowed[key]}"}
+                )
+            out[key] = sorted(set(values))
+        elif key == "categories":
+            try:
+                ids = sorted({int(v) for v in values})
+            except (TypeError, ValueError) as exc:
+                raise ValidationFailed("Categories are ids.", details={key: "ids"}) from exc
+            found = set(Category.objects.filter(workspace_id=workspace_id, pk__in=ids).values_list("pk", flat=True))
+            if set(ids) - found:
+                raise ValidationFailed("Unknown category.", details={key: sorted(set(ids) - found)})
+            out[key] = ids
+        elif key == "languages":
+            out[key] = sorted({_lang(str(v)) for v in values if str(v).strip()})
+        else:  # tags
+            out[key] = sorted({t for t in (normalize_tag(str(v)) for v in values) if t})
+    return out
+
+
+def _category_ids(ticket: Ticket) -> set[int]:
+    ids: set[int] = set()
+    node = ticket.category
+    while node is not None and node.pk not in ids:
+        ids.add(node.pk)
+        node = node.parent if node.parent_id else None
+    return ids
+
+
+def policy_matches(policy: RoutingPolicy, ticket: Ticket, *, tags: set[str] | None = None) -> bool:
+    """Whether every condition of the policy holds for the ticket (a category matches its sub-categories too)."""
+    c = policy.conditions or {}
+    if c.get("channels") and ticket.channel not in c["channels"]:
+        return False
+    if c.get("priorities") and ticket.priority not in c["priorities"]:
+        return False
+    if c.get("languages") and _lang(ticket.language or "") not in c["languages"]:
+        return False
+    if c.get("tiers") and str(ticket.requester.effective_tier) not in c["tiers"]:
+        return False
+    if c.get("categories") and not (_category_ids(ticket) & set(c["categories"])):
+        return False
+    if c.get("tags"):
+        names = tags if tags is not None else set(ticket.tags.values_list("name", flat=True))
+        if not names & set(c["tags"]):
+            return False
+    return True
+
+
+def active_policies(workspace_id: int) -> list[RoutingPolicy]:
+    return list(RoutingPolicy.objects.filter(workspace_id=workspace_id, active=True).order_by("position", "pk"))
+
+
+def policy_for(ticket: Ticket, policies: list[RoutingPolicy] | None = None) -> RoutingPolicy | None:
+    """The first active policy (by position) whose conditions the ticket meets; None: routing leaves it alone."""
+    candidates = policies if policies is not None else active_policies(ticket.workspace_id)
+    tags: set[str] | None = None
+    for policy in candidates:
+        if (policy.conditions or {}).get("tags") and tags is None:
+            tags = set(ticket.tags.values_list("name", flat=True))
+        if policy_matches(policy, ticket, tags=tags):
+            return policy
+    return None
+
+
+def _team(workspace_id: int, value: Any, name: str) -> Team | None:
+    if value in (None, ""):
+        return None
+    team: Team | None
+    if isinstance(value, Team):
+        team = value
+    else:
+        try:
+            team = Team.objects.filter(pk=int(value)).first()
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed(f"{name} must be a team id.", details={name: "an id"}) from exc
+    if team is None or team.workspace_id != workspace_id:
+        raise ValidationFailed(f"Unknown {name.replace('_', ' ')}.", details={name: "not found"})
+    return team
+
+
+def _number(name: str, value: Any, *, lo: float, hi: float, integer: bool = False) -> float:
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{name} must be a number.", details={name: "a number"}) from exc
+    if not lo <= number <= hi:
+        raise ValidationFailed(f"{name} must be between {lo:g} and {hi:g}.", details={name: f"{lo:g}–{hi:g}"})
+    return number
+
+
+def _clean_field(ws: int, key: str, value: Any) -> Any:
+    """One policy field validated and converted (ValidationFailed with a readable message otherwise)."""
+    if key == "name":
+        name = str(value or "").strip()
+        if not name or len(name) > 120:
+            raise ValidationFailed("A policy name is 1–120 characters.", details={"name": "1–120 characters"})
+        return name
+    if key == "conditions":
+        return clean_conditions(ws, value)
+    if key == "strategy":
+        if value not in Strategy.values:
+            raise ValidationFailed(f"Unknown strategy '{value}'.", details={"strategy": Strategy.values})
+        return value
+    if key == "weights":
+        if not isinstance(value, dict):
+            raise ValidationFailed("Weights are an object of factor → number.", details={"weights": "an object"})
+        bad = set(value) - set(FACTORS)
+        if bad:
+            raise ValidationFailed(f"Unknown factor: {', '.join(sorted(bad))}.", details={"weights": list(FACTORS)})
+        return {k: _number(f"weight '{k}'", v, lo=0, hi=100) for k, v in value.items()}
+    if key == "seniority_by_tier":
+        if not isinstance(value, dict) or set(value) - set(Tier.values):
+            raise ValidationFailed("Seniority by tier maps a tier to 1–4.", details={"seniority_by_tier": Tier.values})
+        return {k: int(_number(f"seniority for {k}", v, lo=1, hi=4, integer=True)) for k, v in value.items()}
+    if key == "max_distance_km":
+        return None if value in (None, "") else _number("max_distance_km", value, lo=0, hi=40_000)
+    if key in ("team", "overflow_team"):
+        return _team(ws, value, key)
+    if key in ("skill_timeout_seconds", "batch_threshold", "position"):
+        hi = {"skill_timeout_seconds": 7 * 86400, "batch_threshold": 100_000, "position": 10_000}[key]
+        return int(_number(key, value, lo=0, hi=hi, integer=True))
+    return bool(value)  # the flags
+
+
+def _apply(policy: RoutingPolicy, fields: dict[str, Any]) -> None:
+    unknown = set(fields) - POLICY_FIELDS
+    if unknown:
+        raise ValidationFailed(f"Cannot set: {', '.join(sorted(unknown))}.", details=dict.fromkeys(unknown, "unknown"))
+    for key, value in fields.items():
+        setattr(policy, key, _clean_field(policy.workspace_id, key, value))
+    if policy.team_id and policy.overflow_team_id == policy.team_id:
+        raise ValidationFailed(
+            "The overflow team must differ from the policy's team.", details={"overflow_team": "same"}
+        )
+
+
+@transaction.atomic
+def policy_create(*, workspace: Workspace, actor: Actor, fields: dict[str, Any]) -> RoutingPolicy:
+    """Create a routing policy (supervisors and admins)."""
+    _require(actor)
+    if not str(fields.get("name") or "").strip():
+        raise ValidationFailed("A policy needs a name.", details={"name": "required"})
+    if RoutingPolicy.objects.filter(workspace=workspace, name=str(fields["name"]).strip()).exists():
+        raise Conflict("A policy with this name exists.", code="policy_exists")
+    policy = RoutingPolicy(workspace=workspace)
+    if "position" not in fields:
+        last = RoutingPolicy.objects.filter(workspace=workspace).order_by("-position").first()
+        policy.position = (last.position + 1) if last else 0
+    _apply(policy, fields)
+    policy.save()
+    bump_pool_version(workspace.pk)
+    return policy
+
+
+@transaction.atomic
+def policy_update(*, policy: RoutingPolicy, actor: Actor, fields: dict[str, Any]) -> RoutingPolicy:
+    """Change a routing policy's conditions, strategy, weights, pool, timeout or overflow."""
+    _require(actor)
+    policy = RoutingPolicy.objects.select_for_update().get(pk=policy.pk)
+    name = str(fields.get("name") or policy.name).strip()
+    if RoutingPolicy.objects.filter(workspace_id=policy.workspace_id, name=name).exclude(pk=policy.pk).exists():
+        raise Conflict("A policy with this name exists.", code="policy_exists")
+    _apply(policy, fields)
+    policy.save()
+    bump_pool_version(policy.workspace_id)
+    return policy
+
+
+@transaction.atomic
+def policy_delete(*, policy: RoutingPolicy, actor: Actor) -> None:
+    """Delete a policy (tickets waiting under it are routed by whichever policy matches them next)."""
+    _require(actor)
+    policy.delete()
+
+
+def _require(actor: Actor) -> None:
+    if actor.kind in ("agent", "api"):
+        require(actor.agent, Perm.ROUTING_MANAGE)
+
+
+def category_skill_set(*, category: Category, skill: Skill, min_level: int, actor: Actor) -> CategorySkill | None:
+    """Require a skill (minimum level 1–5) for tickets of a category and its sub-categories; level 0 removes it."""
+    _require(actor)
+    if category.workspace_id != skill.workspace_id:
+        raise ValidationFailed("The skill belongs to another workspace.", details={"skill": "not found"})
+    level = int(_number("min_level", min_level, lo=0, hi=5, integer=True))
+    bump_pool_version(category.workspace_id)
+    if level == 0:
+        CategorySkill.objects.filter(category=category, skill=skill).delete()
+        return None
+    row, _ = CategorySkill.objects.update_or_create(
+        category=category, skill=skill, defaults={"min_level": level, "workspace_id": category.workspace_id}
+    )
+    return row
+
+
+def leave_create(
+    *, agent: AgentProfile, start: dt.datetime, end: dt.datetime, reason: str = "", actor: Actor
+) -> AgentLeave:
+    """Record a period an agent is on leave (never routed to then)."""
+    if actor.kind in ("agent", "api") and actor.agent != agent:
+        require(actor.agent, Perm.ROUTING_MANAGE)
+    if end <= start:
+        raise ValidationFailed("A leave ends after it starts.", details={"end": "after start"})
+    leave = AgentLeave.objects.create(
+        workspace_id=agent.workspace_id, agent=agent, start=start, end=end, reason=(reason or "")[:200]
+    )
+    bump_pool_version(agent.workspace_id)
+    return leave

@@ -1,0 +1,142 @@
+"""Re-routing: an agent going offline or away, a reopened ticket, an agent declining with a reason, a supervisor
+overriding with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.models import AgentProfile, AgentStatus, Role
+from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.common.errors import Conflict, PermissionDenied, ValidationFailed
+from pivotdesk.common.time import now as current_time
+from pivotdesk.routing.models import QueuedTicket, RoutingDecision, Trigger
+from pivotdesk.routing.services.dispatch import Outcome, explain_on_timeline, route_ticket
+from pivotdesk.routing.services.policies import active_policies, policy_for
+from pivotdesk.routing.services.pool import LOAD_STATES, bump_pool_version
+from pivotdesk.tickets.models import Ticket
+from pivotdesk.tickets.services import ticket_assign
+from pivotdesk.tickets.services.timeline import record
+
+MAX_REASON = 500
+
+
+def _reason(reason: str) -> str:
+    text = " ".join((reason or "").split())
+    if not text:
+        raise ValidationFailed("Give a reason.", details={"reason": "required"})
+    if len(text) > MAX_REASON:
+        raise ValidationFailed(f"A reason is at most {MAX_REASON} characters.", details={"reason": "too long"})
+    return text
+
+
+def ticket_decline(*, ticket: Ticket, actor: Actor, reason: str) -> Outcome:
+    """The assignee gives a ticket back with a reason; it is routed again without them (or waits)."""
+    text = _reason(reason)
+    agent = actor.agent
+    if actor.kind not in ("agent", "api") or agent is None:
+        raise PermissionDenied("Only the assignee can decline a ticket.")
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+        if locked.assignee_id != agent.pk:
+            raise Conflict("Only the current assignee can decline this ticket.", code="not_assignee")
+        if locked.status not in LOAD_STATES:
+            raise Conflict("Only new or open tickets can be declined.", code="not_routable")
+        record(ticket=locked, actor=actor, verb="routing_declined", data={"reason": text})
+        outcome = route_ticket(
+            ticket=locked, trigger=Trigger.DECLINE, exclude=(agent.pk,), expected_assignee_id=agent.pk
+        )
+        if outcome.skipped:  # no policy matches: give it back to the unassigned tickets
+            ticket_assign(ticket=locked, assignee=None, actor=actor)
+    return outcome
+
+
+def ticket_override(*, ticket: Ticket, actor: Actor, agent: AgentProfile, reason: str) -> RoutingDecision:
+    """A supervisor assigns a ticket by hand with a reason (capacity is the supervisor's call); recorded as an
+    `override` decision and on the timeline."""
+    text = _reason(reason)
+    if actor.kind in ("agent", "api"):
+        require(actor.agent, Perm.ROUTING_MANAGE)
+    if agent.workspace_id != ticket.workspace_id:
+        raise ValidationFailed("Unknown agent.", details={"agent": "not found"})
+    if not agent.is_active or agent.role == Role.LIGHT_AGENT:
+        raise ValidationFailed(f"{agent.name} cannot be assigned tickets.", details={"agent": "not assignable"})
+    at = current_time()
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+        if locked.merged_into_id is not None or not locked.is_open:
+            raise Conflict("Solved, closed or merged tickets cannot be reassigned.", code="not_routable")
+        previous = locked.assignee_id
+        if previous != agent.pk:
+            ticket_assign(ticket=locked, assignee=agent, actor=actor)
+        QueuedTicket.objects.filter(ticket_id=locked.pk).delete()
+        policy = policy_for(locked)
+        row = RoutingDecision.objects.create(
+            workspace_id=locked.workspace_id,
+            ticket=locked,
+            policy=policy,
+            agent=agent,
+            strategy=policy.strategy if policy else "weighted",
+            relax_level=0,
+            relaxed=[],
+            candidates=[],
+            reason=f"Assigned by {actor.display}: {text}",
+            reason_data={"override": True, "reason": text, "previous_agent_id": previous, "by": actor.display},
+            trigger=Trigger.OVERRIDE,
+            by=actor.agent,
+            created_at=at,
+        )
+        explain_on_timeline(ticket=locked, row=row, policy_name=policy.name if policy else "", actor=actor)
+    return row
+
+
+@dataclass
+class RerouteResult:
+    moved: int = 0
+    waiting: int = 0
+    kept: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def agent_went_unavailable(*, agent_id: int, status: str, now: dt.datetime | None = None) -> RerouteResult:
+    """An agent went offline or away: their new/open tickets whose policy asks for it are routed to others
+    (those nobody can take wait in the queue, unassigned and visible)."""
+    result = RerouteResult()
+    agent = AgentProfile.objects.filter(pk=agent_id).first()
+    if agent is None or agent.status != status or status == AgentStatus.ONLINE:
+        return result  # stale event: they are back already
+    policies = active_policies(agent.workspace_id)
+    if not policies:
+        return result
+    flag = "reroute_on_offline" if status == AgentStatus.OFFLINE else "reroute_on_away"
+    tickets = Ticket.objects.filter(
+        workspace_id=agent.workspace_id, assignee_id=agent.pk, status__in=LOAD_STATES, merged_into__isnull=True
+    ).select_related("requester__organization", "category")
+    for ticket in tickets.order_by("pk"):
+        policy = policy_for(ticket, policies)
+        if policy is None or not getattr(policy, flag):
+            result.kept += 1
+            continue
+        outcome = route_ticket(
+            ticket=ticket, trigger=Trigger.OFFLINE, exclude=(agent.pk,), expected_assignee_id=agent.pk, now=now
+        )
+        result.outcomes.append(outcome)
+        if outcome.assigned_to is not None:
+            result.moved += 1
+        elif outcome.queued:
+            result.waiting += 1
+    return result
+
+
+def on_agent_status(*, workspace_id: int, agent_id: int, new: str) -> None:
+    """agent.status_changed: forget the cached pool; going offline/away re-routes, coming online drains."""
+    from pivotdesk.routing.services.queue import drain_queue
+
+    bump_pool_version(workspace_id)
+    if new in (AgentStatus.OFFLINE, AgentStatus.AWAY):
+        agent_went_unavailable(agent_id=agent_id, status=new)
+    elif new == AgentStatus.ONLINE:
+        drain_queue(workspace_id=workspace_id)
