@@ -13,6 +13,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "channels-outbox-retry-due": {"task": "channels.outbox_retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # Email: fetch new mail from every IMAP mailbox (one task per mailbox; `manage.py mail_idle` is the push option).
     "channels-poll-mailboxes": {"task": "channels.poll_mailboxes", "schedule": 60.0, "options": {"expires": 55.0}},
+    # Routing: retry waiting tickets (relax one ladder step per skill timeout, then overflow).
+    "routing-drain-queues": {"task": "routing.drain_queues", "schedule": 30.0, "options": {"expires": 25.0}},
     # AI: retrain each workspace's triage models from resolved tickets, nightly (activated only when better).
     "ai-retrain-models": {
         "task": "ai.retrain_models",

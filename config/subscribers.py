@@ -25,9 +25,14 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "ticket.created": ["pivotdesk.ai.tasks.triage_on_event"],
     # A person changing a field the AI set marks that prediction overridden (the training signal).
     "ticket.updated": ["pivotdesk.ai.tasks.track_overrides"],
-    # Later issues hook in here: routing (ticket.created, ticket.updated,
-    # agent.status_changed), sla (ticket.created, ticket.updated, message.created), automation (…).
+    # Later issues hook in here: sla (ticket.created, ticket.updated, message.created), automation (…).
 }
+# Routing: route new tickets (after AI triage set category/language), re-route reopened ones, drain the waiting
+# queue when capacity frees up, re-route or drain on agent presence changes.
+SUBSCRIBERS["ticket.created"].append("pivotdesk.routing.tasks.route_on_created")
+SUBSCRIBERS.setdefault("ticket.status_changed", []).append("pivotdesk.routing.tasks.on_status_changed")
+SUBSCRIBERS.setdefault("ticket.assigned", []).append("pivotdesk.routing.tasks.on_unassigned")
+SUBSCRIBERS.setdefault("agent.status_changed", []).append("pivotdesk.routing.tasks.on_agent_status")
 
 
 # Cheap checks, run in the publishing process, that skip queueing a task that would do nothing. A broker round
@@ -38,6 +43,10 @@ WHEN: dict[str, str] = {
     "pivotdesk.channels.tasks.outbox_enqueue_task": "pivotdesk.channels.selectors.event_may_need_sending",
     "pivotdesk.ai.tasks.triage_on_event": "pivotdesk.ai.selectors.event_needs_triage",
     "pivotdesk.ai.tasks.track_overrides": "pivotdesk.ai.selectors.event_may_override",
+    "pivotdesk.routing.tasks.route_on_created": "pivotdesk.routing.selectors.event_may_route",
+    "pivotdesk.routing.tasks.on_status_changed": "pivotdesk.routing.selectors.event_status_matters",
+    "pivotdesk.routing.tasks.on_unassigned": "pivotdesk.routing.selectors.event_frees_capacity",
+    "pivotdesk.routing.tasks.on_agent_status": "pivotdesk.routing.selectors.event_agent_status",
 }
 
 
