@@ -9,7 +9,7 @@ import smtplib
 
 import apprise
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives, mailers
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +20,10 @@ def from_email() -> str:
     return str(getattr(settings, "PIVOTDESK_NOTIFICATIONS_FROM_EMAIL", "") or settings.DEFAULT_FROM_EMAIL)
 
 
-def send_email(*, to: str, subject: str, body: str, timeout: float, html: str | None = None) -> tuple[bool, str]:
+def send_email(*, to: str, subject: str, body: str, html: str | None = None) -> tuple[bool, str]:
     """One plain-text email (with an optional HTML part) through settings.EMAIL_*."""
-    try:
-        connection = get_connection(timeout=timeout)
-    except TypeError:  # a backend that takes no timeout (locmem, console)
-        connection = get_connection()
+    # The default mailer (settings.MAILERS, or EMAIL_* before Django 7); its timeout is EMAIL_TIMEOUT / OPTIONS.
+    connection = mailers.default
     message = EmailMultiAlternatives(
         subject=subject.replace("\n", " ").replace("\r", " ")[:255],
         body=body,
@@ -37,7 +35,7 @@ def send_email(*, to: str, subject: str, body: str, timeout: float, html: str | 
     if html:
         message.attach_alternative(html, "text/html")
     try:
-        sent = message.send(fail_silently=False)
+        sent = connection.send_messages([message])
     except smtplib.SMTPRecipientsRefused as exc:
         return False, "recipient refused: " + "; ".join(f"{k}: {v[0]} {v[1]!r}" for k, v in exc.recipients.items())
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
@@ -47,7 +45,7 @@ def send_email(*, to: str, subject: str, body: str, timeout: float, html: str | 
 
 def _apprise_once(url: str, title: str, body: str) -> tuple[bool, str]:
     instance = apprise.Apprise()
-    with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as captured:  # type: ignore[no-untyped-call]
+    with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:  # type: ignore[no-untyped-call]
         if not instance.add(url):
             return False, "not a valid apprise URL (unknown scheme or missing parts)"
         ok = bool(instance.notify(title=title, body=body))
@@ -55,7 +53,11 @@ def _apprise_once(url: str, title: str, body: str) -> tuple[bool, str]:
     if ok:
         return True, ""
     # The useful lines are warnings/errors; fall back to everything apprise said.
-    lines = [ln for ln in output.splitlines() if ln.startswith(("WARNING", "ERROR"))] or output.splitlines()
+    lines = [
+        ln
+        for ln in output.splitlines()
+        if ln.startswith(("WARNING", "ERROR")) or (ln.startswith("DEBUG") and "Exception" in ln)
+    ] or [ln for ln in output.splitlines() if not ln.startswith("DEBUG")]
     reason = " | ".join(ln.strip() for ln in lines if ln.strip())
     return False, (reason or "apprise reported a failure without details")[:2000]
 

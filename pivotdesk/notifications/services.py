@@ -26,7 +26,7 @@ from pivotdesk.common.errors import Conflict, NotFound, PermissionDenied, Valida
 from pivotdesk.common.time import now
 from pivotdesk.notifications import senders
 from pivotdesk.notifications.domain.backoff import backoff_seconds
-from pivotdesk.notifications.domain.channels import channels_for, matches
+from pivotdesk.notifications.domain.channels import channels_for, clean_channels, matches
 from pivotdesk.notifications.domain.quiet import quiet_until
 from pivotdesk.notifications.kinds import DEFAULT_CHANNELS
 from pivotdesk.notifications.models import (
@@ -286,7 +286,7 @@ def deliver(*, delivery_id: int) -> Delivery | None:
         address = (recipient.user.email or "").strip() if recipient else ""
         if not address:
             return _record(d, ok=False, error="the agent has no email address", suppress=True)
-        ok, error = senders.send_email(to=address, subject=n.title, body=_text(n), timeout=send_timeout(), html=None)
+        ok, error = senders.send_email(to=address, subject=n.title, body=_text(n))
     else:
         target = d.target
         if target is None or not target.active:
@@ -405,3 +405,160 @@ def _require_supervisor(agent: AgentProfile, workspace_id: int) -> None:
         raise NotFound("No such delivery.")
     if not can_manage(agent):
         raise PermissionDenied("Only supervisors and admins can do this.", code="permission_denied")
+
+
+# --- in-app: read state -----------------------------------------------------------------------------------------
+
+
+def notification_mark_read(*, agent: AgentProfile, notification_id: int) -> Notification:
+    """Mark one of the agent's notifications read (idempotent: the first read time is kept)."""
+    from pivotdesk.notifications.selectors import access_notification
+
+    notification = access_notification(agent=agent, notification_id=notification_id)
+    if notification.read_at is None:
+        at = now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=at)
+        notification.refresh_from_db(fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, agent: AgentProfile) -> int:
+    """Mark all of the agent's unread notifications read; returns how many changed."""
+    return Notification.objects.filter(workspace_id=agent.workspace_id, recipient=agent, read_at__isnull=True).update(
+        read_at=now()
+    )
+
+
+# --- preferences and targets ------------------------------------------------------------------------------------
+
+_KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.-*")
+
+
+def _clean_key(key: str) -> str:
+    key = key.strip().lower()
+    if (
+        not key
+        or len(key) > MAX_KIND
+        or not set(key) <= _KEY_CHARS
+        or ("*" in key and key != "*" and not key.endswith(".*"))
+    ):
+        raise ValidationFailed(
+            f"“{key}” is not a notification kind or group (like sla.breach or sla.*).",
+            code="bad_kind",
+            details={"kind": key},
+        )
+    return key
+
+
+def preference_save(
+    *,
+    agent: AgentProfile,
+    channels: dict[str, list[str]],
+    quiet_hours_enabled: bool,
+    quiet_start: dt.time | None,
+    quiet_end: dt.time | None,
+    urgent_overrides_quiet: bool = True,
+) -> NotificationPreference:
+    """Replace the agent's preferences. A kind's list names its external channels (in-app is always on)."""
+    cleaned: dict[str, list[str]] = {}
+    for key, values in channels.items():
+        unknown = [v for v in values if v not in ("email", "apprise")]
+        if unknown:
+            raise ValidationFailed(
+                f"Unknown channel {unknown[0]!r}: use email or apprise.", code="bad_channel", details={"kind": key}
+            )
+        cleaned[_clean_key(key)] = clean_channels(values)
+    if quiet_hours_enabled:
+        if quiet_start is None or quiet_end is None:
+            raise ValidationFailed("Quiet hours need a start and an end time.", code="quiet_hours_incomplete")
+        if quiet_start == quiet_end:
+            raise ValidationFailed("Quiet hours must start and end at different times.", code="quiet_hours_empty")
+    with transaction.atomic():
+        pref, _created = NotificationPreference.objects.select_for_update().get_or_create(
+            agent=agent, defaults={"workspace_id": agent.workspace_id}
+        )
+        pref.channels = cleaned
+        pref.quiet_hours_enabled = quiet_hours_enabled
+        pref.quiet_start = quiet_start
+        pref.quiet_end = quiet_end
+        pref.urgent_overrides_quiet = urgent_overrides_quiet
+        pref.save()
+    return pref
+
+
+def validate_apprise_url(url: str) -> str:
+    """A URL apprise understands (checked offline: no message is sent)."""
+    import apprise
+
+    url = (url or "").strip()
+    if not url or "://" not in url:
+        raise ValidationFailed(
+            "Enter an apprise URL such as dingtalk://token/, wecom://key, tgram://bot/chat or json://host/path.",
+            code="bad_url",
+        )
+    if len(url) > 2000:
+        raise ValidationFailed("That URL is too long (2000 characters at most).", code="bad_url")
+    if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
+        scheme = url.split("://", 1)[0]
+        raise ValidationFailed(
+            f"Apprise does not understand this URL (scheme “{scheme}”): check the scheme and its parts.",
+            code="bad_url",
+        )
+    return url
+
+
+def target_create(
+    *, agent: AgentProfile, label: str, url: str, kinds: list[str] | None = None, shared: bool = False
+) -> NotificationTarget:
+    """Add an apprise target for the agent (or, shared=True and a supervisor/admin, for the whole workspace)."""
+    if shared:
+        _require_supervisor(agent, agent.workspace_id)
+    label = (label or "").strip()
+    if not label:
+        raise ValidationFailed("Give the target a name, e.g. “My DingTalk”.", code="label_required")
+    url = validate_apprise_url(url)
+    clean_kinds = [_clean_key(k) for k in (kinds or []) if k.strip()]
+    target = NotificationTarget(
+        workspace_id=agent.workspace_id, agent=None if shared else agent, label=label[:120], kinds=clean_kinds
+    )
+    target.url = url
+    target.save()
+    return target
+
+
+def target_set_active(*, target: NotificationTarget, agent: AgentProfile, active: bool) -> NotificationTarget:
+    _require_target_owner(target, agent)
+    NotificationTarget.objects.filter(pk=target.pk).update(active=active)
+    target.active = active
+    return target
+
+
+def target_delete(*, target: NotificationTarget, agent: AgentProfile) -> None:
+    _require_target_owner(target, agent)
+    target.delete()
+
+
+def _require_target_owner(target: NotificationTarget, agent: AgentProfile) -> None:
+    if target.workspace_id != agent.workspace_id:
+        raise NotFound("No such target.")
+    if target.agent_id is None:
+        _require_supervisor(agent, target.workspace_id)
+    elif target.agent_id != agent.pk:
+        raise NotFound("No such target.")
+
+
+def target_test(*, target: NotificationTarget, agent: AgentProfile) -> tuple[bool, str]:
+    """Send a test message to the target right now; returns (sent, reason). Nothing is queued or retried."""
+    _require_target_owner(target, agent)
+    try:
+        url = target.url
+    except ValueError as exc:
+        return False, str(exc)
+    from django.utils.translation import gettext
+
+    return senders.send_apprise(
+        url=url,
+        title=gettext("PivotDesk test notification"),
+        body=gettext("If you can read this, %(label)s receives PivotDesk notifications.") % {"label": target.label},
+        timeout=send_timeout(),
+    )
