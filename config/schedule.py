@@ -9,6 +9,8 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Outgoing webhooks: send the deliveries whose back-off has passed (and sends whose worker died).
     "webhooks-retry-due": {"task": "webhooks.retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
+    # Notifications: send external deliveries whose back-off or the agent's quiet hours are over.
+    "notifications-retry-due": {"task": "notifications.retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # Channels: re-send queued replies whose back-off has passed (SMTP down, platform 5xx/429).
     "channels-outbox-retry-due": {"task": "channels.outbox_retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # Email: fetch new mail from every IMAP mailbox (one task per mailbox; `manage.py mail_idle` is the push option).

@@ -372,14 +372,25 @@ def retry_due(*, batch_size: int = 200, max_batches: int = 10, at: dt.datetime |
 
 def delivery_retry(*, delivery: Delivery, agent: AgentProfile) -> Delivery:
     """Send a failed (or suppressed) delivery again now, with a fresh attempt budget. Supervisors and admins only."""
+    _require_supervisor(agent, delivery.workspace_id)
+    if not deliveries_requeue(delivery_ids=[delivery.pk]):
+        raise Conflict("This delivery was already sent or is being sent right now.", code="not_retryable")
+    delivery.refresh_from_db()
+    return delivery
+
+
+RETRYABLE = (DeliveryStatus.FAILED, DeliveryStatus.SUPPRESSED, DeliveryStatus.QUEUED)
+
+
+def deliveries_requeue(*, delivery_ids: list[int]) -> int:
+    """Reset failed/suppressed/queued deliveries to be sent now with a fresh attempt budget (the caller checked
+    permissions: the UI through `delivery_retry`, Django admin through staff rights). Returns how many."""
     from pivotdesk.notifications.tasks import deliver as deliver_task
 
-    _require_supervisor(agent, delivery.workspace_id)
     at = now()
     with transaction.atomic():
-        updated = Delivery.objects.filter(
-            pk=delivery.pk, status__in=(DeliveryStatus.FAILED, DeliveryStatus.SUPPRESSED, DeliveryStatus.QUEUED)
-        ).update(
+        ids = list(Delivery.objects.filter(pk__in=delivery_ids, status__in=RETRYABLE).values_list("pk", flat=True))
+        Delivery.objects.filter(pk__in=ids, status__in=RETRYABLE).update(
             status=DeliveryStatus.QUEUED,
             attempts=0,
             next_attempt_at=at,
@@ -387,12 +398,8 @@ def delivery_retry(*, delivery: Delivery, agent: AgentProfile) -> Delivery:
             failed_at=None,
             retries_requested=F("retries_requested") + 1,
         )
-        if not updated:
-            raise Conflict("This delivery was already sent or is being sent right now.", code="not_retryable")
-        pk = delivery.pk
-        transaction.on_commit(lambda: deliver_task.delay(pk))
-    delivery.refresh_from_db()
-    return delivery
+        transaction.on_commit(lambda: [deliver_task.delay(pk) for pk in ids])
+    return len(ids)
 
 
 def can_manage(agent: AgentProfile | None) -> bool:
