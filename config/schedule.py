@@ -17,6 +17,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "channels-poll-mailboxes": {"task": "channels.poll_mailboxes", "schedule": 60.0, "options": {"expires": 55.0}},
     # Routing: retry waiting tickets (relax one ladder step per skill timeout, then overflow).
     "routing-drain-queues": {"task": "routing.drain_queues", "schedule": 30.0, "options": {"expires": 25.0}},
+    # SLA: recompute tickets whose next warning, deadline or escalation has come, and fire each once.
+    "sla-scan-due": {"task": "sla.scan_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # AI: retrain each workspace's triage models from resolved tickets, nightly (activated only when better).
     "ai-retrain-models": {
         "task": "ai.retrain_models",

@@ -42,13 +42,18 @@ def domain_calendar(calendar: BusinessCalendar, years: tuple[int, ...] | None = 
     )
     if calendar.country:
         built = with_country_holidays(built, calendar.country, years, subdivision=calendar.subdivision or None)
-        # custom dates win over the country's: re-apply them on top of the holidays
+        # Custom dates win over the country's: a custom working date over a holiday, a custom closed date over a
+        # make-up working day.
+        custom_closed = parse_closed_dates(calendar.closed_dates)
+        custom_working = parse_working_dates(calendar.working_dates, weekly)
         built = Domain(
             time_zone=built.time_zone,
             weekly=built.weekly,
-            closed=(built.closed | parse_closed_dates(calendar.closed_dates))
-            - frozenset(parse_working_dates(calendar.working_dates, weekly)),
-            extra_workdays={**built.extra_workdays, **parse_working_dates(calendar.working_dates, weekly)},
+            closed=(built.closed | custom_closed) - frozenset(custom_working),
+            extra_workdays={
+                **{d: r for d, r in built.extra_workdays.items() if d not in custom_closed},
+                **custom_working,
+            },
         )
     with _LOCK:
         _CACHE[key] = built

@@ -1,0 +1,504 @@
+"""Applying service levels to a ticket: match the policy, read the ticket's facts, measure every target with the
+pure clock (`sla.domain.clock`), store the clocks, and keep the ticket's SLA columns (due, state, next check) true.
+
+`sla_apply` writes nothing that fires: it returns what is due (warnings, breaches, escalation levels not yet fired)
+and the scanner (`services.scan`) fires them. A clock is recomputed from the facts every time (no timers, no
+incremental state), so running it twice, late or out of order gives the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.common.time import now as current_time
+from pivotdesk.sla.calendars import always_open
+from pivotdesk.sla.domain import clock
+from pivotdesk.sla.domain.conditions import ConditionError, Conditions, TicketFacts
+from pivotdesk.sla.models import (
+    BusinessCalendar,
+    ClockState,
+    EscalationLevel,
+    FiringKind,
+    SLAFiring,
+    SLAOutcome,
+    SLAPolicy,
+    SLATarget,
+    TeamCalendar,
+    TicketSLA,
+    year_span,
+)
+from pivotdesk.tickets.models import AuthorType, Category, Message, MessageKind, Status, Ticket, TicketEvent
+from pivotdesk.tickets.services.timeline import record
+
+SLA_ACTOR = Actor.system("SLA")
+CLOSED_STATUSES = frozenset({Status.SOLVED, Status.CLOSED})
+METRIC_LABELS = {
+    "first_reply": "first reply",
+    "next_reply": "next reply",
+    "periodic_update": "periodic update",
+    "resolution": "resolution",
+}
+
+
+@dataclass(frozen=True)
+class DueFiring:
+    """A warning, breach or escalation level whose time has come and that has not fired yet."""
+
+    kind: str
+    metric: str
+    cycle: int
+    label: str
+    at: dt.datetime
+    due_at: dt.datetime | None
+    level: EscalationLevel | None = None
+
+    @property
+    def key(self) -> tuple[str, int, str, str]:
+        return (self.metric, self.cycle, self.kind, self.label)
+
+
+@dataclass
+class SlaResult:
+    """What `sla_apply` found: the policy, the clocks, what is due now, and when to look next."""
+
+    ticket: Ticket
+    policy: SLAPolicy | None
+    clocks: dict[str, TicketSLA] = field(default_factory=dict)
+    measurements: list[clock.Measurement] = field(default_factory=list)
+    due: list[DueFiring] = field(default_factory=list)
+    next_at: dt.datetime | None = None
+    time_zone: str = "Asia/Shanghai"
+
+
+# --- matching ---------------------------------------------------------------------------------------------------
+
+
+def active_policies(workspace_id: int) -> list[tuple[SLAPolicy, Conditions]]:
+    """The workspace's active policies in order, with their parsed conditions (a malformed one is skipped)."""
+    out: list[tuple[SLAPolicy, Conditions]] = []
+    for policy in SLAPolicy.objects.filter(workspace_id=workspace_id, active=True).order_by("position", "pk"):
+        try:
+            out.append((policy, policy.parsed_conditions()))
+        except ConditionError:
+            continue
+    return out
+
+
+def _category_chain(category_id: int | None) -> frozenset[int]:
+    ids: set[int] = set()
+    while category_id is not None and category_id not in ids:
+        ids.add(category_id)
+        category_id = Category.objects.filter(pk=category_id).values_list("parent_id", flat=True).first()
+    return frozenset(ids)
+
+
+def condition_facts(ticket: Ticket) -> TicketFacts:
+    """What policy conditions look at: priority, tier (contact override, else organization), organization,
+    channel, category with its ancestors, type and tags."""
+    requester = ticket.requester
+    tier = requester.tier or (ticket.organization.tier if ticket.organization_id and ticket.organization else "")
+    tier = tier or requester.effective_tier
+    return TicketFacts(
+        priority=ticket.priority,
+        tier=tier,
+        organization_id=ticket.organization_id,
+        channel=ticket.channel,
+        category_ids=_category_chain(ticket.category_id),
+        ticket_type=ticket.ticket_type,
+        tags=frozenset(ticket.tags.values_list("name", flat=True)),
+    )
+
+
+def match_policy(ticket: Ticket) -> SLAPolicy | None:
+    """The first active policy (by position) whose conditions match the ticket, else None."""
+    policies = active_policies(ticket.workspace_id)
+    if not policies:
+        return None
+    facts = condition_facts(ticket)
+    for policy, conditions in policies:
+        if conditions.matches(facts):
+            return policy
+    return None
+
+
+def calendar_row_for(*, ticket: Ticket, policy: SLAPolicy | None) -> BusinessCalendar | None:
+    """The policy's calendar, else the team's, else the workspace default (see the models' docstring)."""
+    if policy is not None and policy.calendar_id is not None:
+        return policy.calendar
+    if ticket.team_id is not None:
+        link = TeamCalendar.objects.filter(team_id=ticket.team_id).select_related("calendar").first()
+        if link is not None:
+            return link.calendar
+    return BusinessCalendar.objects.filter(workspace_id=ticket.workspace_id, is_default=True).first()
+
+
+# --- facts ------------------------------------------------------------------------------------------------------
+
+
+_RANK = {"created": 0, "status": 1, "reopened": 2, "customer_message": 3, "agent_public_reply": 4}
+
+
+def clock_facts(ticket: Ticket) -> list[clock.Fact]:
+    """The ticket's history as clock facts, in time order: creation (with the initial status), public customer
+    messages, public agent replies, status changes, and reopenings (solved/closed → another status). Messages that
+    a merge moved here from before this ticket existed are left out: the survivor keeps its own clocks."""
+    created = ticket.created_at
+    facts: list[clock.Fact] = [clock.Fact(at=created, kind="created")]
+    statuses = list(
+        TicketEvent.objects.filter(ticket=ticket, verb="status_changed")
+        .order_by("created_at", "pk")
+        .values_list("created_at", "old_value", "new_value")
+    )
+    initial = str(statuses[0][1]) if statuses and statuses[0][1] else ticket.status
+    facts.append(clock.Fact(at=created, kind="status", status=initial))
+    for at, old, new in statuses:
+        facts.append(clock.Fact(at=at, kind="status", status=str(new or "")))
+        if old in CLOSED_STATUSES and new not in CLOSED_STATUSES:
+            facts.append(clock.Fact(at=at, kind="reopened", status=str(new or "")))
+    messages = Message.objects.filter(ticket=ticket, kind=MessageKind.PUBLIC, created_at__gte=created).values_list(
+        "created_at", "author_type"
+    )
+    for at, author in messages:
+        if author == AuthorType.CONTACT:
+            facts.append(clock.Fact(at=at, kind="customer_message"))
+        elif author == AuthorType.AGENT:
+            facts.append(clock.Fact(at=at, kind="agent_public_reply"))
+    facts.sort(key=lambda f: (f.at, _RANK[f.kind]))
+    return facts
+
+
+def domain_target(target: SLATarget) -> clock.Target:
+    """A stored target as the pure clock's Target."""
+    return clock.Target(
+        metric=clock.Metric(target.metric),
+        minutes=target.minutes,
+        business_hours=target.business_hours,
+        warn_at_percent=tuple(int(p) for p in target.warn_at_percent or ()),
+        warn_minutes_before=tuple(int(m) for m in target.warn_minutes_before or ()),
+    )
+
+
+# --- the service --------------------------------------------------------------------------------------------------
+
+
+def _clock_state(m: clock.Measurement) -> str:
+    """fulfilled (in time or late: breached_at tells), breached (missed, not yet fulfilled), paused, running, or
+    idle (not started, or stopped by solved/closed before it was met)."""
+    state = m.state
+    if state == "fulfilled":
+        return ClockState.FULFILLED
+    if m.breached_at is not None:
+        return ClockState.BREACHED
+    if state == "paused":
+        return ClockState.PAUSED
+    if state == "running":
+        return ClockState.RUNNING
+    return ClockState.IDLE
+
+
+def _ticket_state(measurements: list[clock.Measurement], at: dt.datetime) -> tuple[str, dt.datetime | None]:
+    """The ticket's badge state and nearest deadline over its unfulfilled clocks."""
+    live = [m for m in measurements if m.state in ("running", "paused")]
+    if not live:
+        return "", None
+    running = [m for m in live if m.state == "running"]
+    due = min((m.due_at for m in running if m.due_at is not None), default=None)
+    if any(m.breached_at is not None for m in live):
+        return "breached", due
+    if any(w.at <= at for m in live for w in m.warnings):
+        return "warning", due
+    if not running:
+        return "paused", None
+    return "ok", due
+
+
+def local_time(at: dt.datetime | None, time_zone: str, *, reference: dt.datetime | None = None) -> str:
+    """ "14:00" (or "03-02 14:00" on another day than `reference`) in the given time zone."""
+    if at is None:
+        return "—"
+    try:
+        zone = zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    local = at.astimezone(zone)
+    if reference is not None and reference.astimezone(zone).date() == local.date():
+        return local.strftime("%H:%M")
+    return local.strftime("%m-%d %H:%M")
+
+
+def _clear(ticket: Ticket, old: dict[str, TicketSLA], at: dt.datetime, reason: str) -> SlaResult:
+    if old:
+        old_policy = next((c.policy for c in old.values() if c.policy_id), None)
+        TicketSLA.objects.filter(ticket=ticket).delete()
+        if old_policy is not None and reason:
+            record(
+                ticket=ticket,
+                actor=SLA_ACTOR,
+                verb="sla_policy_changed",
+                field="sla_policy",
+                old={"id": old_policy.pk, "name": old_policy.name},
+                new=None,
+                data={"text": f"SLA policy {old_policy.name} → none ({reason})"},
+            )
+    Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=None, sla_state="", sla_next_check_at=None)
+    ticket.sla_due_at, ticket.sla_state, ticket.sla_next_check_at = None, "", None
+    return SlaResult(ticket=ticket, policy=None)
+
+
+def _escalations(policy: SLAPolicy) -> list[EscalationLevel]:
+    return list(EscalationLevel.objects.filter(policy=policy).order_by("level", "metric"))
+
+
+def _due_and_next(
+    measurements: list[clock.Measurement],
+    levels: list[EscalationLevel],
+    fired: set[tuple[str, int, str, str]],
+    at: dt.datetime,
+) -> tuple[list[DueFiring], dt.datetime | None]:
+    due: list[DueFiring] = []
+    future: list[dt.datetime] = []
+    nxt = clock.next_check(measurements, at)
+    if nxt is not None:
+        future.append(nxt)
+    for m in measurements:
+        metric = str(m.metric)
+        if m.state not in ("running", "paused", "stopped"):
+            continue
+        if m.breached_at is not None and m.breached_at <= at:
+            due.append(DueFiring(FiringKind.BREACH, metric, m.cycle, "breach", m.breached_at, m.breached_at))
+            if m.state == "stopped":  # solved before anyone escalated: the breach is recorded, nobody is chased
+                continue
+            for level in levels:
+                if level.metric not in ("", metric):
+                    continue
+                when = m.breached_at + dt.timedelta(minutes=level.minutes_after_breach)
+                if when <= at:
+                    due.append(
+                        DueFiring(FiringKind.ESCALATION, metric, m.cycle, str(level.level), when, m.breached_at, level)
+                    )
+                else:
+                    future.append(when)
+            continue
+        if m.state == "stopped":
+            continue
+        for w in m.warnings:
+            if w.at <= at:
+                due.append(DueFiring(FiringKind.WARNING, metric, m.cycle, w.label[:32], w.at, m.due_at))
+    due = [d for d in due if d.key not in fired]
+    due.sort(key=lambda d: (d.at, d.kind != FiringKind.BREACH))
+    return due, min(future, default=None)
+
+
+@transaction.atomic
+def sla_apply(*, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
+    """Recompute a ticket's SLA clocks at `now`: match the policy, measure each target of the ticket's priority,
+    upsert one TicketSLA row per metric, record finished cycles, write policy/target changes on the timeline (old
+    and new), and set the ticket's sla_due_at / sla_state / sla_next_check_at. Returns what is due to fire."""
+    at = now or current_time()
+    ticket = Ticket.objects.select_related("requester", "organization", "workspace").get(pk=ticket.pk)
+    old = {c.metric: c for c in TicketSLA.objects.filter(ticket=ticket).select_related("policy")}
+    if ticket.merged_into_id is not None:
+        return _clear(ticket, old, at, "merged into another ticket")
+    policy = match_policy(ticket)
+    if policy is None:
+        return _clear(ticket, old, at, "no policy matches")
+    targets = list(SLATarget.objects.filter(policy=policy, priority=ticket.priority).order_by("metric"))
+    cal_row = calendar_row_for(ticket=ticket, policy=policy)
+    time_zone = cal_row.time_zone if cal_row is not None else ticket.workspace.time_zone
+    business = cal_row.to_domain(year_span(ticket.created_at, at)) if cal_row is not None else None
+    facts = clock_facts(ticket)
+    paused = frozenset(str(s) for s in policy.paused_statuses or ())
+    measurements: list[clock.Measurement] = []
+    rows: dict[str, TicketSLA] = {}
+    before = {metric: (row.target_minutes, row.business_hours, row.due_at) for metric, row in old.items()}
+    old_policy = next((c.policy for c in old.values() if c.policy is not None), None)
+    for target in targets:
+        calendar = business if (target.business_hours and business is not None) else always_open(time_zone)
+        cycles = clock.measure_cycles(
+            target=domain_target(target), facts=facts, calendar=calendar, now=at, paused_statuses=paused
+        )
+        m = cycles[-1] if cycles else clock.measure(target=domain_target(target), facts=(), calendar=calendar, now=at)
+        measurements.append(m)
+        rows[target.metric] = _upsert_clock(
+            ticket=ticket, policy=policy, target=target, m=m, row=old.get(target.metric), at=at
+        )
+        _record_outcomes(ticket, policy, target, cycles)
+    stale = set(old) - set(rows)
+    if stale:
+        TicketSLA.objects.filter(ticket=ticket, metric__in=stale).delete()
+    _record_changes(
+        ticket=ticket,
+        policy=policy,
+        old_policy=old_policy,
+        old=old,
+        before=before,
+        rows=rows,
+        time_zone=time_zone,
+        at=at,
+    )
+    fired = set(
+        SLAFiring.objects.filter(ticket=ticket).values_list("metric", "cycle", "kind", "label")  # type: ignore[arg-type]
+    )
+    due, next_at = _due_and_next(measurements, _escalations(policy), fired, at)
+    state, due_at = _ticket_state(measurements, at)
+    next_check = at if due else next_at
+    Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=due_at, sla_state=state, sla_next_check_at=next_check)
+    ticket.sla_due_at, ticket.sla_state, ticket.sla_next_check_at = due_at, state, next_check
+    return SlaResult(
+        ticket=ticket,
+        policy=policy,
+        clocks=rows,
+        measurements=measurements,
+        due=due,
+        next_at=next_at,
+        time_zone=time_zone,
+    )
+
+
+def _upsert_clock(
+    *,
+    ticket: Ticket,
+    policy: SLAPolicy,
+    target: SLATarget,
+    m: clock.Measurement,
+    row: TicketSLA | None,
+    at: dt.datetime,
+) -> TicketSLA:
+    values: dict[str, Any] = {
+        "policy": policy,
+        "cycle": m.cycle,
+        "target_minutes": target.minutes,
+        "business_hours": target.business_hours,
+        "started_at": m.started_at,
+        "due_at": m.due_at,
+        "fulfilled_at": m.fulfilled_at,
+        "breached_at": m.breached_at,
+        "paused": m.paused,
+        "elapsed_seconds": max(0, int(m.elapsed.total_seconds())),
+        "state": _clock_state(m),
+        "computed_at": at,
+    }
+    if row is None:
+        return TicketSLA.objects.create(workspace_id=ticket.workspace_id, ticket=ticket, metric=target.metric, **values)
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.save()
+    return row
+
+
+def _record_changes(
+    *,
+    ticket: Ticket,
+    policy: SLAPolicy,
+    old_policy: SLAPolicy | None,
+    old: dict[str, TicketSLA],
+    before: dict[str, tuple[int, bool, dt.datetime | None]],
+    rows: dict[str, TicketSLA],
+    time_zone: str,
+    at: dt.datetime,
+) -> None:
+    """A changed policy, or a changed promise (minutes, business/calendar hours), goes on the timeline with old
+    and new. A due time that only moved because the clock paused is not a change of promise and is not recorded."""
+    if not old:
+        return
+    if old_policy is None or old_policy.pk != policy.pk:
+        old_name = old_policy.name if old_policy is not None else "none"
+        record(
+            ticket=ticket,
+            actor=SLA_ACTOR,
+            verb="sla_policy_changed",
+            field="sla_policy",
+            old={"id": old_policy.pk, "name": old_policy.name} if old_policy is not None else None,
+            new={"id": policy.pk, "name": policy.name},
+            data={"text": f"SLA policy {old_name} → {policy.name}"},
+        )
+    for metric in sorted(set(old) | set(rows)):
+        label = METRIC_LABELS.get(metric, metric)
+        prev = before.get(metric)
+        new_row = rows.get(metric)
+        if new_row is None:
+            gone = old[metric]
+            text = f"{label} target removed (was {gone.target_minutes} min, due {local_time(gone.due_at, time_zone)})"
+            record(
+                ticket=ticket,
+                actor=SLA_ACTOR,
+                verb="sla_target_changed",
+                field=metric,
+                old={"minutes": gone.target_minutes, "due_at": _iso(gone.due_at)},
+                new=None,
+                data={"text": text},
+            )
+            continue
+        if prev is None:
+            text = f"{label} target {new_row.target_minutes} min, due {local_time(new_row.due_at, time_zone)}"
+            record(
+                ticket=ticket,
+                actor=SLA_ACTOR,
+                verb="sla_target_changed",
+                field=metric,
+                old=None,
+                new={"minutes": new_row.target_minutes, "due_at": _iso(new_row.due_at)},
+                data={"text": text},
+            )
+            continue
+        old_minutes, old_business, old_due_at = prev
+        if (old_minutes, old_business) == (new_row.target_minutes, new_row.business_hours):
+            continue
+        old_due = local_time(old_due_at, time_zone, reference=at)
+        new_due = local_time(new_row.due_at, time_zone, reference=at)
+        record(
+            ticket=ticket,
+            actor=SLA_ACTOR,
+            verb="sla_target_changed",
+            field=metric,
+            old={"minutes": old_minutes, "due_at": _iso(old_due_at)},
+            new={"minutes": new_row.target_minutes, "due_at": _iso(new_row.due_at)},
+            data={"text": f"{label} due {old_due} → {new_due}"},
+        )
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _record_outcomes(ticket: Ticket, policy: SLAPolicy, target: SLATarget, cycles: list[clock.Measurement]) -> None:
+    """Finished cycles (achieved, or breached) for compliance reports, one row per cycle. A breached cycle
+    fulfilled late gets its fulfilment time; a resolution reopened before it breached is unfinished again."""
+    for m in cycles:
+        finished = m.breached_at or m.fulfilled_at
+        if finished is None:
+            SLAOutcome.objects.filter(ticket=ticket, metric=target.metric, cycle=m.cycle).delete()
+            continue
+        SLAOutcome.objects.update_or_create(
+            ticket=ticket,
+            metric=target.metric,
+            cycle=m.cycle,
+            defaults={
+                "workspace_id": ticket.workspace_id,
+                "policy": policy,
+                "policy_name": policy.name,
+                "priority": ticket.priority,
+                "team_id": ticket.team_id,
+                "channel": ticket.channel,
+                "target_minutes": target.minutes,
+                "started_at": m.started_at,
+                "due_at": m.due_at,
+                "fulfilled_at": m.fulfilled_at,
+                "breached_at": m.breached_at,
+                "achieved": m.breached_at is None,
+                "finished_at": finished,
+            },
+        )
+
+
+def sla_clear(*, ticket: Ticket) -> None:
+    """Remove a ticket's clocks (a merged-away ticket); its finished outcomes stay for reports."""
+    with transaction.atomic():
+        old = {c.metric: c for c in TicketSLA.objects.filter(ticket=ticket).select_related("policy")}
+        _clear(ticket, old, current_time(), "merged into another ticket")

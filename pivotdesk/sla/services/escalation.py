@@ -1,0 +1,195 @@
+"""Escalation actions: validating a level's action list, and running it on a ticket (through the tickets services,
+as the system actor "SLA", so every change is on the timeline)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from pivotdesk.accounts.models import AgentProfile, Role, Team
+from pivotdesk.common.errors import DomainError, ValidationFailed
+from pivotdesk.tickets.models import PRIORITY_RANK, Priority, Ticket
+from pivotdesk.tickets.services import ticket_update
+
+log = logging.getLogger(__name__)
+
+ACTION_TYPES = ("notify", "reassign", "raise_priority", "add_follower", "add_tag")
+NOTIFY_TARGETS = ("assignee", "team_lead", "agents", "supervisors")
+PRIORITY_ORDER = sorted(PRIORITY_RANK, key=lambda p: PRIORITY_RANK[p])
+
+
+def parse_actions(actions: Any, *, workspace_id: int) -> list[dict[str, Any]]:
+    """Validate a level's actions (see EscalationLevel); agent, team ids must belong to the workspace. Returns the
+    cleaned list; raises ValidationFailed with a readable message for the first problem."""
+    if not isinstance(actions, list):
+        raise ValidationFailed("Escalation actions must be a list.", details={"actions": "a list"})
+    cleaned: list[dict[str, Any]] = []
+    for i, action in enumerate(actions):
+        where = f"actions[{i}]"
+        if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
+            raise ValidationFailed(
+                f"{where}: type must be one of {', '.join(ACTION_TYPES)}.", details={where: "unknown type"}
+            )
+        kind = action["type"]
+        if kind == "notify":
+            to = action.get("to")
+            if to not in NOTIFY_TARGETS:
+                raise ValidationFailed(f"{where}: notify 'to' must be one of {', '.join(NOTIFY_TARGETS)}.")
+            item: dict[str, Any] = {"type": kind, "to": to}
+            if to == "agents":
+                item["agents"] = _agent_ids(action.get("agents"), workspace_id, where)
+            cleaned.append(item)
+        elif kind == "reassign":
+            if action.get("agent") is not None:
+                cleaned.append({"type": kind, "agent": _agent_ids([action["agent"]], workspace_id, where)[0]})
+            elif action.get("team") is not None:
+                cleaned.append({"type": kind, "team": _team_id(action["team"], workspace_id, where)})
+            else:
+                raise ValidationFailed(f"{where}: reassign needs an 'agent' or a 'team'.")
+        elif kind == "raise_priority":
+            to = action.get("to") or ""
+            if to and to not in Priority.values:
+                raise ValidationFailed(f"{where}: priority must be one of {', '.join(Priority.values)}.")
+            cleaned.append({"type": kind, "to": to} if to else {"type": kind})
+        elif kind == "add_follower":
+            cleaned.append({"type": kind, "agent": _agent_ids([action.get("agent")], workspace_id, where)[0]})
+        else:
+            tag = str(action.get("tag") or "").strip().lower()
+            if not tag or len(tag) > 64:
+                raise ValidationFailed(f"{where}: add_tag needs a tag of 1–64 characters.")
+            cleaned.append({"type": kind, "tag": tag})
+    return cleaned
+
+
+def _agent_ids(values: Any, workspace_id: int, where: str) -> list[int]:
+    if not isinstance(values, list) or not values:
+        raise ValidationFailed(f"{where}: name at least one agent (by id).")
+    try:
+        ids = [int(v) for v in values]
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{where}: agents are given by id.") from exc
+    found = set(AgentProfile.objects.filter(workspace_id=workspace_id, pk__in=ids).values_list("pk", flat=True))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationFailed(f"{where}: unknown agent(s) {', '.join(map(str, missing))}.")
+    return ids
+
+
+def _team_id(value: Any, workspace_id: int, where: str) -> int:
+    try:
+        team_id = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{where}: a team is given by id.") from exc
+    if not Team.objects.filter(workspace_id=workspace_id, pk=team_id).exists():
+        raise ValidationFailed(f"{where}: unknown team {team_id}.")
+    return team_id
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An agent to notify and why ("assignee", "team lead", "supervisor", "named")."""
+
+    agent: AgentProfile
+    role: str
+
+
+def default_recipients(ticket: Ticket) -> list[Recipient]:
+    """Who hears of a warning or breach: the assignee, else the team lead."""
+    if ticket.assignee is not None and ticket.assignee.is_active:
+        return [Recipient(ticket.assignee, "assignee")]
+    lead = ticket.team.lead if ticket.team is not None else None
+    if lead is not None and lead.is_active:
+        return [Recipient(lead, "team lead")]
+    return []
+
+
+def notify_recipients(ticket: Ticket, action: dict[str, Any]) -> list[Recipient]:
+    """The agents a notify action reaches (active ones only; de-duplicated)."""
+    to = action["to"]
+    out: list[Recipient] = []
+    if to == "assignee" and ticket.assignee is not None:
+        out = [Recipient(ticket.assignee, "assignee")]
+    elif to == "team_lead" and ticket.team is not None and ticket.team.lead is not None:
+        out = [Recipient(ticket.team.lead, "team lead")]
+    elif to == "agents":
+        agents = AgentProfile.objects.filter(workspace_id=ticket.workspace_id, pk__in=action.get("agents") or [])
+        out = [Recipient(a, "named") for a in agents.select_related("user").order_by("pk")]
+    elif to == "supervisors":
+        supervisors = AgentProfile.objects.filter(workspace_id=ticket.workspace_id, role=Role.SUPERVISOR)
+        out = [Recipient(a, "supervisor") for a in supervisors.select_related("user").order_by("pk")]
+    seen: set[int] = set()
+    unique: list[Recipient] = []
+    for r in out:
+        if r.agent.is_active and r.agent.pk not in seen:
+            seen.add(r.agent.pk)
+            unique.append(r)
+    return unique
+
+
+def raised_priority(current: str, action: dict[str, Any]) -> str | None:
+    """The priority after a raise action, or None when it would not raise (never lowers)."""
+    target = action.get("to") or ""
+    if not target:
+        index = PRIORITY_ORDER.index(Priority(current))
+        if index + 1 >= len(PRIORITY_ORDER):
+            return None
+        target = PRIORITY_ORDER[index + 1]
+    if PRIORITY_RANK[Priority(target)] <= PRIORITY_RANK[Priority(current)]:
+        return None
+    return str(target)
+
+
+def run_ticket_action(ticket: Ticket, action: dict[str, Any], actor: Any) -> str:
+    """Run one non-notify action through the tickets services; returns a short description of what changed
+    ("priority high → urgent") or "" when nothing needed changing. Raises DomainError on a refused change."""
+    kind = action["type"]
+    current = Ticket.objects.select_related("team", "assignee").get(pk=ticket.pk)
+    if kind == "raise_priority":
+        new = raised_priority(current.priority, action)
+        if new is None:
+            return ""
+        ticket_update(ticket=current, actor=actor, changes={"priority": new})
+        return f"priority {current.priority} → {new}"
+    if kind == "reassign" and "agent" in action:
+        agent = AgentProfile.objects.select_related("user").get(pk=action["agent"])
+        if current.assignee_id == agent.pk:
+            return ""
+        ticket_update(ticket=current, actor=actor, changes={"assignee": agent})
+        return f"reassigned to {agent.name}"
+    if kind == "reassign":
+        team = Team.objects.get(pk=action["team"])
+        if current.team_id == team.pk:
+            return ""
+        changes: dict[str, Any] = {"team": team}
+        if current.assignee_id is not None and not team.members.filter(pk=current.assignee_id).exists():
+            changes["assignee"] = None
+        ticket_update(ticket=current, actor=actor, changes=changes)
+        return f"moved to team {team.name}"
+    if kind == "add_follower":
+        agent = AgentProfile.objects.select_related("user").get(pk=action["agent"])
+        followers = list(current.followers.values_list("pk", flat=True))
+        if agent.pk in followers:
+            return ""
+        ticket_update(ticket=current, actor=actor, changes={"followers": [*followers, agent.pk]})
+        return f"added follower {agent.name}"
+    if kind == "add_tag":
+        if current.tags.filter(name=action["tag"]).exists():
+            return ""
+        ticket_update(ticket=current, actor=actor, changes={"add_tags": [action["tag"]]})
+        return f"tagged {action['tag']}"
+    raise ValidationFailed(f"Unknown escalation action '{kind}'.")
+
+
+def run_safely(ticket: Ticket, action: dict[str, Any], actor: Any) -> tuple[str, str]:
+    """Run one action in a savepoint: (description, error). A refused change (closed ticket, inactive agent) or a
+    vanished agent/team is recorded as the error, never raised: the other actions still run."""
+    try:
+        with transaction.atomic():
+            return run_ticket_action(ticket, action, actor), ""
+    except DomainError as exc:
+        return "", exc.message
+    except (AgentProfile.DoesNotExist, Team.DoesNotExist):
+        return "", f"{action['type']}: the agent or team no longer exists"
