@@ -65,13 +65,14 @@ def skill_fit(levels: Mapping[str, int], required: Mapping[str, int]) -> float:
     return max(0.0, 1.0 - gap / (4.0 * len(required)))
 
 
-def seniority_value(seniority: int, required: int | None) -> float:
-    """Customer value fit: for a tier with a senior pool, min(seniority, required) / required; for others a mild
-    preference for juniors (1.0 for a junior … 0.5 for an expert), so seniors stay free for valued customers."""
+def seniority_value(seniority: int, required: int | None, impact: float = 0.0) -> float:
+    """Customer value fit. For a tier with a senior pool: min(seniority, required) / required. For other tiers a
+    mild preference for juniors (1.0 for a junior … 0.5 for an expert) so seniors stay free for valued customers;
+    the preference fades with the ticket's impact (an urgent ticket has no reason to spare the experts)."""
     s = min(4, max(1, seniority))
     if required:
         return min(s, required) / required
-    return 1.0 - STANDARD_SENIORITY_SPREAD * (s - 1) / 3
+    return 1.0 - STANDARD_SENIORITY_SPREAD * (s - 1) / 3 * (1.0 - impact)
 
 
 def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:

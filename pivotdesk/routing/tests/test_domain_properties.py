@@ -1,0 +1,179 @@
+"""Properties of the routing engine over random agents and tickets (hypothesis), checked against brute force."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pivotdesk.routing.domain import (
+    FACTORS,
+    RELAXATION_LADDER,
+    STRATEGIES,
+    AgentState,
+    PolicySpec,
+    TicketSpec,
+    assignment_value,
+    batch_assign,
+    decide,
+    eligible_ids,
+    greedy_assign,
+    has_room,
+    is_available,
+)
+from pivotdesk.routing.domain import factors as f
+from pivotdesk.routing.domain.engine import ONSITE_GEOGRAPHY_BOOST, evaluate
+
+SKILLS = ["billing", "network", "hardware"]
+CHANNELS = ["email", "chat"]
+LANGUAGES = ["zh", "en", "ja"]
+points = st.tuples(st.floats(30.0, 32.0), st.floats(120.0, 122.0))
+
+
+@st.composite
+def agents(draw, max_size: int = 12) -> list[AgentState]:
+    count = draw(st.integers(0, max_size))
+    out = []
+    for agent_id in range(1, count + 1):
+        capacity = {ch: draw(st.integers(0, 4)) for ch in CHANNELS}
+        out.append(
+            AgentState(
+                agent_id,
+                online=draw(st.booleans()) or draw(st.booleans()),
+                on_shift=draw(st.integers(0, 5)) > 0,
+                on_leave=draw(st.integers(0, 7)) == 0,
+                skills=draw(st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), max_size=3)),
+                languages=frozenset(draw(st.sets(st.sampled_from(LANGUAGES), max_size=2))),
+                load={ch: draw(st.integers(0, capacity[ch] + 1)) for ch in CHANNELS},
+                capacity=capacity,
+                seniority=draw(st.integers(1, 4)),
+                team_ids=frozenset(draw(st.sets(st.integers(1, 3), max_size=2))),
+                location=draw(st.none() | points),
+                recent_assignments=draw(st.integers(0, 6)),
+                last_assigned_at=draw(st.floats(0, 10_000)),
+            )
+        )
+    return out
+
+
+@st.composite
+def tickets(draw, ticket_id: int = 1) -> TicketSpec:
+    onsite = draw(st.booleans())
+    return TicketSpec(
+        ticket_id,
+        channel_type=draw(st.sampled_from(CHANNELS)),
+        priority=draw(st.sampled_from(["low", "normal", "high", "urgent"])),
+        tier=draw(st.sampled_from(["standard", "standard", "vip", "strategic"])),
+        language=draw(st.sampled_from(["", *LANGUAGES])),
+        required_skills=draw(st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), max_size=2)),
+        team_id=draw(st.none() | st.integers(1, 3)),
+        location=draw(points) if onsite else None,
+        onsite=onsite,
+        sla_minutes_left=draw(st.none() | st.floats(-60, 600)),
+        affected_users=draw(st.integers(1, 2000)),
+        previous_agent_ids=tuple(draw(st.lists(st.integers(1, 12), max_size=3, unique=True))),
+        waiting_since=draw(st.floats(0, 10_000)),
+    )
+
+
+@st.composite
+def ticket_lists(draw, max_size: int = 10) -> list[TicketSpec]:
+    return [draw(tickets(ticket_id=i)) for i in range(1, draw(st.integers(0, max_size)) + 1)]
+
+
+policies = st.builds(
+    PolicySpec,
+    strategy=st.sampled_from(STRATEGIES),
+    require_language=st.booleans(),
+    max_distance_km=st.none() | st.floats(1, 200),
+)
+levels = st.integers(0, len(RELAXATION_LADDER))
+
+
+@settings(max_examples=100, deadline=None)
+@given(agents(), tickets(), policies, levels)
+def test_the_winner_is_available_has_room_and_has_the_best_score(pool, ticket, policy, level):
+    decision = decide(ticket, pool, policy, relax_level=level)
+    allowed = eligible_ids(ticket, pool, policy, relax_level=level)
+    if decision.agent_id is None:
+        assert not allowed
+        return
+    winner = next(a for a in pool if a.id == decision.agent_id)
+    assert is_available(winner)
+    assert has_room(winner, ticket.channel_type)
+    assert winner.id in allowed
+    ev = evaluate(ticket, pool, policy, relax_level=level)
+    assert {a.id for a in ev.agents} == allowed
+    assert decision.score == max(ev.scores.tolist())
+    eligible = [c for c in decision.candidates if c.eligible]
+    assert [c.score for c in eligible] == sorted((c.score for c in eligible), reverse=True)
+    assert all(not c.eligible and c.excluded_because for c in decision.candidates[len(eligible) :])
+
+
+@settings(max_examples=100, deadline=None)
+@given(agents(), tickets(), policies)
+def test_relaxing_never_shrinks_the_eligible_set(pool, ticket, policy):
+    previous: set[int] = set()
+    for level in range(len(RELAXATION_LADDER) + 1):
+        current = eligible_ids(ticket, pool, policy, relax_level=level)
+        assert previous <= current
+        previous = current
+    assert previous == {a.id for a in pool if is_available(a) and has_room(a, ticket.channel_type)}
+
+
+@settings(max_examples=80, deadline=None)
+@given(agents(), tickets(), st.booleans())
+def test_factors_are_normalised_and_match_the_scalar_reference(pool, ticket, require_language):
+    policy = PolicySpec(require_language=require_language)
+    ev = evaluate(ticket, pool, policy, relax_level=len(RELAXATION_LADDER))
+    impact = f.impact_of(
+        priority=ticket.priority, sla_minutes_left=ticket.sla_minutes_left, affected_users=ticket.affected_users
+    )
+    weights = policy.weights.as_dict()
+    weights["geography"] = weights["geography"] * ONSITE_GEOGRAPHY_BOOST if ticket.onsite else 0.0
+    for i, a in enumerate(ev.agents):
+        skill = f.skill_match(a.skills, ticket.required_skills)
+        expected = {
+            "skill": skill,
+            "language": 1.0 if f.speaks(a.languages, ticket.language) else 0.0,
+            "load": 1 - a.load.get(ticket.channel_type, 0) / a.capacity[ticket.channel_type],
+            "value": f.seniority_value(a.seniority, policy.seniority_by_tier.get(ticket.tier), impact),
+            "impact": impact * (0.5 * skill + 0.5 * a.seniority / 4),
+            "continuity": f.continuity(a.id, ticket.previous_agent_ids),
+            "fairness": f.fairness(a.recent_assignments),
+        }
+        if ticket.onsite:
+            distance = None if a.location is None else f.haversine_km(a.location, ticket.location)
+            expected["geography"] = f.geography(distance)
+        for name, value in expected.items():
+            assert ev.factors[name][i] == pytest.approx(value, abs=1e-9), name
+            assert 0.0 <= ev.factors[name][i] <= 1.0
+        score = sum(weights[name] * expected.get(name, 0.0) for name in FACTORS) / sum(weights.values())
+        assert ev.scores[i] == pytest.approx(score, abs=1e-9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(agents(), ticket_lists(), policies, levels)
+def test_batch_never_exceeds_capacity_and_assigns_each_ticket_once(pool, backlog, policy, level):
+    decisions = batch_assign(backlog, pool, policy, relax_level=level)
+    assert [d.ticket_id for d in decisions] == [t.id for t in backlog]
+    by_agent = {a.id: a for a in pool}
+    taken = Counter((d.agent_id, t.channel_type) for t, d in zip(backlog, decisions, strict=True) if d.agent_id)
+    for (agent_id, channel), count in taken.items():
+        a = by_agent[agent_id]
+        assert a.load.get(channel, 0) + count <= a.capacity.get(channel, 0)
+    for t, d in zip(backlog, decisions, strict=True):
+        if d.agent_id is not None:
+            assert d.agent_id in eligible_ids(t, pool, policy, relax_level=level)
+        else:
+            assert d.reason_data["outcome"] == "waiting"
+
+
+@settings(max_examples=80, deadline=None)
+@given(agents(), ticket_lists(), policies, levels)
+def test_batch_scores_at_least_as_well_as_greedy(pool, backlog, policy, level):
+    batch = batch_assign(backlog, pool, policy, relax_level=level)
+    greedy = greedy_assign(backlog, pool, policy, relax_level=level)
+    assert assignment_value(backlog, batch) >= assignment_value(backlog, greedy) - 1e-6
