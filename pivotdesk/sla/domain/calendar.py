@@ -17,6 +17,7 @@ in C plus a little integer arithmetic; only a result that crosses a year boundar
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -178,13 +179,21 @@ def _offset_us(zone: ZoneInfo, t: int) -> int:
     return offset // _ONE_US
 
 
+@functools.lru_cache(maxsize=256)
+def _year_pieces(time_zone: str, year: int) -> tuple[tuple[int, int, int], ...]:
+    """The UTC year split into pieces of constant offset, shared by every calendar of the zone."""
+    lo = _YEAR_STARTS[year - _FIRST_YEAR]
+    hi = _YEAR_STARTS[year + 1 - _FIRST_YEAR]
+    return tuple(_pieces(ZoneInfo(time_zone), lo, hi))
+
+
 def _pieces(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, int]]:
     """[lo, hi) split into pieces of constant UTC offset: (start, end, offset), all in microseconds.
 
-    Offsets are sampled every 3 hours and each change is located to the second by bisection (tz transitions fall
-    on whole seconds and are never closer than days apart).
+    Offsets are sampled every 12 hours and each change is located to the second by bisection (tz transitions fall
+    on whole seconds, and no zone changes its offset twice within 12 hours).
     """
-    step = 3 * 3_600_000_000
+    step = 12 * 3_600_000_000
     second = 1_000_000
     pieces: list[tuple[int, int, int]] = []
     piece_start, offset = lo, _offset_us(zone, lo)
@@ -212,10 +221,8 @@ def _pieces(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, int]]:
 def _build_year(calendar: BusinessCalendar, year: int) -> _Year:
     if not _FIRST_YEAR <= year < _LAST_YEAR:
         raise ValueError(f"year {year} is outside the supported range {_FIRST_YEAR}–{_LAST_YEAR - 1}")
-    lo = _YEAR_STARTS[year - _FIRST_YEAR]
-    hi = _YEAR_STARTS[year + 1 - _FIRST_YEAR]
     intervals: list[tuple[int, int]] = []
-    for piece_start, piece_end, offset in _pieces(calendar.zone, lo, hi):
+    for piece_start, piece_end, offset in _year_pieces(calendar.time_zone, year):
         # Local wall times shown during this piece are [piece_start + offset, piece_end + offset).
         first_day = (piece_start + offset) // _US_PER_DAY
         last_day = (piece_end - 1 + offset) // _US_PER_DAY
