@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from pivotdesk.web.views import sla
+
+urlpatterns: list[URLPattern] = [
+    path("tickets/<int:number>/sla/", sla.ticket_sla, name="ticket_sla"),
+    path("sla/report/", sla.report, name="sla_report"),
+]

@@ -10,9 +10,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import ngettext, pgettext
 
 from pivotdesk.common.time import now
+from pivotdesk.sla.models import ClockState, TicketSLA
+from pivotdesk.tickets.models import Status
 
 register = template.Library()
 
@@ -67,25 +69,28 @@ def display_state(*, state: str, due_at: dt.datetime | None, at: dt.datetime) ->
     return "ok" if due_at is not None else ""
 
 
-def _badge(*, state: str, due_at: dt.datetime | None, label: str = "") -> SafeString:
+def _badge(*, state: str, due_at: dt.datetime | None, label: str = "", paused_left: float | None = None) -> SafeString:
     at = now()
     shown = display_state(state=state, due_at=due_at, at=at)
     if not shown:
         return mark_safe('<span class="sla-badge sla-none muted">—</span>')
-    if due_at is None:
-        text = state_label(shown)
+    if shown == "paused":
+        # A paused clock has no fixed deadline: show what is left of the target when it is known.
+        text = state_label(shown) if paused_left is None else f"⏸ {duration_text(paused_left)}"
         title = state_label(shown)
+        if paused_left is not None:
+            title = _("%(state)s · %(left)s left") % {"state": title, "left": duration_text(paused_left)}
+    elif due_at is None:
+        text = title = state_label(shown)
     else:
         text = duration_text((due_at - at).total_seconds())
         when = timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M")
         title = _("%(state)s · due %(when)s") % {"state": state_label(shown), "when": when}
-        if shown == "paused":
-            text = f"⏸ {text}"
     if label:
-        title = f"{label}: {title}"
         return format_html(
-            '<span class="sla-badge sla-{}" title="{}" data-sla-state="{}"><b>{}</b> {}</span>',
+            '<span class="sla-badge sla-{}" title="{}: {}" data-sla-state="{}"><b>{}</b> {}</span>',
             shown,
+            label,
             title,
             shown,
             label,
@@ -103,10 +108,31 @@ def sla_badge(ticket: Any) -> SafeString:
 
 
 @register.simple_tag
-def sla_target_badge(target: Any) -> SafeString:
-    """One running target of a ticket (a TicketSLA-like object with metric, due_at, state, paused)."""
-    state = "paused" if getattr(target, "paused", False) else (getattr(target, "state", "") or "ok")
-    return _badge(state=state, due_at=target.due_at, label=metric_label(target.metric))
+def sla_target_badge(clock: Any, ticket: Any = None) -> SafeString:
+    """One running clock of a ticket (TicketSLA). It is amber when it is the ticket's nearest deadline and the
+    ticket is in warning (the scanner decides warnings); red once its deadline has passed."""
+    if clock.state == "paused" or clock.paused:
+        left = max(0.0, clock.target_minutes * 60 - clock.elapsed_seconds) if clock.target_minutes else None
+        return _badge(state="paused", due_at=None, label=metric_label(clock.metric), paused_left=left)
+    state = "breached" if clock.state == "breached" or clock.breached_at else "ok"
+    if (
+        state == "ok"
+        and ticket is not None
+        and ticket.sla_state == "warning"
+        and clock.due_at is not None
+        and clock.due_at == ticket.sla_due_at
+    ):
+        state = "warning"
+    return _badge(state=state, due_at=clock.due_at, label=metric_label(clock.metric))
+
+
+@register.simple_tag
+def ticket_clocks(ticket: Any) -> list[Any]:
+    """The ticket's clocks that are still running or paused (one query; the ticket page only)."""
+    live = (ClockState.RUNNING, ClockState.PAUSED, ClockState.BREACHED)
+    rows = TicketSLA.objects.filter(ticket_id=ticket.pk, state__in=live, fulfilled_at__isnull=True)
+    order = {"first_reply": 0, "next_reply": 1, "periodic_update": 2, "resolution": 3}
+    return sorted(rows, key=lambda c: order.get(c.metric, 9))
 
 
 @register.filter
@@ -118,3 +144,29 @@ def sla_duration(seconds: float | None) -> str:
 @register.filter
 def sla_metric(metric: str) -> str:
     return metric_label(metric)
+
+
+def _status_name(value: str) -> str:
+    return str(Status(value).label) if value in Status.values else value
+
+
+@register.filter
+def sla_cause(cause: Any) -> str:
+    """One cause of a breach (sla.reports.Cause) in words."""
+    kind = cause.kind
+    if kind == "unassigned":
+        return _("waited %(d)s unassigned") % {"d": duration_text(cause.seconds)}
+    if kind == "paused":
+        return _("paused %(d)s") % {"d": duration_text(cause.seconds or 0)}
+    if kind == "reassigned":
+        return ngettext("reassigned %(n)d time", "reassigned %(n)d times", cause.count) % {"n": cause.count}
+    if kind == "assignee_away":
+        when = timezone.localtime(cause.at).strftime("%m-%d %H:%M") if cause.at else ""
+        return _("assignee %(name)s offline since %(when)s") % {"name": cause.name, "when": when}
+    if kind == "status_path":
+        return " → ".join(f"{_status_name(st)} {duration_text(s)}" for st, s in cause.path)
+    if kind == "late":
+        return _("fulfilled %(d)s late") % {"d": duration_text(cause.seconds or 0)}
+    if kind == "still_open":
+        return _("not fulfilled yet, %(d)s overdue") % {"d": duration_text(cause.seconds or 0)}
+    return str(kind)
