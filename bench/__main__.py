@@ -2,7 +2,7 @@
 bench/results/<module>-<timestamp>.json.
 
 Options: --quick (5,000 tickets instead of 100,000, for development), --no-peer (skip django-helpdesk),
---sqlite-only, --only foundation|channels|ai. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
+--sqlite-only, --only foundation|channels|ai|sla. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ai, channels, foundation, machine
+from bench import ai, channels, foundation, machine, sla_domain
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5,000 tickets and fewer requests (development)")
     parser.add_argument("--no-peer", action="store_true", help="skip django-helpdesk")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when configured")
-    parser.add_argument("--only", choices=["foundation", "channels", "ai"], help="run one benchmark module")
+    parser.add_argument("--only", choices=["foundation", "channels", "ai", "sla"], help="run one benchmark module")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -89,6 +89,9 @@ def main() -> None:
         print("\nai:", flush=True)
         reports["ai"] = ai.run()
         _print_ai(reports["ai"])
+    if args.only in (None, "sla"):
+        print("\nsla:", flush=True)
+        reports["sla"] = {"domain": sla_domain.run_domain(args.quick)}  # prints its own figures
     elapsed = time.perf_counter() - started
     print(f"\ntotal time {elapsed / 60:.1f} min")
 
