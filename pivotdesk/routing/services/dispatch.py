@@ -117,6 +117,7 @@ def route_ticket(
         winner = _claim(locked, decision, excluded, trigger=trigger)
         row = _store(
             locked,
+            spec.onsite,
             policy,
             decision,
             winner,
@@ -216,6 +217,7 @@ def _names(ids: set[int]) -> dict[int, str]:
 
 def _store(
     ticket: Ticket,
+    onsite: bool,
     policy: RoutingPolicy,
     decision: Decision,
     winner: AgentProfile | None,
@@ -266,11 +268,13 @@ def _store(
         trigger=trigger,
         created_at=at,
     )
-    explain_on_timeline(ticket=ticket, row=row, policy_name=policy.name)
+    explain_on_timeline(ticket=ticket, row=row, policy_name=policy.name, onsite=onsite)
     return row
 
 
-def explain_on_timeline(*, ticket: Ticket, row: RoutingDecision, policy_name: str, actor: Actor | None = None) -> None:
+def explain_on_timeline(
+    *, ticket: Ticket, row: RoutingDecision, policy_name: str, actor: Actor | None = None, onsite: bool = False
+) -> None:
     """A `routed` timeline event the ticket page renders in plain words (winner, why, what was relaxed)."""
     top = [c for c in row.candidates if c.get("eligible")][:3]
     record(
@@ -289,6 +293,7 @@ def explain_on_timeline(*, ticket: Ticket, row: RoutingDecision, policy_name: st
             "reason": row.reason,
             "top": top,
             "excluded": sum(1 for c in row.candidates if not c.get("eligible")),
+            "onsite": onsite,
         },
     )
 

@@ -286,3 +286,9 @@ def leave_create(
     )
     bump_pool_version(agent.workspace_id)
     return leave
+
+
+def preview_apply(policy: RoutingPolicy, fields: dict[str, Any]) -> RoutingPolicy:
+    """Validate and apply fields to a policy instance without saving it (the "what would happen" preview)."""
+    _apply(policy, fields)
+    return policy
