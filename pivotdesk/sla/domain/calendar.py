@@ -246,9 +246,10 @@ def _build_year(calendar: BusinessCalendar, year: int) -> _Year:
 
 
 def _to_us(at: dt.datetime) -> int:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"datetime must be timezone-aware, got {at!r}")
-    return (at - _EPOCH) // _ONE_US
+    try:
+        return (at - _EPOCH) // _ONE_US
+    except TypeError:  # naive (or a tzinfo without an offset)
+        raise ValueError(f"datetime must be timezone-aware, got {at!r}") from None
 
 
 def _year_of(t: int) -> int:
@@ -315,7 +316,7 @@ def add_business_time(calendar: BusinessCalendar, start: dt.datetime, amount: dt
     if remaining == 0:
         return start.astimezone(calendar.zone)
     year_number = _year_of(t)
-    year = calendar._year(year_number)
+    year = calendar._years.get(year_number) or calendar._year(year_number)
     target = year.position(t) + remaining
     empty_years = 0
     while target > year.total:
