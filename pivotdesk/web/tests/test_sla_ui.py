@@ -294,3 +294,230 @@ def test_report_is_scoped_to_the_workspace(supervisor, other_workspace):
     _outcome(other, achieved=False, finished=now() - dt.timedelta(days=1))
     html = client_for(supervisor).get("/sla/report/").content.decode()
     assert "other tenant breach" not in html
+
+
+# --- settings -------------------------------------------------------------------------------------------------------
+
+
+CAL = {
+    "name": "Shanghai office",
+    "time_zone": "Asia/Shanghai",
+    "hours_0": "09:00-12:00, 13:00-18:00",
+    "hours_1": "9:00-12:00，13:00-18:00",
+    "hours_2": "09:00-18:00",
+    "hours_3": "09:00-18:00",
+    "hours_4": "09:00-18:00",
+    "hours_5": "",
+    "hours_6": "",
+    "country_holidays": "on",
+    "country": "cn",
+    "closed_dates": "2026-12-31",
+    "working_dates": "2026-12-26 10:00-16:00",
+    "is_default": "on",
+}
+
+
+def test_settings_are_for_admins_only(agent, supervisor):
+    for who in (agent, supervisor):
+        client = client_for(who)
+        for url in ("/settings/sla/policies/", "/settings/sla/calendars/", "/settings/sla/calendars/new/"):
+            assert client.get(url).status_code == 403, url
+
+
+def test_calendar_create_with_lunch_break_holidays_and_preview(admin_agent, workspace):
+    from pivotdesk.sla.models import BusinessCalendar
+
+    client = client_for(admin_agent)
+    response = client.post("/settings/sla/calendars/new/", CAL)
+    assert response.status_code == 302
+    cal = BusinessCalendar.objects.get(workspace=workspace)
+    assert cal.weekly_hours["0"] == [["09:00", "12:00"], ["13:00", "18:00"]]
+    assert cal.weekly_hours["1"] == [["09:00", "12:00"], ["13:00", "18:00"]]  # 9:00 and a full-width comma
+    assert "5" not in cal.weekly_hours and cal.country == "CN" and cal.is_default
+    assert cal.closed_dates == ["2026-12-31"] and cal.working_dates == {"2026-12-26": [["10:00", "16:00"]]}
+    html = client.get(response["Location"]).content.decode()
+    assert 'id="sla-preview-days"' in html and html.count('<li><span class="mono">') == 10
+    # Around the 2026 Spring Festival: Saturday 14 February is a make-up working day, 16–20 February are closed.
+    preview = client.post("/settings/sla/calendars/preview/", {**CAL, "closed_dates": "", "working_dates": ""})
+    assert preview.status_code == 200
+
+
+def test_calendar_preview_of_spring_festival(admin_agent, workspace):
+    from pivotdesk.sla.forms import business_days_preview
+    from pivotdesk.sla.models import BusinessCalendar
+
+    cal = BusinessCalendar(workspace=workspace, name="x", weekly_hours={str(d): [["09:00", "18:00"]] for d in range(5)})
+    days, closed = business_days_preview(cal, start=dt.date(2026, 2, 12), count=4)
+    assert [(d.day.isoformat(), d.note) for d in days] == [
+        ("2026-02-12", ""),
+        ("2026-02-13", ""),
+        ("2026-02-14", "makeup"),  # a Saturday made a working day (调休)
+        ("2026-02-24", ""),
+    ]
+    assert {c.day.isoformat() for c in closed} >= {"2026-02-16", "2026-02-23"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("hours_0", "9-18", "is not a range like 09:00-18:00"),
+        ("hours_0", "09:00-12:00, 11:00-18:00", "The ranges overlap."),
+        ("hours_0", "18:00-09:00", "A range ends before it starts."),
+        ("hours_0", "09:00-25:00", "Times are between 00:00 and 24:00."),
+        ("time_zone", "Mars/Olympus", "Unknown time zone"),
+        ("country", "XX", "No public holidays are known"),
+        ("closed_dates", "2026-02-30", "is not a date like 2026-10-10"),
+        ("name", "", "This field is required."),
+    ],
+)
+def test_calendar_bad_input_is_a_readable_422(admin_agent, workspace, field, value, message):
+    from pivotdesk.sla.models import BusinessCalendar
+
+    response = client_for(admin_agent).post(
+        "/settings/sla/calendars/new/", {**CAL, field: value}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert not BusinessCalendar.objects.filter(workspace=workspace).exists()
+
+
+def test_calendar_in_chinese(admin_agent):
+    html = client_for(admin_agent, "zh-hans").get("/settings/sla/calendars/new/").content.decode()
+    assert "工作日历" in html and "星期一" in html
+
+
+def _policy_post(**extra):
+    data = {"name": "VIP", "active": "on", "paused_statuses": ["pending", "on_hold"], "tiers": ["vip"], "e-count": "2"}
+    data.update(
+        {
+            "t-urgent-first_reply-amount": "30m",
+            "t-urgent-first_reply-business": "on",
+            "t-urgent-first_reply-warn": "75%, 90%, 10m",
+            "t-normal-resolution-amount": "2 小时",
+            "t-normal-resolution-warn": "",
+            "t-high-next_reply-amount": "1.5h",
+            "t-high-next_reply-business": "on",
+            "t-high-next_reply-warn": "80%",
+        }
+    )
+    data.update(extra)
+    return data
+
+
+def test_policy_create_with_targets_grid_and_escalation(admin_agent, workspace):
+    from pivotdesk.accounts.tests.factories import AgentFactory
+    from pivotdesk.sla.models import SLAPolicy
+
+    lead = AgentFactory(workspace=workspace)
+    data = _policy_post(
+        **{
+            "e-0-level": "1",
+            "e-0-metric": "",
+            "e-0-after": "0",
+            "e-0-notify": ["assignee", "team_lead"],
+            "e-0-tag": "SLA-Escalated",
+            "e-1-level": "2",
+            "e-1-metric": "resolution",
+            "e-1-after": "30m",
+            "e-1-notify_agents": [str(lead.pk)],
+            "e-1-raise_priority": "step",
+        }
+    )
+    response = client_for(admin_agent).post("/settings/sla/policies/new/", data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204 and response["HX-Redirect"].startswith("/settings/sla/policies/")
+    policy = SLAPolicy.objects.get(workspace=workspace)
+    assert policy.conditions == {"tiers": ["vip"]} and policy.paused_statuses == ["on_hold", "pending"]
+    targets = {(t.priority, t.metric): t for t in policy.targets.all()}
+    assert set(targets) == {("urgent", "first_reply"), ("normal", "resolution"), ("high", "next_reply")}
+    fr = targets[("urgent", "first_reply")]
+    assert (fr.minutes, fr.business_hours, fr.warn_at_percent, fr.warn_minutes_before) == (30, True, [75, 90], [10])
+    res = targets[("normal", "resolution")]
+    assert (res.minutes, res.business_hours, res.warn_at_percent) == (120, False, [])
+    assert targets[("high", "next_reply")].minutes == 90
+    levels = list(policy.escalations.order_by("level"))
+    assert [(e.level, e.metric, e.minutes_after_breach) for e in levels] == [(1, "", 0), (2, "resolution", 30)]
+    assert levels[0].actions == [
+        {"type": "notify", "to": "assignee"},
+        {"type": "notify", "to": "team_lead"},
+        {"type": "add_tag", "tag": "sla-escalated"},
+    ]
+    assert levels[1].actions == [{"type": "notify", "to": "agents", "agents": [lead.pk]}, {"type": "raise_priority"}]
+    # The edit page shows what was saved.
+    html = client_for(admin_agent).get(f"/settings/sla/policies/{policy.pk}/").content.decode()
+    assert 'value="30m"' in html and 'value="75%, 90%, 10m"' in html and 'value="2h"' in html
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"t-urgent-first_reply-amount": "soon"}, "is not a duration like 30m, 2h or 1d"),
+        ({"t-urgent-first_reply-warn": "120%"}, "Warning percentages are between 1% and 99%."),
+        ({"t-urgent-first_reply-warn": "45m"}, "must be shorter than the target"),
+        ({"e-0-level": "1", "e-0-after": "0"}, "Choose at least one action."),
+        ({"e-0-level": "0", "e-0-notify": "assignee"}, "The level is a number from 1 to 9."),
+        ({"e-0-level": "1", "e-0-tag": "x", "e-1-level": "1", "e-1-tag": "y"}, "Level 1 is defined twice"),
+        ({"e-0-level": "1", "e-0-reassign_agent": "999999"}, "unknown agent"),
+        ({"name": ""}, "This field is required."),
+    ],
+)
+def test_policy_bad_input_is_a_readable_422_and_saves_nothing(admin_agent, workspace, extra, message):
+    from pivotdesk.sla.models import SLAPolicy
+
+    response = client_for(admin_agent).post("/settings/sla/policies/new/", _policy_post(**extra))
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert not SLAPolicy.objects.filter(workspace=workspace).exists()
+
+
+def test_policy_name_is_unique_and_order_moves(admin_agent, workspace):
+    from pivotdesk.sla.models import SLAPolicy
+
+    client = client_for(admin_agent)
+    for name in ("A", "B", "C"):
+        assert client.post("/settings/sla/policies/new/", _policy_post(name=name)).status_code == 302
+    assert (
+        "Another policy already has this name."
+        in client.post("/settings/sla/policies/new/", _policy_post(name="A")).content.decode()
+    )
+
+    def order():
+        return list(SLAPolicy.objects.filter(workspace=workspace).order_by("position").values_list("name", flat=True))
+
+    assert order() == ["A", "B", "C"]
+    c = SLAPolicy.objects.get(workspace=workspace, name="C")
+    assert client.post(f"/settings/sla/policies/{c.pk}/move/", {"direction": "up"}).status_code == 302
+    assert order() == ["A", "C", "B"]
+    client.post(f"/settings/sla/policies/{c.pk}/move/", {"direction": "up"})
+    client.post(f"/settings/sla/policies/{c.pk}/move/", {"direction": "up"})  # already first: stays
+    assert order() == ["C", "A", "B"]
+    assert client.post(f"/settings/sla/policies/{c.pk}/move/", {"direction": "sideways"}).status_code == 422
+    html = client.get("/settings/sla/policies/").content.decode()
+    assert html.index('data-policy="C"') < html.index('data-policy="A"') < html.index('data-policy="B"')
+
+
+def test_policy_edit_replaces_targets_and_levels(admin_agent, workspace):
+    from pivotdesk.sla.models import SLAPolicy
+
+    client = client_for(admin_agent)
+    client.post("/settings/sla/policies/new/", _policy_post(**{"e-0-level": "1", "e-0-tag": "late"}))
+    policy = SLAPolicy.objects.get(workspace=workspace)
+    data = _policy_post(
+        **{"t-normal-resolution-amount": "", "e-count": "1", "e-0-level": "1", "e-0-tag": "late", "e-0-delete": "on"}
+    )
+    assert client.post(f"/settings/sla/policies/{policy.pk}/", data).status_code == 302
+    assert not policy.targets.filter(metric="resolution").exists() and policy.targets.count() == 2
+    assert policy.escalations.count() == 0
+
+
+def test_settings_objects_of_another_workspace_are_not_found(admin_agent, other_workspace):
+    from pivotdesk.sla.models import BusinessCalendar, SLAPolicy
+
+    cal = BusinessCalendar.objects.create(workspace=other_workspace, name="theirs")
+    pol = SLAPolicy.objects.create(workspace=other_workspace, name="theirs")
+    client = client_for(admin_agent)
+    assert client.get(f"/settings/sla/calendars/{cal.pk}/").status_code == 404
+    assert client.post(f"/settings/sla/calendars/{cal.pk}/delete/").status_code == 404
+    assert client.get(f"/settings/sla/policies/{pol.pk}/").status_code == 404
+    assert client.post(f"/settings/sla/policies/{pol.pk}/move/", {"direction": "up"}).status_code == 404
+    assert client.post(f"/settings/sla/policies/{pol.pk}/delete/").status_code == 404
+    assert BusinessCalendar.objects.filter(pk=cal.pk).exists() and SLAPolicy.objects.filter(pk=pol.pk).exists()

@@ -7,15 +7,19 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from pivotdesk.accounts.permissions import Perm, require
 from pivotdesk.common.choices import Channel
+from pivotdesk.sla import forms as sla_forms
 from pivotdesk.sla import reports
-from pivotdesk.sla.models import Metric
+from pivotdesk.sla.models import BusinessCalendar, Metric, SLAPolicy
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets.models import Priority
 from pivotdesk.web.views.base import Desk, agent_view
@@ -136,3 +140,226 @@ def report(request: HttpRequest, desk: Desk) -> HttpResponseBase:
             "breach_limit": reports.BREACH_LIMIT,
         },
     )
+
+
+# --- settings (admins) ---------------------------------------------------------------------------------------------
+
+
+def _admin(desk: Desk) -> None:
+    require(desk.agent, Perm.WORKSPACE_CONFIGURE)
+
+
+def _done(request: HttpRequest, url: str) -> HttpResponse:
+    """After a save: HTMX follows HX-Redirect, a plain form a 302."""
+    if getattr(request, "htmx", False):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
+@agent_view
+def calendars(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """Business calendars of the workspace."""
+    _admin(desk)
+    rows = BusinessCalendar.objects.filter(workspace=desk.workspace).order_by("name")
+    used = {p.calendar_id for p in SLAPolicy.objects.filter(workspace=desk.workspace, calendar__isnull=False)}
+    return render(request, "web/sla/calendars.html", {"rows": rows, "used": used, "weekdays": sla_forms.WEEKDAYS})
+
+
+def _calendar_page(
+    request: HttpRequest, desk: Desk, form: sla_forms.CalendarForm, calendar: BusinessCalendar | None, status: int = 200
+) -> HttpResponse:
+    preview = None
+    if calendar is not None and form.is_bound is False:
+        preview = _preview(desk, calendar)
+    context = {"form": form, "calendar": calendar, "preview": preview, "zones": _zones()}
+    return render(request, "web/sla/calendar_form.html", context, status=status)
+
+
+def _zones() -> list[str]:
+    import zoneinfo
+
+    common = [
+        "Asia/Shanghai",
+        "Asia/Hong_Kong",
+        "Asia/Taipei",
+        "Asia/Tokyo",
+        "Asia/Singapore",
+        "Europe/London",
+        "Europe/Berlin",
+        "America/New_York",
+        "America/Los_Angeles",
+        "UTC",
+    ]
+    return common + sorted(zoneinfo.available_timezones() - set(common))
+
+
+def _preview(desk: Desk, calendar: BusinessCalendar) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
+    from pivotdesk.common.time import now
+
+    today = now().astimezone(ZoneInfo(calendar.time_zone)).date()
+    days, closed = sla_forms.business_days_preview(calendar, start=today)
+    return {"days": days, "closed": closed, "today": today}
+
+
+@agent_view
+def calendar_new(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """Add a business calendar."""
+    _admin(desk)
+    return _calendar_edit(request, desk, None)
+
+
+@agent_view
+def calendar_edit(request: HttpRequest, desk: Desk, calendar_id: int) -> HttpResponse:
+    """Change a business calendar."""
+    _admin(desk)
+    return _calendar_edit(request, desk, sla_forms.access_calendar(workspace=desk.workspace, calendar_id=calendar_id))
+
+
+def _calendar_edit(request: HttpRequest, desk: Desk, calendar: BusinessCalendar | None) -> HttpResponse:
+    if request.method != "POST":
+        form = sla_forms.CalendarForm(workspace=desk.workspace, instance=calendar)
+        return _calendar_page(request, desk, form, calendar)
+    form = sla_forms.CalendarForm(request.POST, workspace=desk.workspace, instance=calendar)
+    if not form.is_valid():
+        return _calendar_page(request, desk, form, calendar, status=422)
+    row = sla_forms.calendar_save(workspace=desk.workspace, form=form, calendar=calendar)
+    messages.success(request, _("Calendar “%(name)s” saved.") % {"name": row.name})
+    return _done(request, reverse("web:sla_calendar_edit", args=[row.pk]))
+
+
+@require_POST
+@agent_view
+def calendar_preview(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """The next ten business days of the calendar as typed (not saved), or the form's errors."""
+    _admin(desk)
+    form = sla_forms.CalendarForm(request.POST, workspace=desk.workspace)
+    form.fields["name"].required = False
+    if not form.is_valid():
+        errors = [
+            f"{form[name].label}: {' '.join(str(e) for e in errs)}"
+            for name, errs in form.errors.items()
+            if name != "name"
+        ]
+        if errors:
+            return render(request, "web/sla/_preview.html", {"errors": errors}, status=422)
+    row = BusinessCalendar(workspace=desk.workspace, **{k: v for k, v in form.values().items() if k != "is_default"})
+    return render(request, "web/sla/_preview.html", {"preview": _preview(desk, row)})
+
+
+@require_POST
+@agent_view
+def calendar_delete(request: HttpRequest, desk: Desk, calendar_id: int) -> HttpResponse:
+    """Delete a calendar (policies using it fall back to the team's or default calendar)."""
+    _admin(desk)
+    row = sla_forms.access_calendar(workspace=desk.workspace, calendar_id=calendar_id)
+    sla_forms.calendar_delete(calendar=row)
+    messages.success(request, _("Calendar “%(name)s” deleted.") % {"name": row.name})
+    return HttpResponseRedirect(reverse("web:sla_calendars"))
+
+
+@agent_view
+def policies(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """SLA policies in the order they are tried."""
+    _admin(desk)
+    rows = list(
+        SLAPolicy.objects.filter(workspace=desk.workspace)
+        .select_related("calendar")
+        .prefetch_related("targets", "escalations")
+        .order_by("position", "pk")
+    )
+    return render(request, "web/sla/policies.html", {"rows": rows})
+
+
+def _policy_page(
+    request: HttpRequest,
+    desk: Desk,
+    *,
+    form: sla_forms.PolicyForm,
+    policy: SLAPolicy | None,
+    cells: list[sla_forms.TargetCell],
+    levels: list[sla_forms.LevelRow],
+    status: int = 200,
+) -> HttpResponse:
+    grid = [
+        {"metric": metric, "label": label, "cells": [c for c in cells if c.metric == metric]}
+        for metric, label in Metric.choices
+    ]
+    blank = sla_forms.LevelRow(index=len(levels), level=str(len(levels) + 1))
+    context = {
+        "form": form,
+        "policy": policy,
+        "grid": grid,
+        "priorities": Priority.choices,
+        "levels": [*levels, blank],
+        "level_count": len(levels) + 1,
+        "metrics": Metric.choices,
+        "notify_choices": [
+            ("assignee", _("Assignee")),
+            ("team_lead", _("Team lead")),
+            ("supervisors", _("Supervisors")),
+        ],
+        **sla_forms.escalation_choices(desk.workspace),
+        "has_errors": status != 200,
+    }
+    return render(request, "web/sla/policy_form.html", context, status=status)
+
+
+@agent_view
+def policy_new(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """Add an SLA policy (it goes last in the order)."""
+    _admin(desk)
+    return _policy_edit(request, desk, None)
+
+
+@agent_view
+def policy_edit(request: HttpRequest, desk: Desk, policy_id: int) -> HttpResponse:
+    """Change an SLA policy: conditions, calendar, paused statuses, targets grid, escalation levels."""
+    _admin(desk)
+    return _policy_edit(request, desk, sla_forms.access_policy(workspace=desk.workspace, policy_id=policy_id))
+
+
+def _policy_edit(request: HttpRequest, desk: Desk, policy: SLAPolicy | None) -> HttpResponse:
+    if request.method != "POST":
+        form = sla_forms.PolicyForm(workspace=desk.workspace, instance=policy)
+        return _policy_page(
+            request,
+            desk,
+            form=form,
+            policy=policy,
+            cells=sla_forms.target_cells(policy),
+            levels=sla_forms.level_rows(policy),
+        )
+    form = sla_forms.PolicyForm(request.POST, workspace=desk.workspace, instance=policy)
+    cells = sla_forms.parse_target_cells(request.POST)
+    levels = sla_forms.parse_level_rows(request.POST, workspace=desk.workspace)
+    valid = form.is_valid()
+    if not valid or any(c.error for c in cells) or any(r.error for r in levels):
+        return _policy_page(request, desk, form=form, policy=policy, cells=cells, levels=levels, status=422)
+    row = sla_forms.policy_save(workspace=desk.workspace, form=form, cells=cells, levels=levels, policy=policy)
+    messages.success(request, _("Policy “%(name)s” saved.") % {"name": row.name})
+    return _done(request, reverse("web:sla_policy_edit", args=[row.pk]))
+
+
+@require_POST
+@agent_view
+def policy_move(request: HttpRequest, desk: Desk, policy_id: int) -> HttpResponse:
+    """Move a policy up or down in the order."""
+    _admin(desk)
+    row = sla_forms.access_policy(workspace=desk.workspace, policy_id=policy_id)
+    sla_forms.policy_move(policy=row, direction=request.POST.get("direction", ""))
+    return HttpResponseRedirect(reverse("web:sla_policies"))
+
+
+@require_POST
+@agent_view
+def policy_delete(request: HttpRequest, desk: Desk, policy_id: int) -> HttpResponse:
+    """Delete a policy."""
+    _admin(desk)
+    row = sla_forms.access_policy(workspace=desk.workspace, policy_id=policy_id)
+    sla_forms.policy_delete(policy=row)
+    messages.success(request, _("Policy “%(name)s” deleted.") % {"name": row.name})
+    return HttpResponseRedirect(reverse("web:sla_policies"))
