@@ -4,6 +4,7 @@ test send to a real local receiver, and the supervisor's delivery log with retry
 from __future__ import annotations
 
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -14,6 +15,9 @@ from django.urls import reverse
 from pivotdesk.notifications import services
 from pivotdesk.notifications.models import Delivery, DeliveryStatus, Notification, NotificationTarget
 from pivotdesk.web.tests.helpers import client_for, new_agent
+
+# The browser test drives Playwright's sync API (an event loop in this thread); its ORM calls stay synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +226,40 @@ def test_shared_targets_need_a_supervisor(agent, supervisor, hook):
     t = NotificationTarget.objects.get()
     assert t.agent is None and t.kinds == ["sla.breach"]
     assert "Team" in client_for(supervisor).get(reverse("web:notification_deliveries")).content.decode()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_bell_live_in_a_real_browser(chromium, live_server, workspace, ticket):
+    """The bell fills in after load, opens its dropdown, and mark-all-read clears the count without a reload."""
+    from pathlib import Path
+
+    from playwright.sync_api import expect
+
+    from pivotdesk.web.tests.helpers import new_user
+
+    shots = Path(os.environ.get("PIVOTDESK_SCREENSHOTS", "/tmp/pivotdesk-shots"))  # noqa: S108 - never in the repo
+    shots.mkdir(parents=True, exist_ok=True)
+    agent = new_agent(workspace=workspace, user=new_user(username="zhaolei", display_name="赵磊"))
+    _n(agent, kind="sla.breach", title=f"SLA 违约：#{ticket.number} 首次回复超时", ticket=ticket, urgent=True)
+    _n(agent, title=f"工单 #{ticket.number} 已分配给你", body="客户：宏达科技", ticket=ticket)
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "zhaolei")
+    page.fill("input[name=password]", "pivotdesk-test")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/queue/**")
+    expect(page.locator("#notif-count")).to_have_text("2", timeout=15_000)
+    page.click(".notif-bell button.bell")
+    expect(page.locator("#notif-dropdown")).to_contain_text("首次回复超时")
+    page.screenshot(path=str(shots / "notifications-bell-zh.png"))
+    page.click("#notif-dropdown button:has-text('全部标为已读')")
+    expect(page.locator("#notif-count")).to_have_attribute("data-unread", "0")
+    expect(page.locator("#notif-dropdown .notif-item.unread")).to_have_count(0)
+    page.goto(f"{live_server.url}/notifications/preferences/")
+    page.screenshot(path=str(shots / "notifications-preferences-zh.png"), full_page=True)
+    assert errors == []
+    context.close()
