@@ -17,10 +17,21 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from pivotdesk.routing.domain.engine import Evaluation, decision_from, evaluate, queue_key
+from pivotdesk.routing.domain.engine import (
+    Evaluation,
+    decision_from,
+    evaluate,
+    is_available,
+    queue_key,
+    ticket_impact,
+)
 from pivotdesk.routing.domain.model import AgentState, Decision, PolicySpec, TicketSpec
+from pivotdesk.routing.domain.table import AgentTable
 
 FORBIDDEN = -1e9  # a ticket/slot pair that breaks a hard filter
+# Slot scores can dip below 0 (round robin's second slots); the objective adds this so every real pair is worth
+# more than leaving the ticket unassigned.
+_SHIFT = 1.0 + 1e-6
 
 
 @dataclass
@@ -35,6 +46,8 @@ def _slots(agents: Sequence[AgentState], channel: str, limit: int) -> tuple[list
     owner: list[int] = []
     rank: list[int] = []
     for index, agent in enumerate(agents):
+        if not is_available(agent):
+            continue
         free = agent.capacity.get(channel, 0) - agent.load.get(channel, 0)
         # No agent can take more tickets of a channel type than there are tickets of it in the batch.
         for j in range(max(0, min(free, limit))):
@@ -49,7 +62,6 @@ def _matrix(
     """Slot scores (rows × slots, FORBIDDEN where ineligible) and the raw per-ticket weights (1 + impact)."""
     owner = np.array(problem.slot_agent[channel], dtype=np.intp)
     rank = np.array(problem.slot_rank[channel], dtype=np.float64)
-    position = {id(agent): i for i, agent in enumerate(agents)}
     matrix = np.full((len(rows), len(owner)), FORBIDDEN)
     weights = np.ones(len(rows))
     for r, t in enumerate(rows):
@@ -59,7 +71,7 @@ def _matrix(
             continue
         # Agent index (in the full list) → its eligible index in this evaluation.
         lookup = np.full(len(agents), -1, dtype=np.intp)
-        lookup[[position[id(a)] for a in ev.agents]] = np.arange(len(ev.agents))
+        lookup[ev.indices] = np.arange(len(ev.agents))
         eligible_index = lookup[owner]
         ok = eligible_index >= 0
         k = eligible_index[ok]
@@ -71,7 +83,8 @@ def _prepare(
     tickets: Sequence[TicketSpec], agents: Sequence[AgentState], policy: PolicySpec, relax_level: int
 ) -> _Problem:
     ordered = sorted(tickets, key=queue_key)
-    evaluations = [evaluate(t, agents, policy, relax_level=relax_level) for t in ordered]
+    table = AgentTable(agents)
+    evaluations = [evaluate(t, table, policy, relax_level=relax_level) for t in ordered]
     per_channel: dict[str, int] = defaultdict(int)
     for t in ordered:
         per_channel[t.channel_type] += 1
@@ -85,12 +98,11 @@ def _prepare(
 def _decisions(
     problem: _Problem, agents: Sequence[AgentState], chosen: dict[int, tuple[int, float]], mode: str
 ) -> dict[int, Decision]:
-    position = {id(agent): i for i, agent in enumerate(agents)}
     out: dict[int, Decision] = {}
     for t, ev in enumerate(problem.evaluations):
         if t in chosen:
             agent_index, score = chosen[t]
-            local = next(i for i, a in enumerate(ev.agents) if position[id(a)] == agent_index)
+            local = int(np.flatnonzero(ev.indices == agent_index)[0])
             out[t] = decision_from(ev, winner=local, score=score, mode=mode)
         else:
             decision = decision_from(ev, mode=mode)
@@ -113,6 +125,7 @@ def _without_agents(ev: Evaluation) -> Evaluation:
         relaxed=ev.relaxed,
         impact=ev.impact,
         agents=[],
+        indices=np.zeros(0, dtype=np.intp),
         load=empty,
         capacity=empty,
         factors=dict.fromkeys(ev.factors, empty),
@@ -157,11 +170,6 @@ def batch_assign(
     return _in_input_order(tickets, problem, _decisions(problem, agents, chosen, "batch"))
 
 
-# Slot scores can dip below 0 (round robin's second slots, fully loaded agents); the objective adds this so
-# every real pair is worth more than leaving the ticket unassigned.
-_SHIFT = 1.0 + 1e-6
-
-
 def greedy_assign(
     tickets: Sequence[TicketSpec], agents: Sequence[AgentState], policy: PolicySpec, *, relax_level: int = 0
 ) -> list[Decision]:
@@ -188,8 +196,6 @@ def greedy_assign(
 
 def assignment_value(tickets: Sequence[TicketSpec], decisions: Sequence[Decision]) -> float:
     """The batch objective of a set of decisions: Σ (1 + impact) × (slot score + shift) over assigned tickets."""
-    from pivotdesk.routing.domain.engine import ticket_impact
-
     total = 0.0
     for ticket, decision in zip(tickets, decisions, strict=True):
         if decision.agent_id is not None and decision.score is not None:

@@ -19,6 +19,7 @@ from pivotdesk.routing.domain import (
     batch_assign,
     decide,
     eligible_ids,
+    exclusion_reason,
     greedy_assign,
     has_room,
     is_available,
@@ -110,6 +111,17 @@ def test_the_winner_is_available_has_room_and_has_the_best_score(pool, ticket, p
     eligible = [c for c in decision.candidates if c.eligible]
     assert [c.score for c in eligible] == sorted((c.score for c in eligible), reverse=True)
     assert all(not c.eligible and c.excluded_because for c in decision.candidates[len(eligible) :])
+
+
+@settings(max_examples=100, deadline=None)
+@given(agents(), tickets(), policies, levels)
+def test_the_vectorised_filters_agree_with_the_scalar_reference(pool, ticket, policy, level):
+    ev = evaluate(ticket, pool, policy, relax_level=level)
+    reasons = [exclusion_reason(a, ticket, policy, relax_level=level) for a in pool]
+    assert [a.id for a in ev.agents] == [a.id for a, r in zip(pool, reasons, strict=True) if not r]
+    assert ev.excluded_counts == dict(Counter(r for r in reasons if r))
+    for a, reason in ev.excluded_sample:
+        assert exclusion_reason(a, ticket, policy, relax_level=level) == reason
 
 
 @settings(max_examples=100, deadline=None)
