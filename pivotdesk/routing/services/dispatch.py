@@ -25,7 +25,15 @@ from pivotdesk.common.time import now as current_time
 from pivotdesk.routing.domain import Decision, decide
 from pivotdesk.routing.models import QueuedTicket, RoutingDecision, RoutingPolicy, Trigger
 from pivotdesk.routing.services.policies import policy_for
-from pivotdesk.routing.services.pool import LOAD_STATES, agent_load, agent_states, policy_spec, ticket_spec
+from pivotdesk.routing.services.pool import (
+    LOAD_STATES,
+    agent_load,
+    agent_names,
+    agent_states,
+    note_assignment,
+    policy_spec,
+    ticket_spec,
+)
 from pivotdesk.tickets.models import PRIORITY_RANK, Status, Ticket
 from pivotdesk.tickets.services import ticket_assign
 from pivotdesk.tickets.services.timeline import record
@@ -144,7 +152,11 @@ def route_ticket(
             )
             return Outcome(decision=row, queued=True)
         if winner.pk != locked.assignee_id:
+            previous_id = locked.assignee_id
             ticket_assign(ticket=locked, assignee=winner, actor=ROUTING_ACTOR)
+            note_assignment(
+                locked.workspace_id, agent_id=winner.pk, kind=spec.channel_type, previous_id=previous_id, at=at
+            )
         QueuedTicket.objects.filter(ticket_id=locked.pk).delete()
         _notify_after_commit(locked, winner, row)
         return Outcome(decision=row, assigned_to=winner)
@@ -251,7 +263,11 @@ def _store(
         and queued.last_reason == reason
     ):
         return None
-    names = _names({c.agent_id for c in decision.candidates})
+    known = agent_names(ticket.workspace_id)
+    ids = {c.agent_id for c in decision.candidates}
+    names = {i: known[i] for i in ids if i in known}
+    if ids - set(names):
+        names.update(_names(ids - set(names)))
     if winner is not None:
         names[winner.pk] = winner.name
     row = RoutingDecision.objects.create(

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import Count, Max
 
 from pivotdesk.accounts.models import AgentProfile, AgentSkill, AgentStatus, Role
-from pivotdesk.common.choices import channel_type
+from pivotdesk.common.choices import Channel, channel_type
 from pivotdesk.routing.domain import AgentState, PolicySpec, Strategy, TicketSpec, Weights
 from pivotdesk.routing.models import AgentLeave, CategorySkill, RoutingDecision, RoutingPolicy, TicketDevice
 from pivotdesk.tickets.models import Category, Status, Ticket
@@ -52,6 +52,7 @@ class _Profile:
 _cache_lock = threading.Lock()
 _versions: dict[int, int] = defaultdict(int)
 _profiles: dict[int, tuple[int, float, list[_Profile]]] = {}
+_category_skills: dict[int, tuple[int, float, dict[int, tuple[int | None, dict[str, int]]]]] = {}
 
 
 def bump_pool_version(workspace_id: int) -> None:
@@ -59,12 +60,15 @@ def bump_pool_version(workspace_id: int) -> None:
     with _cache_lock:
         _versions[workspace_id] += 1
         _profiles.pop(workspace_id, None)
+        _category_skills.pop(workspace_id, None)
 
 
 def clear_pool_cache() -> None:
-    """Forget every cached pool (tests)."""
+    """Forget every cached pool, category skills and load snapshot (tests)."""
     with _cache_lock:
         _profiles.clear()
+        _category_skills.clear()
+        _snapshots.clear()
 
 
 def _cache_seconds() -> float:
@@ -156,8 +160,61 @@ def loads(workspace_id: int, agent_ids: Iterable[int] | None = None) -> dict[int
 
 
 def agent_load(agent_id: int, workspace_id: int, kind: str) -> int:
-    """One agent's open tickets of one channel type (counted inside the winner's lock)."""
-    return loads(workspace_id, [agent_id]).get(agent_id, {}).get(kind, 0)
+    """One agent's open tickets of one channel type, counted exactly (inside the winner's lock)."""
+    channels = [c for c in Channel.values if channel_type(c) == kind]
+    return Ticket.objects.filter(
+        workspace_id=workspace_id, assignee_id=agent_id, status__in=LOAD_STATES, channel__in=channels
+    ).count()
+
+
+@dataclass
+class _Snapshot:
+    """Loads and recent assignments of a workspace, refreshed by query at most every ROUTING_LOAD_CACHE_SECONDS
+    and kept current in between by the assignments routing itself makes (`note_assignment`)."""
+
+    taken: float
+    loads: dict[int, dict[str, int]]
+    recent: dict[int, tuple[int, float]]
+
+
+_snapshots: dict[int, _Snapshot] = {}
+
+
+def _load_cache_seconds() -> float:
+    return float(getattr(settings, "ROUTING_LOAD_CACHE_SECONDS", 5.0))
+
+
+def load_snapshot(workspace_id: int, at: dt.datetime) -> tuple[dict[int, dict[str, int]], dict[int, tuple[int, float]]]:
+    """Loads per agent per channel type and recent assignments (count, last time) of the workspace."""
+    ttl = _load_cache_seconds()
+    with _cache_lock:
+        snap = _snapshots.get(workspace_id)
+        if snap is not None and time.monotonic() - snap.taken < ttl:
+            return snap.loads, snap.recent
+    taken = time.monotonic()
+    fresh = _Snapshot(taken=taken, loads=loads(workspace_id), recent=_recent(workspace_id, at))
+    if ttl > 0:
+        with _cache_lock:
+            _snapshots[workspace_id] = fresh
+    return fresh.loads, fresh.recent
+
+
+def note_assignment(workspace_id: int, *, agent_id: int, kind: str, previous_id: int | None, at: dt.datetime) -> None:
+    """Keep the cached snapshot current after routing assigned a ticket (the next refresh recounts anyway)."""
+    with _cache_lock:
+        snap = _snapshots.get(workspace_id)
+        if snap is None:
+            return
+        loads_ = snap.loads
+        agent_loads = dict(loads_.get(agent_id, {}))
+        agent_loads[kind] = agent_loads.get(kind, 0) + 1
+        loads_[agent_id] = agent_loads
+        if previous_id is not None and previous_id in loads_:
+            before = dict(loads_[previous_id])
+            before[kind] = max(0, before.get(kind, 0) - 1)
+            loads_[previous_id] = before
+        count, _ = snap.recent.get(agent_id, (0, 0.0))
+        snap.recent[agent_id] = (count + 1, at.timestamp())
 
 
 def _on_leave(workspace_id: int, at: dt.datetime) -> set[int]:
@@ -195,8 +252,7 @@ def agent_states(
         p for p in profiles(workspace_id) if p.id not in excluded and (pool_team is None or pool_team in p.team_ids)
     ]
     leave = _on_leave(workspace_id, at)
-    load = loads(workspace_id)
-    recent = _recent(workspace_id, at)
+    load, recent = load_snapshot(workspace_id, at)
     return [
         AgentState(
             id=p.id,
@@ -218,26 +274,49 @@ def agent_states(
     ]
 
 
-def _category_chain(category: Category | None) -> list[int]:
-    ids: list[int] = []
-    seen: set[int] = set()
-    node = category
-    while node is not None and node.pk not in seen:
-        ids.append(node.pk)
-        seen.add(node.pk)
-        node = node.parent if node.parent_id else None
-    return ids
+def _category_tree(workspace_id: int) -> dict[int, tuple[int | None, dict[str, int]]]:
+    """Every category of the workspace: (parent id, its own required skills), cached under the version key."""
+    ttl = _cache_seconds()
+    with _cache_lock:
+        version = _versions[workspace_id]
+        hit = _category_skills.get(workspace_id)
+        if hit is not None and hit[0] == version and time.monotonic() - hit[1] < ttl:
+            return hit[2]
+    tree: dict[int, tuple[int | None, dict[str, int]]] = {
+        pk: (parent, {})
+        for pk, parent in Category.objects.filter(workspace_id=workspace_id).values_list("pk", "parent_id")
+    }
+    for category_id, name, level in CategorySkill.objects.filter(workspace_id=workspace_id).values_list(
+        "category_id", "skill__name", "min_level"
+    ):
+        if category_id in tree:
+            tree[category_id][1][name] = level
+    with _cache_lock:
+        if _versions[workspace_id] == version and ttl > 0:
+            _category_skills[workspace_id] = (version, time.monotonic(), tree)
+    return tree
 
 
 def required_skills(ticket: Ticket) -> dict[str, int]:
     """Skills (name → minimum level) the ticket's category and its ancestors require."""
-    chain = _category_chain(ticket.category)
-    if not chain:
+    if ticket.category_id is None:
         return {}
+    tree = _category_tree(ticket.workspace_id)
     required: dict[str, int] = {}
-    for name, level in CategorySkill.objects.filter(category_id__in=chain).values_list("skill__name", "min_level"):
-        required[name] = max(level, required.get(name, 0))
+    node: int | None = ticket.category_id
+    seen: set[int] = set()
+    while node is not None and node in tree and node not in seen:
+        seen.add(node)
+        parent, own = tree[node]
+        for name, level in own.items():
+            required[name] = max(level, required.get(name, 0))
+        node = parent
     return required
+
+
+def agent_names(workspace_id: int) -> dict[int, str]:
+    """Names of the routable agents (from the cached profiles)."""
+    return {p.id: p.name for p in profiles(workspace_id)}
 
 
 def ticket_tier(ticket: Ticket) -> str:

@@ -482,3 +482,32 @@ def test_the_pool_cache_is_used_and_bumped(workspace, settings, django_assert_ma
     assert newcomer.pk not in {p.id for p in pool.profiles(workspace.pk)}
     pool.bump_pool_version(workspace.pk)
     assert newcomer.pk in {p.id for p in pool.profiles(workspace.pk)}
+
+
+def test_the_load_snapshot_is_kept_current_by_routing_between_refreshes(workspace, settings):
+    # given a cached snapshot (refreshed at most every minute)
+    settings.ROUTING_LOAD_CACHE_SECONDS = 60
+    policy(workspace, strategy="least_loaded")
+    first, second = agent(workspace), agent(workspace)
+    tickets = [make_ticket(workspace=workspace) for _ in range(4)]
+    # when routing assigns one ticket after the other
+    for t in tickets:
+        _route(t)
+    # then each assignment counted in the snapshot, so the least-loaded strategy alternated
+    assert Ticket.objects.filter(assignee=first).count() == 2
+    assert Ticket.objects.filter(assignee=second).count() == 2
+    loads, recent = pool.load_snapshot(workspace.pk, now())
+    assert loads[first.pk]["email"] == 2 and loads[second.pk]["email"] == 2
+    assert recent[first.pk][0] == 2
+
+
+def test_category_skills_are_cached_until_changed_here(workspace, settings, supervisor):
+    settings.ROUTING_POOL_CACHE_SECONDS = 60
+    needs = category_needing(workspace, "Network", {"routing": 2})
+    ticket = make_ticket(workspace=workspace, category=needs)
+    assert pool.required_skills(ticket) == {"routing": 2}
+    from pivotdesk.accounts.models import Skill
+
+    skill = Skill.objects.create(workspace=workspace, name="bgp")
+    services.category_skill_set(category=needs, skill=skill, min_level=4, actor=Actor.for_agent(supervisor))
+    assert pool.required_skills(ticket) == {"routing": 2, "bgp": 4}

@@ -18,6 +18,7 @@ from pivotdesk.web.tests.helpers import client_for, new_agent
 @pytest.fixture(autouse=True)
 def _routing(settings):
     settings.ROUTING_POOL_CACHE_SECONDS = 0
+    settings.ROUTING_LOAD_CACHE_SECONDS = 0
     settings.PIVOTDESK_AI_ENABLED = False
     clear_pool_cache()
 
