@@ -236,6 +236,16 @@ class _Stages:
         return {label: round(sum(v) * 1000 / max(1, n), 3) for label, v in self.totals.items()}
 
 
+def _version(connection: Any) -> str:
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return f"SQLite {sqlite3.sqlite_version}"
+    with connection.cursor() as c:
+        c.execute("show server_version")
+        return f"PostgreSQL {c.fetchone()[0]}"
+
+
 def _worker(config: dict[str, Any], out: Path) -> None:
     _configure(config)
     import django
@@ -319,9 +329,7 @@ def _worker(config: dict[str, Any], out: Path) -> None:
         cold.append(time.perf_counter() - t0)
     report = {
         "database": config["database"],
-        "database_version": connection.vendor + " " + ".".join(map(str, connection.Database.version_info[:3]))
-        if hasattr(connection.Database, "version_info")
-        else connection.vendor,
+        "database_version": _version(connection),
         "bulk_load_s": loaded["seconds"],
         "latency": latency_summary(seconds),
         "cold_cache_latency": latency_summary(cold),
