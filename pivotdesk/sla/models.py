@@ -98,7 +98,10 @@ class BusinessCalendar(WorkspaceScoped):
             parse_working_dates(self.working_dates, weekly)
         except HoursError as exc:
             raise ValidationError(exc.errors) from exc
-        validate_time_zone(self.time_zone)
+        try:
+            validate_time_zone(self.time_zone)
+        except ValidationError as exc:
+            raise ValidationError({"time_zone": exc.messages}) from exc
 
     def cache_key(self) -> tuple[Any, ...]:
         """Everything the domain calendar depends on (the cache of `to_domain` is keyed by it)."""

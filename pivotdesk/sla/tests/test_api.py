@@ -1,0 +1,70 @@
+"""The sla REST API through HTTP: a ticket's clocks (by id and by number), policies, workspace isolation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+
+from pivotdesk.accounts.services import api_token_create
+from pivotdesk.accounts.tests.factories import AgentFactory
+from pivotdesk.sla.services import sla_apply, sla_scan_due
+from pivotdesk.sla.tests.conftest import SH
+from pivotdesk.sla.tests.factories import CalendarFactory, PolicyFactory, add_level, add_targets
+from pivotdesk.tickets.tests.factories import make_ticket
+
+
+def client_for(agent) -> Client:
+    _, secret = api_token_create(agent=agent, name="test", scope="read")
+    return Client(headers={"authorization": f"Bearer {secret}"})
+
+
+@pytest.fixture
+def setup(clock, workspace, agent):
+    CalendarFactory(workspace=workspace, is_default=True)
+    policy = PolicyFactory(workspace=workspace, name="Standard")
+    add_targets(policy, "normal", first_reply=120, resolution=960)
+    add_level(policy, 1, [{"type": "notify", "to": "assignee"}])
+    ticket = make_ticket(workspace=workspace, assignee=agent)
+    sla_apply(ticket=ticket, now=clock())
+    return ticket
+
+
+def test_ticket_sla_shows_clocks_and_firings(clock, setup, agent):
+    when = dt.datetime(2026, 3, 2, 11, 30, tzinfo=SH)
+    clock.set(when)
+    sla_scan_due(now=when)
+    response = client_for(agent).get(f"/api/v1/tickets/{setup.pk}/sla")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["number"] == setup.number
+    assert body["policy"]["name"] == "Standard"
+    assert body["state"] == "breached"
+    first = next(c for c in body["clocks"] if c["metric"] == "first_reply")
+    assert first["state"] == "breached"
+    assert first["target_minutes"] == 120
+    assert first["remaining_seconds"] == -30 * 60
+    assert [f["kind"] for f in body["firings"]] == ["breach", "escalation"]
+    assert body["firings"][0]["text"].startswith("SLA breached: first reply (due 11:00)")
+    by_number = client_for(agent).get(f"/api/v1/tickets/by-number/{setup.number}/sla")
+    assert by_number.json() == body
+
+
+def test_another_workspaces_ticket_is_not_found(setup, other_workspace):
+    stranger = AgentFactory(workspace=other_workspace)
+    assert client_for(stranger).get(f"/api/v1/tickets/{setup.pk}/sla").status_code == 404
+    assert client_for(stranger).get(f"/api/v1/tickets/by-number/{setup.number}/sla").status_code == 404
+
+
+def test_policies_are_listed_in_order_with_targets(setup, agent, workspace, other_workspace):
+    PolicyFactory(workspace=other_workspace, name="Elsewhere")
+    PolicyFactory(workspace=workspace, name="VIP", position=0, conditions={"tiers": ["vip"]})
+    body = client_for(agent).get("/api/v1/sla/policies").json()
+    assert [p["name"] for p in body] == ["VIP", "Standard"]
+    assert {(t["metric"], t["minutes"]) for t in body[1]["targets"]} == {("first_reply", 120), ("resolution", 960)}
+    assert body[1]["escalations"][0]["actions"] == [{"type": "notify", "to": "assignee"}]
+
+
+def test_unauthenticated_is_401(setup):
+    assert Client().get(f"/api/v1/tickets/{setup.pk}/sla").status_code == 401
