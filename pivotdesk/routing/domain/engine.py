@@ -441,7 +441,12 @@ def decision_from(ev: Evaluation, *, winner: int | None = None, score: float | N
     rows = np.round(np.stack([ev.factors[name][top] for name in names], axis=1), 4).tolist() if top else []
     scores = ev.scores[top].tolist()
     candidates = [
-        Candidate(ev.agents[i].id, score if (i == winner and score is not None) else s, dict(zip(names, row)), True)
+        Candidate(
+            ev.agents[i].id,
+            score if (i == winner and score is not None) else s,
+            dict(zip(names, row, strict=True)),
+            True,
+        )
         for i, s, row in zip(top, scores, rows, strict=True)
     ]
     candidates += [Candidate(agent.id, 0.0, {}, False, reason) for agent, reason in ev.excluded_sample]
