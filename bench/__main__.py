@@ -2,7 +2,7 @@
 bench/results/<module>-<timestamp>.json.
 
 Options: --quick (5,000 tickets instead of 100,000, for development), --no-peer (skip django-helpdesk),
---sqlite-only, --only foundation|channels|ai|sla. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
+--sqlite-only, --only foundation|channels|ai|sla|routing. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5,000 tickets and fewer requests (development)")
     parser.add_argument("--no-peer", action="store_true", help="skip django-helpdesk")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when configured")
-    parser.add_argument("--only", choices=["foundation", "channels", "ai", "sla"], help="run one benchmark module")
+    parser.add_argument(
+        "--only", choices=["foundation", "channels", "ai", "sla", "routing"], help="run one benchmark module"
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -92,6 +94,9 @@ def main() -> None:
     if args.only in (None, "sla"):
         print("\nsla:", flush=True)
         reports["sla"] = {"domain": sla_domain.run_domain(args.quick)}  # prints its own figures
+    if args.only in (None, "routing"):
+        print("\nrouting:", flush=True)
+        reports["routing"] = _run_routing(args.quick)
     elapsed = time.perf_counter() - started
     print(f"\ntotal time {elapsed / 60:.1f} min")
 
@@ -102,6 +107,25 @@ def main() -> None:
             json.dumps({"when": when.isoformat(), "machine": info, "elapsed_s": round(elapsed, 1), **report}, indent=2)
         )
         print(f"results written to {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+
+
+def _run_routing(quick: bool) -> dict[str, Any]:
+    """bench/routing_*: each module's run function when the module exists (decision latency, batch, simulated day)."""
+    import importlib
+    import importlib.util
+
+    report: dict[str, Any] = {}
+    for name, function in [("latency", "run_latency"), ("batch", "run_batch"), ("sim", "run_sim")]:
+        if importlib.util.find_spec(f"bench.routing_{name}") is None:
+            continue
+        module = importlib.import_module(f"bench.routing_{name}")
+        report[name] = getattr(module, function)(quick)
+        if hasattr(module, "lines"):
+            print("\n".join(module.lines(report[name])))
+        elif hasattr(module, "rows"):
+            header = ["db", "p50 ms", "p99 ms", "mean ms", "p99 ≤ 5 ms", "stages (mean ms)"]
+            print(_table(header, module.rows(report[name])))
+    return report
 
 
 def _print_channels(report: dict[str, Any]) -> None:
