@@ -225,6 +225,8 @@ def test_pulse_asks_for_refresh_when_the_ticket_changed(agent, ticket, actor):
     ticket_services.message_create(ticket=ticket, actor=actor, body="new from elsewhere", kind="note")
     changed = client.post(f"/tickets/{ticket.number}/pulse/", {"version": version}, headers=HTMX)
     assert "conversation-changed" in changed["HX-Trigger"]
+    # The sidebar gets the "remote" event, which the page ignores while the agent is editing a property.
+    assert "remote-props-changed" in changed["HX-Trigger"]
 
 
 def test_new_ticket_on_behalf_of_a_new_customer(agent, workspace):

@@ -225,7 +225,9 @@ def pulse(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
     )
     response = render(request, "web/ticket/_presence.html", {"watchers": others, "ticket": ticket})
     if request.POST.get("version") and request.POST.get("version") != _version(ticket):
-        _changed(response)
+        # A change made elsewhere: the sidebar refreshes only when the agent is not in the middle of editing it
+        # (a refresh would close their open select and swallow the change they are making).
+        _changed(response, "conversation-changed", "remote-props-changed", "timeline-changed")
     return response
 
 

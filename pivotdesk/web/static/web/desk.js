@@ -60,6 +60,11 @@
     return form ? form.dataset.version : "";
   };
   window.deskReplyDone = function () { replyTouchedAt = 0; };
+  // True while the agent has focus inside the properties form: a remote refresh waits for the next pulse.
+  window.deskEditingProps = function () {
+    var form = $("#properties");
+    return !!(form && document.activeElement && form.contains(document.activeElement));
+  };
   document.addEventListener("input", function (evt) {
     if (evt.target && evt.target.id === "reply-body") replyTouchedAt = Date.now();
   });
