@@ -139,6 +139,13 @@ class BusinessCalendar:
             )
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle by value (MappingProxyType does not pickle, and the cache is rebuilt lazily anyway).
+        return (
+            BusinessCalendar,
+            (self.time_zone, dict(self.weekly), self.closed, dict(self.extra_workdays)),
+        )
+
     @classmethod
     def always_open(cls, time_zone: str = "UTC") -> BusinessCalendar:
         """24×7 ("calendar hours") in `time_zone`."""

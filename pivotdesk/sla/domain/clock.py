@@ -236,15 +236,20 @@ def _cycles(metric: Metric, timeline: _Timeline) -> list[tuple[dt.datetime, dt.d
     return cycles
 
 
-def _reach(calendar: BusinessCalendar, segments: list[_Segment], threshold: dt.timedelta) -> dt.datetime | None:
+def _reach(
+    calendar: BusinessCalendar,
+    segments: list[_Segment],
+    lengths: list[dt.timedelta | None],
+    threshold: dt.timedelta,
+) -> dt.datetime | None:
     """The instant the clock's elapsed time reaches `threshold` (> 0), or None if it does not in these segments.
 
-    Reaching it exactly at the end of a stretch that ended by fulfilment (or solve) does not count: a reply
-    exactly at the due time is in time, and no warning fires at the instant of the reply.
+    `lengths` are the segments' business lengths (None for the open one). Reaching the threshold exactly at the end
+    of a stretch that ended by fulfilment (or solve) does not count: a reply exactly at the due time is in time,
+    and no warning fires at the instant of the reply.
     """
     before = dt.timedelta(0)
-    for a, b, reason in segments:
-        length = None if b is None else business_time_between(calendar, a, b)
+    for (a, b, reason), length in zip(segments, lengths, strict=True):
         if length is None or before + length >= threshold:
             instant = add_business_time(calendar, a, threshold - before)
             if b is None or instant < b or reason not in ("fulfil", "stop"):
@@ -266,11 +271,16 @@ def _measure_cycle(
 ) -> Measurement:
     zone = calendar.zone
     segments = timeline.segments(start, fulfilled_at)
+    lengths = [None if b is None else business_time_between(calendar, a, b) for a, b, _ in segments]
     elapsed = sum(
-        (business_time_between(calendar, a, now if b is None else b) for a, b, _ in segments), dt.timedelta(0)
+        (
+            business_time_between(calendar, a, now) if length is None else length
+            for (a, _, _), length in zip(segments, lengths, strict=True)
+        ),
+        dt.timedelta(0),
     )
     goal = dt.timedelta(minutes=target.minutes)
-    crossing = _reach(calendar, segments, goal)
+    crossing = _reach(calendar, segments, lengths, goal)
     breached_at = crossing if crossing is not None and crossing <= now else None
     running = fulfilled_at is None and bool(segments) and segments[-1][1] is None
     paused = fulfilled_at is None and timeline.state_at_end() == "pause"
@@ -282,7 +292,7 @@ def _measure_cycle(
         thresholds.setdefault(goal * percent / 100, f"{percent}%")
     warnings = []
     for threshold, label in thresholds.items():
-        instant = _reach(calendar, segments, threshold)
+        instant = _reach(calendar, segments, lengths, threshold)
         if instant is not None:
             warnings.append(WarningPoint(at=instant.astimezone(zone), label=label))
     warnings.sort(key=lambda w: w.at)

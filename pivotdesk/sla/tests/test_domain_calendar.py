@@ -7,7 +7,9 @@ independently of the fast per-year interval tables in `calendar.py`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import pickle
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -378,6 +380,12 @@ def test_calendars_are_immutable_hashable_and_equal_by_value():
     assert len({a, b}) == 1
     with pytest.raises(TypeError):
         a.weekly[1] = ((0, 60),)  # type: ignore[index]
+    china_calendar = china(lunch=True)
+    add_business_time(china_calendar, dt.datetime(2026, 3, 2, tzinfo=SH), MIN)  # fills the cache
+    copy = pickle.loads(pickle.dumps(china_calendar))  # noqa: S301 - our own bytes
+    assert copy == china_calendar
+    assert copy.extra_workdays[dt.date(2026, 2, 14)] == ((540, 720), (780, 1080))
+    assert dataclasses.replace(a, closed=frozenset({dt.date(2026, 3, 2)})).closed == {dt.date(2026, 3, 2)}
 
 
 def test_bad_arguments_raise_value_errors():
