@@ -72,6 +72,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 from pivotdesk.accounts.api import router as accounts_router  # noqa: E402
 from pivotdesk.customers.api import router as customers_router  # noqa: E402
 from pivotdesk.notifications.api import router as notifications_router  # noqa: E402
+from pivotdesk.routing.api import router as routing_router  # noqa: E402
 from pivotdesk.sla.api import router as sla_router  # noqa: E402
 from pivotdesk.tickets.api import router as tickets_router  # noqa: E402
 from pivotdesk.tickets.api_configuration import router as ticket_configuration_router  # noqa: E402
@@ -83,4 +84,5 @@ api.add_router("/v1/", tickets_router)
 api.add_router("/v1/", ticket_configuration_router)
 api.add_router("/v1/", sla_router)
 api.add_router("/v1/webhooks/", webhooks_router)
+api.add_router("/v1/routing/", routing_router)
 api.add_router("/v1/notifications/", notifications_router)
