@@ -385,3 +385,12 @@ def test_clock_invariants(*, facts, metric, minutes, business_hours, now_offset,
     assert current == (cycles[-1] if cycles else current)
     check = next_check([current], now)
     assert check is None or check > now
+
+
+def test_solved_exactly_at_due_is_in_time_and_a_later_reopen_has_nothing_left():
+    facts = [created(at(2, 9)), status(at(2, 13), "solved")]
+    done = run(Metric.RESOLUTION, 240, facts, now=at(3, 9))
+    assert (done.fulfilled_at, done.breached_at) == (at(2, 13), None)
+    reopened = run(Metric.RESOLUTION, 240, [*facts, Fact(at=at(7, 10), kind="reopened")], now=at(7, 11))
+    assert reopened.breached_at == at(7, 10)  # Saturday: breached at the reopen, documented in docs/sla.md
+    assert reopened.remaining == dt.timedelta(0)
