@@ -2,7 +2,7 @@
 bench/results/<module>-<timestamp>.json.
 
 Options: --quick (5,000 tickets instead of 100,000, for development), --no-peer (skip django-helpdesk),
---sqlite-only, --only foundation|channels|ai|sla|routing. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
+--sqlite-only, --only foundation|channels|ai|sla|routing|notifications. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip django-helpdesk")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when configured")
     parser.add_argument(
-        "--only", choices=["foundation", "channels", "ai", "sla", "routing"], help="run one benchmark module"
+        "--only",
+        choices=["foundation", "channels", "ai", "sla", "routing", "notifications"],
+        help="run one benchmark module",
     )
     args = parser.parse_args()
 
@@ -97,6 +99,12 @@ def main() -> None:
     if args.only in (None, "routing"):
         print("\nrouting:", flush=True)
         reports["routing"] = _run_routing(args.quick)
+    if args.only in (None, "notifications"):
+        from bench import notifications
+
+        print("\nnotifications:", flush=True)
+        reports["notifications"] = notifications.run(size=size)
+        print("\n".join(notifications.lines(reports["notifications"])))
     elapsed = time.perf_counter() - started
     print(f"\ntotal time {elapsed / 60:.1f} min")
 
