@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import string
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 
@@ -97,7 +98,63 @@ def create_workspace_and_people(rng: random.Random) -> DemoWorld:
         )
         world.team_members[key] = [m for m in members if m.role != "light_agent"]
     _configure_tickets(world)
+    _configure_routing(world, skills)
     return world
+
+
+# Skills the categories require (routing's "skills required by the category/product"), minimum level each.
+CATEGORY_SKILLS = {
+    "billing": ("退款与账单 Billing", 2),
+    "invoices": ("发票 Invoicing", 2),
+    "shipping": ("物流 Logistics", 2),
+    "login": ("账号安全 Account security", 2),
+    "device": ("设备维修 Device repair", 3),
+    "api": ("API 集成 API integration", 3),
+    "installation": ("现场安装 On-site installation", 2),
+    "repair": ("设备维修 Device repair", 3),
+}
+
+
+def _configure_routing(world: DemoWorld, skills: dict[str, Any]) -> None:
+    """Routing: skills on categories, a senior pool for VIP/strategic customers, field service by distance, and a
+    weighted policy for everything else (the demo's tickets are seeded assigned; new ones get routed)."""
+    from pivotdesk.accounts.actors import Actor
+    from pivotdesk.routing import services as routing_services
+
+    actor = Actor.system("demo seed")
+    for key, (skill_name, level) in CATEGORY_SKILLS.items():
+        routing_services.category_skill_set(
+            category=world.categories[key], skill=skills[skill_name], min_level=level, actor=actor
+        )
+    ws = world.workspace
+    routing_services.policy_create(
+        workspace=ws,
+        actor=actor,
+        fields={
+            "name": "VIP & strategic",
+            "conditions": {"tiers": ["vip", "strategic"]},
+            "strategy": "weighted",
+            "seniority_by_tier": {"vip": 3, "strategic": 4},
+            "weights": {"value": 3.0, "impact": 2.0, "continuity": 2.0},
+            "overflow_team": world.teams["tech"],
+            "skill_timeout_seconds": 120,
+        },
+    )
+    routing_services.policy_create(
+        workspace=ws,
+        actor=actor,
+        fields={
+            "name": "Field service",
+            "conditions": {"categories": [world.categories["field"].pk]},
+            "strategy": "weighted",
+            "team": world.teams["field"],
+            "max_distance_km": 300,
+            "weights": {"geography": 3.0},
+        },
+    )
+    routing_services.policy_create(
+        workspace=ws, actor=actor, fields={"name": "Everyone else", "strategy": "weighted", "batch_threshold": 20}
+    )
 
 
 def _configure_tickets(world: DemoWorld) -> None:
