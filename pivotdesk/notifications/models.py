@@ -60,6 +60,13 @@ class Notification(WorkspaceScoped):
     def is_read(self) -> bool:
         return self.read_at is not None
 
+    @property
+    def kind_label(self) -> str:
+        """The kind's label in the active language (the kind itself when it is not a known one)."""
+        from pivotdesk.notifications.kinds import kind_label
+
+        return kind_label(self.kind)
+
 
 class NotificationPreference(WorkspaceScoped):
     """An agent's choices: which external channels each kind (or group of kinds) goes to, and quiet hours.

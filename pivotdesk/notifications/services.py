@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import NoReverseMatch, reverse
 
 from pivotdesk.accounts.models import AgentProfile, Workspace
 from pivotdesk.accounts.permissions import Perm, can
@@ -279,7 +280,9 @@ def deliver(*, delivery_id: int) -> Delivery | None:
     at = now()
     if not _claim(delivery_id, at):
         return None
-    d = Delivery.objects.select_related("notification", "target", "notification__recipient__user").get(pk=delivery_id)
+    d = Delivery.objects.select_related(
+        "notification", "target", "notification__recipient__user", "notification__ticket"
+    ).get(pk=delivery_id)
     n = d.notification
     if d.channel == DeliveryChannel.EMAIL:
         recipient = n.recipient
@@ -314,9 +317,21 @@ def absolute_url(path: str) -> str:
     return f"{base}{path}" if base else path
 
 
+def link_for(n: Notification) -> str:
+    """Where the notification points: its URL, else its ticket's page in the agent workspace."""
+    if n.url:
+        return n.url
+    if n.ticket_id is not None and n.ticket is not None:
+        try:
+            return reverse("web:ticket", args=[n.ticket.number])
+        except NoReverseMatch:  # a deployment without the agent UI
+            return ""
+    return ""
+
+
 def _text(n: Notification) -> str:
     parts = [n.body.strip()] if n.body.strip() else []
-    link = absolute_url(n.url)
+    link = absolute_url(link_for(n))
     if link:
         parts.append(link)
     return "\n\n".join(parts) or n.title

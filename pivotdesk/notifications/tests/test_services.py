@@ -381,3 +381,19 @@ def test_target_test_reports_result(agent, receiver):
     ok, reason = services.target_test(target=t, agent=agent)
     assert not ok and "503" in reason
     assert receiver.requests[0][1]["title"] == "PivotDesk test notification"
+
+
+def test_email_links_to_the_ticket_when_no_url_given(agent, ticket, settings, django_capture_on_commit_callbacks):
+    settings.PIVOTDESK_BASE_URL = "https://desk.example.com/"
+    with django_capture_on_commit_callbacks(execute=True):
+        _notify(agent.workspace, agent, ticket=ticket, body="")
+    assert mail.outbox[0].body == f"https://desk.example.com/tickets/{ticket.number}/"
+
+
+def test_kind_label_is_translated_and_unknown_kinds_show_as_is(agent):
+    from django.utils import translation
+
+    n = _notify(agent.workspace, agent, kind="sla.breach")
+    with translation.override("zh-hans"):
+        assert n.kind_label == "SLA 违约：已超出目标时间"
+    assert _notify(agent.workspace, agent, kind="custom.kind").kind_label == "custom.kind"
