@@ -254,7 +254,9 @@ def _reach(
             instant = add_business_time(calendar, a, threshold - before)
             if b is None or instant < b or reason not in ("fulfil", "stop"):
                 return instant
-            return None
+            # Reached exactly as the stretch ended by fulfilment or solve: in time. Only a later stretch (after a
+            # reopen) can still reach it, at once.
+        assert length is not None  # noqa: S101 - only the open stretch has no length, and it always returns
         before += length
     return None
 

@@ -374,6 +374,17 @@ def test_clock_invariants(*, facts, metric, minutes, business_hours, now_offset,
         if m.fulfilled_at is not None:
             assert all(w.at < m.fulfilled_at for w in m.warnings)
     assert [c.cycle for c in cycles] == list(range(1, len(cycles) + 1))
+    # The state of an unfulfilled cycle follows the ticket's status at `now`.
+    final = "new"
+    for fact in facts:
+        if fact.at <= now and fact.kind in ("status", "reopened"):
+            final = fact.status or "open"
+    expected_state = (
+        "stopped" if final in ("solved", "closed") else "paused" if final in ("pending", "on_hold") else "running"
+    )
+    for m in cycles:
+        if m.fulfilled_at is None:
+            assert m.state == expected_state
     # A clock never runs backwards: later, the same cycle has at least as much elapsed time.
     later = measure_cycles(target=target, facts=facts, calendar=CAL, now=now + later_offset * M)
     for before, after in zip(cycles, later, strict=False):
