@@ -40,7 +40,12 @@ CATEGORIES = 40
 
 def run_latency(quick: bool, log: Any = print) -> dict[str, Any]:
     """Run the benchmark on SQLite and (when configured) PostgreSQL, each in a fresh process."""
-    from bench.foundation import _admin, _fresh_postgres, postgres_base_url
+    from bench.foundation import _admin, _with_db, postgres_base_url
+
+    def _fresh_postgres(url: str) -> str:
+        _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        _admin(url, f'CREATE DATABASE "{BENCH_DB}"')
+        return _with_db(url, BENCH_DB)
 
     size = "quick" if quick else "full"
     report: dict[str, Any] = {"size": size, "params": SIZES[size], "results": [], "skipped": []}
@@ -352,8 +357,10 @@ def main() -> None:
             sys.exit(1)
         return
     from bench import machine
+    from bench.foundation import postgres_base_url, postgres_version
 
-    for key, value in machine.describe(None).items():
+    pg = postgres_base_url()
+    for key, value in machine.describe(postgres_version(pg) if pg else None).items():
         print(f"  {key}: {value}")
     report = run_latency(args.quick)
     print(json.dumps(report, indent=2))

@@ -82,6 +82,13 @@ def drain_queue(*, workspace_id: int, now: dt.datetime | None = None, due_only: 
             log.warning("routing: could not lock ticket %s, retrying later", entry.ticket_id, exc_info=True)
             result.skipped += 1
             continue
+        except Exception as exc:  # one broken ticket must not stall the queue: its row says why, visibly
+            log.exception("routing: routing ticket %s from the queue failed", entry.ticket_id)
+            QueuedTicket.objects.filter(pk=entry.pk).update(
+                last_reason=f"Routing failed: {exc}"[:2000], next_attempt_at=at + dt.timedelta(seconds=60)
+            )
+            result.skipped += 1
+            continue
         if entry.ticket_id in batch_decisions:
             result.batched += 1
         result.outcomes.append(outcome)

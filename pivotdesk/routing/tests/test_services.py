@@ -511,3 +511,19 @@ def test_category_skills_are_cached_until_changed_here(workspace, settings, supe
     skill = Skill.objects.create(workspace=workspace, name="bgp")
     services.category_skill_set(category=needs, skill=skill, min_level=4, actor=Actor.for_agent(supervisor))
     assert pool.required_skills(ticket) == {"routing": 2, "bgp": 4}
+
+
+def test_a_ticket_that_fails_to_route_keeps_waiting_with_the_error_as_its_reason(workspace, monkeypatch):
+    policy(workspace)
+    ticket = make_ticket(workspace=workspace)
+    _route(ticket)
+    agent(workspace)
+    from pivotdesk.routing.services import queue as queue_module
+
+    def broken(**kwargs):
+        raise RuntimeError("scorer exploded")
+
+    monkeypatch.setattr(queue_module, "route_ticket", broken)
+    result = services.drain_queue(workspace_id=workspace.pk)
+    assert result.skipped == 1
+    assert QueuedTicket.objects.get(ticket=ticket).last_reason == "Routing failed: scorer exploded"
