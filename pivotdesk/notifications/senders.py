@@ -45,7 +45,7 @@ def send_email(*, to: str, subject: str, body: str, html: str | None = None) -> 
 
 def _apprise_once(url: str, title: str, body: str) -> tuple[bool, str]:
     instance = apprise.Apprise()
-    with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:  # type: ignore[no-untyped-call]
+    with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as captured:  # type: ignore[no-untyped-call]
         if not instance.add(url):
             return False, "not a valid apprise URL (unknown scheme or missing parts)"
         ok = bool(instance.notify(title=title, body=body))
@@ -53,11 +53,8 @@ def _apprise_once(url: str, title: str, body: str) -> tuple[bool, str]:
     if ok:
         return True, ""
     # The useful lines are warnings/errors; fall back to everything apprise said.
-    lines = [
-        ln
-        for ln in output.splitlines()
-        if ln.startswith(("WARNING", "ERROR")) or (ln.startswith("DEBUG") and "Exception" in ln)
-    ] or [ln for ln in output.splitlines() if not ln.startswith("DEBUG")]
+    # INFO, not DEBUG: a DEBUG capture would lower apprise's logger level and send its payload dumps to our logs.
+    lines = [ln for ln in output.splitlines() if ln.startswith(("WARNING", "ERROR"))] or output.splitlines()
     reason = " | ".join(ln.strip() for ln in lines if ln.strip())
     return False, (reason or "apprise reported a failure without details")[:2000]
 
