@@ -613,8 +613,8 @@ def parse_level_rows(data: Any, *, workspace: Workspace) -> list[LevelRow]:
             actions.append({"type": "add_follower", "agent": row.follower})
         if row.tag:
             actions.append({"type": "add_tag", "tag": row.tag})
-        if not actions and row.after in ("", "0") and not data.get(f"{p}level", "").strip():
-            continue  # the blank "add a level" row
+        if not actions and row.after in ("", "0") and not row.metric:
+            continue  # the blank "add a level" row (its level number is prefilled)
         try:
             row.level_number = int(row.level)
             if not 1 <= row.level_number <= 9:

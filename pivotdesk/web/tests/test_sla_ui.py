@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.utils import translation
@@ -15,6 +18,9 @@ from pivotdesk.web.templatetags.sla_tags import display_state, duration_text
 from pivotdesk.web.tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
+# The browser test below runs Playwright's event loop in this thread; the test's own ORM calls stay synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+SHOTS = Path(os.environ.get("PIVOTDESK_SCREENSHOTS", "/tmp/pivotdesk-shots"))  # noqa: S108 - never in the repo
 
 
 def _set_sla(ticket: Ticket, *, state: str, due_in: dt.timedelta | None) -> Ticket:
@@ -453,7 +459,7 @@ def test_policy_create_with_targets_grid_and_escalation(admin_agent, workspace):
         ({"t-urgent-first_reply-amount": "soon"}, "is not a duration like 30m, 2h or 1d"),
         ({"t-urgent-first_reply-warn": "120%"}, "Warning percentages are between 1% and 99%."),
         ({"t-urgent-first_reply-warn": "45m"}, "must be shorter than the target"),
-        ({"e-0-level": "1", "e-0-after": "0"}, "Choose at least one action."),
+        ({"e-0-level": "1", "e-0-after": "30m"}, "Choose at least one action."),
         ({"e-0-level": "0", "e-0-notify": "assignee"}, "The level is a number from 1 to 9."),
         ({"e-0-level": "1", "e-0-tag": "x", "e-1-level": "1", "e-1-tag": "y"}, "Level 1 is defined twice"),
         ({"e-0-level": "1", "e-0-reassign_agent": "999999"}, "unknown agent"),
@@ -521,3 +527,96 @@ def test_settings_objects_of_another_workspace_are_not_found(admin_agent, other_
     assert client.post(f"/settings/sla/policies/{pol.pk}/move/", {"direction": "up"}).status_code == 404
     assert client.post(f"/settings/sla/policies/{pol.pk}/delete/").status_code == 404
     assert BusinessCalendar.objects.filter(pk=cal.pk).exists() and SLAPolicy.objects.filter(pk=pol.pk).exists()
+
+
+# --- in a real browser ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_browser_queue_shows_a_red_badge_on_a_breached_ticket(chromium: Any, live_server: Any, workspace, contact):
+    from playwright.sync_api import expect
+
+    from pivotdesk.accounts.models import Role
+    from pivotdesk.web.tests.helpers import new_agent, new_user
+
+    admin = new_agent(workspace=workspace, role=Role.ADMIN, user=new_user(username="slaadmin", display_name="王芳"))
+    late = make_ticket(workspace=workspace, requester=contact, subject="打印机坏了，急需维修", priority="urgent")
+    _set_sla(late, state="breached", due_in=-dt.timedelta(minutes=35, seconds=30))
+    _clock(late, "first_reply", state="breached", due_in=-dt.timedelta(minutes=35, seconds=30), breached=True)
+    _clock(late, "resolution", due_in=dt.timedelta(hours=3, minutes=20))
+    fine = make_ticket(workspace=workspace, requester=contact, subject="Invoice title question")
+    _set_sla(fine, state="ok", due_in=dt.timedelta(hours=2, minutes=10, seconds=30))
+    soon = make_ticket(workspace=workspace, requester=contact, subject="Cannot log in")
+    _set_sla(soon, state="warning", due_in=dt.timedelta(minutes=12, seconds=30))
+    _set_sla(
+        make_ticket(workspace=workspace, requester=contact, subject="Waiting for the customer"),
+        state="paused",
+        due_in=None,
+    )
+    for i, achieved in enumerate([True, True, False, True]):
+        _outcome(
+            late if not achieved else fine,
+            achieved=achieved,
+            finished=now() - dt.timedelta(days=i + 1),
+            metric=["first_reply", "resolution", "next_reply", "periodic_update"][i],
+        )
+
+    context = chromium.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    base = live_server.url
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", admin.user.username)
+    page.fill("input[name=password]", "pivotdesk-test")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/queue/**")
+
+    page.goto(f"{base}/queue/?scope=all&sort=sla_due_at")
+    badge = page.locator(f'tr[data-number="{late.number}"] .sla-badge')
+    expect(badge).to_have_class(re.compile(r"\bsla-breached\b"), timeout=15_000)
+    expect(badge).to_have_text("-35 m")
+    assert badge.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(217, 45, 32)"
+    expect(page.locator("#queue-rows tr.qrow").first).to_have_attribute("data-number", str(late.number))
+    expect(page.locator(f'tr[data-number="{soon.number}"] .sla-badge')).to_have_class(re.compile("sla-warning"))
+    _shot(page, "sla-queue.png")
+
+    page.goto(f"{base}/tickets/{late.number}/")
+    expect(page.locator("#sla-badges .sla-breached")).to_contain_text("First reply")
+    expect(page.locator("#sla-badges .sla-ok")).to_contain_text("Resolution")
+    _shot(page, "sla-ticket.png")
+
+    page.goto(f"{base}/sla/report/")
+    expect(page.locator("#sla-overall .v")).to_have_text("75.0%")
+    expect(page.locator("#sla-breaches")).to_contain_text("打印机坏了")
+    _shot(page, "sla-report.png")
+
+    page.goto(f"{base}/settings/sla/calendars/new/")
+    page.fill("input[name=name]", "上海办公室")
+    page.fill("input[name=hours_0]", "09:00-12:00, 11:00-18:00")
+    page.click("#sla-form button[type=submit]")
+    expect(page.locator("#sla-form")).to_contain_text("The ranges overlap.")  # swapped in by HTMX, status 422
+    page.fill("input[name=hours_0]", "09:00-12:00, 13:00-18:00")
+    page.get_by_role("button", name="Preview the next 10 business days").click()
+    expect(page.locator("#sla-preview-days li")).to_have_count(10)
+    _shot(page, "sla-calendar.png")
+    page.click("#sla-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/settings/sla/calendars/\d+/$"))
+    expect(page.locator(".flash")).to_contain_text("saved")
+
+    page.goto(f"{base}/settings/sla/policies/new/")
+    page.fill("input[name=name]", "VIP")
+    page.fill("input[name=t-urgent-first_reply-amount]", "30m")
+    page.fill("input[name=t-urgent-resolution-amount]", "4h")
+    _shot(page, "sla-policy.png")
+    page.click("#sla-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/settings/sla/policies/\d+/$"))
+    expect(page.locator("input[name=t-urgent-resolution-amount]")).to_have_value("4h")
+    assert errors == []
+    context.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)

@@ -24,7 +24,7 @@ from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets.models import Priority
 from pivotdesk.web.views.base import Desk, agent_view
 
-CHART_W, CHART_H, CHART_PAD = 760, 180, 28
+CHART_W, CHART_H, CHART_PAD = 1100, 200, 34
 
 
 @agent_view
@@ -72,7 +72,11 @@ def _chart(daily: list[tuple[dt.date, reports.Share]]) -> dict[str, Any]:
                 "label_x": round(CHART_PAD + i * step + step / 2, 1),
             }
         )
-    grid = [{"y": round(CHART_PAD + inner_h * (1 - v / 100), 1), "label": f"{v}%"} for v in (0, 50, 75, 90, 100)]
+    # 90 % gets a line but no label: it would overlap the 100 % label.
+    grid = [
+        {"y": round(CHART_PAD + inner_h * (1 - v / 100), 1), "label": "" if v == 90 else f"{v}%"}
+        for v in (0, 50, 75, 90, 100)
+    ]
     return {
         "w": CHART_W,
         "h": CHART_H,
