@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ai, channels, foundation, machine, sla_domain
+from bench import ai, channels, foundation, machine, sla_domain, sla_scan
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -96,6 +96,8 @@ def main() -> None:
     if args.only in (None, "sla"):
         print("\nsla:", flush=True)
         reports["sla"] = {"domain": sla_domain.run_domain(args.quick)}  # prints its own figures
+        reports["sla"]["scan"] = sla_scan.run_scan(args.quick) if not args.sqlite_only else {"skipped": "--sqlite-only"}
+        sla_scan.print_report(reports["sla"]["scan"])
     if args.only in (None, "routing"):
         print("\nrouting:", flush=True)
         reports["routing"] = _run_routing(args.quick)

@@ -295,11 +295,16 @@ def _due_and_next(
     return due, min(future, default=None)
 
 
-@transaction.atomic
 def sla_apply(*, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
     """Recompute a ticket's SLA clocks at `now`: match the policy, measure each target of the ticket's priority,
     upsert one TicketSLA row per metric, record finished cycles, write policy/target changes on the timeline (old
     and new), and set the ticket's sla_due_at / sla_state / sla_next_check_at. Returns what is due to fire."""
+    with transaction.atomic():
+        return apply_in_transaction(ticket=ticket, now=now)
+
+
+def apply_in_transaction(*, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
+    """`sla_apply` for a caller that holds a transaction already (the scanner: no extra savepoint)."""
     at = now or current_time()
     ticket = Ticket.objects.select_related("requester", "organization", "workspace").get(pk=ticket.pk)
     old = {c.metric: c for c in TicketSLA.objects.filter(ticket=ticket).select_related("policy")}
@@ -318,6 +323,12 @@ def sla_apply(*, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
     rows: dict[str, TicketSLA] = {}
     before = {metric: (row.target_minutes, row.business_hours, row.due_at) for metric, row in old.items()}
     old_policy = next((c.policy for c in old.values() if c.policy is not None), None)
+    known_outcomes: dict[tuple[str, int], tuple[Any, ...]] = {
+        (metric, cycle): (fulfilled, breached, policy_id, priority)
+        for metric, cycle, fulfilled, breached, policy_id, priority in SLAOutcome.objects.filter(
+            ticket=ticket
+        ).values_list("metric", "cycle", "fulfilled_at", "breached_at", "policy_id", "priority")
+    }
     for target in targets:
         calendar = business if (target.business_hours and business is not None) else always_open(time_zone)
         cycles = clock.measure_cycles(
@@ -328,7 +339,7 @@ def sla_apply(*, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
         rows[target.metric] = _upsert_clock(
             ticket=ticket, policy=policy, target=target, m=m, row=old.get(target.metric), at=at
         )
-        _record_outcomes(ticket, policy, target, cycles)
+        _record_outcomes(ticket, policy, target, cycles, known_outcomes)
     stale = set(old) - set(rows)
     if stale:
         TicketSLA.objects.filter(ticket=ticket, metric__in=stale).delete()
@@ -467,13 +478,25 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _record_outcomes(ticket: Ticket, policy: SLAPolicy, target: SLATarget, cycles: list[clock.Measurement]) -> None:
+def _record_outcomes(
+    ticket: Ticket,
+    policy: SLAPolicy,
+    target: SLATarget,
+    cycles: list[clock.Measurement],
+    known: dict[tuple[str, int], tuple[Any, ...]],
+) -> None:
     """Finished cycles (achieved, or breached) for compliance reports, one row per cycle. A breached cycle
-    fulfilled late gets its fulfilment time; a resolution reopened before it breached is unfinished again."""
+    fulfilled late gets its fulfilment time; a resolution reopened before it breached is unfinished again.
+    `known` holds the stored rows' (fulfilled_at, breached_at, policy_id, priority): unchanged rows are not
+    rewritten, so a recheck of a quiet ticket writes nothing here."""
     for m in cycles:
+        key = (target.metric, m.cycle)
         finished = m.breached_at or m.fulfilled_at
         if finished is None:
-            SLAOutcome.objects.filter(ticket=ticket, metric=target.metric, cycle=m.cycle).delete()
+            if key in known:
+                SLAOutcome.objects.filter(ticket=ticket, metric=target.metric, cycle=m.cycle).delete()
+            continue
+        if known.get(key) == (m.fulfilled_at, m.breached_at, policy.pk, ticket.priority):
             continue
         SLAOutcome.objects.update_or_create(
             ticket=ticket,

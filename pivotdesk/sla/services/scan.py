@@ -21,7 +21,14 @@ from pivotdesk.common.time import now as current_time
 from pivotdesk.notifications.services import notify
 from pivotdesk.sla import selectors
 from pivotdesk.sla.models import FiringKind, SLAFiring
-from pivotdesk.sla.services.apply import METRIC_LABELS, SLA_ACTOR, DueFiring, SlaResult, local_time, sla_apply
+from pivotdesk.sla.services.apply import (
+    METRIC_LABELS,
+    SLA_ACTOR,
+    DueFiring,
+    SlaResult,
+    apply_in_transaction,
+    local_time,
+)
 from pivotdesk.sla.services.escalation import Recipient, default_recipients, notify_recipients, run_safely
 from pivotdesk.tickets.models import Ticket
 from pivotdesk.tickets.services.timeline import record
@@ -77,7 +84,11 @@ def sla_check_ticket(*, ticket_id: int, now: dt.datetime | None = None) -> list[
         ticket = qs.first()
         if ticket is None:  # another scanner holds it, or it is no longer due
             return []
-        result = sla_apply(ticket=ticket, now=at)
+        result = apply_in_transaction(ticket=ticket, now=at)
+        if result.due:
+            result.ticket = Ticket.objects.select_related("assignee__user", "team__lead__user", "workspace").get(
+                pk=ticket_id
+            )
         fired: list[SLAFiring] = []
         for item in result.due:
             firing = _claim(result, item, at)
@@ -111,20 +122,19 @@ def _notify(result: SlaResult, item: DueFiring, recipients: list[Recipient], kin
     ticket = result.ticket
     sent: list[str] = []
     for r in recipients:
-        try:
-            with transaction.atomic():
-                notify(
-                    workspace=ticket.workspace,
-                    recipient=r.agent,
-                    kind=kind,
-                    title=title,
-                    body=f"#{ticket.number} {ticket.subject}",
-                    url=f"/tickets/{ticket.number}/",
-                    ticket=ticket,
-                    dedupe_key=f"sla:{ticket.pk}:{item.metric}:{item.cycle}:{item.kind}:{item.label}",
-                    urgent=kind != "sla.warning",
-                    data={"metric": item.metric, "cycle": item.cycle, "label": item.label},
-                )
+        try:  # notify() writes inside its own savepoint: a failure there leaves this transaction usable
+            notify(
+                workspace=ticket.workspace,
+                recipient=r.agent,
+                kind=kind,
+                title=title,
+                body=f"#{ticket.number} {ticket.subject}",
+                url=f"/tickets/{ticket.number}/",
+                ticket=ticket,
+                dedupe_key=f"sla:{ticket.pk}:{item.metric}:{item.cycle}:{item.kind}:{item.label}",
+                urgent=kind != "sla.warning",
+                data={"metric": item.metric, "cycle": item.cycle, "label": item.label},
+            )
         except Exception as exc:  # a notification that cannot be written is recorded, the firing stands
             log.exception("SLA notification to agent %s failed", r.agent.pk)
             sent.append(f"could not notify {r.agent.name}: {exc}")
@@ -135,8 +145,7 @@ def _notify(result: SlaResult, item: DueFiring, recipients: list[Recipient], kin
 
 def _act(result: SlaResult, item: DueFiring, firing: SLAFiring) -> None:
     """Notify and act for a firing this scanner inserted; record it on the timeline and in firing.data."""
-    ticket = Ticket.objects.select_related("assignee__user", "team__lead__user", "workspace").get(pk=result.ticket.pk)
-    result.ticket = ticket
+    ticket = result.ticket
     metric = METRIC_LABELS.get(item.metric, item.metric)
     due = local_time(item.due_at, result.time_zone, reference=firing.fired_at)
     done: list[str] = []
@@ -168,6 +177,10 @@ def _act(result: SlaResult, item: DueFiring, firing: SLAFiring) -> None:
                 done.append(what)
             if error:
                 errors.append(error)
+        if any(a.get("type") != "notify" for a in level.actions or []):  # the ticket changed: later firings see it
+            result.ticket = Ticket.objects.select_related("assignee__user", "team__lead__user", "workspace").get(
+                pk=ticket.pk
+            )
         data["level"] = level.level
         verb = "sla_escalated"
     if not done and item.kind != FiringKind.ESCALATION:

@@ -188,14 +188,14 @@ def test_a_failing_ticket_does_not_stop_the_scan(clock, workspace, policy, monke
         sla_apply(ticket=t, now=at(2, 9, 0))
     from pivotdesk.sla.services import scan as scan_module
 
-    real = scan_module.sla_apply
+    real = scan_module.apply_in_transaction
 
     def flaky(*, ticket, now=None):
         if ticket.pk == broken.pk:
             raise RuntimeError("boom")
         return real(ticket=ticket, now=now)
 
-    monkeypatch.setattr(scan_module, "sla_apply", flaky)
+    monkeypatch.setattr(scan_module, "apply_in_transaction", flaky)
     report = scan(clock, at(2, 11, 0))
     assert report.failed == 1
     assert keys(fine) and not keys(broken)
