@@ -321,13 +321,19 @@ def _score(
         headroom = np.maximum(5.0 - minimum, 1.0)
         surplus = np.where(levels > minimum, np.minimum((levels - minimum) / headroom, 1.0), 0.0)
         surplus = np.where(minimum >= 5, 0.0, surplus)
-        skill = ((1 - f.SURPLUS_BONUS) * coverage + f.SURPLUS_BONUS * surplus).mean(axis=1)
+        # High impact prefers the most skilled, routine work the closest fit (see factors.skill_match).
+        level_part = np.where(levels >= minimum, impact * surplus + (1.0 - impact) * (1.0 - surplus), 0.0)
+        skill = ((1 - f.SURPLUS_BONUS) * coverage + f.SURPLUS_BONUS * level_part).mean(axis=1)
         fit = np.maximum(0.0, 1.0 - np.abs(levels - minimum).mean(axis=1) / 4.0)
     else:
         skill = np.ones(n)
         fit = np.ones(n)
 
     language = table.speaks(ticket.language)[eligible].astype(np.float64)
+    if ticket.language and n:
+        # Routine tickets spare the multilingual agents (see factors.language_fit).
+        extra = np.minimum(table.extra_languages(ticket.language)[eligible], 2.0)
+        language = language * (1.0 - f.LANGUAGE_SPARE * extra * (1.0 - impact))
     load_factor = 1.0 - load / np.maximum(capacity, 1.0)
     tier_minimum = policy.seniority_by_tier.get(ticket.tier)
     if tier_minimum:

@@ -21,7 +21,9 @@ AFFECTED_USERS_DECADES = 3.0
 HALF_SCORE_DISTANCE_KM = 10.0
 # Standard customers prefer the juniors by this much against the experts, keeping seniors free for VIPs.
 STANDARD_SENIORITY_SPREAD = 0.5
-SURPLUS_BONUS = 0.2  # the share of the skill factor earned by levels above the minimum
+# Routine tickets spare multilingual agents: each extra language (up to two) costs this much of the language factor.
+LANGUAGE_SPARE = 0.1
+SURPLUS_BONUS = 0.2  # the share of the skill factor that depends on the level above the minimum
 EARTH_RADIUS_KM = 6371.0088
 
 
@@ -36,10 +38,13 @@ def impact_of(*, priority: str, sla_minutes_left: float | None, affected_users: 
     return 1.0 - (1.0 - p) * (1.0 - s) * (1.0 - u)
 
 
-def skill_match(levels: Mapping[str, int], required: Mapping[str, int]) -> float:
-    """Coverage of the required levels (80 %) plus a bonus for levels above them (20 %); 1.0 if nothing is required.
+def skill_match(levels: Mapping[str, int], required: Mapping[str, int], impact: float = 0.0) -> float:
+    """Coverage of the required levels (80 %) plus how the level above the minimum suits the ticket (20 %).
 
-    Per skill: coverage = min(level, minimum) / minimum, surplus = (level − minimum) / (5 − minimum).
+    Per skill: coverage = min(level, minimum) / minimum and surplus = (level − minimum) / (5 − minimum). The
+    surplus share is impact·surplus + (1 − impact)·(1 − surplus) for agents at or above the minimum (0 below):
+    a high-impact ticket prefers the most skilled agent, a routine one the closest fit, which keeps the experts
+    free for the tickets that need them. 1.0 when nothing is required.
     """
     if not required:
         return 1.0
@@ -48,8 +53,12 @@ def skill_match(levels: Mapping[str, int], required: Mapping[str, int]) -> float
         m = min(5, max(1, minimum))
         level = levels.get(skill, 0)
         coverage = min(level, m) / m
-        surplus = (level - m) / (5 - m) if level > m and m < 5 else 0.0
-        total += (1.0 - SURPLUS_BONUS) * coverage + SURPLUS_BONUS * min(1.0, surplus)
+        if level >= m:
+            surplus = min(1.0, (level - m) / (5 - m)) if m < 5 else 0.0
+            level_part = impact * surplus + (1.0 - impact) * (1.0 - surplus)
+        else:
+            level_part = 0.0
+        total += (1.0 - SURPLUS_BONUS) * coverage + SURPLUS_BONUS * level_part
     return total / len(required)
 
 
@@ -116,3 +125,18 @@ def speaks(languages: frozenset[str], language: str) -> bool:
         return True
     key = language_key(language)
     return any(language_key(spoken) == key for spoken in languages)
+
+
+def language_fit(languages: frozenset[str], language: str, impact: float = 0.0) -> float:
+    """The language factor: 0 without the ticket's language; else 1 − 0.1 × (other languages, up to 2) × (1 − impact).
+
+    A routine Chinese ticket goes to a Chinese-only agent before one who also speaks Japanese, so the rare speakers
+    stay free for the tickets that need them; an urgent ticket does not care. 1.0 for a ticket without a language.
+    """
+    if not language:
+        return 1.0
+    if not speaks(languages, language):
+        return 0.0
+    key = language_key(language)
+    extra = len({language_key(spoken) for spoken in languages} - {key})
+    return 1.0 - LANGUAGE_SPARE * min(extra, 2) * (1.0 - impact)

@@ -103,6 +103,13 @@ class AgentTable:
             self._languages[key] = np.array([key in keys for keys in self._language_keys], dtype=bool)
         return self._languages[key]
 
+    def extra_languages(self, language: str) -> FloatArray:
+        """How many languages each agent speaks besides this one (by primary subtag)."""
+        key = f.language_key(language)
+        if self._language_keys is None:
+            self._language_keys = [frozenset(f.language_key(x) for x in a.languages) for a in self.agents]
+        return np.array([len(keys - {key}) for keys in self._language_keys], dtype=np.float64)
+
     def locations(self) -> FloatArray:
         """(n, 2) latitude/longitude in degrees; NaN where the agent's location is unknown."""
         if self._locations is None:

@@ -162,13 +162,25 @@ def test_the_chinese_speaking_agent_wins_a_chinese_ticket():
     assert soft.candidates[1].factors["language"] == 0.0
 
 
-def test_a_skill_below_the_minimum_is_excluded_and_surplus_scores_higher():
-    agents = [agent(1, skills={"network": 2}), agent(2, skills={"network": 4}), agent(3, skills={"network": 3})]
-    ticket = TicketSpec(1, required_skills={"network": 3})
-    decision = decide(ticket, agents, weighted())
-    assert decision.agent_id == 2
-    assert [c.excluded_because for c in decision.candidates if not c.eligible] == ["skill_level"]
-    assert decision.candidates[0].factors["skill"] > decision.candidates[1].factors["skill"]
+def test_routine_tickets_spare_the_multilingual_agents():
+    agents = [agent(1, languages=frozenset({"zh", "ja", "en"})), agent(2, languages=frozenset({"zh"}))]
+    routine = decide(TicketSpec(1, language="zh", priority="low"), agents, weighted())
+    assert routine.agent_id == 2
+    assert {c.agent_id: c.factors["language"] for c in routine.candidates} == {2: 1.0, 1: 0.8}
+    urgent = decide(TicketSpec(2, language="zh", priority="urgent"), agents, weighted())
+    assert {c.agent_id: c.factors["language"] for c in urgent.candidates} == {1: 1.0, 2: 1.0}
+
+
+def test_a_skill_below_the_minimum_is_excluded_and_surplus_suits_high_impact_tickets():
+    agents = [agent(1, skills={"network": 2}), agent(2, skills={"network": 5}), agent(3, skills={"network": 3})]
+    urgent = decide(TicketSpec(1, priority="urgent", required_skills={"network": 3}), agents, weighted())
+    assert urgent.agent_id == 2
+    assert [c.excluded_because for c in urgent.candidates if not c.eligible] == ["skill_level"]
+    assert urgent.candidates[0].factors["skill"] == 1.0 and urgent.candidates[1].factors["skill"] == 0.8
+    # a routine ticket prefers the closest fit, keeping the expert free
+    low = decide(TicketSpec(2, priority="low", required_skills={"network": 3}), agents, weighted())
+    assert low.agent_id == 3
+    assert low.candidates[0].factors["skill"] == 1.0 and low.candidates[1].factors["skill"] == 0.8
 
 
 def test_vip_tickets_go_to_the_senior_pool():

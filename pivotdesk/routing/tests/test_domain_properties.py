@@ -146,10 +146,10 @@ def test_factors_are_normalised_and_match_the_scalar_reference(pool, ticket, req
     weights = policy.weights.as_dict()
     weights["geography"] = weights["geography"] * ONSITE_GEOGRAPHY_BOOST if ticket.onsite else 0.0
     for i, a in enumerate(ev.agents):
-        skill = f.skill_match(a.skills, ticket.required_skills)
+        skill = f.skill_match(a.skills, ticket.required_skills, impact)
         expected = {
             "skill": skill,
-            "language": 1.0 if f.speaks(a.languages, ticket.language) else 0.0,
+            "language": f.language_fit(a.languages, ticket.language, impact),
             "load": 1 - a.load.get(ticket.channel_type, 0) / a.capacity[ticket.channel_type],
             "value": f.seniority_value(a.seniority, policy.seniority_by_tier.get(ticket.tier), impact),
             "impact": impact * (0.5 * skill + 0.5 * a.seniority / 4),
