@@ -475,6 +475,15 @@ def test_policy_bad_input_is_a_readable_422_and_saves_nothing(admin_agent, works
     assert not SLAPolicy.objects.filter(workspace=workspace).exists()
 
 
+def test_the_blank_add_a_level_row_is_ignored(admin_agent, workspace):
+    from pivotdesk.sla.models import SLAPolicy
+
+    # The form always offers one extra level row with its number prefilled; left alone it adds nothing.
+    data = _policy_post(**{"e-count": "1", "e-0-level": "1", "e-0-metric": "", "e-0-after": "0"})
+    assert client_for(admin_agent).post("/settings/sla/policies/new/", data).status_code == 302
+    assert SLAPolicy.objects.get(workspace=workspace).escalations.count() == 0
+
+
 def test_policy_name_is_unique_and_order_moves(admin_agent, workspace):
     from pivotdesk.sla.models import SLAPolicy
 
@@ -610,6 +619,13 @@ def test_browser_queue_shows_a_red_badge_on_a_breached_ticket(chromium: Any, liv
     page.fill("input[name=t-urgent-first_reply-amount]", "30m")
     page.fill("input[name=t-urgent-resolution-amount]", "4h")
     _shot(page, "sla-policy.png")
+    zh = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    zh_page = zh.new_page()
+    zh_page.context.add_cookies(context.cookies())
+    zh_page.goto(f"{base}/sla/report/")
+    expect(zh_page.locator("h1")).to_have_text("SLA 达成率")
+    _shot(zh_page, "sla-report-zh.png")
+    zh.close()
     page.click("#sla-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/settings/sla/policies/\d+/$"))
     expect(page.locator("input[name=t-urgent-resolution-amount]")).to_have_value("4h")
@@ -620,3 +636,13 @@ def test_browser_queue_shows_a_red_badge_on_a_breached_ticket(chromium: Any, liv
 def _shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_report_in_chinese(supervisor, workspace, contact):
+    t = make_ticket(workspace=workspace, requester=contact)
+    _outcome(t, achieved=False, finished=now() - dt.timedelta(days=1), metric="resolution")
+    html = client_for(supervisor, "zh-hans").get("/sla/report/").content.decode()
+    assert "SLA 达成率" in html and ">到<input" in html  # "To" of a date range, not "发往" (to a recipient)
+    by_target = re.search(r'id="sla-by-metric">(.*?)</table>', html, re.S).group(1)
+    assert "解决" in by_target and "0.0%" in by_target
+    assert "尚未完成" not in html and "晚了 1 小时 完成" in html

@@ -22,6 +22,7 @@ from pivotdesk.sla import reports
 from pivotdesk.sla.models import BusinessCalendar, Metric, SLAPolicy
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets.models import Priority
+from pivotdesk.web.templatetags.sla_tags import metric_label
 from pivotdesk.web.views.base import Desk, agent_view
 
 CHART_W, CHART_H, CHART_PAD = 1100, 200, 34
@@ -40,7 +41,7 @@ def _label(dimension: str, key: str) -> str:
     if dimension == "channel":
         return str(Channel(key).label) if key in Channel.values else key
     if dimension == "metric":
-        return str(Metric(key).label) if key in Metric.values else key
+        return metric_label(key)
     if not key:
         return _("(no team)") if dimension == "team" else _("(none)")
     return key
@@ -137,7 +138,7 @@ def report(request: HttpRequest, desk: Desk) -> HttpResponseBase:
             "report": data,
             "period": period,
             "metric": metric,
-            "metrics": Metric.choices,
+            "metrics": [(m, metric_label(m)) for m in Metric.values],
             "breakdowns": breakdowns,
             "chart": _chart(data.daily),
             "breaches": reports.breaches(workspace=desk.workspace, period=period, metric=metric),
@@ -289,8 +290,8 @@ def _policy_page(
     status: int = 200,
 ) -> HttpResponse:
     grid = [
-        {"metric": metric, "label": label, "cells": [c for c in cells if c.metric == metric]}
-        for metric, label in Metric.choices
+        {"metric": metric, "label": metric_label(metric), "cells": [c for c in cells if c.metric == metric]}
+        for metric in Metric.values
     ]
     blank = sla_forms.LevelRow(index=len(levels), level=str(len(levels) + 1))
     context = {
@@ -300,7 +301,7 @@ def _policy_page(
         "priorities": Priority.choices,
         "levels": [*levels, blank],
         "level_count": len(levels) + 1,
-        "metrics": Metric.choices,
+        "metrics": [(m, metric_label(m)) for m in Metric.values],
         "notify_choices": [
             ("assignee", _("Assignee")),
             ("team_lead", _("Team lead")),
