@@ -15,6 +15,7 @@ from django.utils import timezone
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.cli.demo.clock import SimulatedClock, events_held_back
 from pivotdesk.cli.demo.setup import create_customers, create_workspace_and_people
+from pivotdesk.cli.demo.sla import apply_sla, configure_sla
 from pivotdesk.cli.demo.tickets import TicketSeeder, plan_tickets
 
 
@@ -48,8 +49,11 @@ def seed_demo(
         world = create_workspace_and_people(rng)
         clock.set(real_now - dt.timedelta(days=35))
         create_customers(world, rng)
+        configure_sla(world)
         plans = plan_tickets(rng, tickets, real_now)
         created = TicketSeeder(world, rng, clock, real_now).seed(plans, progress)
+        clock.set(real_now)
+        apply_sla(created, real_now)
     return SeedResult(
         workspace=world.workspace,
         agents=len(world.agents),
