@@ -179,9 +179,8 @@ PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS = env.float("PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS
 PIVOTDESK_WEBHOOK_MAX_ATTEMPTS = env.int("PIVOTDESK_WEBHOOK_MAX_ATTEMPTS", default=8)
 
 # --- notifications (email via EMAIL_*/MAILERS, the rest via apprise) -----------------------------------------------
-PIVOTDESK_NOTIFICATIONS_FROM_EMAIL = env.str(
-    "PIVOTDESK_NOTIFICATIONS_FROM_EMAIL", default=""
-)  # "" → DEFAULT_FROM_EMAIL
+# The sender of notification emails; empty → DEFAULT_FROM_EMAIL.
+PIVOTDESK_NOTIFICATIONS_FROM_EMAIL = env.str("PIVOTDESK_NOTIFICATIONS_FROM_EMAIL", default="")
 PIVOTDESK_NOTIFICATION_MAX_ATTEMPTS = env.int("PIVOTDESK_NOTIFICATION_MAX_ATTEMPTS", default=6)
 PIVOTDESK_NOTIFICATION_TIMEOUT_SECONDS = env.float("PIVOTDESK_NOTIFICATION_TIMEOUT_SECONDS", default=15.0)
 # Links in emails and IM messages are made absolute with this (e.g. https://desk.example.com).
