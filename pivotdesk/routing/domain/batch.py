@@ -1,8 +1,9 @@
 """Assigning a backlog jointly: one assignment problem over the score matrix with capacities.
 
 Each agent is expanded into one slot per free place (capacity − load) for each channel type; slot j of an agent
-is scored as if the agent already had j more tickets (its score minus j times the strategy's load slope), so the
-optimum spreads work the way the single-ticket engine would. Each ticket's row is multiplied by (1 + impact): when
+is scored as if the agent already had j more tickets (its score minus j times the strategy's load slope; for round
+robin, its score × 0.4^j, so everyone gets one before anyone gets two), so the optimum spreads work the way the
+single-ticket engine would. Each ticket's row is multiplied by (1 + impact): when
 slots are short, urgent tickets and those close to their SLA win them. Channel types never share slots, so each is
 solved on its own with `scipy.optimize.linear_sum_assignment` (maximising). Tickets without an eligible slot stay
 unassigned (their decision says why). `greedy_assign` is the one-by-one baseline on the same scores.
@@ -29,8 +30,8 @@ from pivotdesk.routing.domain.model import AgentState, Decision, PolicySpec, Tic
 from pivotdesk.routing.domain.table import AgentTable
 
 FORBIDDEN = -1e9  # a ticket/slot pair that breaks a hard filter
-# Slot scores can dip below 0 (round robin's second slots); the objective adds this so every real pair is worth
-# more than leaving the ticket unassigned.
+# Added to every real pair in the objective, so each assignment is clearly worth more than leaving a ticket waiting
+# (slot scores are positive already: a slot past the capacity is never created).
 _SHIFT = 1.0 + 1e-6
 
 
@@ -75,7 +76,7 @@ def _matrix(
         eligible_index = lookup[owner]
         ok = eligible_index >= 0
         k = eligible_index[ok]
-        matrix[r, ok] = ev.scores[k] - rank[ok] * ev.slope[k]
+        matrix[r, ok] = ev.scores[k] * ev.slot_decay ** rank[ok] - rank[ok] * ev.slope[k]
     return matrix, weights
 
 

@@ -42,6 +42,9 @@ EXCLUDED_SAMPLE = 5  # excluded agents kept on a decision (one per reason, the c
 ONSITE_GEOGRAPHY_BOOST = 3.0
 # skills_best_fit ranks by fit, then load: the load term is small enough never to overturn one step of fit.
 BEST_FIT_LOAD_TIEBREAK = 0.01
+# Round robin in batch mode: an agent's j-th extra ticket scores × 0.4^j. First tickets score 0.5 … 1, so every
+# agent's second ticket (≤ 0.4) ranks below everyone's first, and all slot scores stay positive.
+ROUND_ROBIN_SLOT_DECAY = 0.4
 
 
 def has_room(agent: AgentState, channel_type: str) -> bool:
@@ -87,9 +90,11 @@ class Evaluation:
     capacity: FloatArray
     factors: dict[str, FloatArray]
     scores: FloatArray
-    slope: FloatArray  # score lost per extra ticket given to the agent (batch mode expands slots with it)
+    # Batch mode scores the agent's j-th extra ticket as score × slot_decay^j − j × slope.
+    slope: FloatArray  # score lost per extra ticket given to the agent (its load factor falls)
     order: npt.NDArray[np.intp]
     distance_km: list[float | None]
+    slot_decay: float = 1.0
     excluded_counts: dict[str, int] = field(default_factory=dict)
     excluded_sample: list[tuple[AgentState, str]] = field(default_factory=list)
 
@@ -370,6 +375,7 @@ def _score(
         del factor_values["geography"]
 
     strategy = policy.strategy
+    decay = 1.0
     if strategy == "weighted":
         weights = policy.weights.as_dict()
         weights["geography"] = weights["geography"] * ONSITE_GEOGRAPHY_BOOST if ticket.onsite else 0.0
@@ -392,9 +398,11 @@ def _score(
         reference = now if now is not None else max([ticket.waiting_since, *last.tolist()])
         idle = np.maximum(reference - last, 0.0)
         longest = float(idle.max()) if n else 0.0
-        scores = idle / longest if longest > 0 else np.ones(n)
+        # 0.5 … 1: positive, so batch mode can decay it per slot (see ROUND_ROBIN_SLOT_DECAY).
+        scores = 0.5 + 0.5 * (idle / longest if longest > 0 else np.ones(n))
         factor_values["idle_minutes"] = idle / 60.0
-        slope = np.ones(n)  # a second ticket for anyone ranks below a first ticket for everyone
+        slope = np.zeros(n)
+        decay = ROUND_ROBIN_SLOT_DECAY
     else:
         raise ValueError(f"unknown routing strategy {strategy!r}")
 
@@ -413,6 +421,7 @@ def _score(
         factors=factor_values,
         scores=scores,
         slope=np.asarray(slope, dtype=np.float64),
+        slot_decay=decay,
         order=order,
         distance_km=distance,
     )

@@ -177,10 +177,16 @@ def test_batch_never_exceeds_capacity_and_assigns_each_ticket_once(pool, backlog
         a = by_agent[agent_id]
         assert a.load.get(channel, 0) + count <= a.capacity.get(channel, 0)
     for t, d in zip(backlog, decisions, strict=True):
+        allowed = eligible_ids(t, pool, policy, relax_level=level)
         if d.agent_id is not None:
-            assert d.agent_id in eligible_ids(t, pool, policy, relax_level=level)
+            assert d.agent_id in allowed
         else:
             assert d.reason_data["outcome"] == "waiting"
+            # maximal: a waiting ticket has no eligible agent with a slot left after the batch
+            for agent_id in allowed:
+                a = by_agent[agent_id]
+                used = taken[(agent_id, t.channel_type)]
+                assert a.load.get(t.channel_type, 0) + used >= a.capacity.get(t.channel_type, 0)
 
 
 @settings(max_examples=80, deadline=None)
