@@ -63,6 +63,21 @@ def bump_pool_version(workspace_id: int) -> None:
         _category_skills.pop(workspace_id, None)
 
 
+def note_presence(workspace_id: int, *, agent_id: int, status: str) -> None:
+    """An agent's presence changed: patch the cached profile and state in place (no reload of the whole pool)."""
+    with _cache_lock:
+        hit = _profiles.get(workspace_id)
+        if hit is not None:
+            _profiles[workspace_id] = (
+                hit[0],
+                hit[1],
+                [replace(p, status=status) if p.id == agent_id else p for p in hit[2]],
+            )
+        snap = _snapshots.get(workspace_id)
+        if snap is not None and agent_id in snap.states:
+            snap.states[agent_id] = replace(snap.states[agent_id], online=status == AgentStatus.ONLINE)
+
+
 def clear_pool_cache() -> None:
     """Forget every cached pool, category skills and load snapshot (tests)."""
     with _cache_lock:
@@ -169,12 +184,15 @@ def agent_load(agent_id: int, workspace_id: int, kind: str) -> int:
 
 @dataclass
 class _Snapshot:
-    """Loads and recent assignments of a workspace, refreshed by query at most every ROUTING_LOAD_CACHE_SECONDS
-    and kept current in between by the assignments routing itself makes (`note_assignment`)."""
+    """The workspace's AgentStates (profiles + loads + recent assignments + leave), rebuilt by query at most every
+    ROUTING_LOAD_CACHE_SECONDS (or when the profile version changes) and kept current in between by the
+    assignments routing itself makes (`note_assignment`)."""
 
     taken: float
+    version: int
     loads: dict[int, dict[str, int]]
     recent: dict[int, tuple[int, float]]
+    states: dict[int, AgentState]
 
 
 _snapshots: dict[int, _Snapshot] = {}
@@ -184,19 +202,52 @@ def _load_cache_seconds() -> float:
     return float(getattr(settings, "ROUTING_LOAD_CACHE_SECONDS", 5.0))
 
 
-def load_snapshot(workspace_id: int, at: dt.datetime) -> tuple[dict[int, dict[str, int]], dict[int, tuple[int, float]]]:
-    """Loads per agent per channel type and recent assignments (count, last time) of the workspace."""
+def _build_states(
+    members: list[_Profile], load: dict[int, dict[str, int]], recent: dict[int, tuple[int, float]], leave: set[int]
+) -> dict[int, AgentState]:
+    return {
+        p.id: AgentState(
+            id=p.id,
+            name=p.name,
+            online=p.status == AgentStatus.ONLINE,
+            on_shift=True,  # no workforce schedule yet: everyone online is on shift
+            on_leave=p.id in leave,
+            skills=p.skills,
+            languages=p.languages,
+            load=load.get(p.id, {}),
+            capacity=p.capacity,
+            seniority=p.seniority,
+            team_ids=p.team_ids,
+            location=p.location,
+            recent_assignments=recent.get(p.id, (0, 0.0))[0],
+            last_assigned_at=recent.get(p.id, (0, 0.0))[1],
+        )
+        for p in members
+    }
+
+
+def _snapshot(workspace_id: int, at: dt.datetime) -> _Snapshot:
     ttl = _load_cache_seconds()
     with _cache_lock:
+        version = _versions[workspace_id]
         snap = _snapshots.get(workspace_id)
-        if snap is not None and time.monotonic() - snap.taken < ttl:
-            return snap.loads, snap.recent
+        if snap is not None and snap.version == version and time.monotonic() - snap.taken < ttl:
+            return snap
     taken = time.monotonic()
-    fresh = _Snapshot(taken=taken, loads=loads(workspace_id), recent=_recent(workspace_id, at))
+    load, recent = loads(workspace_id), _recent(workspace_id, at)
+    states = _build_states(profiles(workspace_id), load, recent, _on_leave(workspace_id, at))
+    fresh = _Snapshot(taken=taken, version=version, loads=load, recent=recent, states=states)
     if ttl > 0:
         with _cache_lock:
-            _snapshots[workspace_id] = fresh
-    return fresh.loads, fresh.recent
+            if _versions[workspace_id] == version:
+                _snapshots[workspace_id] = fresh
+    return fresh
+
+
+def load_snapshot(workspace_id: int, at: dt.datetime) -> tuple[dict[int, dict[str, int]], dict[int, tuple[int, float]]]:
+    """Loads per agent per channel type and recent assignments (count, last time) of the workspace."""
+    snap = _snapshot(workspace_id, at)
+    return snap.loads, snap.recent
 
 
 def note_assignment(workspace_id: int, *, agent_id: int, kind: str, previous_id: int | None, at: dt.datetime) -> None:
@@ -205,16 +256,21 @@ def note_assignment(workspace_id: int, *, agent_id: int, kind: str, previous_id:
         snap = _snapshots.get(workspace_id)
         if snap is None:
             return
-        loads_ = snap.loads
-        agent_loads = dict(loads_.get(agent_id, {}))
+        agent_loads = dict(snap.loads.get(agent_id, {}))
         agent_loads[kind] = agent_loads.get(kind, 0) + 1
-        loads_[agent_id] = agent_loads
-        if previous_id is not None and previous_id in loads_:
-            before = dict(loads_[previous_id])
-            before[kind] = max(0, before.get(kind, 0) - 1)
-            loads_[previous_id] = before
+        snap.loads[agent_id] = agent_loads
         count, _ = snap.recent.get(agent_id, (0, 0.0))
         snap.recent[agent_id] = (count + 1, at.timestamp())
+        if agent_id in snap.states:
+            snap.states[agent_id] = replace(
+                snap.states[agent_id], load=agent_loads, recent_assignments=count + 1, last_assigned_at=at.timestamp()
+            )
+        if previous_id is not None and previous_id in snap.loads:
+            before = dict(snap.loads[previous_id])
+            before[kind] = max(0, before.get(kind, 0) - 1)
+            snap.loads[previous_id] = before
+            if previous_id in snap.states:
+                snap.states[previous_id] = replace(snap.states[previous_id], load=before)
 
 
 def _on_leave(workspace_id: int, at: dt.datetime) -> set[int]:
@@ -248,30 +304,8 @@ def agent_states(
     """AgentStates of the pool: the policy's team (or `team_id` for overflow), else every routable agent."""
     pool_team = team_id if team_id is not None else (policy.team_id if policy else None)
     excluded = set(exclude)
-    members = [
-        p for p in profiles(workspace_id) if p.id not in excluded and (pool_team is None or pool_team in p.team_ids)
-    ]
-    leave = _on_leave(workspace_id, at)
-    load, recent = load_snapshot(workspace_id, at)
-    return [
-        AgentState(
-            id=p.id,
-            name=p.name,
-            online=p.status == AgentStatus.ONLINE,
-            on_shift=True,  # no workforce schedule yet: everyone online is on shift
-            on_leave=p.id in leave,
-            skills=dict(p.skills),
-            languages=p.languages,
-            load=load.get(p.id, {}),
-            capacity=dict(p.capacity),
-            seniority=p.seniority,
-            team_ids=p.team_ids,
-            location=p.location,
-            recent_assignments=recent.get(p.id, (0, 0.0))[0],
-            last_assigned_at=recent.get(p.id, (0, 0.0))[1],
-        )
-        for p in members
-    ]
+    states = _snapshot(workspace_id, at).states.values()
+    return [s for s in states if s.id not in excluded and (pool_team is None or pool_team in s.team_ids)]
 
 
 def _category_tree(workspace_id: int) -> dict[int, tuple[int | None, dict[str, int]]]:

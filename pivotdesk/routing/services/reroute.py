@@ -16,7 +16,7 @@ from pivotdesk.common.time import now as current_time
 from pivotdesk.routing.models import QueuedTicket, RoutingDecision, Trigger
 from pivotdesk.routing.services.dispatch import Outcome, explain_on_timeline, route_ticket
 from pivotdesk.routing.services.policies import active_policies, policy_for
-from pivotdesk.routing.services.pool import LOAD_STATES, bump_pool_version
+from pivotdesk.routing.services.pool import LOAD_STATES, note_presence
 from pivotdesk.tickets.models import Ticket
 from pivotdesk.tickets.services import ticket_assign
 from pivotdesk.tickets.services.timeline import record
@@ -135,7 +135,7 @@ def on_agent_status(*, workspace_id: int, agent_id: int, new: str) -> None:
     """agent.status_changed: forget the cached pool; going offline/away re-routes, coming online drains."""
     from pivotdesk.routing.services.queue import drain_queue
 
-    bump_pool_version(workspace_id)
+    note_presence(workspace_id, agent_id=agent_id, status=new)
     if new in (AgentStatus.OFFLINE, AgentStatus.AWAY):
         agent_went_unavailable(agent_id=agent_id, status=new)
     elif new == AgentStatus.ONLINE:

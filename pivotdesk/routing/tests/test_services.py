@@ -527,3 +527,19 @@ def test_a_ticket_that_fails_to_route_keeps_waiting_with_the_error_as_its_reason
     result = services.drain_queue(workspace_id=workspace.pk)
     assert result.skipped == 1
     assert QueuedTicket.objects.get(ticket=ticket).last_reason == "Routing failed: scorer exploded"
+
+
+def test_presence_changes_patch_the_cached_pool(workspace, settings, django_capture_on_commit_callbacks):
+    settings.ROUTING_POOL_CACHE_SECONDS = 60
+    settings.ROUTING_LOAD_CACHE_SECONDS = 60
+    policy(workspace)
+    first = agent(workspace)
+    second = agent(workspace)
+    _route(make_ticket(workspace=workspace))  # fills the caches
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_set_status(agent=first, status="offline")
+    states = {s.id: s for s in pool.agent_states(workspace_id=workspace.pk, policy=None, at=now())}
+    assert states[first.pk].online is False and states[second.pk].online is True
+    ticket = make_ticket(workspace=workspace)
+    _route(ticket)
+    assert ticket.assignee_id == second.pk
