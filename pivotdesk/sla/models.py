@@ -35,6 +35,21 @@ class Metric(models.TextChoices):
 
 
 DEFAULT_PAUSED_STATUSES = ["pending", "on_hold"]
+PAUSABLE_STATUSES = ("new", "open", "pending", "on_hold")  # solved/closed stop every clock anyway
+
+
+def condition_vocabulary() -> dict[str, list[str]]:
+    """The allowed values of the string conditions of a policy."""
+    from pivotdesk.common.choices import Channel
+    from pivotdesk.customers.models import Tier
+    from pivotdesk.tickets.models import Priority, TicketType
+
+    return {
+        "priorities": list(Priority.values),
+        "tiers": list(Tier.values),
+        "channels": list(Channel.values),
+        "ticket_types": list(TicketType.values),
+    }
 
 
 def default_paused_statuses() -> list[str]:
@@ -166,10 +181,14 @@ class SLAPolicy(WorkspaceScoped):
         return Conditions.from_json(self.conditions)
 
     def clean(self) -> None:
+        """Conditions must use known names and values; paused statuses must be open statuses."""
         try:
-            self.parsed_conditions()
+            Conditions.from_json(self.conditions, allowed=condition_vocabulary())
         except ConditionError as exc:
             raise ValidationError({"conditions": str(exc)}) from exc
+        paused = self.paused_statuses
+        if not isinstance(paused, list) or any(v not in PAUSABLE_STATUSES for v in paused):
+            raise ValidationError({"paused_statuses": f"a list of {', '.join(PAUSABLE_STATUSES)}"})
 
 
 class SLATarget(models.Model):

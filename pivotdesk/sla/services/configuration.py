@@ -25,9 +25,10 @@ from pivotdesk.sla.models import (
     SLAPolicy,
     SLATarget,
     TeamCalendar,
+    condition_vocabulary,
 )
 from pivotdesk.sla.services.escalation import parse_actions
-from pivotdesk.tickets.models import Priority, Status, Ticket, TicketType
+from pivotdesk.tickets.models import Priority, Status, Ticket
 
 CALENDAR_FIELDS = frozenset(
     {"name", "time_zone", "weekly_hours", "country", "subdivision", "closed_dates", "working_dates", "is_default"}
@@ -132,18 +133,11 @@ def team_calendar_set(*, team: Team, calendar: BusinessCalendar | None, actor: A
 
 def clean_conditions(workspace_id: int, raw: Any) -> dict[str, Any]:
     """Validate policy conditions against the workspace's vocabulary; returns the stored form."""
-    from pivotdesk.common.choices import Channel
-    from pivotdesk.customers.models import CustomerOrganization, Tier
+    from pivotdesk.customers.models import CustomerOrganization
     from pivotdesk.tickets.models import Category
 
-    allowed = {
-        "priorities": Priority.values,
-        "tiers": Tier.values,
-        "channels": Channel.values,
-        "ticket_types": TicketType.values,
-    }
     try:
-        conditions = Conditions.from_json(raw, allowed=allowed)
+        conditions = Conditions.from_json(raw, allowed=condition_vocabulary())
     except ConditionError as exc:
         raise ValidationFailed(f"Invalid conditions: {exc}", details={"conditions": exc.errors}) from exc
     for name, model in (("organization_ids", CustomerOrganization), ("category_ids", Category)):

@@ -1,0 +1,51 @@
+"""The sla admin pages render, and a policy saved there asks the scanner to recheck open tickets."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from pivotdesk.accounts.tests.factories import UserFactory
+from pivotdesk.sla.tests.factories import PolicyFactory
+from pivotdesk.tickets.tests.factories import make_ticket
+
+
+@pytest.fixture
+def staff_client(client, db):
+    user = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    "model", ["businesscalendar", "teamcalendar", "slapolicy", "ticketsla", "slaoutcome", "slafiring"]
+)
+def test_changelists_render(staff_client, workspace, model):
+    PolicyFactory(workspace=workspace)
+    assert staff_client.get(reverse(f"admin:sla_{model}_changelist")).status_code == 200
+
+
+def test_policy_change_page_renders_and_save_rechecks(clock, staff_client, workspace):
+    policy = PolicyFactory(workspace=workspace, name="Standard")
+    ticket = make_ticket(workspace=workspace)
+    url = reverse("admin:sla_slapolicy_change", args=[policy.pk])
+    assert staff_client.get(url).status_code == 200
+    data = {
+        "workspace": workspace.pk,
+        "name": "Standard",
+        "description": "",
+        "position": 0,
+        "active": "on",
+        "conditions": '{"priorities": ["asap"]}',
+        "paused_statuses": '["pending"]',
+        "targets-TOTAL_FORMS": 0,
+        "targets-INITIAL_FORMS": 0,
+        "escalations-TOTAL_FORMS": 0,
+        "escalations-INITIAL_FORMS": 0,
+    }
+    bad = staff_client.post(url, data)
+    assert bad.status_code == 200 and "asap" in bad.content.decode()  # the form shows the validation error
+    data["conditions"] = '{"priorities": ["urgent"]}'
+    assert staff_client.post(url, data).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.sla_next_check_at == clock()
