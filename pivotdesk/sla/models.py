@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pivotdesk.common.models import WorkspaceScoped
 from pivotdesk.sla.domain.conditions import ConditionError, Conditions
@@ -28,10 +29,10 @@ if TYPE_CHECKING:
 class Metric(models.TextChoices):
     """What a target measures (values equal the domain's `clock.Metric`)."""
 
-    FIRST_REPLY = "first_reply", _("First reply")
-    NEXT_REPLY = "next_reply", _("Next reply")
-    PERIODIC_UPDATE = "periodic_update", _("Periodic update")
-    RESOLUTION = "resolution", _("Resolution")
+    FIRST_REPLY = "first_reply", pgettext_lazy("sla metric", "First reply")
+    NEXT_REPLY = "next_reply", pgettext_lazy("sla metric", "Next reply")
+    PERIODIC_UPDATE = "periodic_update", pgettext_lazy("sla metric", "Periodic update")
+    RESOLUTION = "resolution", pgettext_lazy("sla metric", "Resolution")
 
 
 DEFAULT_PAUSED_STATUSES = ["pending", "on_hold"]
@@ -242,11 +243,17 @@ class EscalationLevel(models.Model):
 class ClockState(models.TextChoices):
     """Where one clock stands."""
 
-    RUNNING = "running", _("Running")
-    PAUSED = "paused", _("Paused")
-    FULFILLED = "fulfilled", _("Achieved")
-    BREACHED = "breached", _("Breached")  # due passed; may still be fulfilled later (late)
-    IDLE = "idle", _("Not running")  # e.g. next reply with no unanswered customer message
+    RUNNING = "running", pgettext_lazy("sla clock state", "Running")
+    PAUSED = "paused", pgettext_lazy("sla clock state", "Paused")
+    FULFILLED = "fulfilled", pgettext_lazy("sla clock state", "Achieved")
+    BREACHED = (
+        "breached",
+        pgettext_lazy("sla clock state", "Breached"),
+    )  # due passed; may still be fulfilled later (late)
+    IDLE = (
+        "idle",
+        pgettext_lazy("sla clock state", "Not running"),
+    )  # e.g. next reply with no unanswered customer message
 
 
 class TicketSLA(WorkspaceScoped):
@@ -311,9 +318,9 @@ class SLAOutcome(WorkspaceScoped):
 
 
 class FiringKind(models.TextChoices):
-    WARNING = "warning", _("Warning")
-    BREACH = "breach", _("Breach")
-    ESCALATION = "escalation", _("Escalation")
+    WARNING = "warning", pgettext_lazy("sla firing", "Warning")
+    BREACH = "breach", pgettext_lazy("sla firing", "Breach")
+    ESCALATION = "escalation", pgettext_lazy("sla firing", "Escalation")
 
 
 class SLAFiring(WorkspaceScoped):

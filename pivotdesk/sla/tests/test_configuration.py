@@ -168,3 +168,14 @@ def test_calendar_update_rechecks(clock, workspace, admin):
     ticket.refresh_from_db()
     assert ticket.sla_next_check_at == clock()
     assert BusinessCalendar.objects.get(pk=cal.pk).closed_dates == ["2026-03-03"]
+
+
+def test_labels_are_translated_to_chinese():
+    from django.utils import translation
+
+    from pivotdesk.sla.models import ClockState, FiringKind, Metric
+
+    with translation.override("zh-hans"):
+        assert str(Metric.FIRST_REPLY.label) == "首次响应"
+        assert str(ClockState.FULFILLED.label) == "已达成"
+        assert str(FiringKind.ESCALATION.label) == "升级"
