@@ -24,6 +24,7 @@ from pivotdesk.routing.domain.model import (
     Weights,
     channel_type_for,
 )
+from pivotdesk.routing.domain.table import AgentTable
 
 __all__ = [
     "EXCLUSION_REASONS",
@@ -31,6 +32,7 @@ __all__ = [
     "RELAXATION_LADDER",
     "STRATEGIES",
     "AgentState",
+    "AgentTable",
     "Candidate",
     "Decision",
     "PolicySpec",

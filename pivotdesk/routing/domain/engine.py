@@ -9,7 +9,7 @@ version of the filters, for one agent (and the reference the property tests hold
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,10 +97,6 @@ class Evaluation:
     slot_decay: float = 1.0
     excluded_counts: dict[str, int] = field(default_factory=dict)
     excluded_sample: list[tuple[AgentState, str]] = field(default_factory=list)
-
-    def candidate(self, index: int) -> Candidate:
-        agent_factors = {name: round(float(values[index]), 4) for name, values in self.factors.items()}
-        return Candidate(self.agents[index].id, float(self.scores[index]), agent_factors, True)
 
 
 def _exclusion(agent: AgentState, ticket: TicketSpec, rules: _Rules) -> str:
@@ -489,8 +485,3 @@ def eligible_ids(
 def exclusion_reason(agent: AgentState, ticket: TicketSpec, policy: PolicySpec, *, relax_level: int = 0) -> str:
     """Why this agent cannot take this ticket at this relax level ("" when it can)."""
     return _exclusion(agent, ticket, _rules(ticket, policy, relaxed_steps(policy, relax_level)))
-
-
-def factor_table(ev: Evaluation, index: int) -> Mapping[str, float]:
-    """The factor values of one eligible agent of an evaluation."""
-    return {name: float(values[index]) for name, values in ev.factors.items()}

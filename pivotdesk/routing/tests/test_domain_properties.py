@@ -13,6 +13,7 @@ from pivotdesk.routing.domain import (
     RELAXATION_LADDER,
     STRATEGIES,
     AgentState,
+    AgentTable,
     PolicySpec,
     TicketSpec,
     assignment_value,
@@ -122,6 +123,15 @@ def test_the_vectorised_filters_agree_with_the_scalar_reference(pool, ticket, po
     assert ev.excluded_counts == dict(Counter(r for r in reasons if r))
     for a, reason in ev.excluded_sample:
         assert exclusion_reason(a, ticket, policy, relax_level=level) == reason
+    # the numpy-column path (AgentTable) decides exactly like the plain-list path
+    from_list = decide(ticket, pool, policy, relax_level=level, now=10_000)
+    from_table = decide(ticket, AgentTable(pool), policy, relax_level=level, now=10_000)
+    assert from_table.agent_id == from_list.agent_id
+    assert [(c.agent_id, c.excluded_because) for c in from_table.candidates] == [
+        (c.agent_id, c.excluded_because) for c in from_list.candidates
+    ]
+    assert [c.score for c in from_table.candidates] == pytest.approx([c.score for c in from_list.candidates])
+    assert from_table.reason_data["excluded"] == from_list.reason_data["excluded"]
 
 
 @settings(max_examples=100, deadline=None)
