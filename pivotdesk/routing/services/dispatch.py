@@ -58,7 +58,7 @@ class Outcome:
 def _locked_ticket(ticket_id: int) -> Ticket | None:
     return (
         Ticket.objects.select_for_update(of=("self",))
-        .select_related("requester__organization", "category")
+        .select_related("requester__organization", "category", "workspace")
         .filter(pk=ticket_id)
         .first()
     )
@@ -157,7 +157,8 @@ def route_ticket(
             note_assignment(
                 locked.workspace_id, agent_id=winner.pk, kind=spec.channel_type, previous_id=previous_id, at=at
             )
-        QueuedTicket.objects.filter(ticket_id=locked.pk).delete()
+        if queued is not None:
+            queued.delete()
         _notify_after_commit(locked, winner, row)
         return Outcome(decision=row, assigned_to=winner)
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from pivotdesk.accounts.actors import Actor
@@ -125,8 +128,31 @@ def policy_matches(policy: RoutingPolicy, ticket: Ticket, *, tags: set[str] | No
     return True
 
 
+_policy_cache: dict[int, tuple[float, list[RoutingPolicy]]] = {}
+_policy_lock = threading.Lock()
+
+
+def forget_policies(workspace_id: int | None = None) -> None:
+    """Drop the cached active policies (of one workspace, or all)."""
+    with _policy_lock:
+        if workspace_id is None:
+            _policy_cache.clear()
+        else:
+            _policy_cache.pop(workspace_id, None)
+
+
 def active_policies(workspace_id: int) -> list[RoutingPolicy]:
-    return list(RoutingPolicy.objects.filter(workspace_id=workspace_id, active=True).order_by("position", "pk"))
+    """The workspace's active policies by position, cached like the pool (forgotten on every edit made here)."""
+    ttl = float(getattr(settings, "ROUTING_POOL_CACHE_SECONDS", 30.0))
+    with _policy_lock:
+        hit = _policy_cache.get(workspace_id)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+    rows = list(RoutingPolicy.objects.filter(workspace_id=workspace_id, active=True).order_by("position", "pk"))
+    if ttl > 0:
+        with _policy_lock:
+            _policy_cache[workspace_id] = (time.monotonic(), rows)
+    return rows
 
 
 def policy_for(ticket: Ticket, policies: list[RoutingPolicy] | None = None) -> RoutingPolicy | None:
@@ -228,6 +254,7 @@ def policy_create(*, workspace: Workspace, actor: Actor, fields: dict[str, Any])
     _apply(policy, fields)
     policy.save()
     bump_pool_version(workspace.pk)
+    forget_policies(workspace.pk)
     return policy
 
 
@@ -242,6 +269,7 @@ def policy_update(*, policy: RoutingPolicy, actor: Actor, fields: dict[str, Any]
     _apply(policy, fields)
     policy.save()
     bump_pool_version(policy.workspace_id)
+    forget_policies(policy.workspace_id)
     return policy
 
 
@@ -249,7 +277,9 @@ def policy_update(*, policy: RoutingPolicy, actor: Actor, fields: dict[str, Any]
 def policy_delete(*, policy: RoutingPolicy, actor: Actor) -> None:
     """Delete a policy (tickets waiting under it are routed by whichever policy matches them next)."""
     _require(actor)
+    workspace_id = policy.workspace_id
     policy.delete()
+    forget_policies(workspace_id)
 
 
 def _require(actor: Actor) -> None:

@@ -55,10 +55,17 @@ _profiles: dict[int, tuple[int, float, list[_Profile]]] = {}
 _category_skills: dict[int, tuple[int, float, dict[int, tuple[int | None, dict[str, int]]]]] = {}
 
 
+def _policy_forget(workspace_id: int) -> None:
+    from pivotdesk.routing.services.policies import forget_policies
+
+    forget_policies(workspace_id)
+
+
 def bump_pool_version(workspace_id: int) -> None:
     """Forget the cached profiles of a workspace (presence, skills, languages or teams changed)."""
     with _cache_lock:
         _versions[workspace_id] += 1
+        _policy_forget(workspace_id)
         _profiles.pop(workspace_id, None)
         _category_skills.pop(workspace_id, None)
 
@@ -80,6 +87,9 @@ def note_presence(workspace_id: int, *, agent_id: int, status: str) -> None:
 
 def clear_pool_cache() -> None:
     """Forget every cached pool, category skills and load snapshot (tests)."""
+    from pivotdesk.routing.services.policies import forget_policies
+
+    forget_policies()
     with _cache_lock:
         _profiles.clear()
         _category_skills.clear()
