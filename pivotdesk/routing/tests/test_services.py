@@ -543,3 +543,15 @@ def test_presence_changes_patch_the_cached_pool(workspace, settings, django_capt
     ticket = make_ticket(workspace=workspace)
     _route(ticket)
     assert ticket.assignee_id == second.pk
+
+
+def test_the_agent_is_notified_of_an_assignment_after_commit(workspace, django_capture_on_commit_callbacks):
+    from pivotdesk.notifications.models import Notification
+
+    policy(workspace)
+    chosen = agent(workspace)
+    ticket = make_ticket(workspace=workspace)
+    with django_capture_on_commit_callbacks(execute=True):
+        _route(ticket)
+    note = Notification.objects.get(recipient=chosen, kind="routing.assigned")
+    assert str(ticket.number) in note.title
