@@ -56,7 +56,9 @@ def agent(workspace: Workspace, *, skills: dict[str, int] | None = None, **kwarg
     return profile
 
 
-def category_needing(workspace: Workspace, name: str, skills: dict[str, int], parent: Category | None = None) -> Category:
+def category_needing(
+    workspace: Workspace, name: str, skills: dict[str, int], parent: Category | None = None
+) -> Category:
     """A category whose tickets require these skills (name → minimum level)."""
     category = Category.objects.create(workspace=workspace, name=name, parent=parent)
     for skill_name, level in skills.items():
