@@ -311,3 +311,17 @@ def test_events_recompute_clocks_through_the_subscriber(
     assert clocks(ticket)["first_reply"].state == ClockState.FULFILLED
     ticket.refresh_from_db()
     assert ticket.sla_due_at == at(3, 18, 0)  # resolution: 960 min = two 8-hour working days
+
+
+def test_subscriber_check_skips_events_that_cannot_move_clocks(workspace, other_workspace, standard):
+    from pivotdesk.sla.selectors import event_needs_sla
+
+    def event(name, ws=workspace, **payload):
+        return {"name": name, "workspace_id": ws.pk, "payload": payload}
+
+    assert event_needs_sla(event("ticket.created", ticket_id=1))
+    assert event_needs_sla(event("ticket.updated", ticket_id=1, fields=["priority"]))
+    assert not event_needs_sla(event("ticket.updated", ticket_id=1, fields=["subject", "assignee"]))
+    assert not event_needs_sla(event("message.created", ticket_id=1, kind="note"))
+    assert event_needs_sla(event("message.created", ticket_id=1, kind="public"))
+    assert not event_needs_sla(event("ticket.created", ws=other_workspace, ticket_id=1))  # no policy there
