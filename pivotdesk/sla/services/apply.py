@@ -306,7 +306,13 @@ def sla_apply(*, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
 def apply_in_transaction(*, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
     """`sla_apply` for a caller that holds a transaction already (the scanner: no extra savepoint)."""
     at = now or current_time()
-    ticket = Ticket.objects.select_related("requester", "organization", "workspace").get(pk=ticket.pk)
+    # The row lock serialises two recomputations of one ticket (an event's task and the scanner) on PostgreSQL;
+    # SQLite serialises writers anyway.
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("requester", "organization", "workspace")
+        .get(pk=ticket.pk)
+    )
     old = {c.metric: c for c in TicketSLA.objects.filter(ticket=ticket).select_related("policy")}
     if ticket.merged_into_id is not None:
         return _clear(ticket, old, at, "merged into another ticket")
