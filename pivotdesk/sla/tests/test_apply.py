@@ -325,3 +325,42 @@ def test_subscriber_check_skips_events_that_cannot_move_clocks(workspace, other_
     assert not event_needs_sla(event("message.created", ticket_id=1, kind="note"))
     assert event_needs_sla(event("message.created", ticket_id=1, kind="public"))
     assert not event_needs_sla(event("ticket.created", ws=other_workspace, ticket_id=1))  # no policy there
+
+
+def test_periodic_update_and_calendar_hour_targets(clock, workspace, calendar, agent):
+    policy = PolicyFactory(workspace=workspace, name="Hospital")
+    add_targets(
+        policy,
+        "normal",
+        periodic_update={"minutes": 60},
+        resolution={"minutes": 24 * 60, "business_hours": False, "warn_minutes_before": [120]},
+    )
+    clock.set(at(2, 17, 30))
+    ticket = make_ticket(workspace=workspace)
+    clock.set(at(2, 17, 45))
+    message_create(ticket=ticket, actor=Actor.for_agent(agent), body="Engineer booked for tomorrow")
+    sla_apply(ticket=ticket, now=at(2, 17, 50))
+    rows = clocks(ticket)
+    # periodic update: 60 business minutes from 17:45 → 15 today, 45 tomorrow from 09:00
+    assert rows["periodic_update"].due_at == at(3, 9, 45)
+    # resolution in calendar hours: 24 h round the clock
+    assert rows["resolution"].due_at == at(3, 17, 30)
+    ticket.refresh_from_db()
+    assert ticket.sla_due_at == at(3, 9, 45)
+
+
+def test_minutes_before_warning_fires_with_its_label(clock, workspace, calendar, agent):
+    from pivotdesk.sla.services import sla_scan_due
+
+    policy = PolicyFactory(workspace=workspace, name="Short")
+    add_targets(policy, "normal", first_reply={"minutes": 60, "warn_at_percent": [], "warn_minutes_before": [15]})
+    ticket = make_ticket(workspace=workspace, assignee=agent)
+    sla_apply(ticket=ticket, now=at(2, 9, 0))
+    ticket.refresh_from_db()
+    assert ticket.sla_next_check_at == at(2, 9, 45)
+    clock.set(at(2, 9, 45))
+    assert sla_scan_due(now=at(2, 9, 45)).fired == 1
+    event = TicketEvent.objects.get(ticket=ticket, verb="sla_warning")
+    assert (
+        event.data["text"] == f"SLA warning (15 min before): first reply due 10:00 — notified {agent.name} (assignee)"
+    )
