@@ -279,6 +279,12 @@ def _worker(config: dict[str, Any], out: Path) -> None:
     stages.wrap(dispatch, "_claim", "lock + recount")
     stages.wrap(dispatch, "ticket_assign", "assign (ticket service)")
     stages.wrap(dispatch, "_store", "decision + timeline")
+    try:
+        from pivotdesk.notifications import services as notifications
+
+        stages.wrap(notifications, "notify", "notification (after commit)")
+    except ImportError:  # routing works without the notifications app
+        pass
     # The measured tickets: created unassigned by bulk insert (the ticket service would publish events).
     start_number = Ticket.objects.filter(workspace=ws).order_by("-number").values_list("number", flat=True)[0]
     fresh = Ticket.objects.bulk_create(
