@@ -57,9 +57,12 @@ def _queue_not_empty(event: dict[str, Any]) -> bool:
 
 
 def event_frees_capacity(event: dict[str, Any]) -> bool:
-    """ticket.assigned to nobody while tickets wait."""
+    """ticket.assigned to nobody while tickets wait, or to someone while that ticket waits in the queue."""
     payload = event.get("payload") or {}
-    return payload.get("assignee_id") is None and _queue_not_empty(event)
+    if payload.get("assignee_id") is None:
+        return _queue_not_empty(event)
+    ticket_id = payload.get("ticket_id")
+    return isinstance(ticket_id, int) and QueuedTicket.objects.filter(ticket_id=ticket_id).exists()
 
 
 def event_agent_status(event: dict[str, Any]) -> bool:
@@ -133,7 +136,7 @@ def board(*, workspace: Workspace, team_id: int | None = None, tickets_per_agent
 def queue(*, workspace: Workspace) -> list[QueuedTicket]:
     """The waiting tickets in queue order, with their ticket and policy."""
     return list(
-        QueuedTicket.objects.filter(workspace=workspace)
+        QueuedTicket.objects.filter(workspace=workspace, ticket__assignee__isnull=True, ticket__status__in=LOAD_STATES)
         .select_related("ticket__requester", "policy")
         .order_by(*QUEUE_ORDER)
     )

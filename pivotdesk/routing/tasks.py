@@ -8,7 +8,7 @@ from typing import Any
 from celery import shared_task
 
 from pivotdesk.routing import services
-from pivotdesk.routing.models import Trigger
+from pivotdesk.routing.models import QueuedTicket, Trigger
 from pivotdesk.tickets.models import Status, Ticket
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,15 @@ def on_status_changed(event: dict[str, Any]) -> None:
 
 @shared_task(name="routing.on_unassigned", ignore_result=True)
 def on_unassigned(event: dict[str, Any]) -> None:
-    """ticket.assigned to nobody frees capacity: try the waiting tickets."""
-    workspace_id = event.get("workspace_id")
-    if isinstance(workspace_id, int):
+    """ticket.assigned: to nobody frees capacity (try the waiting tickets); to someone takes a waiting ticket out
+    of the queue (a person took it)."""
+    workspace_id, payload = event.get("workspace_id"), _payload(event)
+    if not isinstance(workspace_id, int):
+        return
+    if payload.get("assignee_id") is None:
         services.drain_queue(workspace_id=workspace_id)
+    elif isinstance(payload.get("ticket_id"), int):
+        QueuedTicket.objects.filter(workspace_id=workspace_id, ticket_id=payload["ticket_id"]).delete()
 
 
 @shared_task(name="routing.on_agent_status", ignore_result=True)
@@ -67,8 +72,6 @@ def on_agent_status(event: dict[str, Any]) -> None:
 @shared_task(name="routing.drain_queues", ignore_result=True)
 def drain_queues() -> None:
     """Beat: retry the due waiting tickets of every workspace that has any (relaxing and overflowing on time)."""
-    from pivotdesk.routing.models import QueuedTicket
-
     for workspace_id in QueuedTicket.objects.values_list("workspace_id", flat=True).distinct().order_by():
         try:
             services.drain_queue(workspace_id=workspace_id, due_only=True)

@@ -555,3 +555,14 @@ def test_the_agent_is_notified_of_an_assignment_after_commit(workspace, django_c
         _route(ticket)
     note = Notification.objects.get(recipient=chosen, kind="routing.assigned")
     assert str(ticket.number) in note.title
+
+
+def test_a_person_taking_a_waiting_ticket_takes_it_out_of_the_queue(workspace, django_capture_on_commit_callbacks):
+    policy(workspace)
+    ticket = make_ticket(workspace=workspace)
+    _route(ticket)
+    assert QueuedTicket.objects.filter(ticket=ticket).exists()
+    taker = agent(workspace)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_assign(ticket=ticket, assignee=taker, actor=Actor.for_agent(taker))
+    assert not QueuedTicket.objects.filter(ticket=ticket).exists()
