@@ -232,7 +232,8 @@ def local_time(at: dt.datetime | None, time_zone: str, *, reference: dt.datetime
     return local.strftime("%m-%d %H:%M")
 
 
-def _clear(ticket: Ticket, old: dict[str, TicketSLA], at: dt.datetime, reason: str) -> SlaResult:
+def _clear(ticket: Ticket, old: dict[str, TicketSLA], reason: str) -> SlaResult:
+    """Remove the ticket's clocks and SLA columns; a removed policy goes on the timeline with the reason."""
     if old:
         old_policy = next((c.policy for c in old.values() if c.policy_id), None)
         TicketSLA.objects.filter(ticket=ticket).delete()
@@ -315,10 +316,10 @@ def apply_in_transaction(*, ticket: Ticket, now: dt.datetime | None = None) -> S
     )
     old = {c.metric: c for c in TicketSLA.objects.filter(ticket=ticket).select_related("policy")}
     if ticket.merged_into_id is not None:
-        return _clear(ticket, old, at, "merged into another ticket")
+        return _clear(ticket, old, "merged into another ticket")
     policy = match_policy(ticket)
     if policy is None:
-        return _clear(ticket, old, at, "no policy matches")
+        return _clear(ticket, old, "no policy matches")
     targets = list(SLATarget.objects.filter(policy=policy, priority=ticket.priority).order_by("metric"))
     cal_row = calendar_row_for(ticket=ticket, policy=policy)
     time_zone = cal_row.time_zone if cal_row is not None else ticket.workspace.time_zone
@@ -530,4 +531,4 @@ def sla_clear(*, ticket: Ticket) -> None:
     """Remove a ticket's clocks (a merged-away ticket); its finished outcomes stay for reports."""
     with transaction.atomic():
         old = {c.metric: c for c in TicketSLA.objects.filter(ticket=ticket).select_related("policy")}
-        _clear(ticket, old, current_time(), "merged into another ticket")
+        _clear(ticket, old, "merged into another ticket")

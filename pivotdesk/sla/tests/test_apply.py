@@ -364,3 +364,16 @@ def test_minutes_before_warning_fires_with_its_label(clock, workspace, calendar,
     assert (
         event.data["text"] == f"SLA warning (15 min before): first reply due 10:00 — notified {agent.name} (assignee)"
     )
+
+
+def test_when_no_policy_matches_any_more_the_clocks_go_and_the_timeline_says_why(clock, workspace, standard):
+    ticket = make_ticket(workspace=workspace)
+    sla_apply(ticket=ticket, now=at(2, 9, 0))
+    standard.active = False
+    standard.save()
+    sla_apply(ticket=ticket, now=at(2, 9, 5))
+    ticket.refresh_from_db()
+    assert not TicketSLA.objects.filter(ticket=ticket).exists()
+    assert (ticket.sla_due_at, ticket.sla_state, ticket.sla_next_check_at) == (None, "", None)
+    event = TicketEvent.objects.get(ticket=ticket, verb="sla_policy_changed")
+    assert event.data["text"] == "SLA policy Standard → none (no policy matches)"
