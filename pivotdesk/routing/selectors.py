@@ -65,6 +65,18 @@ def event_frees_capacity(event: dict[str, Any]) -> bool:
     return isinstance(ticket_id, int) and QueuedTicket.objects.filter(ticket_id=ticket_id).exists()
 
 
+ROUTING_FIELDS = frozenset({"category", "language", "priority", "team", "tags", "custom_fields"})
+
+
+def event_changes_waiting_ticket(event: dict[str, Any]) -> bool:
+    """ticket.updated changing what routing looks at, on a ticket that waits in the queue."""
+    payload = event.get("payload") or {}
+    ticket_id = payload.get("ticket_id")
+    if not ROUTING_FIELDS & set(payload.get("fields") or ()) or not isinstance(ticket_id, int):
+        return False
+    return QueuedTicket.objects.filter(ticket_id=ticket_id).exists()
+
+
 def event_agent_status(event: dict[str, Any]) -> bool:
     """agent.status_changed in a workspace with an active routing policy."""
     return _has_policy(event.get("workspace_id"))

@@ -60,6 +60,18 @@ def on_unassigned(event: dict[str, Any]) -> None:
         QueuedTicket.objects.filter(workspace_id=workspace_id, ticket_id=payload["ticket_id"]).delete()
 
 
+@shared_task(name="routing.on_waiting_ticket_changed", ignore_result=True)
+def on_waiting_ticket_changed(event: dict[str, Any]) -> None:
+    """ticket.updated on a waiting ticket (category, language, priority, team, tags changed): try it again now."""
+    payload = _payload(event)
+    ticket_id, workspace_id = payload.get("ticket_id"), event.get("workspace_id")
+    if not isinstance(ticket_id, int) or not isinstance(workspace_id, int):
+        return
+    ticket = Ticket.objects.filter(pk=ticket_id, workspace_id=workspace_id, routing_queue__isnull=False).first()
+    if ticket is not None and ticket.assignee_id is None:
+        services.route_ticket(ticket=ticket, trigger=Trigger.QUEUE)
+
+
 @shared_task(name="routing.on_agent_status", ignore_result=True)
 def on_agent_status(event: dict[str, Any]) -> None:
     """agent.status_changed: offline/away re-routes their tickets (per policy), online drains the queue."""

@@ -566,3 +566,18 @@ def test_a_person_taking_a_waiting_ticket_takes_it_out_of_the_queue(workspace, d
     with django_capture_on_commit_callbacks(execute=True):
         ticket_assign(ticket=ticket, assignee=taker, actor=Actor.for_agent(taker))
     assert not QueuedTicket.objects.filter(ticket=ticket).exists()
+
+
+def test_a_waiting_ticket_is_tried_again_when_its_category_changes(workspace, django_capture_on_commit_callbacks):
+    from pivotdesk.tickets.services import ticket_update
+
+    policy(workspace, skill_timeout_seconds=3600)
+    agent(workspace, skills={"billing": 3})
+    networks = category_needing(workspace, "Networks", {"bgp": 3})
+    billing = category_needing(workspace, "Billing", {"billing": 2})
+    ticket = make_ticket(workspace=workspace, category=networks)
+    assert _route(ticket).queued
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_update(ticket=ticket, actor=Actor.system("triage"), changes={"category": billing})
+    ticket.refresh_from_db()
+    assert ticket.assignee_id is not None and not QueuedTicket.objects.exists()
