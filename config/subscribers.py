@@ -33,6 +33,7 @@ SUBSCRIBERS["ticket.created"].append("pivotdesk.routing.tasks.route_on_created")
 SUBSCRIBERS.setdefault("ticket.status_changed", []).append("pivotdesk.routing.tasks.on_status_changed")
 SUBSCRIBERS.setdefault("ticket.assigned", []).append("pivotdesk.routing.tasks.on_unassigned")
 SUBSCRIBERS.setdefault("agent.status_changed", []).append("pivotdesk.routing.tasks.on_agent_status")
+SUBSCRIBERS.setdefault("ticket.updated", []).append("pivotdesk.routing.tasks.on_waiting_ticket_changed")
 # SLA: recompute the ticket's clocks when something that moves them happens (a merge clears the merged ticket's).
 for _name in ("ticket.created", "ticket.updated", "ticket.status_changed", "message.created", "ticket.merged"):
     SUBSCRIBERS.setdefault(_name, []).append("pivotdesk.sla.tasks.sla_apply_on_event")
@@ -50,6 +51,7 @@ WHEN: dict[str, str] = {
     "pivotdesk.routing.tasks.on_status_changed": "pivotdesk.routing.selectors.event_status_matters",
     "pivotdesk.routing.tasks.on_unassigned": "pivotdesk.routing.selectors.event_frees_capacity",
     "pivotdesk.routing.tasks.on_agent_status": "pivotdesk.routing.selectors.event_agent_status",
+    "pivotdesk.routing.tasks.on_waiting_ticket_changed": "pivotdesk.routing.selectors.event_changes_waiting_ticket",
     "pivotdesk.sla.tasks.sla_apply_on_event": "pivotdesk.sla.selectors.event_needs_sla",
 }
 
