@@ -24,6 +24,7 @@ from pivotdesk.common.errors import NotFound, ValidationFailed
 from pivotdesk.customers.models import CustomerOrganization, Tier
 from pivotdesk.sla.domain.hours import HoursError, format_clock, parse_ranges
 from pivotdesk.sla.models import BusinessCalendar, EscalationLevel, Metric, SLAPolicy, SLATarget
+from pivotdesk.sla.services.configuration import recheck_open_tickets
 from pivotdesk.sla.services.escalation import parse_actions
 from pivotdesk.tickets.models import Category, Priority, Status, TicketType
 
@@ -287,12 +288,16 @@ def calendar_save(
         except ValidationError as exc:
             raise ValidationFailed("; ".join(exc.messages)) from exc
         row.save()
+        recheck_open_tickets(workspace.pk)
     return row
 
 
 def calendar_delete(*, calendar: BusinessCalendar) -> None:
     """Delete a calendar; policies that used it fall back to the team's or the default calendar."""
-    calendar.delete()
+    with transaction.atomic():
+        workspace_id = calendar.workspace_id
+        calendar.delete()
+        recheck_open_tickets(workspace_id)
 
 
 def access_calendar(*, workspace: Workspace, calendar_id: int) -> BusinessCalendar:
@@ -701,6 +706,7 @@ def policy_save(
             )
             for r in sorted(levels, key=lambda r: (r.level_number, r.metric))
         )
+        recheck_open_tickets(workspace.pk)
     return row
 
 
@@ -719,11 +725,15 @@ def policy_move(*, policy: SLAPolicy, direction: str) -> None:
         for position, r in enumerate(rows):
             if r.position != position:
                 SLAPolicy.objects.filter(pk=r.pk).update(position=position)
+        recheck_open_tickets(policy.workspace_id)
 
 
 def policy_delete(*, policy: SLAPolicy) -> None:
     """Delete a policy with its targets and levels; tickets keep their finished outcomes for reports."""
-    policy.delete()
+    with transaction.atomic():
+        workspace_id = policy.workspace_id
+        policy.delete()
+        recheck_open_tickets(workspace_id)
 
 
 def access_policy(*, workspace: Workspace, policy_id: int) -> SLAPolicy:

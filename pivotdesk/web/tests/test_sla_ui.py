@@ -453,6 +453,16 @@ def test_policy_create_with_targets_grid_and_escalation(admin_agent, workspace):
     assert 'value="30m"' in html and 'value="75%, 90%, 10m"' in html and 'value="2h"' in html
 
 
+def test_a_policy_saved_in_the_settings_makes_the_scanner_recheck_open_tickets(admin_agent, workspace, ticket):
+    from pivotdesk.tickets.models import Ticket
+
+    Ticket.objects.filter(pk=ticket.pk).update(sla_next_check_at=None)
+    response = client_for(admin_agent).post("/settings/sla/policies/new/", _policy_post(), HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    ticket.refresh_from_db()
+    assert ticket.sla_next_check_at is not None  # the scanner re-matches it on its next pass
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
