@@ -105,6 +105,12 @@ def event_sentence(event: TicketEvent, field_labels: dict[str, str] | None = Non
         )
     if verb == "field_changed":
         return _field_sentence(field, old, new, args, field_labels or {})
+    if verb.startswith("sla_"):
+        from pivotdesk.web.timeline_sla import sla_sentence  # the SLA sentences live beside their badges
+
+        sentence = sla_sentence(event, actor)
+        if sentence is not None:
+            return sentence
     return format_html("{actor}: {verb} {field}", verb=verb, field=field, **args)
 
 

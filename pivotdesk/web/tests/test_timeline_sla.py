@@ -1,0 +1,59 @@
+"""SLA events on the ticket timeline read as sentences in the agent's language, not as raw verbs."""
+
+from __future__ import annotations
+
+import pytest
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.tickets.services.timeline import record
+from pivotdesk.web.tests.helpers import client_for
+
+pytestmark = pytest.mark.django_db
+
+SLA = Actor.system("SLA")
+
+
+def _timeline(agent, ticket, language: str) -> str:
+    response = client_for(agent, language).get(f"/tickets/{ticket.number}/timeline/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_sla_events_in_english_and_chinese(agent, ticket):
+    due = "2026-02-14T02:00:00+00:00"  # 10:00 in Asia/Shanghai
+    record(ticket=ticket, actor=SLA, verb="sla_policy_changed", field="sla_policy", old=None, new={"name": "VIP"})
+    record(
+        ticket=ticket,
+        actor=SLA,
+        verb="sla_target_changed",
+        field="first_reply",
+        old={"minutes": 120, "due_at": due},
+        new={"minutes": 30, "due_at": due},
+    )
+    record(ticket=ticket, actor=SLA, verb="sla_warning", field="first_reply", new={"label": "75%", "due_at": due})
+    record(
+        ticket=ticket,
+        actor=SLA,
+        verb="sla_breached",
+        field="resolution",
+        new={"label": "", "due_at": due},
+        data={"done": ["notified 李伟"], "errors": []},
+    )
+    record(
+        ticket=ticket,
+        actor=SLA,
+        verb="sla_escalated",
+        field="resolution",
+        new={"due_at": due},
+        data={"level": 2, "done": [], "errors": ["nobody to notify"]},
+    )
+    en = _timeline(agent, ticket, "en")
+    assert "SLA: SLA policy — → VIP" in en
+    assert "SLA: First reply target 2 h → 30 m, due 02-14 10:00 → 02-14 10:00" in en
+    assert "SLA: warning (75%), First reply due 02-14 10:00" in en
+    assert "SLA: Resolution breached (due 02-14 10:00) — notified 李伟" in en
+    assert "SLA: escalated to level 2, Resolution breached (due 02-14 10:00) — (nobody to notify)" in en
+    assert "SLA: sla_breached" not in en  # not the raw fallback
+    zh = _timeline(agent, ticket, "zh-hans")
+    assert "已违约（到期 02-14 10:00）" in zh
+    assert "已升级到第 2 级" in zh

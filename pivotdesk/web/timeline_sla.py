@@ -1,0 +1,92 @@
+"""SLA timeline events in plain words, in the reader's language: "SLA: first reply breached (due 14:00)".
+
+The SLA app stores an English sentence in `event.data["text"]` for logs and the API; the agent UI builds its own
+from the event's fields so that it follows the active language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+from pivotdesk.tickets.models import TicketEvent
+from pivotdesk.web.templatetags.sla_tags import duration_text, metric_label
+
+EMPTY = "—"
+
+
+def _due(value: Any) -> str:
+    if not value:
+        return EMPTY
+    try:
+        at = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return timezone.localtime(at).strftime("%m-%d %H:%M")
+
+
+def _minutes(value: Any) -> str:
+    if isinstance(value, dict) and isinstance(value.get("minutes"), int):
+        return duration_text(value["minutes"] * 60)
+    return EMPTY
+
+
+def _details(event: TicketEvent) -> str:
+    done = [str(d) for d in event.data.get("done") or []]
+    errors = [str(e) for e in event.data.get("errors") or []]
+    parts = ", ".join(done)
+    if errors:
+        parts += (" " if parts else "") + "(" + "; ".join(errors) + ")"
+    return parts
+
+
+def sla_sentence(event: TicketEvent, actor: str) -> SafeString | None:
+    """The sentence of an `sla_*` event, or None for a verb this module does not know."""
+    verb, new, old = event.verb, event.new_value, event.old_value
+    metric = metric_label(event.field) if event.field and event.field != "sla_policy" else ""
+    if verb == "sla_policy_changed":
+        return format_html(
+            _("{actor}: SLA policy {old} → {new}"),
+            actor=actor,
+            old=(old or {}).get("name") or EMPTY,
+            new=(new or {}).get("name") or EMPTY,
+        )
+    if verb == "sla_target_changed":
+        return format_html(
+            _("{actor}: {metric} target {old} → {new}, due {old_due} → {new_due}"),
+            actor=actor,
+            metric=metric,
+            old=_minutes(old),
+            new=_minutes(new),
+            old_due=_due((old or {}).get("due_at")),
+            new_due=_due((new or {}).get("due_at")),
+        )
+    details = _details(event)
+    if verb == "sla_warning":
+        sentence = format_html(
+            _("{actor}: warning ({label}), {metric} due {due}"),
+            actor=actor,
+            label=(new or {}).get("label", ""),
+            metric=metric,
+            due=_due((new or {}).get("due_at")),
+        )
+    elif verb == "sla_breached":
+        sentence = format_html(
+            _("{actor}: {metric} breached (due {due})"), actor=actor, metric=metric, due=_due((new or {}).get("due_at"))
+        )
+    elif verb == "sla_escalated":
+        sentence = format_html(
+            _("{actor}: escalated to level {level}, {metric} breached (due {due})"),
+            actor=actor,
+            level=event.data.get("level", "?"),
+            metric=metric,
+            due=_due((new or {}).get("due_at")),
+        )
+    else:
+        return None
+    return format_html("{} — {}", sentence, details) if details else sentence
