@@ -178,7 +178,16 @@ NINJA_PAGINATION_MAX_LIMIT = 200
 PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS = env.float("PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 PIVOTDESK_WEBHOOK_MAX_ATTEMPTS = env.int("PIVOTDESK_WEBHOOK_MAX_ATTEMPTS", default=8)
 
-# --- notifications (email via EMAIL_*/MAILERS, the rest via apprise) -----------------------------------------------
+# --- notifications (email via EMAIL_URL, the rest via apprise) ------------------------------------------------------
+# System mail (notification emails; customer replies go through the channels' mailboxes). EMAIL_URL such as
+# smtp+tls://user:password@smtp.example.com:587; without it, mail is written to var/mail/ (one file per message) so a
+# laptop running `make run` loses nothing and needs no mail server.
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PivotDesk <pivotdesk@localhost>")
 # The sender of notification emails; empty → DEFAULT_FROM_EMAIL.
 PIVOTDESK_NOTIFICATIONS_FROM_EMAIL = env.str("PIVOTDESK_NOTIFICATIONS_FROM_EMAIL", default="")
 PIVOTDESK_NOTIFICATION_MAX_ATTEMPTS = env.int("PIVOTDESK_NOTIFICATION_MAX_ATTEMPTS", default=6)

@@ -31,7 +31,8 @@ def quiet_until(at: dt.datetime, start: dt.time, end: dt.time) -> dt.datetime | 
     day = at.date()
     if start > end and local >= start:
         day += dt.timedelta(days=1)
-    naive_end = dt.datetime.combine(day, end)
+    # Wall-clock settings carry no fold: a `fold=1` end inside a DST gap would map to an instant *before* the gap.
+    naive_end = dt.datetime.combine(day, end.replace(fold=0))
     candidate = naive_end.replace(tzinfo=at.tzinfo)
     # Round-trip through UTC to land on a real instant (a wall time inside a DST gap moves forward).
     candidate = candidate.astimezone(dt.UTC).astimezone(at.tzinfo)

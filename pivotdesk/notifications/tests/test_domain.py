@@ -61,6 +61,16 @@ def test_quiet_until_properties(at_utc, zone, start, end):
             assert until.time().replace(tzinfo=None) == end
 
 
+def test_quiet_until_ignores_the_fold_of_an_end_inside_a_dst_gap():
+    # Found by hypothesis: Berlin springs forward 2024-03-31 02:00 → 03:00; an end of 02:00 with fold=1 used to
+    # come back as 01:00 (the instant before the gap).
+    tz = zoneinfo.ZoneInfo("Europe/Berlin")
+    at = dt.datetime(2024, 3, 31, 0, 30, tzinfo=tz)
+    until = quiet_until(at, dt.time(0), dt.time(2, 0, fold=1))
+    assert until is not None and until > at
+    assert until.astimezone(dt.UTC) == dt.datetime(2024, 3, 31, 1, 0, tzinfo=dt.UTC)  # 03:00 CEST
+
+
 def test_channels_precedence_and_defaults():
     defaults = {"sla.breach": ["email"], "*": []}
     assert channels_for("sla.breach", {}, defaults) == ["email"]
