@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Role
 from pivotdesk.accounts.tests.factories import AgentFactory, WorkspaceFactory
+
+# Property tests explore random examples while we develop; in CI (`CI` set by .ci/run) they replay a fixed, derandomised
+# set so that a clean checkout passes or fails the same way every time, and a loaded machine never trips a deadline.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture(autouse=True)
