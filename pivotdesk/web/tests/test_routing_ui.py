@@ -193,3 +193,24 @@ def test_the_field_view_shows_device_history_and_parts(workspace, agent):
 def test_the_nav_shows_dispatch_to_supervisors_only(workspace, supervisor, agent):
     assert 'href="/dispatch/"' in client_for(supervisor).get("/queue/").content.decode()
     assert 'href="/dispatch/"' not in client_for(agent).get("/queue/").content.decode()
+
+
+def test_a_supervisor_reassigns_an_assigned_ticket_from_its_page(workspace, supervisor, agent):
+    ticket = make_ticket(workspace=workspace, subject="Needs a Cantonese speaker")
+    first = new_agent(workspace=workspace)
+    from pivotdesk.tickets import services as ticket_services
+
+    ticket_services.ticket_assign(ticket=ticket, assignee=first, actor=Actor.for_agent(supervisor))
+    page = client_for(supervisor).get(f"/tickets/{ticket.number}/").content.decode()
+    assert "Reassign with a reason" in page and f"/dispatch/tickets/{ticket.number}/reassign/" in page
+    assert "Reassign with a reason" not in client_for(agent).get(f"/tickets/{ticket.number}/").content.decode()
+    response = client_for(supervisor).post(
+        f"/dispatch/tickets/{ticket.number}/reassign/",
+        {"agent": agent.pk, "reason": "Speaks Cantonese", "next_url": f"/tickets/{ticket.number}/"},
+    )
+    assert response.status_code == 302 and response["Location"] == f"/tickets/{ticket.number}/"
+    ticket.refresh_from_db()
+    assert ticket.assignee_id == agent.pk
+    assert RoutingDecision.objects.get(ticket=ticket, trigger=Trigger.OVERRIDE).reason_data["reason"] == (
+        "Speaks Cantonese"
+    )

@@ -9,6 +9,7 @@ from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -112,7 +113,10 @@ def reassign(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
         response["HX-Trigger"] = "routing-changed"
         return response
     flash.success(request, message)
-    return HttpResponseRedirect(request.POST.get("next_url") or reverse("web:dispatch"))
+    next_url = request.POST.get("next_url", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("web:dispatch")
+    return HttpResponseRedirect(next_url)
 
 
 @require_POST
