@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from pivotdesk.sla.models import (
     BusinessCalendar,
     EscalationLevel,
+    SLACheckFailure,
     SLAFiring,
     SLAOutcome,
     SLAPolicy,
@@ -28,10 +29,12 @@ if TYPE_CHECKING:
     _ClockAdmin = admin.ModelAdmin[TicketSLA]
     _OutcomeAdmin = admin.ModelAdmin[SLAOutcome]
     _FiringAdmin = admin.ModelAdmin[SLAFiring]
+    _FailureAdmin = admin.ModelAdmin[SLACheckFailure]
     _TargetInline = admin.TabularInline[SLATarget, SLAPolicy]
     _LevelInline = admin.TabularInline[EscalationLevel, SLAPolicy]
 else:
-    _CalendarAdmin = _PolicyAdmin = _TeamCalendarAdmin = _ClockAdmin = _OutcomeAdmin = _FiringAdmin = admin.ModelAdmin
+    _CalendarAdmin = _PolicyAdmin = _TeamCalendarAdmin = _ClockAdmin = admin.ModelAdmin
+    _OutcomeAdmin = _FiringAdmin = _FailureAdmin = admin.ModelAdmin
     _TargetInline = _LevelInline = admin.TabularInline
 
 
@@ -97,4 +100,14 @@ class SLAOutcomeAdmin(_ReadOnly, _OutcomeAdmin):
 class SLAFiringAdmin(_ReadOnly, _FiringAdmin):
     list_display = ("ticket", "metric", "cycle", "kind", "label", "fired_at")
     list_filter = ("kind", "metric")
+    raw_id_fields = ("ticket",)
+
+
+@admin.register(SLACheckFailure)
+class SLACheckFailureAdmin(_ReadOnly, _FailureAdmin):
+    """Tickets whose SLA check crashed, with the reason; the scanner retries them with back-off."""
+
+    list_display = ("ticket", "workspace", "attempts", "error", "last_failed_at", "retry_at", "resolved_at")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    search_fields = ("error",)
     raw_id_fields = ("ticket",)

@@ -349,3 +349,24 @@ class SLAFiring(WorkspaceScoped):
 def year_span(start: dt.datetime, end: dt.datetime) -> tuple[int, ...]:
     """The calendar years a clock may touch (holidays are loaded per year)."""
     return tuple(range(start.year - 1, end.year + 2))
+
+
+class SLACheckFailure(WorkspaceScoped):
+    """A ticket whose SLA check crashed: the reason, how many checks in a row failed, and when the scanner tries
+    again (back-off). Resolved (kept, with the last reason) when a later check succeeds; one row per ticket."""
+
+    ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE, related_name="sla_check_failure")
+    attempts = models.PositiveIntegerField(default=1, help_text=_("Failed checks in a row."))
+    error = models.TextField(help_text=_("The exception of the last failed check."))
+    first_failed_at = models.DateTimeField()
+    last_failed_at = models.DateTimeField()
+    retry_at = models.DateTimeField(help_text=_("When the scanner checks the ticket again."))
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text=_("A later check succeeded."))
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "resolved_at"], name="slacheckfailure_ws_resolved")]
+        verbose_name = "SLA check failure"
+
+    def __str__(self) -> str:
+        state = "resolved" if self.resolved_at else f"{self.attempts} failed"
+        return f"#{self.ticket_id} SLA check {state}: {self.error[:60]}"

@@ -10,7 +10,8 @@ from django.db.models import Q, QuerySet
 
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.common.errors import NotFound
-from pivotdesk.sla.models import BusinessCalendar, SLAFiring, SLAPolicy, TicketSLA
+from pivotdesk.sla.domain.conditions import ConditionError
+from pivotdesk.sla.models import BusinessCalendar, SLACheckFailure, SLAFiring, SLAPolicy, TicketSLA
 from pivotdesk.tickets.models import Ticket
 
 # ticket.updated fields that can change which policy applies, which targets count, or the calendar (a status change
@@ -85,3 +86,28 @@ def event_needs_sla(event: dict[str, Any]) -> bool:
         return True
     ticket_id = payload.get("ticket_id")
     return ticket_id is not None and TicketSLA.objects.filter(ticket_id=ticket_id).exists()
+
+
+def event_may_rematch_contact(event: dict[str, Any]) -> bool:
+    """Whether a contact event could move the contact's tickets to another policy (checked before queueing
+    `sla.recheck_on_contact_event`): an active policy of the workspace looks at the customer's tier — or, for a
+    merge, which moves tickets to another requester and organization, at the organization."""
+    merged = event.get("name") == "contact.merged"
+    policies = SLAPolicy.objects.filter(workspace_id=int(event["workspace_id"]), active=True)
+    for policy in policies.only("pk", "conditions"):
+        try:
+            conditions = policy.parsed_conditions()
+        except ConditionError:
+            continue
+        if conditions.tiers or (merged and conditions.organization_ids):
+            return True
+    return False
+
+
+def failing_checks(*, workspace: Workspace) -> QuerySet[SLACheckFailure]:
+    """Tickets of the workspace whose SLA check fails (unresolved), the longest failing first."""
+    return (
+        SLACheckFailure.objects.filter(workspace=workspace, resolved_at__isnull=True)
+        .select_related("ticket")
+        .order_by("first_failed_at", "pk")
+    )

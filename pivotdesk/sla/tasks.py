@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
 
+from pivotdesk.common.time import now
 from pivotdesk.sla import services
 from pivotdesk.tickets.models import Ticket
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="sla.apply_on_event", ignore_result=True)
@@ -21,8 +25,24 @@ def sla_apply_on_event(event: dict[str, Any]) -> None:
         if ticket_id is None:
             continue
         ticket = Ticket.objects.filter(pk=ticket_id, workspace_id=event["workspace_id"]).first()
-        if ticket is not None:
+        if ticket is None:
+            continue
+        try:
             services.sla_apply(ticket=ticket)
+        except Exception:  # the scanner takes over: it retries with back-off and records the reason if it fails
+            log.exception("SLA recompute of ticket %s after %s failed", ticket_id, event.get("name"))
+            Ticket.objects.filter(pk=ticket_id).update(sla_next_check_at=now())
+
+
+@shared_task(name="sla.recheck_on_contact_event", ignore_result=True)
+def sla_recheck_on_contact_event(event: dict[str, Any]) -> int:
+    """A contact changed (tier, organization) or absorbed another in a merge: its unsolved tickets are re-matched
+    by the next scan (the customers app publishes no event for an organization's own changes)."""
+    payload = event.get("payload") or {}
+    contact_id = payload.get("target_id") if event.get("name") == "contact.merged" else payload.get("contact_id")
+    if contact_id is None:
+        return 0
+    return services.recheck_contact_tickets(workspace_id=int(event["workspace_id"]), contact_id=int(contact_id))
 
 
 @shared_task(name="sla.scan_due", ignore_result=True)

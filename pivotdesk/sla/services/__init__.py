@@ -9,6 +9,7 @@ from pivotdesk.sla.services.configuration import (
     policy_delete,
     policy_reorder,
     policy_update,
+    recheck_contact_tickets,
     team_calendar_set,
 )
 from pivotdesk.sla.services.scan import ScanReport, sla_check_ticket, sla_scan_due
@@ -25,6 +26,7 @@ __all__ = [
     "policy_delete",
     "policy_reorder",
     "policy_update",
+    "recheck_contact_tickets",
     "sla_apply",
     "sla_check_ticket",
     "sla_clear",

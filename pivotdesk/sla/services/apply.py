@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db import transaction
@@ -76,66 +77,203 @@ class SlaResult:
     time_zone: str = "Asia/Shanghai"
 
 
+class Timeline:
+    """Timeline entries of the SLA actor, written together (one INSERT) instead of one `record()` each. Every
+    entry is what `tickets.services.timeline.record` would write, stamped when it is added. A caller that lets
+    another service write the timeline in between (an escalation action) flushes first, so the order stays."""
+
+    def __init__(self) -> None:
+        self.events: list[TicketEvent] = []
+
+    def add(
+        self,
+        *,
+        ticket: Ticket,
+        verb: str,
+        field: str = "",
+        old: Any = None,
+        new: Any = None,
+        data: dict[str, Any] | None = None,
+    ) -> TicketEvent:
+        event = TicketEvent(
+            workspace_id=ticket.workspace_id,
+            ticket=ticket,
+            created_at=current_time(),
+            actor_type=SLA_ACTOR.kind,
+            actor_agent=SLA_ACTOR.agent,
+            actor_label=SLA_ACTOR.display,
+            verb=verb,
+            field=field,
+            old_value=old,
+            new_value=new,
+            data=data or {},
+        )
+        self.events.append(event)
+        return event
+
+    def flush(self) -> None:
+        if self.events:
+            TicketEvent.objects.bulk_create(self.events)
+            self.events = []
+
+
 # --- matching ---------------------------------------------------------------------------------------------------
+
+
+class WorkspaceConfig:
+    """A workspace's SLA configuration as `sla_apply` needs it, each part read (lazily) with one query and then
+    kept: active policies with their parsed conditions and calendars, every target of those policies, escalation
+    levels, team calendars, the default calendar, and the category tree. One instance lives for one `sla_apply`
+    call, or for one batch of the due-scan: a configuration change during a batch is seen by the next batch (the
+    configuration services ask for a recheck of every open ticket anyway)."""
+
+    def __init__(self, workspace_id: int) -> None:
+        self.workspace_id = workspace_id
+
+    @cached_property
+    def policies(self) -> list[tuple[SLAPolicy, Conditions]]:
+        """The active policies in order, with their parsed conditions (a malformed one is skipped)."""
+        out: list[tuple[SLAPolicy, Conditions]] = []
+        rows = SLAPolicy.objects.filter(workspace_id=self.workspace_id, active=True).select_related("calendar")
+        for policy in rows.order_by("position", "pk"):
+            try:
+                out.append((policy, policy.parsed_conditions()))
+            except ConditionError:
+                continue
+        return out
+
+    @cached_property
+    def needs_tags(self) -> bool:
+        return any(c.tags_any or c.tags_all or c.tags_none for _, c in self.policies)
+
+    @cached_property
+    def needs_categories(self) -> bool:
+        return any(c.category_ids for _, c in self.policies)
+
+    @cached_property
+    def _targets(self) -> dict[tuple[int, str], list[SLATarget]]:
+        out: dict[tuple[int, str], list[SLATarget]] = {}
+        ids = [p.pk for p, _ in self.policies]
+        for target in SLATarget.objects.filter(policy_id__in=ids).order_by("metric"):
+            out.setdefault((target.policy_id, target.priority), []).append(target)
+        return out
+
+    def targets(self, policy: SLAPolicy, priority: str) -> list[SLATarget]:
+        """The policy's targets for a priority, by metric."""
+        if all(p.pk != policy.pk for p, _ in self.policies):  # not an active policy of this workspace
+            return list(SLATarget.objects.filter(policy=policy, priority=priority).order_by("metric"))
+        return self._targets.get((policy.pk, priority), [])
+
+    @cached_property
+    def _levels(self) -> dict[int, list[EscalationLevel]]:
+        out: dict[int, list[EscalationLevel]] = {}
+        ids = [p.pk for p, _ in self.policies]
+        for level in EscalationLevel.objects.filter(policy_id__in=ids).order_by("level", "metric"):
+            out.setdefault(level.policy_id, []).append(level)
+        return out
+
+    def levels(self, policy: SLAPolicy) -> list[EscalationLevel]:
+        """The policy's escalation levels, by level and metric."""
+        if all(p.pk != policy.pk for p, _ in self.policies):
+            return list(EscalationLevel.objects.filter(policy=policy).order_by("level", "metric"))
+        return self._levels.get(policy.pk, [])
+
+    @cached_property
+    def team_calendars(self) -> dict[int, BusinessCalendar]:
+        links = TeamCalendar.objects.filter(workspace_id=self.workspace_id).select_related("calendar")
+        return {link.team_id: link.calendar for link in links}
+
+    @cached_property
+    def default_calendar(self) -> BusinessCalendar | None:
+        return BusinessCalendar.objects.filter(workspace_id=self.workspace_id, is_default=True).first()
+
+    @cached_property
+    def category_parents(self) -> dict[int, int | None]:
+        rows = Category.objects.filter(workspace_id=self.workspace_id).values_list("pk", "parent_id")
+        return dict(rows)
+
+
+class SlaCache:
+    """WorkspaceConfig per workspace, for one batch of the due-scan."""
+
+    def __init__(self) -> None:
+        self._configs: dict[int, WorkspaceConfig] = {}
+
+    def config(self, workspace_id: int) -> WorkspaceConfig:
+        found = self._configs.get(workspace_id)
+        if found is None:
+            found = self._configs[workspace_id] = WorkspaceConfig(workspace_id)
+        return found
 
 
 def active_policies(workspace_id: int) -> list[tuple[SLAPolicy, Conditions]]:
     """The workspace's active policies in order, with their parsed conditions (a malformed one is skipped)."""
-    out: list[tuple[SLAPolicy, Conditions]] = []
-    for policy in SLAPolicy.objects.filter(workspace_id=workspace_id, active=True).order_by("position", "pk"):
-        try:
-            out.append((policy, policy.parsed_conditions()))
-        except ConditionError:
-            continue
-    return out
+    return WorkspaceConfig(workspace_id).policies
 
 
-def _category_chain(category_id: int | None) -> frozenset[int]:
+def _category_chain(category_id: int | None, parents: dict[int, int | None] | None = None) -> frozenset[int]:
     ids: set[int] = set()
     while category_id is not None and category_id not in ids:
         ids.add(category_id)
-        category_id = Category.objects.filter(pk=category_id).values_list("parent_id", flat=True).first()
+        if parents is not None:
+            category_id = parents.get(category_id)
+        else:
+            category_id = Category.objects.filter(pk=category_id).values_list("parent_id", flat=True).first()
     return frozenset(ids)
 
 
-def condition_facts(ticket: Ticket) -> TicketFacts:
+def condition_facts(ticket: Ticket, config: WorkspaceConfig | None = None) -> TicketFacts:
     """What policy conditions look at: priority, tier (contact override, else organization), organization,
-    channel, category with its ancestors, type and tags."""
+    channel, category with its ancestors, type and tags. With a `config`, tags and categories are read only when
+    a policy looks at them (the category tree once per config)."""
     requester = ticket.requester
     tier = requester.tier or (ticket.organization.tier if ticket.organization_id and ticket.organization else "")
     tier = tier or requester.effective_tier
+    if config is None:
+        categories = _category_chain(ticket.category_id)
+        tags = frozenset(ticket.tags.values_list("name", flat=True))
+    else:
+        categories = (
+            _category_chain(ticket.category_id, config.category_parents)
+            if config.needs_categories and ticket.category_id is not None
+            else frozenset()
+        )
+        tags = frozenset(ticket.tags.values_list("name", flat=True)) if config.needs_tags else frozenset()
     return TicketFacts(
         priority=ticket.priority,
         tier=tier,
         organization_id=ticket.organization_id,
         channel=ticket.channel,
-        category_ids=_category_chain(ticket.category_id),
+        category_ids=categories,
         ticket_type=ticket.ticket_type,
-        tags=frozenset(ticket.tags.values_list("name", flat=True)),
+        tags=tags,
     )
 
 
-def match_policy(ticket: Ticket) -> SLAPolicy | None:
+def match_policy(ticket: Ticket, config: WorkspaceConfig | None = None) -> SLAPolicy | None:
     """The first active policy (by position) whose conditions match the ticket, else None."""
-    policies = active_policies(ticket.workspace_id)
-    if not policies:
+    config = config or WorkspaceConfig(ticket.workspace_id)
+    if not config.policies:
         return None
-    facts = condition_facts(ticket)
-    for policy, conditions in policies:
+    facts = condition_facts(ticket, config)
+    for policy, conditions in config.policies:
         if conditions.matches(facts):
             return policy
     return None
 
 
-def calendar_row_for(*, ticket: Ticket, policy: SLAPolicy | None) -> BusinessCalendar | None:
+def calendar_row_for(
+    *, ticket: Ticket, policy: SLAPolicy | None, config: WorkspaceConfig | None = None
+) -> BusinessCalendar | None:
     """The policy's calendar, else the team's, else the workspace default (see the models' docstring)."""
     if policy is not None and policy.calendar_id is not None:
         return policy.calendar
+    config = config or WorkspaceConfig(ticket.workspace_id)
     if ticket.team_id is not None:
-        link = TeamCalendar.objects.filter(team_id=ticket.team_id).select_related("calendar").first()
-        if link is not None:
-            return link.calendar
-    return BusinessCalendar.objects.filter(workspace_id=ticket.workspace_id, is_default=True).first()
+        found = config.team_calendars.get(ticket.team_id)
+        if found is not None:
+            return found
+    return config.default_calendar
 
 
 # --- facts ------------------------------------------------------------------------------------------------------
@@ -247,13 +385,10 @@ def _clear(ticket: Ticket, old: dict[str, TicketSLA], reason: str) -> SlaResult:
                 new=None,
                 data={"text": f"SLA policy {old_policy.name} → none ({reason})"},
             )
-    Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=None, sla_state="", sla_next_check_at=None)
+    if (ticket.sla_due_at, ticket.sla_state, ticket.sla_next_check_at) != (None, "", None):
+        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=None, sla_state="", sla_next_check_at=None)
     ticket.sla_due_at, ticket.sla_state, ticket.sla_next_check_at = None, "", None
     return SlaResult(ticket=ticket, policy=None)
-
-
-def _escalations(policy: SLAPolicy) -> list[EscalationLevel]:
-    return list(EscalationLevel.objects.filter(policy=policy).order_by("level", "metric"))
 
 
 def _due_and_next(
@@ -304,24 +439,39 @@ def sla_apply(*, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
         return apply_in_transaction(ticket=ticket, now=now)
 
 
-def apply_in_transaction(*, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
-    """`sla_apply` for a caller that holds a transaction already (the scanner: no extra savepoint)."""
+LOCK_RELATED = ("requester__organization", "organization", "workspace")
+
+
+def apply_in_transaction(
+    *,
+    ticket: Ticket,
+    now: dt.datetime | None = None,
+    config: WorkspaceConfig | None = None,
+    timeline: Timeline | None = None,
+    locked: bool = False,
+    firing: bool = False,
+) -> SlaResult:
+    """`sla_apply` for a caller that holds a transaction already (the scanner: no extra savepoint).
+
+    The scanner passes the ticket it has locked already (`locked`, loaded with LOCK_RELATED), its batch's
+    `config`, its `timeline` (flushed by the scanner), and `firing`: it fires what is due itself, so the ticket's
+    next check is set to the next future moment at once instead of "now"."""
     at = now or current_time()
-    # The row lock serialises two recomputations of one ticket (an event's task and the scanner) on PostgreSQL;
-    # SQLite serialises writers anyway.
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("requester", "organization", "workspace")
-        .get(pk=ticket.pk)
-    )
+    if not locked:
+        # The row lock serialises two recomputations of one ticket (an event's task and the scanner) on
+        # PostgreSQL; SQLite serialises writers anyway.
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related(*LOCK_RELATED).get(pk=ticket.pk)
+    config = config or WorkspaceConfig(ticket.workspace_id)
+    own_timeline = timeline is None
+    entries = timeline if timeline is not None else Timeline()
     old = {c.metric: c for c in TicketSLA.objects.filter(ticket=ticket).select_related("policy")}
     if ticket.merged_into_id is not None:
         return _clear(ticket, old, "merged into another ticket")
-    policy = match_policy(ticket)
+    policy = match_policy(ticket, config)
     if policy is None:
         return _clear(ticket, old, "no policy matches")
-    targets = list(SLATarget.objects.filter(policy=policy, priority=ticket.priority).order_by("metric"))
-    cal_row = calendar_row_for(ticket=ticket, policy=policy)
+    targets = config.targets(policy, ticket.priority)
+    cal_row = calendar_row_for(ticket=ticket, policy=policy, config=config)
     time_zone = cal_row.time_zone if cal_row is not None else ticket.workspace.time_zone
     business = cal_row.to_domain(year_span(ticket.created_at, at)) if cal_row is not None else None
     facts = clock_facts(ticket)
@@ -331,11 +481,12 @@ def apply_in_transaction(*, ticket: Ticket, now: dt.datetime | None = None) -> S
     before = {metric: (row.target_minutes, row.business_hours, row.due_at) for metric, row in old.items()}
     old_policy = next((c.policy for c in old.values() if c.policy is not None), None)
     known_outcomes: dict[tuple[str, int], tuple[Any, ...]] = {
-        (metric, cycle): (fulfilled, breached, policy_id, priority)
-        for metric, cycle, fulfilled, breached, policy_id, priority in SLAOutcome.objects.filter(
+        (metric, cycle): (fulfilled, breached, policy_id, priority, pk)
+        for metric, cycle, fulfilled, breached, policy_id, priority, pk in SLAOutcome.objects.filter(
             ticket=ticket
-        ).values_list("metric", "cycle", "fulfilled_at", "breached_at", "policy_id", "priority")
+        ).values_list("metric", "cycle", "fulfilled_at", "breached_at", "policy_id", "priority", "pk")
     }
+    outcomes = _OutcomeWrites()
     for target in targets:
         calendar = business if (target.business_hours and business is not None) else always_open(time_zone)
         cycles = clock.measure_cycles(
@@ -343,10 +494,14 @@ def apply_in_transaction(*, ticket: Ticket, now: dt.datetime | None = None) -> S
         )
         m = cycles[-1] if cycles else clock.measure(target=domain_target(target), facts=(), calendar=calendar, now=at)
         measurements.append(m)
-        rows[target.metric] = _upsert_clock(
+        rows[target.metric] = _clock_row(
             ticket=ticket, policy=policy, target=target, m=m, row=old.get(target.metric), at=at
         )
-        _record_outcomes(ticket, policy, target, cycles, known_outcomes)
+        _record_outcomes(
+            ticket=ticket, policy=policy, target=target, cycles=cycles, known=known_outcomes, writes=outcomes
+        )
+    _save_clocks(rows, at)
+    outcomes.save(ticket)
     stale = set(old) - set(rows)
     if stale:
         TicketSLA.objects.filter(ticket=ticket, metric__in=stale).delete()
@@ -359,14 +514,18 @@ def apply_in_transaction(*, ticket: Ticket, now: dt.datetime | None = None) -> S
         rows=rows,
         time_zone=time_zone,
         at=at,
+        timeline=entries,
     )
+    if own_timeline:
+        entries.flush()
     fired = set(
         SLAFiring.objects.filter(ticket=ticket).values_list("metric", "cycle", "kind", "label")  # type: ignore[arg-type]
     )
-    due, next_at = _due_and_next(measurements, _escalations(policy), fired, at)
+    due, next_at = _due_and_next(measurements, config.levels(policy), fired, at)
     state, due_at = _ticket_state(measurements, at)
-    next_check = at if due else next_at
-    Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=due_at, sla_state=state, sla_next_check_at=next_check)
+    next_check = at if (due and not firing) else next_at
+    if (ticket.sla_due_at, ticket.sla_state, ticket.sla_next_check_at) != (due_at, state, next_check):
+        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=due_at, sla_state=state, sla_next_check_at=next_check)
     ticket.sla_due_at, ticket.sla_state, ticket.sla_next_check_at = due_at, state, next_check
     return SlaResult(
         ticket=ticket,
@@ -379,7 +538,23 @@ def apply_in_transaction(*, ticket: Ticket, now: dt.datetime | None = None) -> S
     )
 
 
-def _upsert_clock(
+CLOCK_FIELDS = (
+    "policy",
+    "cycle",
+    "target_minutes",
+    "business_hours",
+    "started_at",
+    "due_at",
+    "fulfilled_at",
+    "breached_at",
+    "paused",
+    "elapsed_seconds",
+    "state",
+    "computed_at",
+)
+
+
+def _clock_row(
     *,
     ticket: Ticket,
     policy: SLAPolicy,
@@ -388,6 +563,7 @@ def _upsert_clock(
     row: TicketSLA | None,
     at: dt.datetime,
 ) -> TicketSLA:
+    """The clock's row with the measurement's values (saved by `_save_clocks`, all rows together)."""
     values: dict[str, Any] = {
         "policy": policy,
         "cycle": m.cycle,
@@ -403,11 +579,25 @@ def _upsert_clock(
         "computed_at": at,
     }
     if row is None:
-        return TicketSLA.objects.create(workspace_id=ticket.workspace_id, ticket=ticket, metric=target.metric, **values)
+        return TicketSLA(workspace_id=ticket.workspace_id, ticket=ticket, metric=target.metric, **values)
     for name, value in values.items():
         setattr(row, name, value)
-    row.save()
     return row
+
+
+def _save_clocks(rows: dict[str, TicketSLA], at: dt.datetime) -> None:
+    """Insert the new clocks and update the others: one statement each (not one per metric)."""
+    new = [row for row in rows.values() if row.pk is None]
+    existing = [row for row in rows.values() if row.pk is not None]
+    stamp = current_time()
+    if new:
+        for row in new:
+            row.created_at = row.updated_at = stamp
+        TicketSLA.objects.bulk_create(new)
+    if existing:
+        for row in existing:
+            row.updated_at = stamp  # bulk_update does not apply auto_now
+        TicketSLA.objects.bulk_update(existing, [*CLOCK_FIELDS, "updated_at"])
 
 
 def _record_changes(
@@ -420,16 +610,19 @@ def _record_changes(
     rows: dict[str, TicketSLA],
     time_zone: str,
     at: dt.datetime,
+    timeline: Timeline,
 ) -> None:
     """A changed policy, or a changed promise (minutes, business/calendar hours), goes on the timeline with old
-    and new. A due time that only moved because the clock paused is not a change of promise and is not recorded."""
+    and new. A due time that only moved because the clock paused is not a change of promise and is not recorded.
+    A ticket's first clocks are one entry: "SLA policy → VIP" with every target and its due time."""
     if not old:
+        if rows:
+            _record_applied(ticket=ticket, policy=policy, rows=rows, time_zone=time_zone, at=at, timeline=timeline)
         return
     if old_policy is None or old_policy.pk != policy.pk:
         old_name = old_policy.name if old_policy is not None else "none"
-        record(
+        timeline.add(
             ticket=ticket,
-            actor=SLA_ACTOR,
             verb="sla_policy_changed",
             field="sla_policy",
             old={"id": old_policy.pk, "name": old_policy.name} if old_policy is not None else None,
@@ -443,9 +636,8 @@ def _record_changes(
         if new_row is None:
             gone = old[metric]
             text = f"{label} target removed (was {gone.target_minutes} min, due {local_time(gone.due_at, time_zone)})"
-            record(
+            timeline.add(
                 ticket=ticket,
-                actor=SLA_ACTOR,
                 verb="sla_target_changed",
                 field=metric,
                 old={"minutes": gone.target_minutes, "due_at": _iso(gone.due_at)},
@@ -455,9 +647,8 @@ def _record_changes(
             continue
         if prev is None:
             text = f"{label} target {new_row.target_minutes} min, due {local_time(new_row.due_at, time_zone)}"
-            record(
+            timeline.add(
                 ticket=ticket,
-                actor=SLA_ACTOR,
                 verb="sla_target_changed",
                 field=metric,
                 old=None,
@@ -470,9 +661,8 @@ def _record_changes(
             continue
         old_due = local_time(old_due_at, time_zone, reference=at)
         new_due = local_time(new_row.due_at, time_zone, reference=at)
-        record(
+        timeline.add(
             ticket=ticket,
-            actor=SLA_ACTOR,
             verb="sla_target_changed",
             field=metric,
             old={"minutes": old_minutes, "due_at": _iso(old_due_at)},
@@ -481,50 +671,129 @@ def _record_changes(
         )
 
 
+METRIC_ORDER = ("first_reply", "next_reply", "periodic_update", "resolution")
+
+
+def _record_applied(
+    *,
+    ticket: Ticket,
+    policy: SLAPolicy,
+    rows: dict[str, TicketSLA],
+    time_zone: str,
+    at: dt.datetime,
+    timeline: Timeline,
+) -> None:
+    """One entry when a ticket gets its first clocks: the policy and its targets (minutes, business or calendar
+    hours, due time), in the metrics' natural order."""
+    ordered = sorted(rows.values(), key=lambda r: METRIC_ORDER.index(r.metric) if r.metric in METRIC_ORDER else 9)
+    targets = [
+        {
+            "metric": row.metric,
+            "minutes": row.target_minutes,
+            "business_hours": row.business_hours,
+            "due_at": _iso(row.due_at),
+        }
+        for row in ordered
+    ]
+    parts = [
+        f"{METRIC_LABELS.get(row.metric, row.metric)} {row.target_minutes} min"
+        + ("" if row.due_at is None else f" (due {local_time(row.due_at, time_zone, reference=at)})")
+        for row in ordered
+    ]
+    timeline.add(
+        ticket=ticket,
+        verb="sla_policy_changed",
+        field="sla_policy",
+        old=None,
+        new={"id": policy.pk, "name": policy.name, "targets": targets},
+        data={"text": f"SLA policy → {policy.name}: " + ", ".join(parts)},
+    )
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+class _OutcomeWrites:
+    """Outcome rows to insert, update and delete for one ticket, written with one statement each."""
+
+    FIELDS = (
+        "policy",
+        "policy_name",
+        "priority",
+        "team_id",
+        "channel",
+        "target_minutes",
+        "started_at",
+        "due_at",
+        "fulfilled_at",
+        "breached_at",
+        "achieved",
+        "finished_at",
+    )
+
+    def __init__(self) -> None:
+        self.new: list[SLAOutcome] = []
+        self.changed: list[SLAOutcome] = []
+        self.gone: list[int] = []
+
+    def save(self, ticket: Ticket) -> None:
+        stamp = current_time()
+        if self.gone:
+            SLAOutcome.objects.filter(ticket=ticket, pk__in=self.gone).delete()
+        if self.new:
+            for row in self.new:
+                row.created_at = row.updated_at = stamp
+            SLAOutcome.objects.bulk_create(self.new)
+        if self.changed:
+            for row in self.changed:
+                row.updated_at = stamp  # bulk_update does not apply auto_now
+            SLAOutcome.objects.bulk_update(self.changed, [*self.FIELDS, "updated_at"])
+
+
 def _record_outcomes(
+    *,
     ticket: Ticket,
     policy: SLAPolicy,
     target: SLATarget,
     cycles: list[clock.Measurement],
     known: dict[tuple[str, int], tuple[Any, ...]],
+    writes: _OutcomeWrites,
 ) -> None:
     """Finished cycles (achieved, or breached) for compliance reports, one row per cycle. A breached cycle
     fulfilled late gets its fulfilment time; a resolution reopened before it breached is unfinished again.
-    `known` holds the stored rows' (fulfilled_at, breached_at, policy_id, priority): unchanged rows are not
+    `known` holds the stored rows' (fulfilled_at, breached_at, policy_id, priority, pk): unchanged rows are not
     rewritten, so a recheck of a quiet ticket writes nothing here."""
     for m in cycles:
         key = (target.metric, m.cycle)
         finished = m.breached_at or m.fulfilled_at
+        stored = known.get(key)
         if finished is None:
-            if key in known:
-                SLAOutcome.objects.filter(ticket=ticket, metric=target.metric, cycle=m.cycle).delete()
+            if stored is not None:
+                writes.gone.append(stored[4])
             continue
-        if known.get(key) == (m.fulfilled_at, m.breached_at, policy.pk, ticket.priority):
+        if stored is not None and stored[:4] == (m.fulfilled_at, m.breached_at, policy.pk, ticket.priority):
             continue
-        SLAOutcome.objects.update_or_create(
+        row = SLAOutcome(
+            pk=stored[4] if stored is not None else None,
             ticket=ticket,
             metric=target.metric,
             cycle=m.cycle,
-            defaults={
-                "workspace_id": ticket.workspace_id,
-                "policy": policy,
-                "policy_name": policy.name,
-                "priority": ticket.priority,
-                "team_id": ticket.team_id,
-                "channel": ticket.channel,
-                "target_minutes": target.minutes,
-                "started_at": m.started_at,
-                "due_at": m.due_at,
-                "fulfilled_at": m.fulfilled_at,
-                "breached_at": m.breached_at,
-                "achieved": m.breached_at is None,
-                "finished_at": finished,
-            },
+            workspace_id=ticket.workspace_id,
+            policy=policy,
+            policy_name=policy.name,
+            priority=ticket.priority,
+            team_id=ticket.team_id,
+            channel=ticket.channel,
+            target_minutes=target.minutes,
+            started_at=m.started_at,
+            due_at=m.due_at,
+            fulfilled_at=m.fulfilled_at,
+            breached_at=m.breached_at,
+            achieved=m.breached_at is None,
+            finished_at=finished,
         )
+        (writes.changed if stored is not None else writes.new).append(row)
 
 
 def sla_clear(*, ticket: Ticket) -> None:

@@ -56,6 +56,17 @@ def recheck_open_tickets(workspace_id: int) -> int:
     )
 
 
+def recheck_contact_tickets(*, workspace_id: int, contact_id: int) -> int:
+    """Ask the scanner to re-match the contact's unsolved tickets now (one UPDATE): the contact's tier or
+    organization changed, or another contact was merged into it, so another policy may apply. Solved and closed
+    tickets keep the policy they were measured by."""
+    return (
+        Ticket.objects.filter(workspace_id=workspace_id, requester_id=contact_id, merged_into__isnull=True)
+        .exclude(status__in=(Status.SOLVED, Status.CLOSED))
+        .update(sla_next_check_at=now())
+    )
+
+
 def _save_calendar(calendar: BusinessCalendar) -> BusinessCalendar:
     calendar.name = (calendar.name or "").strip()
     if not calendar.name or len(calendar.name) > 120:

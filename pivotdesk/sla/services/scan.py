@@ -21,21 +21,22 @@ from pivotdesk.common.time import now as current_time
 from pivotdesk.notifications.services import notify
 from pivotdesk.sla import selectors
 from pivotdesk.sla.models import FiringKind, SLAFiring
+from pivotdesk.sla.services import failures
 from pivotdesk.sla.services.apply import (
+    LOCK_RELATED,
     METRIC_LABELS,
     SLA_ACTOR,
     DueFiring,
+    SlaCache,
     SlaResult,
+    Timeline,
     apply_in_transaction,
     local_time,
 )
 from pivotdesk.sla.services.escalation import Recipient, default_recipients, notify_recipients, run_safely
 from pivotdesk.tickets.models import Ticket
-from pivotdesk.tickets.services.timeline import record
 
 log = logging.getLogger(__name__)
-
-RETRY_AFTER_ERROR = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -50,21 +51,27 @@ class ScanReport:
 
 def sla_scan_due(*, now: dt.datetime | None = None, batch_size: int = 500, max_batches: int = 20) -> ScanReport:
     """Check every ticket whose sla_next_check_at has passed, oldest first, in batches of `batch_size` (keyset
-    paging over the sla_next_check_at index, so a ticket that fails is not picked again in the same scan)."""
+    paging over the sla_next_check_at index, so a ticket that fails is not picked again in the same scan). The
+    configuration (policies, targets, levels, calendars) is read once per batch."""
     at = now or current_time()
     report = ScanReport()
     after: tuple[dt.datetime, int] | None = None
     for _ in range(max_batches):
         batch = selectors.due_tickets(at=at, limit=batch_size, after=after)
+        cache = SlaCache()
+        failing = failures.failing_among([ticket_id for ticket_id, _ in batch])
         for ticket_id, _check_at in batch:
             report.checked += 1
             try:
-                fired = sla_check_ticket(ticket_id=ticket_id, now=at)
-            except Exception:  # one broken ticket must not stop the scan; it is retried later
+                fired = sla_check_ticket(ticket_id=ticket_id, now=at, cache=cache)
+            except Exception as exc:  # one broken ticket must not stop the scan; it is retried with back-off
                 log.exception("SLA check of ticket %s failed", ticket_id)
                 report.failed += 1
-                Ticket.objects.filter(pk=ticket_id).update(sla_next_check_at=at + RETRY_AFTER_ERROR)
+                failures.record_failure(ticket_id=ticket_id, error=exc, at=at)
+                cache = SlaCache()  # the failure may have come from the configuration: read it again
                 continue
+            if ticket_id in failing:
+                failures.resolve(ticket_id=ticket_id, at=at)
             report.fired += len(fired)
             report.firings.extend(f.pk for f in fired)
         if len(batch) < batch_size:
@@ -74,46 +81,78 @@ def sla_scan_due(*, now: dt.datetime | None = None, batch_size: int = 500, max_b
     return report
 
 
-def sla_check_ticket(*, ticket_id: int, now: dt.datetime | None = None) -> list[SLAFiring]:
-    """Recompute one due ticket and fire its due warnings, breaches and escalation levels (each once)."""
+TICKET_RELATED = (*LOCK_RELATED, "assignee__user", "team__lead__user")
+
+
+def sla_check_ticket(
+    *, ticket_id: int, now: dt.datetime | None = None, cache: SlaCache | None = None
+) -> list[SLAFiring]:
+    """Recompute one due ticket and fire its due warnings, breaches and escalation levels (each once). One query
+    claims and loads the ticket with everything the firing needs; the clocks, outcomes, firing rows and timeline
+    entries are written with one statement each."""
     at = now or current_time()
+    config = (cache or SlaCache()).config
     with transaction.atomic():
-        qs = Ticket.objects.filter(pk=ticket_id, sla_next_check_at__lte=at)
+        qs = Ticket.objects.filter(pk=ticket_id, sla_next_check_at__lte=at).select_related(*TICKET_RELATED)
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
         ticket = qs.first()
         if ticket is None:  # another scanner holds it, or it is no longer due
             return []
-        result = apply_in_transaction(ticket=ticket, now=at)
-        if result.due:
-            result.ticket = Ticket.objects.select_related("assignee__user", "team__lead__user", "workspace").get(
-                pk=ticket_id
-            )
-        fired: list[SLAFiring] = []
-        for item in result.due:
-            firing = _claim(result, item, at)
-            if firing is not None:
-                _act(result, item, firing)
-                fired.append(firing)
-        if result.due:
-            Ticket.objects.filter(pk=ticket_id).update(sla_next_check_at=result.next_at)
-    return fired
+        timeline = Timeline()
+        result = apply_in_transaction(
+            ticket=ticket,
+            now=at,
+            config=config(ticket.workspace_id),
+            timeline=timeline,
+            locked=True,
+            firing=True,
+        )
+        claimed = _claim_all(result, at)
+        for item, firing in claimed:
+            _act(result, item, firing, timeline)
+        timeline.flush()
+        if claimed:
+            SLAFiring.objects.bulk_update([firing for _, firing in claimed], ["data", "updated_at"])
+    return [firing for _, firing in claimed]
+
+
+def _claim_all(result: SlaResult, at: dt.datetime) -> list[tuple[DueFiring, SLAFiring]]:
+    """Insert the rows of every due firing at once. The ticket is locked and its fired keys were read under the
+    lock, so nobody else can insert them; should one exist all the same, each is claimed on its own (the old way:
+    only the inserter acts)."""
+    if not result.due:
+        return []
+    rows = [_firing_row(result, item, at) for item in result.due]
+    try:
+        with transaction.atomic():
+            SLAFiring.objects.bulk_create(rows)
+    except IntegrityError:
+        pairs = [(item, _claim(result, item, at)) for item in result.due]
+        return [(item, firing) for item, firing in pairs if firing is not None]
+    return list(zip(result.due, rows, strict=True))
+
+
+def _firing_row(result: SlaResult, item: DueFiring, at: dt.datetime) -> SLAFiring:
+    return SLAFiring(
+        workspace_id=result.ticket.workspace_id,
+        ticket=result.ticket,
+        metric=item.metric,
+        cycle=item.cycle,
+        kind=item.kind,
+        label=item.label,
+        fired_at=at,
+        due_at=item.due_at,
+    )
 
 
 def _claim(result: SlaResult, item: DueFiring, at: dt.datetime) -> SLAFiring | None:
-    """Insert the firing's row; None when it exists already (someone else fired it)."""
+    """Insert one firing's row; None when it exists already (someone else fired it)."""
     try:
         with transaction.atomic():
-            return SLAFiring.objects.create(
-                workspace_id=result.ticket.workspace_id,
-                ticket=result.ticket,
-                metric=item.metric,
-                cycle=item.cycle,
-                kind=item.kind,
-                label=item.label,
-                fired_at=at,
-                due_at=item.due_at,
-            )
+            row = _firing_row(result, item, at)
+            row.save(force_insert=True)
+            return row
     except IntegrityError:
         return None
 
@@ -143,7 +182,7 @@ def _notify(result: SlaResult, item: DueFiring, recipients: list[Recipient], kin
     return sent
 
 
-def _act(result: SlaResult, item: DueFiring, firing: SLAFiring) -> None:
+def _act(result: SlaResult, item: DueFiring, firing: SLAFiring, timeline: Timeline) -> None:
     """Notify and act for a firing this scanner inserted; record it on the timeline and in firing.data."""
     ticket = result.ticket
     metric = METRIC_LABELS.get(item.metric, item.metric)
@@ -172,15 +211,14 @@ def _act(result: SlaResult, item: DueFiring, firing: SLAFiring) -> None:
             if action.get("type") == "notify":
                 done.extend(_notify(result, item, notify_recipients(ticket, action), "sla.escalation", title))
                 continue
+            timeline.flush()  # the action writes its own timeline entries: keep the order
             what, error = run_safely(ticket, action, SLA_ACTOR)
             if what:
                 done.append(what)
             if error:
                 errors.append(error)
         if any(a.get("type") != "notify" for a in level.actions or []):  # the ticket changed: later firings see it
-            result.ticket = Ticket.objects.select_related("assignee__user", "team__lead__user", "workspace").get(
-                pk=ticket.pk
-            )
+            result.ticket = Ticket.objects.select_related(*TICKET_RELATED).get(pk=ticket.pk)
         data["level"] = level.level
         verb = "sla_escalated"
     if not done and item.kind != FiringKind.ESCALATION:
@@ -193,10 +231,9 @@ def _act(result: SlaResult, item: DueFiring, firing: SLAFiring) -> None:
         sentence += " (" + "; ".join(errors) + ")"
     data.update({"done": done, "errors": errors, "text": sentence})
     firing.data = data
-    firing.save(update_fields=["data"])
-    record(
+    firing.updated_at = current_time()  # saved with the others by the caller (bulk_update skips auto_now)
+    timeline.add(
         ticket=ticket,
-        actor=SLA_ACTOR,
         verb=verb,
         field=item.metric,
         new={"label": item.label, "cycle": item.cycle, "due_at": item.due_at.isoformat() if item.due_at else None},

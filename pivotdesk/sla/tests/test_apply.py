@@ -256,7 +256,9 @@ def test_priority_change_rematches_policy_and_records_old_and_new(clock, workspa
     assert rows["resolution"].policy == standard
     assert rows["resolution"].target_minutes == 960
     events = TicketEvent.objects.filter(ticket=ticket, verb__startswith="sla_")
-    policy_event = events.get(verb="sla_policy_changed")
+    applied, policy_event = events.filter(verb="sla_policy_changed").order_by("pk")
+    assert applied.old_value is None  # the first policy: one entry with its targets
+    assert applied.new_value["name"] == "VIP"
     assert policy_event.old_value["name"] == "VIP"
     assert policy_event.new_value["name"] == "Standard"
     assert policy_event.data["text"] == "SLA policy VIP → Standard"
@@ -375,5 +377,6 @@ def test_when_no_policy_matches_any_more_the_clocks_go_and_the_timeline_says_why
     ticket.refresh_from_db()
     assert not TicketSLA.objects.filter(ticket=ticket).exists()
     assert (ticket.sla_due_at, ticket.sla_state, ticket.sla_next_check_at) == (None, "", None)
-    event = TicketEvent.objects.get(ticket=ticket, verb="sla_policy_changed")
+    applied, event = TicketEvent.objects.filter(ticket=ticket, verb="sla_policy_changed").order_by("pk")
+    assert applied.data["text"].startswith("SLA policy → Standard: ")
     assert event.data["text"] == "SLA policy Standard → none (no policy matches)"

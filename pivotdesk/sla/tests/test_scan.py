@@ -190,10 +190,10 @@ def test_a_failing_ticket_does_not_stop_the_scan(clock, workspace, policy, monke
 
     real = scan_module.apply_in_transaction
 
-    def flaky(*, ticket, now=None):
+    def flaky(*, ticket, now=None, **kwargs):
         if ticket.pk == broken.pk:
             raise RuntimeError("boom")
-        return real(ticket=ticket, now=now)
+        return real(ticket=ticket, now=now, **kwargs)
 
     monkeypatch.setattr(scan_module, "apply_in_transaction", flaky)
     report = scan(clock, at(2, 11, 0))
