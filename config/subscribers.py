@@ -37,6 +37,10 @@ SUBSCRIBERS.setdefault("ticket.updated", []).append("pivotdesk.routing.tasks.on_
 # SLA: recompute the ticket's clocks when something that moves them happens (a merge clears the merged ticket's).
 for _name in ("ticket.created", "ticket.updated", "ticket.status_changed", "message.created", "ticket.merged"):
     SUBSCRIBERS.setdefault(_name, []).append("pivotdesk.sla.tasks.sla_apply_on_event")
+# SLA: a contact's tier or organization changed, or a merge gave its tickets another requester: re-match its
+# unsolved tickets at the next scan (an organization's own tier change publishes no event yet).
+for _name in ("contact.updated", "contact.merged"):
+    SUBSCRIBERS.setdefault(_name, []).append("pivotdesk.sla.tasks.sla_recheck_on_contact_event")
 
 
 # Cheap checks, run in the publishing process, that skip queueing a task that would do nothing. A broker round
@@ -53,6 +57,7 @@ WHEN: dict[str, str] = {
     "pivotdesk.routing.tasks.on_agent_status": "pivotdesk.routing.selectors.event_agent_status",
     "pivotdesk.routing.tasks.on_waiting_ticket_changed": "pivotdesk.routing.selectors.event_changes_waiting_ticket",
     "pivotdesk.sla.tasks.sla_apply_on_event": "pivotdesk.sla.selectors.event_needs_sla",
+    "pivotdesk.sla.tasks.sla_recheck_on_contact_event": "pivotdesk.sla.selectors.event_may_rematch_contact",
 }
 
 
