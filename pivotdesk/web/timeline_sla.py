@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
@@ -36,6 +36,32 @@ def _minutes(value: Any) -> str:
     return EMPTY
 
 
+def _targets(targets: list[Any]) -> SafeString:
+    """ "First reply 30 m (due 03-02 09:30), Resolution 4 h (calendar hours, due 03-02 13:00)"."""
+    parts = []
+    for t in targets:
+        if not isinstance(t, dict):
+            continue
+        minutes = _minutes(t)
+        due = _due(t.get("due_at"))
+        if t.get("business_hours", True):
+            text = format_html(
+                _("{metric} {minutes} (due {due})"),
+                metric=metric_label(str(t.get("metric", ""))),
+                minutes=minutes,
+                due=due,
+            )
+        else:
+            text = format_html(
+                _("{metric} {minutes} (calendar hours, due {due})"),
+                metric=metric_label(str(t.get("metric", ""))),
+                minutes=minutes,
+                due=due,
+            )
+        parts.append(text)
+    return format_html_join(", ", "{}", ((p,) for p in parts)) if parts else SafeString(EMPTY)
+
+
 def _details(event: TicketEvent) -> str:
     done = [str(d) for d in event.data.get("done") or []]
     errors = [str(e) for e in event.data.get("errors") or []]
@@ -49,6 +75,14 @@ def sla_sentence(event: TicketEvent, actor: str) -> SafeString | None:
     """The sentence of an `sla_*` event, or None for a verb this module does not know."""
     verb, new, old = event.verb, event.new_value, event.old_value
     metric = metric_label(event.field) if event.field and event.field != "sla_policy" else ""
+    applied = new if verb == "sla_policy_changed" and old is None and isinstance(new, dict) else None
+    if applied is not None and isinstance(applied.get("targets"), list):  # a ticket's first policy
+        return format_html(
+            _("{actor}: SLA policy → {new}: {targets}"),
+            actor=actor,
+            new=applied.get("name") or EMPTY,
+            targets=_targets(applied["targets"]),
+        )
     if verb == "sla_policy_changed":
         return format_html(
             _("{actor}: SLA policy {old} → {new}"),

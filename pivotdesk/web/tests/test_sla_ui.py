@@ -656,3 +656,82 @@ def test_report_in_chinese(supervisor, workspace, contact):
     by_target = re.search(r'id="sla-by-metric">(.*?)</table>', html, re.S).group(1)
     assert "解决" in by_target and "0.0%" in by_target
     assert "尚未完成" not in html and "晚了 1 小时 完成" in html
+
+
+# --- team calendars and failing checks (settings) ---------------------------------------------------------------
+
+
+def test_team_calendars_are_chosen_on_the_calendars_page(admin_agent, workspace, other_workspace, ticket):
+    from pivotdesk.accounts.tests.factories import TeamFactory
+    from pivotdesk.sla.models import TeamCalendar
+    from pivotdesk.sla.tests.factories import CalendarFactory
+
+    default = CalendarFactory(workspace=workspace, name="China", is_default=True)
+    night = CalendarFactory(workspace=workspace, name="Night shift")
+    support, billing = (
+        TeamFactory(workspace=workspace, name="Support"),
+        TeamFactory(workspace=workspace, name="Billing"),
+    )
+    TeamCalendar.objects.create(workspace=workspace, team=billing, calendar=default)
+    client = client_for(admin_agent)
+    html = client.get("/settings/sla/calendars/").content.decode()
+    section = re.search(r'id="team-calendars">(.*?)</section>', html, re.S).group(1)
+    assert "Support" in section and "Billing" in section and "Workspace default (China)" in section
+    assert re.search(rf'name="team_{billing.pk}">.*?<option value="{default.pk}" selected>', section, re.S)
+
+    response = client.post("/settings/sla/calendars/", {f"team_{support.pk}": night.pk, f"team_{billing.pk}": ""})
+    assert response.status_code == 302 and response["Location"].endswith("/settings/sla/calendars/#team-calendars")
+    assert dict(TeamCalendar.objects.values_list("team__name", "calendar__name")) == {"Support": "Night shift"}
+    ticket.refresh_from_db()
+    assert ticket.sla_next_check_at is not None  # saved through team_calendar_set: open tickets are rechecked
+    html = client.get("/settings/sla/calendars/").content.decode()
+    assert re.search(rf'name="team_{support.pk}">.*?<option value="{night.pk}" selected>', html, re.S)
+
+
+@pytest.mark.parametrize("value", ["abc", "999999", "other-workspace"])
+def test_a_team_calendar_that_is_not_listed_is_a_readable_422(admin_agent, workspace, other_workspace, value):
+    from pivotdesk.accounts.tests.factories import TeamFactory
+    from pivotdesk.sla.models import TeamCalendar
+    from pivotdesk.sla.tests.factories import CalendarFactory
+
+    team = TeamFactory(workspace=workspace, name="Support")
+    if value == "other-workspace":
+        value = str(CalendarFactory(workspace=other_workspace).pk)
+    response = client_for(admin_agent).post("/settings/sla/calendars/", {f"team_{team.pk}": value})
+    assert response.status_code == 422
+    assert "Support: choose one of the calendars listed." in response.content.decode()
+    assert not TeamCalendar.objects.exists()
+
+
+def test_team_calendars_are_for_admins_and_in_chinese(agent, admin_agent, workspace):
+    from pivotdesk.accounts.tests.factories import TeamFactory
+
+    team = TeamFactory(workspace=workspace, name="一线支持")
+    assert client_for(agent).post("/settings/sla/calendars/", {f"team_{team.pk}": ""}).status_code == 403
+    html = client_for(admin_agent, "zh-hans").get("/settings/sla/calendars/").content.decode()
+    assert "团队日历" in html and "保存团队日历" in html and "工作区默认（全天候）" in html
+
+
+def test_failing_checks_are_listed_for_admins_and_counted_on_the_report(admin_agent, supervisor, workspace, ticket):
+    from pivotdesk.sla.models import SLACheckFailure
+
+    at = now()
+    SLACheckFailure.objects.create(
+        workspace=workspace,
+        ticket=ticket,
+        attempts=3,
+        error="RuntimeError: calendar table is corrupt",
+        first_failed_at=at,
+        last_failed_at=at,
+        retry_at=at + dt.timedelta(minutes=20),
+    )
+    html = client_for(admin_agent).get("/settings/sla/policies/").content.decode()
+    section = re.search(r'id="sla-check-failures">(.*?)</section>', html, re.S).group(1)
+    assert f"/tickets/{ticket.number}/" in section and "RuntimeError: calendar table is corrupt" in section
+    report = client_for(supervisor).get("/sla/report/").content.decode()
+    assert "The SLA check of 1 ticket fails" in report
+    zh = client_for(supervisor, "zh-hans").get("/sla/report/").content.decode()
+    assert "1 个工单的 SLA 检查失败" in zh
+    SLACheckFailure.objects.update(resolved_at=at)
+    assert 'id="sla-check-failures"' not in client_for(admin_agent).get("/settings/sla/policies/").content.decode()
+    assert 'id="sla-failing-checks"' not in client_for(supervisor).get("/sla/report/").content.decode()

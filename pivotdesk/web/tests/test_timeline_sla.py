@@ -57,3 +57,49 @@ def test_sla_events_in_english_and_chinese(agent, ticket):
     zh = _timeline(agent, ticket, "zh-hans")
     assert "已违约（到期 02-14 10:00）" in zh
     assert "已升级到第 2 级" in zh
+
+
+def test_a_tickets_first_policy_is_one_sentence_with_its_targets(agent, ticket):
+    record(
+        ticket=ticket,
+        actor=SLA,
+        verb="sla_policy_changed",
+        field="sla_policy",
+        old=None,
+        new={
+            "id": 1,
+            "name": "VIP",
+            "targets": [
+                {"metric": "first_reply", "minutes": 30, "business_hours": True, "due_at": "2026-02-14T02:00:00+00:00"},
+                {
+                    "metric": "resolution",
+                    "minutes": 240,
+                    "business_hours": False,
+                    "due_at": "2026-02-14T05:30:00+00:00",
+                },
+            ],
+        },
+    )
+    en = _timeline(agent, ticket, "en")
+    assert (
+        "SLA: SLA policy → VIP: First reply 30 m (due 02-14 10:00), "
+        "Resolution 4 h (calendar hours, due 02-14 13:30)" in en
+    )
+    zh = _timeline(agent, ticket, "zh-hans")
+    assert "SLA 策略 → VIP：首次响应 30 分（02-14 10:00 到期）" in zh
+    assert "解决 4 小时（自然时间，02-14 13:30 到期）" in zh
+
+
+def test_the_first_policy_from_the_service_reads_as_one_sentence(agent, workspace):
+    from pivotdesk.sla.services import sla_apply
+    from pivotdesk.sla.tests.factories import PolicyFactory, add_targets
+    from pivotdesk.tickets.models import TicketEvent
+    from pivotdesk.tickets.tests.factories import make_ticket
+
+    policy = PolicyFactory(workspace=workspace, name="Standard")
+    add_targets(policy, "normal", first_reply=120, resolution=960)
+    ticket = make_ticket(workspace=workspace)
+    sla_apply(ticket=ticket)
+    assert TicketEvent.objects.filter(ticket=ticket, verb__startswith="sla_").count() == 1
+    en = _timeline(agent, ticket, "en")
+    assert "SLA: SLA policy → Standard: First reply 2 h (due " in en and ", Resolution 16 h (due " in en

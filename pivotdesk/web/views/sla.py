@@ -13,19 +13,24 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from pivotdesk.accounts.models import Team
 from pivotdesk.accounts.permissions import Perm, require
 from pivotdesk.common.choices import Channel
 from pivotdesk.sla import forms as sla_forms
 from pivotdesk.sla import reports
-from pivotdesk.sla.models import BusinessCalendar, Metric, SLAPolicy
+from pivotdesk.sla import selectors as sla_selectors
+from pivotdesk.sla.models import BusinessCalendar, Metric, SLAPolicy, TeamCalendar
+from pivotdesk.sla.services import team_calendar_set
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets.models import Priority
 from pivotdesk.web.templatetags.sla_tags import metric_label
 from pivotdesk.web.views.base import Desk, agent_view
 
 CHART_W, CHART_H, CHART_PAD = 1100, 200, 34
+FAILURES_SHOWN = 50
 
 
 @agent_view
@@ -143,6 +148,7 @@ def report(request: HttpRequest, desk: Desk) -> HttpResponseBase:
             "chart": _chart(data.daily),
             "breaches": reports.breaches(workspace=desk.workspace, period=period, metric=metric),
             "breach_limit": reports.BREACH_LIMIT,
+            "failing_checks": sla_selectors.failing_checks(workspace=desk.workspace).count(),
         },
     )
 
@@ -165,11 +171,60 @@ def _done(request: HttpRequest, url: str) -> HttpResponse:
 
 @agent_view
 def calendars(request: HttpRequest, desk: Desk) -> HttpResponse:
-    """Business calendars of the workspace."""
+    """Business calendars of the workspace, and which calendar each team works by (saved with POST)."""
     _admin(desk)
-    rows = BusinessCalendar.objects.filter(workspace=desk.workspace).order_by("name")
+    teams = list(Team.objects.filter(workspace=desk.workspace).order_by("name", "pk"))
+    current = dict(TeamCalendar.objects.filter(workspace=desk.workspace).values_list("team_id", "calendar_id"))
+    rows = list(BusinessCalendar.objects.filter(workspace=desk.workspace).order_by("name"))
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        choices, errors = _team_calendar_choices(request, teams, {c.pk: c for c in rows})
+        if not errors:
+            changed = 0
+            for team in teams:
+                calendar = choices[team.pk]
+                if (calendar.pk if calendar is not None else None) != current.get(team.pk):
+                    team_calendar_set(team=team, calendar=calendar, actor=desk.actor)
+                    changed += 1
+            messages.success(
+                request,
+                ngettext("%(n)d team calendar saved.", "%(n)d team calendars saved.", changed) % {"n": changed},
+            )
+            return _done(request, reverse("web:sla_calendars") + "#team-calendars")
+        status = 422
+        current = {team.pk: calendar.pk for team in teams if (calendar := choices.get(team.pk)) is not None}
     used = {p.calendar_id for p in SLAPolicy.objects.filter(workspace=desk.workspace, calendar__isnull=False)}
-    return render(request, "web/sla/calendars.html", {"rows": rows, "used": used, "weekdays": sla_forms.WEEKDAYS})
+    default = next((c for c in rows if c.is_default), None)
+    context = {
+        "rows": rows,
+        "used": used,
+        "weekdays": sla_forms.WEEKDAYS,
+        "teams": [{"team": team, "calendar_id": current.get(team.pk)} for team in teams],
+        "default": default,
+        "team_errors": errors,
+    }
+    return render(request, "web/sla/calendars.html", context, status=status)
+
+
+def _team_calendar_choices(
+    request: HttpRequest, teams: list[Team], calendars: dict[int, BusinessCalendar]
+) -> tuple[dict[int, BusinessCalendar | None], list[str]]:
+    """The posted calendar of every team ("" = the workspace default); unknown values are readable errors."""
+    choices: dict[int, BusinessCalendar | None] = {}
+    errors: list[str] = []
+    for team in teams:
+        raw = request.POST.get(f"team_{team.pk}", "").strip()
+        if not raw:
+            choices[team.pk] = None
+            continue
+        calendar = calendars.get(int(raw)) if raw.isdigit() else None
+        if calendar is None:
+            errors.append(_("%(team)s: choose one of the calendars listed.") % {"team": team.name})
+            choices[team.pk] = None
+            continue
+        choices[team.pk] = calendar
+    return choices, errors
 
 
 def _calendar_page(
@@ -276,7 +331,9 @@ def policies(request: HttpRequest, desk: Desk) -> HttpResponse:
         .prefetch_related("targets", "escalations")
         .order_by("position", "pk")
     )
-    return render(request, "web/sla/policies.html", {"rows": rows})
+    failing = sla_selectors.failing_checks(workspace=desk.workspace)
+    failures = {"count": failing.count(), "rows": list(failing[:FAILURES_SHOWN])}
+    return render(request, "web/sla/policies.html", {"rows": rows, "failures": failures})
 
 
 def _policy_page(
