@@ -23,7 +23,6 @@ from pivotdesk.sla import selectors
 from pivotdesk.sla.models import FiringKind, SLAFiring
 from pivotdesk.sla.services import failures
 from pivotdesk.sla.services.apply import (
-    LOCK_RELATED,
     METRIC_LABELS,
     SLA_ACTOR,
     DueFiring,
@@ -81,7 +80,7 @@ def sla_scan_due(*, now: dt.datetime | None = None, batch_size: int = 500, max_b
     return report
 
 
-TICKET_RELATED = (*LOCK_RELATED, "assignee__user", "team__lead__user")
+CLAIM_RELATED = ("requester__organization", "organization")  # the rest comes from the batch's SlaCache
 
 
 def sla_check_ticket(
@@ -91,26 +90,27 @@ def sla_check_ticket(
     claims and loads the ticket with everything the firing needs; the clocks, outcomes, firing rows and timeline
     entries are written with one statement each."""
     at = now or current_time()
-    config = (cache or SlaCache()).config
+    cache = cache or SlaCache()
     with transaction.atomic():
-        qs = Ticket.objects.filter(pk=ticket_id, sla_next_check_at__lte=at).select_related(*TICKET_RELATED)
+        qs = Ticket.objects.filter(pk=ticket_id, sla_next_check_at__lte=at).select_related(*CLAIM_RELATED)
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
         ticket = qs.first()
         if ticket is None:  # another scanner holds it, or it is no longer due
             return []
+        cache.attach(ticket)
         timeline = Timeline()
         result = apply_in_transaction(
             ticket=ticket,
             now=at,
-            config=config(ticket.workspace_id),
+            config=cache.config(ticket.workspace_id),
             timeline=timeline,
             locked=True,
             firing=True,
         )
         claimed = _claim_all(result, at)
         for item, firing in claimed:
-            _act(result, item, firing, timeline)
+            _act(result, item, firing, timeline, cache)
         timeline.flush()
         if claimed:
             SLAFiring.objects.bulk_update([firing for _, firing in claimed], ["data", "updated_at"])
@@ -182,7 +182,7 @@ def _notify(result: SlaResult, item: DueFiring, recipients: list[Recipient], kin
     return sent
 
 
-def _act(result: SlaResult, item: DueFiring, firing: SLAFiring, timeline: Timeline) -> None:
+def _act(result: SlaResult, item: DueFiring, firing: SLAFiring, timeline: Timeline, cache: SlaCache) -> None:
     """Notify and act for a firing this scanner inserted; record it on the timeline and in firing.data."""
     ticket = result.ticket
     metric = METRIC_LABELS.get(item.metric, item.metric)
@@ -218,7 +218,7 @@ def _act(result: SlaResult, item: DueFiring, firing: SLAFiring, timeline: Timeli
             if error:
                 errors.append(error)
         if any(a.get("type") != "notify" for a in level.actions or []):  # the ticket changed: later firings see it
-            result.ticket = Ticket.objects.select_related(*TICKET_RELATED).get(pk=ticket.pk)
+            result.ticket = cache.attach(Ticket.objects.select_related(*CLAIM_RELATED).get(pk=ticket.pk))
         data["level"] = level.level
         verb = "sla_escalated"
     if not done and item.kind != FiringKind.ESCALATION:
