@@ -61,6 +61,20 @@ def ticket_sla_out(ticket: Ticket) -> dict[str, Any]:
             }
             for f in selectors.ticket_firings(ticket=ticket)
         ],
+        "check_failure": _failure_out(ticket),
+    }
+
+
+def _failure_out(ticket: Ticket) -> dict[str, Any] | None:
+    """The unresolved failure of the ticket's SLA check (the reason, how many in a row, the next try), if any."""
+    failure = selectors.failing_checks(workspace=ticket.workspace).filter(ticket=ticket).first()
+    if failure is None:
+        return None
+    return {
+        "error": failure.error,
+        "attempts": failure.attempts,
+        "first_failed_at": failure.first_failed_at,
+        "retry_at": failure.retry_at,
     }
 
 

@@ -42,6 +42,15 @@ class FiringOut(Schema):
     errors: list[str]
 
 
+class CheckFailureOut(Schema):
+    """The ticket's SLA check fails: the reason, failed checks in a row, and when the scanner tries again."""
+
+    error: str
+    attempts: int
+    first_failed_at: dt.datetime
+    retry_at: dt.datetime
+
+
 class TicketSlaOut(Schema):
     """A ticket's service levels: the applied policy, the badge state, the nearest deadline, every clock, and
     what has fired (warnings, breaches, escalations)."""
@@ -54,6 +63,7 @@ class TicketSlaOut(Schema):
     next_check_at: dt.datetime | None
     clocks: list[ClockOut]
     firings: list[FiringOut]
+    check_failure: CheckFailureOut | None = None
 
 
 class TargetOut(Schema):

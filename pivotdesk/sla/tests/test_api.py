@@ -47,8 +47,25 @@ def test_ticket_sla_shows_clocks_and_firings(clock, setup, agent):
     assert first["remaining_seconds"] == -30 * 60
     assert [f["kind"] for f in body["firings"]] == ["breach", "escalation"]
     assert body["firings"][0]["text"].startswith("SLA breached: first reply (due 11:00)")
+    assert body["check_failure"] is None
     by_number = client_for(agent).get(f"/api/v1/tickets/by-number/{setup.number}/sla")
     assert by_number.json() == body
+
+
+def test_a_failing_check_is_in_the_tickets_sla(clock, setup, agent, monkeypatch):
+    from pivotdesk.sla.services import scan as scan_module
+
+    def boom(**kwargs):
+        raise ValueError("no calendar")
+
+    monkeypatch.setattr(scan_module, "apply_in_transaction", boom)
+    when = dt.datetime(2026, 3, 2, 11, 30, tzinfo=SH)
+    clock.set(when)
+    sla_scan_due(now=when)
+    failure = client_for(agent).get(f"/api/v1/tickets/{setup.pk}/sla").json()["check_failure"]
+    assert failure["error"] == "ValueError: no calendar"
+    assert failure["attempts"] == 1
+    assert dt.datetime.fromisoformat(failure["retry_at"]) == when + dt.timedelta(minutes=5)
 
 
 def test_another_workspaces_ticket_is_not_found(setup, other_workspace):
