@@ -18,7 +18,8 @@ def staff_client(client, db):
 
 
 @pytest.mark.parametrize(
-    "model", ["businesscalendar", "teamcalendar", "slapolicy", "ticketsla", "slaoutcome", "slafiring"]
+    "model",
+    ["businesscalendar", "teamcalendar", "slapolicy", "ticketsla", "slaoutcome", "slafiring", "slacheckfailure"],
 )
 def test_changelists_render(staff_client, workspace, model):
     PolicyFactory(workspace=workspace)
@@ -49,3 +50,21 @@ def test_policy_change_page_renders_and_save_rechecks(clock, staff_client, works
     assert staff_client.post(url, data).status_code == 302
     ticket.refresh_from_db()
     assert ticket.sla_next_check_at == clock()
+
+
+def test_a_failing_check_is_listed_with_its_reason(clock, staff_client, workspace):
+    from pivotdesk.sla.models import SLACheckFailure
+
+    ticket = make_ticket(workspace=workspace)
+    at = clock()
+    SLACheckFailure.objects.create(
+        workspace=workspace,
+        ticket=ticket,
+        attempts=2,
+        error="KeyError: 'weekly_hours'",
+        first_failed_at=at,
+        last_failed_at=at,
+        retry_at=at,
+    )
+    html = staff_client.get(reverse("admin:sla_slacheckfailure_changelist")).content.decode()
+    assert "KeyError: &#x27;weekly_hours&#x27;" in html
