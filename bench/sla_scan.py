@@ -284,9 +284,10 @@ def main() -> None:
         report = _work(config)
         Path(sys.argv[3]).write_text(json.dumps(report, default=str))
         return
-    from bench import machine
+    from bench import foundation, machine
 
-    for key, value in machine.describe(None).items():
+    url = foundation.postgres_base_url()
+    for key, value in machine.describe(foundation.postgres_version(url) if url else None).items():
         print(f"  {key}: {value}")
     report = run_scan("--quick" in sys.argv)
     if "skipped" not in report:
