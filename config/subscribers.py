@@ -41,6 +41,7 @@ for _name in ("ticket.created", "ticket.updated", "ticket.status_changed", "mess
 # unsolved tickets at the next scan (an organization's own tier change publishes no event yet).
 for _name in ("contact.updated", "contact.merged"):
     SUBSCRIBERS.setdefault(_name, []).append("pivotdesk.sla.tasks.sla_recheck_on_contact_event")
+SUBSCRIBERS.setdefault("organization.updated", []).append("pivotdesk.sla.tasks.sla_recheck_on_organization_event")
 
 
 # Cheap checks, run in the publishing process, that skip queueing a task that would do nothing. A broker round
@@ -58,6 +59,7 @@ WHEN: dict[str, str] = {
     "pivotdesk.routing.tasks.on_waiting_ticket_changed": "pivotdesk.routing.selectors.event_changes_waiting_ticket",
     "pivotdesk.sla.tasks.sla_apply_on_event": "pivotdesk.sla.selectors.event_needs_sla",
     "pivotdesk.sla.tasks.sla_recheck_on_contact_event": "pivotdesk.sla.selectors.event_may_rematch_contact",
+    "pivotdesk.sla.tasks.sla_recheck_on_organization_event": "pivotdesk.sla.selectors.event_may_rematch_organization",
 }
 
 

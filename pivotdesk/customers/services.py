@@ -69,9 +69,16 @@ def organization_update(*, organization: CustomerOrganization, **fields: Any) ->
         if not name or clash.exclude(pk=organization.pk).exists():
             raise ValidationFailed(f"The name '{name}' is empty or already used.")
         fields["name"] = name
-    for key, value in fields.items():
-        setattr(organization, key, value)
-    organization.save()
+    with transaction.atomic():
+        for key, value in fields.items():
+            setattr(organization, key, value)
+        organization.save()
+        publish(
+            "organization.updated",
+            workspace_id=organization.workspace_id,
+            organization_id=organization.pk,
+            fields=sorted(fields),
+        )
     return organization
 
 

@@ -104,6 +104,22 @@ def event_may_rematch_contact(event: dict[str, Any]) -> bool:
     return False
 
 
+def event_may_rematch_organization(event: dict[str, Any]) -> bool:
+    """Whether an organization update could move its tickets to another policy: its tier changed and an active
+    policy of the workspace looks at tiers (checked before queueing `sla.recheck_on_organization_event`)."""
+    if "tier" not in ((event.get("payload") or {}).get("fields") or []):
+        return False
+    policies = SLAPolicy.objects.filter(workspace_id=int(event["workspace_id"]), active=True)
+    for policy in policies.only("pk", "conditions"):
+        try:
+            conditions = policy.parsed_conditions()
+        except ConditionError:
+            continue
+        if conditions.tiers:
+            return True
+    return False
+
+
 def failing_checks(*, workspace: Workspace) -> QuerySet[SLACheckFailure]:
     """Tickets of the workspace whose SLA check fails (unresolved), the longest failing first."""
     return (

@@ -45,6 +45,17 @@ def sla_recheck_on_contact_event(event: dict[str, Any]) -> int:
     return services.recheck_contact_tickets(workspace_id=int(event["workspace_id"]), contact_id=int(contact_id))
 
 
+@shared_task(name="sla.recheck_on_organization_event", ignore_result=True)
+def sla_recheck_on_organization_event(event: dict[str, Any]) -> int:
+    """An organization's tier changed: the unsolved tickets of the organization are re-matched by the next scan."""
+    organization_id = (event.get("payload") or {}).get("organization_id")
+    if organization_id is None:
+        return 0
+    return services.recheck_organization_tickets(
+        workspace_id=int(event["workspace_id"]), organization_id=int(organization_id)
+    )
+
+
 @shared_task(name="sla.scan_due", ignore_result=True)
 def sla_scan_due() -> int:
     """Check the tickets whose next SLA check has come and fire what is due (beat, every 30 s)."""

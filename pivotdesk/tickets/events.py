@@ -25,6 +25,7 @@ ALL_EVENTS = (
     "contact.created",
     "contact.updated",
     "contact.merged",
+    "organization.updated",
     "agent.status_changed",
 )
 

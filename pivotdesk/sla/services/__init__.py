@@ -10,6 +10,7 @@ from pivotdesk.sla.services.configuration import (
     policy_reorder,
     policy_update,
     recheck_contact_tickets,
+    recheck_organization_tickets,
     team_calendar_set,
 )
 from pivotdesk.sla.services.scan import ScanReport, sla_check_ticket, sla_scan_due
@@ -27,6 +28,7 @@ __all__ = [
     "policy_reorder",
     "policy_update",
     "recheck_contact_tickets",
+    "recheck_organization_tickets",
     "sla_apply",
     "sla_check_ticket",
     "sla_clear",

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Team, Workspace
@@ -62,6 +63,17 @@ def recheck_contact_tickets(*, workspace_id: int, contact_id: int) -> int:
     tickets keep the policy they were measured by."""
     return (
         Ticket.objects.filter(workspace_id=workspace_id, requester_id=contact_id, merged_into__isnull=True)
+        .exclude(status__in=(Status.SOLVED, Status.CLOSED))
+        .update(sla_next_check_at=now())
+    )
+
+
+def recheck_organization_tickets(*, workspace_id: int, organization_id: int) -> int:
+    """Ask the scanner to re-match the unsolved tickets of an organization (its tier changed): the tickets that
+    name it and those of its contacts (one UPDATE)."""
+    return (
+        Ticket.objects.filter(workspace_id=workspace_id, merged_into__isnull=True)
+        .filter(Q(organization_id=organization_id) | Q(requester__organization_id=organization_id))
         .exclude(status__in=(Status.SOLVED, Status.CLOSED))
         .update(sla_next_check_at=now())
     )

@@ -94,6 +94,33 @@ def test_a_contact_merge_rematches_the_moved_tickets(
     assert policy_of(ticket) == "VIP"
 
 
+def test_an_organizations_tier_change_rematches_its_open_tickets(
+    clock, workspace, policies, django_capture_on_commit_callbacks
+):
+    from pivotdesk.customers.services import organization_update
+
+    org = OrganizationFactory(workspace=workspace, tier="standard")
+    member = ContactFactory(workspace=workspace, organization=org)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = make_ticket(workspace=workspace, requester=member)
+        outsider = make_ticket(workspace=workspace)
+    assert policy_of(ticket) == "Standard"
+    outsider.refresh_from_db()
+    outsider_check = outsider.sla_next_check_at
+    clock.set(at(2, 9, 7))
+    with django_capture_on_commit_callbacks(execute=True):
+        organization_update(organization=org, notes="renamed nothing")  # no tier change: nothing to re-match
+    ticket.refresh_from_db()
+    assert ticket.sla_next_check_at != at(2, 9, 7)
+    with django_capture_on_commit_callbacks(execute=True):
+        organization_update(organization=org, tier="vip")
+    ticket.refresh_from_db()
+    outsider.refresh_from_db()
+    assert ticket.sla_next_check_at == at(2, 9, 7) and outsider.sla_next_check_at == outsider_check
+    sla_scan_due(now=at(2, 9, 7))
+    assert policy_of(ticket) == "VIP"
+
+
 def test_recheck_is_one_update(clock, workspace, policies):
     person = ContactFactory(workspace=workspace)
     tickets = [make_ticket(workspace=workspace, requester=person) for _ in range(3)]
