@@ -16,32 +16,53 @@ from pivotdesk.common.events import DomainEvent, set_dispatcher
 
 log = logging.getLogger(__name__)
 
+_SLA_APPLY = "pivotdesk.sla.tasks.sla_apply_on_event"
+
 SUBSCRIBERS: dict[str, list[str]] = {
     # Outgoing webhooks hear every event; each endpoint filters by the event types it registered.
     "*": ["pivotdesk.webhooks.tasks.webhook_fan_out"],
-    # A public agent reply goes back through the channel the customer used (outbox with retries).
-    "message.created": ["pivotdesk.channels.tasks.outbox_enqueue_task", "pivotdesk.ai.tasks.triage_on_event"],
-    # AI triage: every new ticket, and every later message from the customer (steps are recorded per message).
-    "ticket.created": ["pivotdesk.ai.tasks.triage_on_event"],
-    # A person changing a field the AI set marks that prediction overridden (the training signal).
-    "ticket.updated": ["pivotdesk.ai.tasks.track_overrides"],
-    # Later issues hook in here: sla (ticket.created, ticket.updated, message.created), automation (…).
+    "ticket.created": [
+        # AI triage: every new ticket (and, below, every later message from the customer).
+        "pivotdesk.ai.tasks.triage_on_event",
+        # Routing: route the new ticket (a waiting ticket is retried when triage sets its category/language).
+        "pivotdesk.routing.tasks.route_on_created",
+        # SLA: match a policy and start the clocks.
+        _SLA_APPLY,
+    ],
+    "ticket.updated": [
+        # A person changing a field the AI set marks that prediction overridden (the training signal).
+        "pivotdesk.ai.tasks.track_overrides",
+        # Routing: a waiting ticket whose category, language or priority changed is tried again.
+        "pivotdesk.routing.tasks.on_waiting_ticket_changed",
+        # SLA: priority, tags, category, organization… may change the policy or the targets.
+        _SLA_APPLY,
+    ],
+    "ticket.status_changed": [
+        # Routing: a reopened ticket is routed again; a solved/closed one frees capacity (drain the queue).
+        "pivotdesk.routing.tasks.on_status_changed",
+        # SLA: pause, resume, fulfil resolution, resume it on reopen.
+        _SLA_APPLY,
+    ],
+    # Routing: an unassigned ticket frees its agent's capacity.
+    "ticket.assigned": ["pivotdesk.routing.tasks.on_unassigned"],
+    # SLA: the merged ticket's clocks stop; the survivor keeps its own.
+    "ticket.merged": [_SLA_APPLY],
+    "message.created": [
+        # A public agent reply goes back through the channel the customer used (outbox with retries).
+        "pivotdesk.channels.tasks.outbox_enqueue_task",
+        "pivotdesk.ai.tasks.triage_on_event",
+        # SLA: an agent's public reply fulfils first/next reply; a customer message starts next reply.
+        _SLA_APPLY,
+    ],
+    # Routing: re-route or drain on presence changes (offline/away with open tickets, an agent coming online).
+    "agent.status_changed": ["pivotdesk.routing.tasks.on_agent_status"],
+    # SLA: a contact's tier or organization changed, or a merge gave its tickets another requester; an
+    # organization's tier changed: re-match the unsolved tickets at the next scan.
+    "contact.updated": ["pivotdesk.sla.tasks.sla_recheck_on_contact_event"],
+    "contact.merged": ["pivotdesk.sla.tasks.sla_recheck_on_contact_event"],
+    "organization.updated": ["pivotdesk.sla.tasks.sla_recheck_on_organization_event"],
+    # Automation (a later issue) hooks in here.
 }
-# Routing: route new tickets (after AI triage set category/language), re-route reopened ones, drain the waiting
-# queue when capacity frees up, re-route or drain on agent presence changes.
-SUBSCRIBERS["ticket.created"].append("pivotdesk.routing.tasks.route_on_created")
-SUBSCRIBERS.setdefault("ticket.status_changed", []).append("pivotdesk.routing.tasks.on_status_changed")
-SUBSCRIBERS.setdefault("ticket.assigned", []).append("pivotdesk.routing.tasks.on_unassigned")
-SUBSCRIBERS.setdefault("agent.status_changed", []).append("pivotdesk.routing.tasks.on_agent_status")
-SUBSCRIBERS.setdefault("ticket.updated", []).append("pivotdesk.routing.tasks.on_waiting_ticket_changed")
-# SLA: recompute the ticket's clocks when something that moves them happens (a merge clears the merged ticket's).
-for _name in ("ticket.created", "ticket.updated", "ticket.status_changed", "message.created", "ticket.merged"):
-    SUBSCRIBERS.setdefault(_name, []).append("pivotdesk.sla.tasks.sla_apply_on_event")
-# SLA: a contact's tier or organization changed, or a merge gave its tickets another requester: re-match its
-# unsolved tickets at the next scan (an organization's own tier change publishes no event yet).
-for _name in ("contact.updated", "contact.merged"):
-    SUBSCRIBERS.setdefault(_name, []).append("pivotdesk.sla.tasks.sla_recheck_on_contact_event")
-SUBSCRIBERS.setdefault("organization.updated", []).append("pivotdesk.sla.tasks.sla_recheck_on_organization_event")
 
 
 # Cheap checks, run in the publishing process, that skip queueing a task that would do nothing. A broker round
