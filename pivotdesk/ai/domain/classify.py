@@ -18,7 +18,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -70,6 +70,7 @@ class ClassifierConfig:
     max_features: int | None = 300_000
     algorithm: str = "svc"  # svc | logreg | svc+logreg
     c: float = 0.5
+    c_grid: tuple[float, ...] = (0.25, 0.5, 1.0)  # C values tried out of fold (with `c`); the most accurate is kept
     embedding: str = ""  # "" or a name in EMBEDDERS
     embedding_weight: float = 1.0
     knn_k: int = 20  # neighbours voting (embeddings only)
@@ -458,10 +459,12 @@ def train(
     if config.embedding and dense is None:
         dense = EMBEDDERS[config.embedding](texts)
 
+    embedding, embedding_weight = config.embedding, config.embedding_weight
+
     def matrix(features: Features, rows: Sequence[str], fit: bool, emb: Any) -> Matrix:
         x = features.fit_transform(rows) if fit else features.transform(rows)
-        if config.embedding:
-            x = sp.hstack([x, sp.csr_matrix(emb * config.embedding_weight)], format="csr")
+        if embedding:
+            x = sp.hstack([x, sp.csr_matrix(emb * embedding_weight)], format="csr")
         return x
 
     text_list = list(texts)
@@ -473,14 +476,16 @@ def train(
     vote_rng = np.random.default_rng(config.seed + 1)
     report: dict[str, Any] = {"folds": folds}
     if folds >= 2:  # out-of-fold scores: calibrate and choose the threshold without touching any test data
-        oof = np.zeros((len(y), len(classes) if len(classes) > 2 else 2))
+        grid = [config.c, *(c for c in config.c_grid if c != config.c)]
+        oofs = {c: np.zeros((len(y), len(classes) if len(classes) > 2 else 2)) for c in grid}
         oof_knn = np.zeros((len(y), len(classes)))
         for tr, va in StratifiedKFold(folds, shuffle=True, random_state=config.seed).split(text_list, y):
             fx = _features(config)
             x_tr = matrix(fx, [text_list[i] for i in tr], True, None if dense is None else dense[tr])
             x_va = matrix(fx, [text_list[i] for i in va], False, None if dense is None else dense[va])
-            models = _fit_models(config, x_tr, y[tr], None if w is None else w[tr])
-            oof[va] = _mean_scores(models, x_va)
+            for c in grid:
+                models = _fit_models(replace(config, c=c), x_tr, y[tr], None if w is None else w[tr])
+                oofs[c][va] = _mean_scores(models, x_va)
             if vote and dense is not None:
                 fold_vote = NeighbourVote.fit(
                     dense[tr],
@@ -491,6 +496,12 @@ def train(
                     rng=vote_rng,
                 )
                 oof_knn[va] = fold_vote.log_proba(dense[va])
+        if len(grid) > 1:  # the configured C unless another is more accurate out of fold
+            c_accuracy = {c: float((oofs[c].argmax(axis=1) == y).mean()) for c in grid}
+            best = max(grid, key=lambda c: c_accuracy[c])
+            report["c_oof_accuracy"] = {str(c): round(a, 4) for c, a in sorted(c_accuracy.items())}
+            config = replace(config, c=best)
+        oof = oofs[config.c]
         temperature = _fit_temperature(oof, y)
         if vote:  # the blend weight with the best out-of-fold accuracy (the smaller one on a tie)
             linear_temperature = temperature

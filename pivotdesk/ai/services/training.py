@@ -219,7 +219,7 @@ def model_train(
         override_rate=round(ex.overridden / len(ex.texts), 4),
         overridden=ex.overridden,
         dropped_rare=ex.dropped,
-        training=model.training_report,
+        training={**model.training_report, "c": model.config.c, "knn_weight": model.knn_weight},
         train_seconds=round(train_seconds, 2),
         out_of_scope_rate=round(sum(d.out_of_scope for d in decisions) / len(decisions), 4),
     )

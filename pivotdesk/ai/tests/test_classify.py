@@ -81,3 +81,14 @@ def test_tokenize_segments_chinese_and_keeps_english_words():
 def test_needs_two_classes():
     with pytest.raises(ValueError, match="two classes"):
         classify.train(["a", "b"], ["x", "x"])
+
+
+def test_the_regularisation_strength_is_chosen_out_of_fold():
+    texts, labels = dataset(20)
+    # Near-zero C barely lets the scores depend on the text: the out-of-fold accuracy says so and 0.5 is kept.
+    model = classify.train(texts, labels, config=classify.ClassifierConfig(c=1e-5, c_grid=(1e-5, 0.5)))
+    accuracy = model.training_report["c_oof_accuracy"]
+    assert accuracy["0.5"] > accuracy["1e-05"]
+    assert model.config.c == 0.5
+    fixed = classify.train(texts, labels, config=classify.ClassifierConfig(c=1e-5, c_grid=()))
+    assert fixed.config.c == 1e-5 and "c_oof_accuracy" not in fixed.training_report

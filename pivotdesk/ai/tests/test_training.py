@@ -17,8 +17,8 @@ from pivotdesk.tickets.tests.factories import make_ticket
 
 pytestmark = pytest.mark.django_db
 
-# Near-zero regularisation strength: the scores barely depend on the text, so this model is worse.
-POOR = classify.ClassifierConfig(c=1e-6, algorithm="svc")
+# Near-zero regularisation strength, not tuned out of fold: the scores barely depend on the text, so it is worse.
+POOR = classify.ClassifierConfig(c=1e-6, c_grid=(), algorithm="svc")
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +70,9 @@ def test_trains_from_resolved_tickets_and_serves_the_classify_step():
     assert set(mv.metrics["per_class"]) == {str(c.pk) for c in categories.values()}
     assert mv.metrics["label_names"][str(categories["login"].pk)] == "login"
     assert mv.artifact.name.endswith("category-v1.joblib")
+    # The regularisation strength chosen out of fold is recorded (no embeddings here: no neighbour vote).
+    assert mv.metrics["training"]["c"] in (0.25, 0.5, 1.0) and mv.metrics["training"]["knn_weight"] == 0.0
+    assert set(mv.metrics["training"]["c_oof_accuracy"]) == {"0.25", "0.5", "1.0"}
 
     out = training.classify_step(
         TriageInput(workspace_id=workspace.pk, ticket_id=0, subject="快递", text="我的包裹还没到，物流不更新")
