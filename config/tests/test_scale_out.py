@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from celery import Celery
+from celery.result import allow_join_result
 from django.conf import settings
 from django.core.cache import cache
 
@@ -174,7 +175,11 @@ def _round_trip(*, broker: str, backend: str, queue: str, var_dir: Path) -> Any:
             # needs no test-only code and no database.
             result = app.send_task("celery.accumulate", args=[2, "二", {"three": 3}], queue=queue)
             try:
-                value = result.get(timeout=RESULT_TIMEOUT_S)
+                # This process is a test, not a task. Celery's "never call get() within a task" guard is one global
+                # flag that apply_async sets and restores; threads sending tasks at once (the PostgreSQL concurrency
+                # tests) can leave it set for the rest of the xdist worker, and it must not refuse this wait.
+                with allow_join_result():
+                    value = result.get(timeout=RESULT_TIMEOUT_S)
             except Exception:
                 proc.poll()
                 log = (var_dir / "worker.log").read_text(errors="replace")[-3000:]
