@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,32 +34,16 @@ from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.process import configure_django, run_worker_module
+
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = {"full": 10_000, "quick": 1_000}
 
 
 def run(*, size: str, log: Any = print) -> dict[str, Any]:
     """Run the channels benchmark in a fresh process (Django settings are process-global)."""
-    with tempfile.TemporaryDirectory(prefix="pd-bench-channels-") as tmp:
-        out = Path(tmp) / "report.json"
-        cmd = [sys.executable, "-m", "bench.channels", "--worker", "--size", size, "--out", str(out)]
-        log(f"  channels ({SIZES[size]:,} mails) …")
-        proc = subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True, timeout=4 * 3600)
-        if proc.returncode != 0 or not out.exists():
-            return {"size": size, "fatal": (proc.stderr or proc.stdout)[-4000:]}
-        report: dict[str, Any] = json.loads(out.read_text())
-        return report
-
-
-def _configure(var_dir: Path) -> None:
-    os.environ["PIVOTDESK_VAR_DIR"] = str(var_dir)
-    os.environ["DATABASE_URL"] = f"sqlite:///{var_dir / 'bench.sqlite3'}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["DEBUG"] = "false"
-    os.environ["LOG_LEVEL"] = "ERROR"
-    os.environ.pop("CELERY_BROKER_URL", None)
-    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    log(f"  channels ({SIZES[size]:,} mails) …")
+    return run_worker_module("bench.channels", size=size, timeout_s=4 * 3600)
 
 
 def _mails(n: int, *, to: str, seed: int, domain: str) -> list[bytes]:
@@ -250,7 +232,7 @@ def _foundation_figure() -> dict[str, Any] | None:
 def _worker(size: str, out: Path) -> None:
     n = SIZES[size]
     var_dir = Path(tempfile.mkdtemp(prefix="pd-bench-channels-var-"))
-    _configure(var_dir)
+    configure_django(var_dir)
     import django
 
     django.setup()

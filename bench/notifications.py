@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,30 +30,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.process import configure_django, run_worker_module
+
 SIZES = {"full": 2000, "quick": 300}
 
 
 def run(*, size: str, log: Any = print) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="pd-bench-notif-") as tmp:
-        out = Path(tmp) / "report.json"
-        cmd = [sys.executable, "-m", "bench.notifications", "--worker", "--size", size, "--out", str(out)]
-        log(f"  notifications ({SIZES[size]:,} per measurement) …")
-        proc = subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True, timeout=3600)
-        if proc.returncode != 0 or not out.exists():
-            return {"size": size, "fatal": (proc.stderr or proc.stdout)[-4000:]}
-        report: dict[str, Any] = json.loads(out.read_text())
-        return report
-
-
-def _configure(var_dir: Path) -> None:
-    os.environ["PIVOTDESK_VAR_DIR"] = str(var_dir)
-    os.environ["DATABASE_URL"] = f"sqlite:///{var_dir / 'bench.sqlite3'}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["DEBUG"] = "false"
-    os.environ["LOG_LEVEL"] = "ERROR"
-    os.environ.pop("CELERY_BROKER_URL", None)
-    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    log(f"  notifications ({SIZES[size]:,} per measurement) …")
+    return run_worker_module("bench.notifications", size=size, timeout_s=3600)
 
 
 def _timed(n: int, fn: Callable[[int], object]) -> dict[str, Any]:
@@ -94,7 +76,7 @@ def _receiver() -> tuple[ThreadingHTTPServer, str]:
 def _worker(size: str, out: Path) -> None:
     n = SIZES[size]
     var_dir = Path(tempfile.mkdtemp(prefix="pd-bench-notif-var-"))
-    _configure(var_dir)
+    configure_django(var_dir)
     import django
 
     django.setup()

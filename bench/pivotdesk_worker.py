@@ -9,7 +9,6 @@ through the environment before django.setup(); migrations run programmatically.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import traceback
@@ -18,6 +17,7 @@ from typing import Any
 
 from bench import bulk, dataset
 from bench.measure import latency_summary, rate, throughput_summary, time_requests
+from bench.process import configure_django
 
 BATCH = 5000
 
@@ -25,16 +25,14 @@ BATCH = 5000
 def _configure(config: dict[str, Any]) -> None:
     var_dir = Path(config["var_dir"])
     var_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["PIVOTDESK_VAR_DIR"] = str(var_dir)
-    os.environ["DATABASE_URL"] = config["database_url"]
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["DEBUG"] = "false"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    # The benchmark client sends thousands of requests a minute with one token; the limiter itself still runs.
-    os.environ["PIVOTDESK_API_RATE_LIMIT_PER_MINUTE"] = str(10**9)
-    # The embedded default broker (Celery on SQLite in the var dir) receives the domain events, as in `make run`.
-    os.environ.pop("CELERY_BROKER_URL", None)
-    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    # The benchmark client sends thousands of requests a minute with one token (the limiter itself still runs); the
+    # embedded default broker (Celery on SQLite in the var dir) receives the domain events, as in `make run`.
+    configure_django(
+        var_dir,
+        database_url=config["database_url"],
+        log_level="WARNING",
+        PIVOTDESK_API_RATE_LIMIT_PER_MINUTE=str(10**9),
+    )
 
 
 class Desk:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import traceback
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from bench.process import configure_django
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "pivotdesk_bench_routing"
@@ -98,17 +99,8 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
 
 
 def _configure(config: dict[str, Any]) -> None:
-    var_dir = Path(config["var_dir"])
-    os.environ["PIVOTDESK_VAR_DIR"] = str(var_dir)
-    if config["database"] == "sqlite":
-        os.environ["DATABASE_URL"] = f"sqlite:///{var_dir / 'bench.sqlite3'}"
-    else:
-        os.environ["DATABASE_URL"] = config["url"]
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["DEBUG"] = "false"
-    os.environ["LOG_LEVEL"] = "ERROR"
-    os.environ["PIVOTDESK_AI_ENABLED"] = "false"
-    os.environ.pop("CELERY_BROKER_URL", None)
+    url = None if config["database"] == "sqlite" else config["url"]
+    configure_django(config["var_dir"], database_url=url, PIVOTDESK_AI_ENABLED="false")
 
 
 def _load(params: dict[str, int], rng: random.Random) -> dict[str, Any]:

@@ -19,7 +19,6 @@ module's benchmark; `python -m bench.sla_scan [--quick]` runs it alone.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.process import configure_django
 
 TARGET_MS = 100.0
 BATCH = 500
@@ -72,15 +73,11 @@ def run_scan(quick: bool) -> dict[str, Any]:
 
 
 def _setup(config: dict[str, Any]) -> None:
-    os.environ["PIVOTDESK_VAR_DIR"] = config["var_dir"]
-    os.environ["DATABASE_URL"] = config["database_url"]
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["DEBUG"] = "false"
-    os.environ["LOG_LEVEL"] = "WARNING"
     # Firing queues the notification deliveries (and event reactions) for the workers, as in production; an
     # in-memory broker keeps the broker's own cost out of the figure.
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    configure_django(
+        config["var_dir"], database_url=config["database_url"], log_level="WARNING", broker_url="memory://"
+    )
     import django
 
     django.setup()
