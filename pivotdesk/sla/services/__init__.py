@@ -1,6 +1,6 @@
 """Every write of the sla app goes through these services (split by purpose)."""
 
-from pivotdesk.sla.services.apply import DueFiring, SlaResult, match_policy, sla_apply, sla_clear
+from pivotdesk.sla.services.apply import DueFiring, SlaResult, sla_apply, sla_clear
 from pivotdesk.sla.services.configuration import (
     calendar_create,
     calendar_update,
@@ -13,6 +13,7 @@ from pivotdesk.sla.services.configuration import (
     recheck_organization_tickets,
     team_calendar_set,
 )
+from pivotdesk.sla.services.matching import match_policy
 from pivotdesk.sla.services.scan import ScanReport, sla_check_ticket, sla_scan_due
 
 __all__ = [

@@ -26,13 +26,13 @@ from pivotdesk.sla.services.apply import (
     METRIC_LABELS,
     SLA_ACTOR,
     DueFiring,
-    SlaCache,
     SlaResult,
     Timeline,
     apply_in_transaction,
     local_time,
 )
 from pivotdesk.sla.services.escalation import Recipient, default_recipients, notify_recipients, run_safely
+from pivotdesk.sla.services.matching import SlaCache
 from pivotdesk.tickets.models import Ticket
 
 log = logging.getLogger(__name__)

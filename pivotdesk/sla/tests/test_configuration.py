@@ -18,7 +18,7 @@ from pivotdesk.sla.services import (
     policy_update,
     team_calendar_set,
 )
-from pivotdesk.sla.services.apply import calendar_row_for
+from pivotdesk.sla.services.matching import calendar_row_for
 from pivotdesk.sla.tests.factories import PolicyFactory
 from pivotdesk.tickets.tests.factories import make_ticket
 
