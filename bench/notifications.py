@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import threading
@@ -30,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bench.measure import latency_summary
 from bench.process import configure_django, run_worker_module
 
 SIZES = {"full": 2000, "quick": 300}
@@ -41,20 +41,13 @@ def run(*, size: str, log: Any = print) -> dict[str, Any]:
 
 
 def _timed(n: int, fn: Callable[[int], object]) -> dict[str, Any]:
-    samples = []
+    seconds = []
     started = time.perf_counter()
     for i in range(n):
         t0 = time.perf_counter()
         fn(i)
-        samples.append((time.perf_counter() - t0) * 1000)
-    total = time.perf_counter() - started
-    samples.sort()
-    return {
-        "n": n,
-        "per_s": round(n / total, 1),
-        "p50_ms": round(statistics.median(samples), 2),
-        "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 2),
-    }
+        seconds.append(time.perf_counter() - t0)
+    return {**latency_summary(seconds), "per_s": round(n / (time.perf_counter() - started), 1)}
 
 
 def _receiver() -> tuple[ThreadingHTTPServer, str]:
