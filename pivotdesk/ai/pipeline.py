@@ -4,15 +4,20 @@ Steps owned by other modules are found by name and imported lazily, so a module 
 step "skipped" with the reason "not installed", never a crash:
 
     multimodal  pivotdesk.ai.services.multimodal.run_step(inp) -> StepOutput
+    enrichment  pivotdesk.ai.services.enrichment.enrichment_step(inp, entities) -> StepOutput
     classify    pivotdesk.ai.services.training.classify_step(inp) -> StepOutput
     sentiment   pivotdesk.ai.services.training.sentiment_step(inp) -> StepOutput | None   (None → lexicon)
     summary     pivotdesk.ai.services.llm.summary_step(inp) -> StepOutput | None          (None → extractive)
-    enrichment  pivotdesk.ai.services.enrichment.enrichment_step(inp, entities) -> StepOutput
+
+What a step finds is passed on to the later ones in the TriageInput: attachment text (multimodal) in `extra_text`,
+the language, and the connectors' facts (enrichment) in `facts`, which classification and the summary read. A step
+that is not run again (it succeeded before) passes on what it had stored, so a re-run sees the same input.
 
 A step that raises is tried again (PIVOTDESK_AI_STEP_ATTEMPTS, default 2) and then recorded failed with the error;
 the following steps still run and the ticket is never blocked. A step that succeeded for the same ticket and message
-is not run again unless forced. Each attempt computes and applies in one transaction, so a failed attempt leaves
-nothing half applied.
+is not run again unless forced. A step computes outside any transaction (OCR, an ERP or an LLM may take seconds, and
+the log row of a failed LLM call must survive the failure), then applies its output in one transaction, so a failed
+attempt leaves nothing half applied.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from django.db import transaction
 from pivotdesk.ai import selectors
 from pivotdesk.ai.domain import language as language_domain
 from pivotdesk.ai.domain import sentiment_lexicon, summary
+from pivotdesk.ai.domain import texts as texts_domain
 from pivotdesk.ai.domain.entities import EntityConfig, extract_entities, mask_sensitive
 from pivotdesk.ai.domain.steps import STEP_ORDER, Entity, FieldPrediction, StepOutput, TriageInput
 from pivotdesk.ai.models import StepStatus, TriageRun
@@ -43,10 +49,10 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINTS: dict[str, tuple[str, str]] = {
     "multimodal": ("pivotdesk.ai.services.multimodal", "run_step"),
+    "enrichment": ("pivotdesk.ai.services.enrichment", "enrichment_step"),
     "classify": ("pivotdesk.ai.services.training", "classify_step"),
     "sentiment": ("pivotdesk.ai.services.training", "sentiment_step"),
     "summary": ("pivotdesk.ai.services.llm", "summary_step"),
-    "enrichment": ("pivotdesk.ai.services.enrichment", "enrichment_step"),
 }
 ENTITIES_MODEL = ("entities", "1")
 MAX_STORED_TEXT = 2000
@@ -150,7 +156,7 @@ def step_sentiment(ctx: TriageContext) -> StepOutput:
         out = None
     if out is not None:
         return out
-    score = sentiment_lexicon.score_sentiment("\n".join([ctx.inp.subject, ctx.inp.text]))
+    score = sentiment_lexicon.score_sentiment("\n".join([ctx.inp.subject, ctx.inp.text]))  # the customer's words
     name, version = sentiment_lexicon.MODEL_NAME, sentiment_lexicon.MODEL_VERSION
     return StepOutput(
         model_name=name,
@@ -166,10 +172,11 @@ def step_summary(ctx: TriageContext) -> StepOutput:
     except StepSkipped:
         out = None
     if out is None:
+        text = summary.summarize(ctx.inp.subject, ctx.inp.text, facts=ctx.inp.facts)
         out = StepOutput(
             model_name=summary.MODEL_NAME,
             model_version=summary.MODEL_VERSION,
-            data={"summary": summary.summarize(ctx.inp.subject, ctx.inp.text), "fallback": True},
+            data={"summary": text, "fallback": True},
         )
     if isinstance(out.data.get("summary"), str):
         out.data["summary"] = mask_sensitive(out.data["summary"])
@@ -186,11 +193,11 @@ def step_enrichment(ctx: TriageContext) -> StepOutput:
 STEPS: dict[str, Callable[[TriageContext], StepOutput | None]] = {
     "multimodal": step_multimodal,
     "language": step_language,
-    "classify": step_classify,
     "entities": step_entities,
+    "enrichment": step_enrichment,
+    "classify": step_classify,
     "sentiment": step_sentiment,
     "summary": step_summary,
-    "enrichment": step_enrichment,
 }
 
 
@@ -218,7 +225,7 @@ def _after(ctx: TriageContext, step: str, out: StepOutput | None, run: TriageRun
     if step == "multimodal":
         ctx.attachments = selectors.attachment_texts(ticket=ctx.ticket)
         texts = out.extra_text if out is not None and out.extra_text else [a.text for a in ctx.attachments]
-        ctx.inp.extra_text = [t for t in texts if t]
+        ctx.inp.extra_text = texts_domain.attachment_texts(texts)
     elif step == "language":
         predictions = (run.output or {}).get("predictions") or []
         if out is not None and out.predictions:
@@ -228,6 +235,11 @@ def _after(ctx: TriageContext, step: str, out: StepOutput | None, run: TriageRun
         ctx.inp.language = ctx.inp.language or ctx.ticket.language
     elif step == "entities":
         ctx.entities = selectors.stored_entities(ticket=ctx.ticket)
+    elif step == "enrichment":
+        # Not run again (or skipped, or failed): what the stored run found, if it succeeded. Training reads the
+        # stored facts the same way (pivotdesk.ai.services.training), so the models learn what triage shows them.
+        stored = (run.output or {}).get("extra_text") if run.status == StepStatus.SUCCEEDED else None
+        ctx.inp.facts = texts_domain.passed_facts(out.extra_text if out is not None else stored)
 
 
 def output_json(out: StepOutput) -> dict[str, Any]:
@@ -259,9 +271,9 @@ def run_step(ctx: TriageContext, step: str, *, force: bool = False) -> str:
     for _ in range(attempts_allowed()):
         runs.triage_run_attempt(run=run)
         try:
-            with transaction.atomic():
-                out = STEPS[step](ctx)
-                if out is not None:
+            out = STEPS[step](ctx)
+            if out is not None:
+                with transaction.atomic():
                     _apply(ctx, step, out)
         except StepSkipped as skipped:
             runs.triage_run_finish(
@@ -311,7 +323,19 @@ def triage_ticket(
     if message_id is not None and not ticket.messages.filter(pk=message_id).exists():
         message_id = None
     ctx = TriageContext(ticket=ticket, message_id=message_id, inp=selectors.triage_input(ticket=ticket), config=config)
-    return {step: run_step(ctx, step, force=force) for step in STEP_ORDER if step in steps}
+    outcomes: dict[str, str] = {}
+    for index, step in enumerate(STEP_ORDER):
+        if step in steps:
+            outcomes[step] = run_step(ctx, step, force=force)
+        elif any(later in steps for later in STEP_ORDER[index + 1 :]):
+            pass_on(ctx, step)
+    return outcomes
+
+
+def pass_on(ctx: TriageContext, step: str) -> None:
+    """Hand what an earlier step stored to the later ones without running it (when only some steps are run)."""
+    run = selectors.succeeded_run(ticket=ctx.ticket, step=step, message_id=ctx.message_id)
+    _after(ctx, step, None, run if run is not None else TriageRun(step=step, output={}))
 
 
 def triage_for_event(event: dict[str, Any]) -> dict[str, str] | None:

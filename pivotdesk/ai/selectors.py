@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from pivotdesk.accounts.models import Workspace
+from pivotdesk.ai.domain import texts
 from pivotdesk.ai.domain.steps import Entity, TriageInput
 from pivotdesk.ai.models import ExtractedEntity, Prediction, PredictionStatus, StepStatus, TriageRun
 from pivotdesk.common.errors import NotFound
@@ -32,7 +33,6 @@ TICKET_FIELDS = ("language", "category", "priority", "team", "ticket_type")
 CLASSIFY_FIELDS = ("category", "priority", "team", "ticket_type")
 HUMAN_ACTORS = ("agent", "api")
 NEEDS_TRIAGE_TAG = "needs_triage"
-MAX_TEXT = 20_000
 
 
 @dataclass(frozen=True)
@@ -110,10 +110,11 @@ def triage_input(*, ticket: Ticket) -> TriageInput:
         .order_by("created_at", "pk")
         .values_list("body_text", flat=True)
     )
+    fallback = ""
     if not bodies:
         first = Message.objects.filter(ticket=ticket).order_by("created_at", "pk").values_list("body_text", flat=True)
-        bodies = list(first[:1])
-    text = "\n".join(b for b in bodies if b)[-MAX_TEXT:]
+        fallback = next(iter(first[:1]), "") or ""
+    text = texts.messages_text(bodies, fallback)  # the same as training builds (one place)
     workspace = ticket.workspace
     languages = tuple(workspace.languages or ()) or (workspace.default_language,)
     organization = ticket.organization

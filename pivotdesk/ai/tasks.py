@@ -8,6 +8,7 @@ from celery import shared_task
 
 from pivotdesk.ai import pipeline
 from pivotdesk.ai.services import overrides
+from pivotdesk.common.events import publish
 
 
 @shared_task(name="ai.triage_ticket", ignore_result=True)
@@ -18,8 +19,13 @@ def triage_ticket(ticket_id: int, message_id: int | None = None, force: bool = F
 
 @shared_task(name="ai.triage_on_event", ignore_result=True)
 def triage_on_event(event: dict[str, Any]) -> None:
-    """ticket.created, or message.created from a customer → triage that ticket."""
-    pipeline.triage_for_event(event)
+    """ticket.created, or message.created from a customer → triage that ticket. A new ticket's triage ends with
+    `ticket.triaged` (routing waits for it: category, language and priority decide who can take the ticket)."""
+    result = pipeline.triage_for_event(event)
+    ticket_id = (event.get("payload") or {}).get("ticket_id")
+    workspace_id = event.get("workspace_id")
+    if event.get("name") == "ticket.created" and isinstance(ticket_id, int) and isinstance(workspace_id, int):
+        publish("ticket.triaged", workspace_id=workspace_id, ticket_id=ticket_id, ran=result is not None)
 
 
 @shared_task(name="ai.track_overrides", ignore_result=True)

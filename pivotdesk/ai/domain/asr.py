@@ -3,11 +3,18 @@
 Audio is decoded with PyAV (its bundled FFmpeg reads WAV, AMR, Ogg/Opus, MP3, M4A, WebM, MP4, …), resampled to
 16 kHz mono float32 and handed to faster-whisper as an array: faster-whisper's own path-based decoding breaks with
 av 19. Models are loaded once per process per directory, on first use; nothing is ever downloaded.
+
+Decoding is greedy at temperature 0 only: the same recording always gives the same text (the pipeline's steps are
+deterministic), and unclear audio costs one pass instead of five sampled retries (on a robot voice the fallback
+took 3x real time and answered with random words). Two kinds of Whisper hallucination on audio it cannot make out
+are dropped: a segment that only repeats the Chinese prompt, and the same segment over and over (a loop of three or
+more identical segments in a row is kept once).
 """
 
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +28,7 @@ SAMPLE_RATE = 16_000
 MAX_SECONDS = 600.0  # longer recordings are cut here (a 10-minute call is ~2 minutes of CPU on 2 cores)
 # Whisper writes Chinese in either script; a simplified-Chinese prompt steers it to 简体 (the desk's language).
 ZH_PROMPT = "以下是普通话的句子，使用简体中文。"
+_NOT_WORDS = re.compile(r"[\W_]+")
 
 
 class AsrUnavailable(RuntimeError):
@@ -148,6 +156,30 @@ def pick_language(probabilities: list[tuple[str, float]], allowed: tuple[str, ..
     return ranked[0] if ranked else ("", 0.0)
 
 
+def echoes_prompt(text: str, prompt: str) -> bool:
+    """True when a segment says nothing but the prompt it was given, or a long part of it (six characters or more:
+    a customer's short "是的" or "句子" stays), punctuation and spaces aside."""
+    said, given = _NOT_WORDS.sub("", text), _NOT_WORDS.sub("", prompt)
+    return bool(given) and len(said) >= min(6, len(given)) and said in given
+
+
+LOOP_LENGTH = 3  # this many identical segments in a row are a decoding loop, not speech
+
+
+def drop_loops(segments: list[str]) -> list[str]:
+    """Runs of LOOP_LENGTH or more identical segments (punctuation and spaces aside) kept once; shorter repeats
+    ("喂？" "喂？") are speech and stay."""
+    out: list[str] = []
+    run: list[str] = []
+    for segment in [*segments, None]:
+        if segment is not None and run and _NOT_WORDS.sub("", segment) == _NOT_WORDS.sub("", run[0]):
+            run.append(segment)
+            continue
+        out.extend(run[:1] if len(run) >= LOOP_LENGTH else run)
+        run = [segment] if segment is not None else []
+    return out
+
+
 def transcribe(
     samples: np.ndarray,
     *,
@@ -163,7 +195,12 @@ def transcribe(
     started = time.perf_counter()
     if audio_seconds < 0.1:
         return Transcript("", "", 0.0, audio_seconds, 0.0, model_label(model_path), truncated)
-    options: dict[str, Any] = {"beam_size": beam_size, "vad_filter": True, "condition_on_previous_text": False}
+    options: dict[str, Any] = {
+        "beam_size": beam_size,
+        "vad_filter": True,
+        "condition_on_previous_text": False,
+        "temperature": 0.0,
+    }
     language, probability = "en", 1.0
     if model.model.is_multilingual:
         _best, _p, all_probabilities = model.detect_language(audio=samples, vad_filter=True)
@@ -172,7 +209,9 @@ def transcribe(
             options["initial_prompt"] = ZH_PROMPT
     segments, _info = model.transcribe(samples, language=language, **options)
     separator = "" if language in ("zh", "ja") else " "  # no spaces between Chinese or Japanese segments
-    text = separator.join(segment.text.strip() for segment in segments if segment.text.strip())
+    prompt = str(options.get("initial_prompt") or "")
+    said = [t for t in (segment.text.strip() for segment in segments) if t and not echoes_prompt(t, prompt)]
+    text = separator.join(drop_loops(said))
     return Transcript(
         text=text,
         language=language,

@@ -30,7 +30,21 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-__all__ = ["ClassifierConfig", "Decision", "TextClassifier", "choose_threshold", "evaluate", "tokenize", "train"]
+from pivotdesk.ai.domain.evaluation import choose_threshold, evaluate, expected_calibration_error
+from pivotdesk.ai.domain.neighbours import NeighbourVote, blend
+from pivotdesk.ai.domain.neighbours import softmax as _softmax
+
+__all__ = [
+    "ClassifierConfig",
+    "Decision",
+    "NeighbourVote",
+    "TextClassifier",
+    "choose_threshold",
+    "evaluate",
+    "expected_calibration_error",
+    "tokenize",
+    "train",
+]
 
 Matrix = Any  # a scipy sparse matrix or a numpy array
 Embedder = Callable[[Sequence[str]], NDArray[np.float32]]
@@ -73,6 +87,7 @@ class ClassifierConfig:
     c_grid: tuple[float, ...] = (0.25, 0.5, 1.0)  # C values tried out of fold (with `c`); the most accurate is kept
     embedding: str = ""  # "" or a name in EMBEDDERS
     embedding_weight: float = 1.0
+    embedding_weights: tuple[float, ...] = ()  # embedding weights tried out of fold (with `embedding_weight`)
     knn_k: int = 20  # neighbours voting (embeddings only)
     knn_temperature: float = 0.05  # a neighbour's vote is exp((cosine - 1) / this)
     knn_weights: tuple[float, ...] = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)  # blend weights tried out of fold
@@ -105,14 +120,6 @@ class Decision:
     @property
     def best(self) -> str:
         return self.top[0][0]
-
-
-def _softmax(scores: NDArray[np.float64], temperature: float) -> NDArray[np.float64]:
-    z = scores / max(temperature, 1e-6)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    out: NDArray[np.float64] = e / e.sum(axis=1, keepdims=True)
-    return out
 
 
 def _fit_temperature(scores: NDArray[np.float64], y: NDArray[np.int64]) -> float:
@@ -173,7 +180,7 @@ class TextClassifier:
         linear = _mean_scores(self.models, self._matrix(texts, dense))
         if self.knn is None or self.knn_weight <= 0 or dense is None:
             return linear
-        return _blend(linear, self.linear_temperature, self.knn.log_proba(dense), self.knn_weight)
+        return blend(linear, self.linear_temperature, self.knn.log_proba(dense), self.knn_weight)
 
     def predict_proba(self, texts: Sequence[str], dense: NDArray[np.float32] | None = None) -> NDArray[np.float64]:
         """Calibrated probabilities, one row per text, columns in `classes` order; rows sum to 1."""
@@ -306,108 +313,6 @@ def _mean_scores(models: list[Any], x: Matrix) -> NDArray[np.float64]:
     return np.mean([_two_columns(np.asarray(m.decision_function(x), dtype=np.float64)) for m in models], 0)
 
 
-@dataclass
-class NeighbourVote:
-    """k-nearest-neighbour class vote over stored training embeddings (centred on their mean, unit length)."""
-
-    mean: NDArray[np.float32]
-    reference: NDArray[np.float16]  # one row per kept training text
-    labels: NDArray[np.int64]
-    weights: NDArray[np.float32]
-    n_classes: int
-    k: int
-    temperature: float
-
-    def _reference32(self) -> NDArray[np.float32]:
-        """The references as float32, converted once per process (stored as float16: half the artifact)."""
-        cached: NDArray[np.float32] | None = self.__dict__.get("_float32")
-        if cached is None:
-            cached = self.__dict__["_float32"] = self.reference.astype(np.float32)
-        return cached
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_float32"}
-
-    @classmethod
-    def fit(
-        cls,
-        dense: NDArray[np.float32],
-        y: NDArray[np.int64],
-        *,
-        w: NDArray[np.float64] | None,
-        n_classes: int,
-        config: ClassifierConfig,
-        rng: np.random.Generator,
-    ) -> NeighbourVote:
-        keep = np.arange(len(y))
-        if len(keep) > config.knn_reference:
-            keep = np.sort(rng.choice(keep, config.knn_reference, replace=False))
-        mean = np.asarray(dense[keep].mean(axis=0), dtype=np.float32)
-        return cls(
-            mean=mean,
-            reference=_centred(dense[keep], mean).astype(np.float16),
-            labels=y[keep],
-            weights=np.ones(len(keep), np.float32) if w is None else w[keep].astype(np.float32),
-            n_classes=n_classes,
-            k=config.knn_k,
-            temperature=config.knn_temperature,
-        )
-
-    def log_proba(self, dense: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Log of the vote share of each class (floored, so a class no neighbour has is unlikely, not impossible)."""
-        reference = self._reference32()
-        k = min(self.k, len(reference))
-        out = np.zeros((len(dense), self.n_classes))
-        for start in range(0, len(dense), 1000):
-            sims = _similarities(_centred(dense[start : start + 1000], self.mean), reference)
-            near = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < len(reference) else np.argsort(-sims, 1)
-            votes = np.exp((np.take_along_axis(sims, near, axis=1) - 1.0) / self.temperature) * self.weights[near]
-            block = np.zeros((len(votes), self.n_classes))
-            np.add.at(
-                block, (np.repeat(np.arange(len(votes)), near.shape[1]), self.labels[near].ravel()), votes.ravel()
-            )
-            out[start : start + len(votes)] = block
-        share = out / np.clip(out.sum(axis=1, keepdims=True), 1e-300, None)
-        result: NDArray[np.float64] = np.log(np.clip(share, 1e-4, None))
-        return result
-
-
-_BLAS: list[Any] = []  # a threadpoolctl controller, made on first use (it inspects the loaded libraries)
-
-
-def _similarities(queries: NDArray[np.float32], reference: NDArray[np.float32]) -> NDArray[np.float32]:
-    """queries × referenceᵀ. For a ticket's one or two rows, with BLAS on one thread: a threaded matrix-vector
-    product on two busy cores costs milliseconds waiting for a sibling thread instead of 0.1 ms."""
-    if len(queries) > 16:
-        out: NDArray[np.float32] = queries @ reference.T
-        return out
-    if not _BLAS:
-        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
-
-        _BLAS.append(ThreadpoolController())
-    with _BLAS[0].limit(limits=1, user_api="blas"):
-        out = queries @ reference.T
-    return out
-
-
-def _centred(dense: NDArray[np.float32], mean: NDArray[np.float32]) -> NDArray[np.float32]:
-    x = np.asarray(dense, dtype=np.float32) - mean
-    out: NDArray[np.float32] = x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
-    return out
-
-
-def _log_softmax(scores: NDArray[np.float64], temperature: float) -> NDArray[np.float64]:
-    return np.log(np.clip(_softmax(scores, temperature), 1e-300, None))
-
-
-def _blend(
-    linear: NDArray[np.float64], linear_temperature: float, knn: NDArray[np.float64], weight: float
-) -> NDArray[np.float64]:
-    """The weighted mean of the calibrated linear log-probabilities and the neighbour vote's."""
-    out: NDArray[np.float64] = (1 - weight) * _log_softmax(linear, linear_temperature) + weight * knn
-    return out
-
-
 def _scope_threshold(reference: Matrix, quantile: float) -> float:
     """The similarity below which only `quantile` of in-domain texts fall (leave-one-out nearest neighbour)."""
     n = reference.shape[0]
@@ -459,13 +364,12 @@ def train(
     if config.embedding and dense is None:
         dense = EMBEDDERS[config.embedding](texts)
 
-    embedding, embedding_weight = config.embedding, config.embedding_weight
+    embedding = config.embedding
 
-    def matrix(features: Features, rows: Sequence[str], fit: bool, emb: Any) -> Matrix:
-        x = features.fit_transform(rows) if fit else features.transform(rows)
-        if embedding:
-            x = sp.hstack([x, sp.csr_matrix(emb * embedding_weight)], format="csr")
-        return x
+    def with_dense(x: Matrix, emb: NDArray[np.float32] | None, weight: float) -> Matrix:
+        if not embedding or emb is None:
+            return x
+        return sp.hstack([x, sp.csr_matrix(emb * weight)], format="csr")
 
     text_list = list(texts)
     counts = np.bincount(y, minlength=len(classes))
@@ -476,16 +380,24 @@ def train(
     vote_rng = np.random.default_rng(config.seed + 1)
     report: dict[str, Any] = {"folds": folds}
     if folds >= 2:  # out-of-fold scores: calibrate and choose the threshold without touching any test data
-        grid = [config.c, *(c for c in config.c_grid if c != config.c)]
-        oofs = {c: np.zeros((len(y), len(classes) if len(classes) > 2 else 2)) for c in grid}
+        # Every (C, embedding weight) pair of the grids, the configured pair first (it wins ties).
+        c_grid = [config.c, *(c for c in config.c_grid if c != config.c)]
+        e_grid = [config.embedding_weight]
+        if config.embedding and dense is not None:
+            e_grid += [e for e in config.embedding_weights if e != config.embedding_weight]
+        pairs = [(c, e) for e in e_grid for c in c_grid]
+        width = len(classes) if len(classes) > 2 else 2
+        oofs = {pair: np.zeros((len(y), width)) for pair in pairs}
         oof_knn = np.zeros((len(y), len(classes)))
         for tr, va in StratifiedKFold(folds, shuffle=True, random_state=config.seed).split(text_list, y):
             fx = _features(config)
-            x_tr = matrix(fx, [text_list[i] for i in tr], True, None if dense is None else dense[tr])
-            x_va = matrix(fx, [text_list[i] for i in va], False, None if dense is None else dense[va])
-            for c in grid:
-                models = _fit_models(replace(config, c=c), x_tr, y[tr], None if w is None else w[tr])
-                oofs[c][va] = _mean_scores(models, x_va)
+            x_tr, x_va = fx.fit_transform([text_list[i] for i in tr]), fx.transform([text_list[i] for i in va])
+            for e in e_grid:
+                xe_tr = with_dense(x_tr, None if dense is None else dense[tr], e)
+                xe_va = with_dense(x_va, None if dense is None else dense[va], e)
+                for c in c_grid:
+                    models = _fit_models(replace(config, c=c), xe_tr, y[tr], None if w is None else w[tr])
+                    oofs[c, e][va] = _mean_scores(models, xe_va)
             if vote and dense is not None:
                 fold_vote = NeighbourVote.fit(
                     dense[tr],
@@ -496,23 +408,26 @@ def train(
                     rng=vote_rng,
                 )
                 oof_knn[va] = fold_vote.log_proba(dense[va])
-        if len(grid) > 1:  # the configured C unless another is more accurate out of fold
-            c_accuracy = {c: float((oofs[c].argmax(axis=1) == y).mean()) for c in grid}
-            best = max(grid, key=lambda c: c_accuracy[c])
-            report["c_oof_accuracy"] = {str(c): round(a, 4) for c, a in sorted(c_accuracy.items())}
-            config = replace(config, c=best)
-        oof = oofs[config.c]
+        # The pair whose linear scores are the most accurate out of fold (the first, so the configured one, on a tie).
+        accuracy = {pair: float((oofs[pair].argmax(axis=1) == y).mean()) for pair in pairs}
+        best = max(pairs, key=lambda pair: accuracy[pair])
+        if len(c_grid) > 1:
+            report["c_oof_accuracy"] = {str(c): round(accuracy[c, best[1]], 4) for c in sorted(c_grid)}
+        if len(e_grid) > 1:
+            report["embedding_weight_oof_accuracy"] = {str(e): round(accuracy[best[0], e], 4) for e in sorted(e_grid)}
+        config = replace(config, c=best[0], embedding_weight=best[1])
+        oof = oofs[best]
         temperature = _fit_temperature(oof, y)
         if vote:  # the blend weight with the best out-of-fold accuracy (the smaller one on a tie)
             linear_temperature = temperature
-            accuracy = {
-                a: float((_blend(oof, linear_temperature, oof_knn, a).argmax(axis=1) == y).mean())
+            blended = {
+                a: float((blend(oof, linear_temperature, oof_knn, a).argmax(axis=1) == y).mean())
                 for a in sorted({0.0, *config.knn_weights})
             }
-            knn_weight = max(accuracy, key=lambda a: (accuracy[a], -a))
-            report["knn_oof_accuracy"] = {str(a): round(v, 4) for a, v in accuracy.items()}
+            knn_weight = max(blended, key=lambda a: (blended[a], -a))
+            report["knn_oof_accuracy"] = {str(a): round(v, 4) for a, v in blended.items()}
             if knn_weight > 0:
-                oof = _blend(oof, linear_temperature, oof_knn, knn_weight)
+                oof = blend(oof, linear_temperature, oof_knn, knn_weight)
                 temperature = _fit_temperature(oof, y)
         proba = _softmax(oof, temperature)
         confidence = proba.max(axis=1)
@@ -523,7 +438,7 @@ def train(
             oof_ece=round(evaluate([classes[i] for i in y], proba, classes)["ece"], 4),
         )
     features = _features(config)
-    x = matrix(features, text_list, True, dense)
+    x = with_dense(features.fit_transform(text_list), dense, config.embedding_weight)
     models = _fit_models(config, x, y, w)
     knn = (
         NeighbourVote.fit(dense, y, w=w, n_classes=len(classes), config=config, rng=vote_rng)
@@ -557,92 +472,3 @@ def train(
         knn_weight=knn_weight if knn is not None else 0.0,
         knn=knn,
     )
-
-
-# --- metrics -----------------------------------------------------------------------------------------------------
-
-
-def expected_calibration_error(
-    confidence: Sequence[float] | NDArray[Any], correct: Sequence[bool] | NDArray[Any], bins: int = 10
-) -> float:
-    """ECE: the mean |accuracy - confidence| over equal-width confidence bins (0, 0.1], …, (0.9, 1], weighted by
-    how many predictions fall in each bin."""
-    conf = np.asarray(confidence, dtype=np.float64)
-    ok = np.asarray(correct, dtype=np.float64)
-    if len(conf) == 0:
-        return 0.0
-    which = np.clip(np.ceil(conf * bins).astype(int) - 1, 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            total += mask.sum() / len(conf) * abs(ok[mask].mean() - conf[mask].mean())
-    return float(total)
-
-
-def choose_threshold(
-    confidence: NDArray[np.float64], correct: NDArray[np.bool_], *, target_precision: float = 0.95
-) -> float:
-    """The lowest confidence at which the predictions kept (confidence ≥ it) are right at least `target_precision`
-    of the time; when no cut reaches it, the cut with the best precision among those keeping ≥ 5 %."""
-    if len(confidence) == 0:
-        return 0.5
-    order = np.argsort(-confidence)
-    conf = confidence[order]
-    precision = np.cumsum(correct[order]) / np.arange(1, len(conf) + 1)
-    # Precision of "keep everything at or above conf[i]": scan from the most confident down.
-    ok = np.nonzero(precision >= target_precision)[0]
-    if len(ok):
-        return float(conf[ok.max()])
-    floor = max(1, len(conf) // 20)
-    best = int(np.argmax(precision[floor - 1 :])) + floor - 1
-    return float(conf[best])
-
-
-def evaluate(
-    y_true: Sequence[str],
-    proba: NDArray[np.float64],
-    classes: Sequence[str],
-    *,
-    threshold: float | None = None,
-    out_of_scope: Sequence[bool] | None = None,
-) -> dict[str, Any]:
-    """Accuracy, macro-F1, ECE, per-class precision/recall/F1/support and the confusion matrix (rows: true,
-    columns: predicted, in `labels` order); with a threshold also coverage and accuracy of what was kept."""
-    labels = sorted(set(classes) | set(y_true))
-    pos = {c: i for i, c in enumerate(labels)}
-    predicted = [classes[i] for i in np.argmax(proba, axis=1)]
-    confidence = proba.max(axis=1)
-    correct = np.array([p == t for p, t in zip(predicted, y_true, strict=True)], dtype=bool)
-    confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
-    for t, p in zip(y_true, predicted, strict=True):
-        confusion[pos[t], pos[p]] += 1
-    per_class: dict[str, dict[str, float]] = {}
-    f1s = []
-    for c, i in pos.items():
-        tp = int(confusion[i, i])
-        predicted_n = int(confusion[:, i].sum())
-        support = int(confusion[i].sum())
-        precision = tp / predicted_n if predicted_n else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[c] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
-        if support:
-            f1s.append(f1)
-    result: dict[str, Any] = {
-        "n": len(y_true),
-        "accuracy": float(correct.mean()) if len(correct) else 0.0,
-        "macro_f1": float(np.mean(f1s)) if f1s else 0.0,
-        "ece": expected_calibration_error(confidence, correct),
-        "per_class": per_class,
-        "labels": labels,
-        "confusion": confusion.tolist(),
-    }
-    if threshold is not None:
-        kept = confidence >= threshold
-        if out_of_scope is not None:
-            kept &= ~np.asarray(out_of_scope, dtype=bool)
-        result["threshold"] = threshold
-        result["coverage"] = float(kept.mean()) if len(kept) else 0.0
-        result["accuracy_kept"] = float(correct[kept].mean()) if kept.any() else 0.0
-    return result

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# The order steps run in; later steps see the text added by earlier ones (OCR/ASR text, enrichment facts).
-STEP_ORDER = ("multimodal", "language", "classify", "entities", "sentiment", "summary", "enrichment")
+# The order steps run in; later steps see the text added by earlier ones. Enrichment looks up the entities, so it
+# follows them; classification and the summary come after it, so they read what the connectors found ("物流: 运输延误,
+# 最后节点 上海分拣中心"), not only the customer's "物流太慢".
+STEP_ORDER = ("multimodal", "language", "entities", "enrichment", "classify", "sentiment", "summary")
 
 
 @dataclass
@@ -23,7 +25,8 @@ class TriageInput:
     subject: str
     text: str  # the customer's messages, newest last
     languages: tuple[str, ...] = ("zh", "en")  # the workspace's languages
-    extra_text: list[str] = field(default_factory=list)  # text read from attachments (OCR / speech), enrichment
+    extra_text: list[str] = field(default_factory=list)  # text read from attachments (OCR / speech)
+    facts: list[str] = field(default_factory=list)  # what the enrichment connectors said, set by that step
     language: str = ""  # set by the language step for the following ones
     channel: str = ""
     customer_tier: str = ""
@@ -31,6 +34,13 @@ class TriageInput:
 
     @property
     def full_text(self) -> str:
+        """Everything known about the ticket: the customer's words, attachment text and enrichment facts."""
+        return "\n".join([self.subject, self.text, *self.extra_text, *self.facts]).strip()
+
+    @property
+    def customer_text(self) -> str:
+        """What the customer said or sent (messages, attachment text), without the connectors' facts: a "delivery
+        delayed" status says nothing about how the customer feels."""
         return "\n".join([self.subject, self.text, *self.extra_text]).strip()
 
 

@@ -2,7 +2,9 @@
 
 Used when no LLM is configured. Sentences are scored by the frequency of the character bigrams (Chinese) and words
 (other scripts) they share with the whole text, so no segmentation dictionary is loaded; the first sentence gets a
-small bonus because customers tend to lead with the problem. Greetings and sign-offs score nothing.
+small bonus because customers tend to lead with the problem. Greetings and sign-offs score nothing. What the
+enrichment connectors found (facts such as "物流: 运输延误, 最后节点 上海分拣中心") follows the customer's sentences,
+with a budget of its own, so the summary says both what the customer wrote and what the order's status is.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import re
 from collections import Counter
 
 MODEL_NAME = "extractive-summary"
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"  # 2: enrichment facts follow the extractive sentences
+FACTS_SEPARATOR = " — "
 
 _SPLIT = re.compile(r"(?<=[。！？!?；;])\s*|(?<=\.)\s+|\n+")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -84,8 +87,28 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SPLIT.split(text or "") if s and s.strip()]
 
 
-def summarize(subject: str, text: str, *, max_sentences: int = 2, max_chars: int = 240) -> str:
-    """Up to `max_sentences` of the text's most central sentences, in their original order, cut to `max_chars`."""
+def summarize(
+    subject: str,
+    text: str,
+    *,
+    facts: list[str] | tuple[str, ...] = (),
+    max_sentences: int = 2,
+    max_chars: int = 240,
+    max_fact_chars: int = 160,
+) -> str:
+    """Up to `max_sentences` of the text's most central sentences, in their original order, cut to `max_chars`;
+    then the distinct `facts` (enrichment), joined with "; " and cut to `max_fact_chars`."""
+    own = _extract(subject, text, max_sentences=max_sentences, max_chars=max_chars)
+    shown = list(dict.fromkeys(" ".join(f.split()) for f in facts if f and f.strip()))
+    if not shown:
+        return own
+    joined = "; ".join(shown)
+    if len(joined) > max_fact_chars:
+        joined = joined[: max_fact_chars - 1] + "…"
+    return f"{own}{FACTS_SEPARATOR}{joined}" if own else joined
+
+
+def _extract(subject: str, text: str, *, max_sentences: int, max_chars: int) -> str:
     parts = [s for s in sentences(text) if not _FILLER.match(s)][:200]
     if not parts:
         return (subject or "").strip()[:max_chars]

@@ -3,9 +3,11 @@
 For every active connector whose entity kind matches an extracted entity, call its URL (timeout, no redirects,
 bounded answer size), pick the configured fields and render its summary template. The rendered facts go to
 StepOutput.extra_text (so the classifier and the agent read "物流: 运输延误, 最后节点 上海分拣中心", not only
-"物流太慢"); StepOutput.data["enrichment"] holds the result of every lookup per entity. A failing connector
-(HTTP error, timeout, oversize or non-JSON answer, undecryptable secrets) is recorded as a failed lookup, never
-raised: one broken ERP must not block triage.
+"物流太慢"); StepOutput.data["facts"] holds one fact per successful lookup (kind, value, connector, summary,
+fields: attached to the entity and shown on the ticket) and StepOutput.data["enrichment"] the result of every lookup
+per entity. A failing connector (HTTP error, timeout, oversize or non-JSON answer, undecryptable secrets) is recorded
+as a failed lookup, never raised: one broken ERP must not block triage. Classification waits for this step, so all
+lookups of a ticket share one time budget (BUDGET_SECONDS); what is left when it is spent is skipped, not waited for.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ MODEL_VERSION = "1"
 USER_AGENT = "PivotDesk-Enrichment/1"
 MAX_RESPONSE_BYTES = 256 * 1024
 MAX_LOOKUPS = 10  # per ticket: a message listing fifty order numbers must not hammer the ERP
+BUDGET_SECONDS = 10.0  # per ticket, all lookups together (each connector's own timeout still applies)
+MIN_LOOKUP_SECONDS = 0.2  # less budget than this left: the lookup is skipped rather than sure to time out
 MAX_VALUE_CHARS = 200
 MAX_SUMMARY_CHARS = 500
 MISSING_TEXT = "?"
@@ -113,8 +117,11 @@ def render_summary(connector: Connector, data: Any, picked: dict[str, Any], valu
     return "".join(out)[:MAX_SUMMARY_CHARS]
 
 
-def _fetch(client: httpx.Client, connector: Connector, kind: str, value: str) -> tuple[int, Any]:
-    """One request; the status code and the parsed JSON answer, or LookupFailed."""
+def _fetch(
+    client: httpx.Client, connector: Connector, kind: str, value: str, timeout: float | None = None
+) -> tuple[int, Any]:
+    """One request (within `timeout` seconds, default the connector's); the status code and the parsed JSON answer,
+    or LookupFailed."""
     try:
         secrets = connector_secrets(connector)
     except ValueError as exc:
@@ -122,7 +129,7 @@ def _fetch(client: httpx.Client, connector: Connector, kind: str, value: str) ->
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **connector.headers, **secrets}
     url = connector.url_template.format(value=quote(value, safe=""))
     body = {"kind": kind, "value": value} if connector.method == "POST" else None
-    timeout = float(connector.timeout_seconds)
+    timeout = float(connector.timeout_seconds) if timeout is None else min(timeout, float(connector.timeout_seconds))
     deadline = time.monotonic() + timeout
     try:
         with client.stream(connector.method, url, headers=headers, json=body, timeout=timeout) as response:
@@ -152,15 +159,16 @@ def _fetch(client: httpx.Client, connector: Connector, kind: str, value: str) ->
 
 
 def connector_lookup(
-    connector: Connector, *, kind: str, value: str, client: httpx.Client | None = None
+    connector: Connector, *, kind: str, value: str, client: httpx.Client | None = None, timeout: float | None = None
 ) -> LookupResult:
-    """Ask one connector about one value; never raises for trouble with the remote side."""
+    """Ask one connector about one value (within `timeout` seconds when given, and never longer than the
+    connector's own timeout); never raises for trouble with the remote side."""
     started = time.perf_counter()
     result = LookupResult(connector=connector.name, connector_id=connector.pk, ok=False)
     own_client = client is None
     http = client or httpx.Client(follow_redirects=False)
     try:
-        result.status_code, data = _fetch(http, connector, kind, value)
+        result.status_code, data = _fetch(http, connector, kind, value, timeout)
         result.fields = pick_fields(data, list(connector.fields))
         result.summary = render_summary(connector, data, result.fields, value)
         result.ok = True
@@ -185,7 +193,8 @@ def connector_lookup(
 
 
 def enrichment_step(inp: TriageInput, entities: list[Entity]) -> StepOutput:
-    """Look up the entities with the workspace's connectors; facts to extra_text, per-entity results to data."""
+    """Look up the entities with the workspace's connectors: the rendered facts to extra_text, the facts and every
+    lookup's result to data."""
     unique: dict[tuple[str, str], Entity] = {}
     for entity in entities:
         if entity.value.strip():
@@ -202,7 +211,9 @@ def enrichment_step(inp: TriageInput, entities: list[Entity]) -> StepOutput:
     )
     out = StepOutput(model_name=MODEL_NAME, model_version=MODEL_VERSION)
     results: list[dict[str, Any]] = []
+    facts: list[dict[str, Any]] = []
     lookups = failed = skipped = 0
+    deadline = time.monotonic() + BUDGET_SECONDS
     with httpx.Client(follow_redirects=False) as client:
         for (kind, value), _entity in unique.items():
             matching = [c for c in connectors if c.entity_kind == kind]
@@ -210,17 +221,28 @@ def enrichment_step(inp: TriageInput, entities: list[Entity]) -> StepOutput:
                 continue
             entry: dict[str, Any] = {"kind": kind, "value": value, "lookups": []}
             for connector in matching:
-                if lookups >= MAX_LOOKUPS:
+                left = deadline - time.monotonic()
+                if lookups >= MAX_LOOKUPS or left < MIN_LOOKUP_SECONDS:
                     skipped += 1
-                    lookup = LookupResult(connector.name, connector.pk, ok=False, error="skipped: lookup limit")
+                    why = "skipped: lookup limit" if lookups >= MAX_LOOKUPS else "skipped: time budget spent"
+                    lookup = LookupResult(connector.name, connector.pk, ok=False, error=why)
                 else:
                     lookups += 1
-                    lookup = connector_lookup(connector, kind=kind, value=value, client=client)
+                    lookup = connector_lookup(connector, kind=kind, value=value, client=client, timeout=left)
                     if lookup.ok:
                         out.extra_text.append(lookup.summary)
+                        facts.append(
+                            {
+                                "kind": kind,
+                                "value": value,
+                                "connector": connector.name,
+                                "summary": lookup.summary,
+                                "fields": lookup.fields,
+                            }
+                        )
                     else:
                         failed += 1
                 entry["lookups"].append(asdict(lookup))
             results.append(entry)
-    out.data = {"enrichment": results, "lookups": lookups, "failed": failed, "skipped": skipped}
+    out.data = {"facts": facts, "enrichment": results, "lookups": lookups, "failed": failed, "skipped": skipped}
     return out

