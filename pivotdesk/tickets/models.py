@@ -178,10 +178,13 @@ class Ticket(WorkspaceScoped):
             models.Index(fields=["workspace", "status", "-updated_at"], name="ticket_ws_status_upd"),
             models.Index(fields=["workspace", "-updated_at"], name="ticket_ws_upd"),
             models.Index(fields=["workspace", "-created_at"], name="ticket_ws_created"),
-            models.Index(fields=["workspace", "assignee", "status"], name="ticket_ws_assignee"),
+            # With the channel, routing counts every agent's open tickets per channel type from the index alone.
+            models.Index(fields=["workspace", "assignee", "status", "channel"], name="ticket_ws_assignee_load"),
             models.Index(fields=["workspace", "team", "status"], name="ticket_ws_team"),
             models.Index(fields=["workspace", "requester"], name="ticket_ws_requester"),
             models.Index(fields=["workspace", "sla_due_at"], name="ticket_ws_sla_due"),
+            # Routing's fairness window: recent assignments per agent.
+            models.Index(fields=["workspace", "assigned_at"], name="ticket_ws_assigned_at"),
             models.Index(fields=["workspace", "priority", "status"], name="ticket_ws_priority"),
         ]
 

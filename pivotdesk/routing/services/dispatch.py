@@ -29,11 +29,11 @@ from pivotdesk.routing.services.pool import (
     LOAD_STATES,
     agent_load,
     agent_names,
-    agent_states,
+    agent_table,
     note_assignment,
-    policy_spec,
-    ticket_spec,
+    note_load,
 )
+from pivotdesk.routing.services.specs import DEVICE_LINK, policy_spec, ticket_spec
 from pivotdesk.tickets.models import PRIORITY_RANK, Status, Ticket
 from pivotdesk.tickets.services import ticket_assign
 from pivotdesk.tickets.services.timeline import record
@@ -58,7 +58,7 @@ class Outcome:
 def _locked_ticket(ticket_id: int) -> Ticket | None:
     return (
         Ticket.objects.select_for_update(of=("self",))
-        .select_related("requester__organization", "category", "workspace")
+        .select_related("requester__organization", "category", "workspace", DEVICE_LINK)
         .filter(pk=ticket_id)
         .first()
     )
@@ -118,10 +118,10 @@ def route_ticket(
         spec = ticket_spec(locked, at=at, previous=previous, waiting_since=queued.since if queued else None)
         pspec = policy_spec(policy)
         if decision is None or decision.ticket_id != locked.pk:
-            states = agent_states(
+            pool = agent_table(
                 workspace_id=locked.workspace_id, policy=policy, at=at, team_id=pool_team, exclude=excluded
             )
-            decision = decide(spec, states, pspec, relax_level=relax_level, now=at.timestamp())
+            decision = decide(spec, pool, pspec, relax_level=relax_level, now=at.timestamp())
         winner = _claim(locked, decision, excluded, trigger=trigger)
         row = _store(
             locked,
@@ -193,7 +193,9 @@ def _claim(ticket: Ticket, decision: Decision, excluded: set[int], *, trigger: s
         if agent.pk == ticket.assignee_id:  # a reopened ticket staying with its agent already counts in the load
             return agent
         capacity = _capacity(agent, kind)
-        if agent_load(agent.pk, ticket.workspace_id, kind) < capacity:
+        load = agent_load(agent.pk, ticket.workspace_id, kind)
+        note_load(ticket.workspace_id, agent_id=agent.pk, kind=kind, load=load)
+        if load < capacity:
             return agent
     return None
 

@@ -1,37 +1,46 @@
-"""Turning rows into the pure domain's inputs: AgentState for each agent of a pool, TicketSpec for a ticket,
-PolicySpec for a policy — in a few queries (profiles, skills, teams, leave, one GROUP BY for the load).
+"""The agents routing chooses from: an AgentState (and an `AgentTable` row) for each agent of a workspace, in a
+few queries (profiles, skills, teams, leave, one GROUP BY for the load), cached per process. The ticket and policy
+side (`TicketSpec`, `PolicySpec`) is in `specs.py`.
 
 The slow-changing part of a pool (profiles, skills, languages, teams) is cached per workspace under a version
 key that routing bumps when it learns of a change (agent presence events, skill/leave/policy edits made here)
-and that expires after `ROUTING_POOL_CACHE_SECONDS` anyway (edits made elsewhere, e.g. the admin). The load is
-counted fresh for every decision, and the winner is re-checked under a row lock before it gets the ticket, so a
-stale cache can only make a choice less good, never wrong.
+and that expires after `ROUTING_POOL_CACHE_SECONDS` anyway (edits made elsewhere, e.g. the admin). Loads, the
+fairness window and leave form a snapshot (`_Snapshot`, with the agents also as a numpy `AgentTable`) recounted
+every `ROUTING_LOAD_CACHE_SECONDS` — in a background thread while routing is busy — and kept current in between by
+routing's own assignments and by the exact load counted under the winner's row lock. The winner is always
+re-checked under that lock before it gets the ticket, so a stale cache can only make a choice less good, never
+wrong.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any
 
+import numpy as np
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db import connection
+from django.db.models import Count, Max, Q, QuerySet
 
 from pivotdesk.accounts.models import AgentProfile, AgentSkill, AgentStatus, Role
 from pivotdesk.common.choices import Channel, channel_type
-from pivotdesk.routing.domain import AgentState, PolicySpec, Strategy, TicketSpec, Weights
-from pivotdesk.routing.models import AgentLeave, CategorySkill, RoutingDecision, RoutingPolicy, TicketDevice
+from pivotdesk.common.compiled import compiled_rows
+from pivotdesk.common.time import now as current_time
+from pivotdesk.routing.domain import AgentState, AgentTable
+from pivotdesk.routing.models import AgentLeave, CategorySkill, RoutingPolicy
 from pivotdesk.tickets.models import Category, Status, Ticket
+
+log = logging.getLogger(__name__)
 
 # Tickets in these states count against an agent's capacity (pending / on hold wait on someone else).
 LOAD_STATES = (Status.NEW, Status.OPEN)
 FAIRNESS_WINDOW = dt.timedelta(hours=8)
-ONSITE_FIELD = "onsite"
-AFFECTED_USERS_FIELD = "affected_users"
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,7 @@ def note_presence(workspace_id: int, *, agent_id: int, status: str) -> None:
             )
         snap = _snapshots.get(workspace_id)
         if snap is not None and agent_id in snap.states:
-            snap.states[agent_id] = replace(snap.states[agent_id], online=status == AgentStatus.ONLINE)
+            snap.put(replace(snap.states[agent_id], online=status == AgentStatus.ONLINE))
 
 
 def clear_pool_cache() -> None:
@@ -94,6 +103,7 @@ def clear_pool_cache() -> None:
         _profiles.clear()
         _category_skills.clear()
         _snapshots.clear()
+        _names.clear()
 
 
 def _cache_seconds() -> float:
@@ -173,36 +183,72 @@ def profiles(workspace_id: int) -> list[_Profile]:
     return loaded
 
 
+def _channels_by_type() -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = defaultdict(list)
+    for channel in Channel.values:
+        kinds[channel_type(channel)].append(channel)
+    return dict(kinds)
+
+
 def loads(workspace_id: int, agent_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
-    """Open tickets (new/open) per agent per channel type: one GROUP BY."""
+    """Open tickets (new/open) per agent per channel type: one GROUP BY over the assignee index, a row per agent
+    with a count per channel type."""
     qs = Ticket.objects.filter(workspace_id=workspace_id, status__in=LOAD_STATES, assignee__isnull=False)
     if agent_ids is not None:
         qs = qs.filter(assignee_id__in=list(agent_ids))
-    out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for assignee_id, channel, n in qs.values_list("assignee_id", "channel").annotate(n=Count("pk")).order_by():
-        out[assignee_id][channel_type(channel)] += n
-    return {k: dict(v) for k, v in out.items()}
+    kinds = _channels_by_type()
+    counts = {f"n_{kind}": Count("pk", filter=Q(channel__in=channels)) for kind, channels in kinds.items()}
+    out: dict[int, dict[str, int]] = {}
+    for row in qs.values("assignee_id").annotate(**counts).order_by().values_list("assignee_id", *counts):
+        out[row[0]] = {kind: n for kind, n in zip(kinds, row[1:], strict=True) if n}
+    return out
+
+
+def _load_query(kind: str) -> Callable[[int, int], QuerySet[Any, Any]]:
+    channels = _channels_by_type().get(kind, [])
+
+    def build(workspace_id: int, agent_id: int) -> QuerySet[Any, Any]:
+        return (
+            Ticket.objects.filter(
+                workspace_id=workspace_id, assignee_id=agent_id, status__in=LOAD_STATES, channel__in=channels
+            )
+            .order_by()
+            .values("assignee_id")
+            .annotate(n=Count("pk"))
+            .values_list("n")
+        )
+
+    return build
 
 
 def agent_load(agent_id: int, workspace_id: int, kind: str) -> int:
     """One agent's open tickets of one channel type, counted exactly (inside the winner's lock)."""
-    channels = [c for c in Channel.values if channel_type(c) == kind]
-    return Ticket.objects.filter(
-        workspace_id=workspace_id, assignee_id=agent_id, status__in=LOAD_STATES, channel__in=channels
-    ).count()
+    build = _load_query(kind)
+    rows = compiled_rows(f"routing.load:{kind}", build, (workspace_id, agent_id))
+    return int(rows[0][0]) if rows else 0
 
 
 @dataclass
 class _Snapshot:
-    """The workspace's AgentStates (profiles + loads + recent assignments + leave), rebuilt by query at most every
-    ROUTING_LOAD_CACHE_SECONDS (or when the profile version changes) and kept current in between by the
-    assignments routing itself makes (`note_assignment`)."""
+    """The workspace's AgentStates (profiles + loads + recent assignments + leave) and the same agents as numpy
+    columns (`table`), rebuilt by query about every ROUTING_LOAD_CACHE_SECONDS (see `_snapshot`; at once when the
+    profile version changes) and kept current in between by the assignments routing itself makes
+    (`note_assignment`), the loads recounted under a winner's lock (`note_load`) and the presence changes it hears
+    of (`note_presence`). Changed only under `_cache_lock`."""
 
     taken: float
     version: int
     loads: dict[int, dict[str, int]]
     recent: dict[int, tuple[int, float]]
     states: dict[int, AgentState]
+    table: AgentTable
+
+    def put(self, state: AgentState) -> None:
+        """One agent's state changed: the dict and the table's row."""
+        self.states[state.id] = state
+        row = self.table.row_of(state.id)
+        if row is not None:
+            self.table.replace_row(row, state)
 
 
 _snapshots: dict[int, _Snapshot] = {}
@@ -236,18 +282,66 @@ def _build_states(
     }
 
 
+def _max_age_seconds() -> float:
+    return float(getattr(settings, "ROUTING_LOAD_MAX_AGE_SECONDS", 60.0))
+
+
+def _refresh_in_background() -> bool:
+    """ROUTING_LOAD_REFRESH_IN_BACKGROUND: True, False, or None (the default) for "unless the database is SQLite".
+    SQLite runs inside this process: a thread stepping through its rows takes the GIL back for every row, so it
+    would slow the decisions it is meant to spare (measured: several times slower both ways)."""
+    configured = getattr(settings, "ROUTING_LOAD_REFRESH_IN_BACKGROUND", None)
+    if configured is None:
+        return connection.vendor != "sqlite"
+    return bool(configured)
+
+
+_refreshing: set[int] = set()
+
+
 def _snapshot(workspace_id: int, at: dt.datetime) -> _Snapshot:
+    """The workspace's snapshot. Younger than ROUTING_LOAD_CACHE_SECONDS: used as it is. Older, but younger than
+    ROUTING_LOAD_MAX_AGE_SECONDS: still used, while one background thread rebuilds it (so a decision never waits for
+    the recount over every open ticket while routing is busy). Older still, missing, or of an old profile version:
+    rebuilt now."""
     ttl = _load_cache_seconds()
     with _cache_lock:
         version = _versions[workspace_id]
         snap = _snapshots.get(workspace_id)
-        if snap is not None and snap.version == version and time.monotonic() - snap.taken < ttl:
-            return snap
+        if snap is not None and snap.version == version:
+            age = time.monotonic() - snap.taken
+            if age < ttl:
+                return snap
+            if age < _max_age_seconds() and _refresh_in_background():
+                if workspace_id not in _refreshing:
+                    _refreshing.add(workspace_id)
+                    threading.Thread(
+                        target=_refresh, args=(workspace_id, version), name=f"routing-pool-{workspace_id}", daemon=True
+                    ).start()
+                return snap
+    return _rebuild(workspace_id, at, version)
+
+
+def _refresh(workspace_id: int, version: int) -> None:
+    """Rebuild a snapshot in a background thread (its own database connection, closed at the end)."""
+    try:
+        _rebuild(workspace_id, current_time(), version)
+    except Exception:  # the next decision rebuilds it in the foreground once it is too old
+        log.exception("routing: background refresh of workspace %s failed", workspace_id)
+    finally:
+        with _cache_lock:
+            _refreshing.discard(workspace_id)
+        connection.close()
+
+
+def _rebuild(workspace_id: int, at: dt.datetime, version: int) -> _Snapshot:
     taken = time.monotonic()
     load, recent = loads(workspace_id), _recent(workspace_id, at)
     states = _build_states(profiles(workspace_id), load, recent, _on_leave(workspace_id, at))
-    fresh = _Snapshot(taken=taken, version=version, loads=load, recent=recent, states=states)
-    if ttl > 0:
+    fresh = _Snapshot(
+        taken=taken, version=version, loads=load, recent=recent, states=states, table=AgentTable(list(states.values()))
+    )
+    if _load_cache_seconds() > 0:
         with _cache_lock:
             if _versions[workspace_id] == version:
                 _snapshots[workspace_id] = fresh
@@ -272,15 +366,34 @@ def note_assignment(workspace_id: int, *, agent_id: int, kind: str, previous_id:
         count, _ = snap.recent.get(agent_id, (0, 0.0))
         snap.recent[agent_id] = (count + 1, at.timestamp())
         if agent_id in snap.states:
-            snap.states[agent_id] = replace(
-                snap.states[agent_id], load=agent_loads, recent_assignments=count + 1, last_assigned_at=at.timestamp()
+            snap.put(
+                replace(
+                    snap.states[agent_id],
+                    load=agent_loads,
+                    recent_assignments=count + 1,
+                    last_assigned_at=at.timestamp(),
+                )
             )
         if previous_id is not None and previous_id in snap.loads:
             before = dict(snap.loads[previous_id])
             before[kind] = max(0, before.get(kind, 0) - 1)
             snap.loads[previous_id] = before
             if previous_id in snap.states:
-                snap.states[previous_id] = replace(snap.states[previous_id], load=before)
+                snap.put(replace(snap.states[previous_id], load=before))
+
+
+def note_load(workspace_id: int, *, agent_id: int, kind: str, load: int) -> None:
+    """The exact load of one agent for one channel type, just counted under its row lock: put it in the cached
+    snapshot, so assignments made by other processes (which this one never hears of) correct themselves for every
+    agent a decision picks, between the periodic recounts."""
+    with _cache_lock:
+        snap = _snapshots.get(workspace_id)
+        if snap is None or snap.loads.get(agent_id, {}).get(kind, 0) == load:
+            return
+        agent_loads = {**snap.loads.get(agent_id, {}), kind: load}
+        snap.loads[agent_id] = agent_loads
+        if agent_id in snap.states:
+            snap.put(replace(snap.states[agent_id], load=agent_loads))
 
 
 def _on_leave(workspace_id: int, at: dt.datetime) -> set[int]:
@@ -292,15 +405,16 @@ def _on_leave(workspace_id: int, at: dt.datetime) -> set[int]:
 
 
 def _recent(workspace_id: int, at: dt.datetime) -> dict[int, tuple[int, float]]:
+    """Per agent: the tickets assigned to them in the fairness window that they still hold, and when the latest was
+    assigned. Whoever assigned them — routing, a supervisor or the agent taking one — so fairness and round-robin
+    see manual assignments too (index `ticket_ws_assigned_at`)."""
     rows = (
-        RoutingDecision.objects.filter(
-            workspace_id=workspace_id, agent__isnull=False, created_at__gte=at - FAIRNESS_WINDOW
-        )
-        .values("agent_id")
-        .annotate(n=Count("pk"), last=Max("created_at"))
+        Ticket.objects.filter(workspace_id=workspace_id, assignee__isnull=False, assigned_at__gte=at - FAIRNESS_WINDOW)
+        .values("assignee_id")
+        .annotate(n=Count("pk"), last=Max("assigned_at"))
         .order_by()
     )
-    return {r["agent_id"]: (r["n"], r["last"].timestamp() if r["last"] else 0.0) for r in rows}
+    return {r["assignee_id"]: (r["n"], r["last"].timestamp() if r["last"] else 0.0) for r in rows}
 
 
 def agent_states(
@@ -311,14 +425,33 @@ def agent_states(
     team_id: int | None = None,
     exclude: Iterable[int] = (),
 ) -> list[AgentState]:
-    """AgentStates of the pool: the policy's team (or `team_id` for overflow), else every routable agent."""
+    """AgentStates of the pool (a copy of `agent_table`'s rows): the policy's team (or `team_id` for overflow), else
+    every routable agent."""
+    return list(agent_table(workspace_id=workspace_id, policy=policy, at=at, team_id=team_id, exclude=exclude).agents)
+
+
+def agent_table(
+    *,
+    workspace_id: int,
+    policy: RoutingPolicy | None,
+    at: dt.datetime,
+    team_id: int | None = None,
+    exclude: Iterable[int] = (),
+) -> AgentTable:
+    """The pool as numpy columns: the workspace's cached table, or the rows of the policy's team (or `team_id` for
+    overflow) without the excluded agents taken from it."""
     pool_team = team_id if team_id is not None else (policy.team_id if policy else None)
-    excluded = set(exclude)
-    states = _snapshot(workspace_id, at).states.values()
-    return [s for s in states if s.id not in excluded and (pool_team is None or pool_team in s.team_ids)]
+    excluded = list(set(exclude))
+    table = _snapshot(workspace_id, at).table
+    if pool_team is None and not excluded:
+        return table
+    keep = np.ones(table.size, dtype=bool) if pool_team is None else table.in_team(pool_team).copy()
+    if excluded:
+        keep &= ~np.isin(table.ids, np.array(excluded, dtype=np.int64))
+    return table.take(np.flatnonzero(keep))
 
 
-def _category_tree(workspace_id: int) -> dict[int, tuple[int | None, dict[str, int]]]:
+def category_tree(workspace_id: int) -> dict[int, tuple[int | None, dict[str, int]]]:
     """Every category of the workspace: (parent id, its own required skills), cached under the version key."""
     ttl = _cache_seconds()
     with _cache_lock:
@@ -341,118 +474,15 @@ def _category_tree(workspace_id: int) -> dict[int, tuple[int | None, dict[str, i
     return tree
 
 
-def required_skills(ticket: Ticket) -> dict[str, int]:
-    """Skills (name → minimum level) the ticket's category and its ancestors require."""
-    if ticket.category_id is None:
-        return {}
-    tree = _category_tree(ticket.workspace_id)
-    required: dict[str, int] = {}
-    node: int | None = ticket.category_id
-    seen: set[int] = set()
-    while node is not None and node in tree and node not in seen:
-        seen.add(node)
-        parent, own = tree[node]
-        for name, level in own.items():
-            required[name] = max(level, required.get(name, 0))
-        node = parent
-    return required
+_names: dict[int, tuple[list[_Profile], dict[int, str]]] = {}
 
 
 def agent_names(workspace_id: int) -> dict[int, str]:
-    """Names of the routable agents (from the cached profiles)."""
-    return {p.id: p.name for p in profiles(workspace_id)}
-
-
-def ticket_tier(ticket: Ticket) -> str:
-    """The customer's tier: the contact's own override, else the organisation's, else standard."""
-    requester = ticket.requester
-    return str(requester.effective_tier)
-
-
-def ticket_device(ticket: Ticket) -> TicketDevice | None:
-    return TicketDevice.objects.select_related("device").filter(ticket_id=ticket.pk).first()
-
-
-def is_onsite(ticket: Ticket, link: TicketDevice | None) -> bool:
-    """On-site work: the device link says so, or the ticket's `onsite` custom field is set."""
-    if link is not None and link.onsite:
-        return True
-    return bool(ticket.custom_fields.get(ONSITE_FIELD)) if isinstance(ticket.custom_fields, dict) else False
-
-
-def previous_agents(ticket: Ticket, extra: Iterable[int] = ()) -> tuple[int, ...]:
-    """Agents who helped this customer before, most recent first (continuity)."""
-    ids = [i for i in extra if i]
-    recent = (
-        Ticket.objects.filter(
-            workspace_id=ticket.workspace_id, requester_id=ticket.requester_id, assignee__isnull=False
-        )
-        .exclude(pk=ticket.pk)
-        .order_by("-updated_at")
-        .values_list("assignee_id", flat=True)[:5]
-    )
-    for agent_id in recent:
-        if agent_id not in ids:
-            ids.append(agent_id)
-    return tuple(ids)
-
-
-def ticket_spec(
-    ticket: Ticket,
-    *,
-    at: dt.datetime,
-    previous: Iterable[int] = (),
-    waiting_since: dt.datetime | None = None,
-) -> TicketSpec:
-    """The pure description of a ticket the domain routes."""
-    link = ticket_device(ticket)
-    location = None
-    if link is not None and link.device.latitude is not None and link.device.longitude is not None:
-        location = (link.device.latitude, link.device.longitude)
-    sla_left = None
-    if ticket.sla_due_at is not None:
-        sla_left = (ticket.sla_due_at - at).total_seconds() / 60.0
-    affected = 1
-    if isinstance(ticket.custom_fields, dict) and _is_int(ticket.custom_fields.get(AFFECTED_USERS_FIELD)):
-        affected = max(1, int(ticket.custom_fields[AFFECTED_USERS_FIELD]))
-    return TicketSpec(
-        id=ticket.pk,
-        channel_type=channel_type(ticket.channel),
-        priority=ticket.priority,
-        tier=ticket_tier(ticket),
-        language=_lang(ticket.language) if ticket.language else "",
-        required_skills=required_skills(ticket),
-        team_id=ticket.team_id,
-        location=location,
-        onsite=is_onsite(ticket, link),
-        sla_minutes_left=sla_left,
-        affected_users=affected,
-        previous_agent_ids=previous_agents(ticket, previous),
-        waiting_since=(waiting_since or ticket.created_at).timestamp(),
-    )
-
-
-def policy_spec(policy: RoutingPolicy | None) -> PolicySpec:
-    """The pure policy; no policy (a supervisor's preview without one) is the default weighted policy."""
-    if policy is None:
-        return PolicySpec()
-    known = set(Weights.__dataclass_fields__)
-    weights = {k: float(v) for k, v in (policy.weights or {}).items() if k in known and _is_number(v)}
-    spec = PolicySpec(
-        strategy=cast(Strategy, policy.strategy),
-        weights=Weights(**weights),
-        seniority_by_tier={str(k): int(v) for k, v in (policy.seniority_by_tier or {}).items() if _is_int(v)},
-        require_language=policy.require_language,
-        max_distance_km=policy.max_distance_km,
-    )
-    if not policy.relax_enabled:
-        spec = replace(spec, relax_steps=())
-    return spec
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+    """Names of the routable agents (from the cached profiles; the mapping is built once per profile list)."""
+    members = profiles(workspace_id)
+    hit = _names.get(workspace_id)
+    if hit is not None and hit[0] is members:
+        return hit[1]
+    names = {p.id: p.name for p in members}
+    _names[workspace_id] = (members, names)
+    return names

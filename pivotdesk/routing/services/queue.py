@@ -15,7 +15,8 @@ from pivotdesk.common.time import now as current_time
 from pivotdesk.routing.domain import Decision, batch_assign
 from pivotdesk.routing.models import QUEUE_ORDER, QueuedTicket, RoutingPolicy, Trigger
 from pivotdesk.routing.services.dispatch import Outcome, _escalation, route_ticket
-from pivotdesk.routing.services.pool import agent_states, policy_spec, ticket_spec
+from pivotdesk.routing.services.pool import agent_states
+from pivotdesk.routing.services.specs import DEVICE_LINK, policy_spec, ticket_spec
 from pivotdesk.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def _batch(
     policy: RoutingPolicy, members: list[QueuedTicket], *, level: int, overflow: bool, at: dt.datetime
 ) -> dict[int, Decision]:
     """Joint assignment of a backlog on the score matrix (each decision is still claimed under lock)."""
-    tickets = Ticket.objects.select_related("requester__organization", "category").in_bulk(
+    tickets = Ticket.objects.select_related("requester__organization", "category", DEVICE_LINK).in_bulk(
         [m.ticket_id for m in members]
     )
     excluded = {a for m in members for a in (m.excluded_agent_ids or [])}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -132,6 +134,52 @@ def test_the_vectorised_filters_agree_with_the_scalar_reference(pool, ticket, po
     ]
     assert [c.score for c in from_table.candidates] == pytest.approx([c.score for c in from_list.candidates])
     assert from_table.reason_data["excluded"] == from_list.reason_data["excluded"]
+
+
+def _same_decision(a, b) -> None:
+    assert a.agent_id == b.agent_id
+    assert [(c.agent_id, c.excluded_because) for c in a.candidates] == [
+        (c.agent_id, c.excluded_because) for c in b.candidates
+    ]
+    assert [c.score for c in a.candidates] == pytest.approx([c.score for c in b.candidates])
+    assert a.reason_data["excluded"] == b.reason_data["excluded"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(agents(), agents(), policies, levels, st.data())
+def test_a_table_kept_current_row_by_row_decides_like_a_fresh_one(pool, changed, policy, level, data):
+    """The routing app keeps one table and replaces rows as loads and presence change (`replace_row`): after any
+    such changes, including of columns already built and cached, it must decide exactly like a new table."""
+    warm_ticket, ticket = data.draw(tickets()), data.draw(tickets(ticket_id=2))
+    kept = AgentTable(pool)
+    decide(warm_ticket, kept, policy, relax_level=level, now=10_000)  # builds some ticket-dependent columns
+    current = list(pool)
+    for new in changed[: len(pool)]:
+        row = data.draw(st.integers(0, len(pool) - 1))
+        replacement = replace(new, id=current[row].id)
+        kept.replace_row(row, replacement)
+        current[row] = replacement
+    _same_decision(
+        decide(ticket, kept, policy, relax_level=level, now=10_000),
+        decide(ticket, AgentTable(current), policy, relax_level=level, now=10_000),
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(agents(), policies, levels, st.data())
+def test_a_subset_taken_from_a_table_decides_like_a_table_of_that_subset(pool, policy, level, data):
+    warm_ticket, ticket = data.draw(tickets()), data.draw(tickets(ticket_id=2))
+    table = AgentTable(pool)
+    decide(warm_ticket, table, policy, relax_level=level, now=10_000)  # some columns cached on the parent
+    rows = data.draw(st.lists(st.integers(0, len(pool) - 1), unique=True)) if pool else []
+    subset = table.take(np.array(rows, dtype=np.intp))
+    assert [a.id for a in subset.agents] == [pool[i].id for i in rows]
+    _same_decision(
+        decide(ticket, subset, policy, relax_level=level, now=10_000),
+        decide(ticket, [pool[i] for i in rows], policy, relax_level=level, now=10_000),
+    )
+    with pytest.raises(ValueError, match="subset"):
+        subset.replace_row(0, AgentState(1))
 
 
 @settings(max_examples=100, deadline=None)

@@ -15,7 +15,7 @@ from pivotdesk.common.time import now
 from pivotdesk.customers.tests.factories import ContactFactory, OrganizationFactory
 from pivotdesk.routing import services
 from pivotdesk.routing.models import QueuedTicket, RoutingDecision, Trigger
-from pivotdesk.routing.services import pool
+from pivotdesk.routing.services import pool, specs
 from pivotdesk.routing.services.dispatch import route_ticket
 from pivotdesk.routing.tests.factories import agent, category_needing, policy
 from pivotdesk.tickets.models import Status, Ticket
@@ -228,7 +228,7 @@ def test_overflow_to_another_team_after_the_ladder(workspace):
     ticket = make_ticket(workspace=workspace)
     start = now()
     _route(ticket, now=start)
-    steps = len(pool.policy_spec(pol).relax_steps)
+    steps = len(specs.policy_spec(pol).relax_steps)
     # the whole ladder is not enough: still waiting
     services.drain_queue(workspace_id=workspace.pk, now=start + dt.timedelta(seconds=10 * steps + 1))
     ticket.refresh_from_db()
@@ -501,16 +501,57 @@ def test_the_load_snapshot_is_kept_current_by_routing_between_refreshes(workspac
     assert recent[first.pk][0] == 2
 
 
+def test_a_load_counted_under_the_winners_lock_corrects_the_cached_snapshot(workspace, settings):
+    # given a snapshot cached for a minute in which `busy` has one ticket, while it really has two (the second was
+    # assigned by another process, which this one never hears of): busy is full
+    settings.ROUTING_LOAD_CACHE_SECONDS = 60
+    policy(workspace, strategy="least_loaded")
+    busy = agent(workspace, capacity={"email": 2})
+    free = agent(workspace, capacity={"email": 2})
+    _route(make_ticket(workspace=workspace))  # builds the snapshot; ties go to the lowest id: busy
+    make_ticket(workspace=workspace, assignee=busy)
+    loads, _ = pool.load_snapshot(workspace.pk, now())
+    assert loads[busy.pk]["email"] == 1
+    _route(make_ticket(workspace=workspace))  # free (0 of 2) beats busy (1 of 2 in the snapshot)
+    # when the next ticket is routed, the snapshot ties them and picks busy (idle longer)
+    ticket = make_ticket(workspace=workspace)
+    _route(ticket)
+    # then the recount under busy's lock finds it full, the ticket goes to the next candidate, and the snapshot
+    # now holds busy's exact load
+    assert ticket.assignee_id == free.pk
+    assert RoutingDecision.objects.get(ticket=ticket).reason_data["fallback_from"] == busy.pk
+    loads, _ = pool.load_snapshot(workspace.pk, now())
+    assert loads[busy.pk]["email"] == 2 and loads[free.pk]["email"] == 2
+
+
+def test_a_team_policy_decides_on_the_teams_rows_of_the_cached_table(workspace, settings):
+    settings.ROUTING_LOAD_CACHE_SECONDS = 60
+    team = TeamFactory(workspace=workspace)
+    outsider = agent(workspace, skills={"billing": 5})
+    member = agent(workspace, skills={"billing": 2})
+    member.teams.add(team)
+    pool.bump_pool_version(workspace.pk)
+    policy(workspace, team=team)
+    billing = category_needing(workspace, "Billing", {"billing": 1})
+    pool_table = pool.agent_table(workspace_id=workspace.pk, policy=None, at=now())
+    assert {outsider.pk, member.pk} <= {a.id for a in pool_table.agents}
+    ticket = make_ticket(workspace=workspace, category=billing)
+    _route(ticket)
+    assert ticket.assignee_id == member.pk
+    decision = RoutingDecision.objects.get(ticket=ticket)
+    assert {c["agent_id"] for c in decision.candidates} == {member.pk}
+
+
 def test_category_skills_are_cached_until_changed_here(workspace, settings, supervisor):
     settings.ROUTING_POOL_CACHE_SECONDS = 60
     needs = category_needing(workspace, "Network", {"routing": 2})
     ticket = make_ticket(workspace=workspace, category=needs)
-    assert pool.required_skills(ticket) == {"routing": 2}
+    assert specs.required_skills(ticket) == {"routing": 2}
     from pivotdesk.accounts.models import Skill
 
     skill = Skill.objects.create(workspace=workspace, name="bgp")
     services.category_skill_set(category=needs, skill=skill, min_level=4, actor=Actor.for_agent(supervisor))
-    assert pool.required_skills(ticket) == {"routing": 2, "bgp": 4}
+    assert specs.required_skills(ticket) == {"routing": 2, "bgp": 4}
 
 
 def test_a_ticket_that_fails_to_route_keeps_waiting_with_the_error_as_its_reason(workspace, monkeypatch):
@@ -581,3 +622,78 @@ def test_a_waiting_ticket_is_tried_again_when_its_category_changes(workspace, dj
         ticket_update(ticket=ticket, actor=Actor.system("triage"), changes={"category": billing})
     ticket.refresh_from_db()
     assert ticket.assignee_id is not None and not QueuedTicket.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_snapshot_is_used_while_a_background_thread_recounts_it(settings):
+    import time
+
+    from pivotdesk.accounts.tests.factories import WorkspaceFactory
+
+    settings.ROUTING_LOAD_REFRESH_IN_BACKGROUND = True
+    settings.ROUTING_LOAD_CACHE_SECONDS = 5
+    settings.ROUTING_LOAD_MAX_AGE_SECONDS = 600
+    ws = WorkspaceFactory()
+    someone = agent(ws)
+    stale = pool._snapshot(ws.pk, now())
+    make_ticket(workspace=ws, assignee=someone)  # assigned elsewhere: the snapshot does not know
+    stale.taken -= 10  # older than the refresh interval, younger than the maximum age
+    # when a decision asks for the snapshot, it gets the stale one at once, and a thread recounts
+    assert pool._snapshot(ws.pk, now()) is stale
+    waited = 0.0
+    while pool._snapshots.get(ws.pk) is stale and waited < 30:
+        time.sleep(0.05)
+        waited += 0.05
+    loads, _ = pool.load_snapshot(ws.pk, now())
+    assert loads[someone.pk]["email"] == 1
+    # and a snapshot older than the maximum age is rebuilt before it is used
+    make_ticket(workspace=ws, assignee=someone)
+    pool._snapshots[ws.pk].taken -= 601
+    loads, _ = pool.load_snapshot(ws.pk, now())
+    assert loads[someone.pk]["email"] == 2
+
+
+def test_the_compiled_hot_queries_answer_as_the_orm_does(workspace):
+    from pivotdesk.common.compiled import forget_compiled, is_compiled
+    from pivotdesk.customers.tests.factories import ContactFactory as Contacts
+
+    first, second = agent(workspace), agent(workspace)
+    customer, other = Contacts(workspace=workspace), Contacts(workspace=workspace)
+    make_ticket(workspace=workspace, requester=customer, assignee=first)
+    make_ticket(workspace=workspace, requester=customer, assignee=second, channel="chat")
+    make_ticket(workspace=workspace, requester=other, assignee=second)
+    solved = make_ticket(workspace=workspace, requester=customer, assignee=first)
+    ticket_set_status(ticket=solved, status=Status.SOLVED, actor=Actor.system())
+    fresh = make_ticket(workspace=workspace, requester=customer)
+    forget_compiled()
+    for _ in range(2):  # compiled on the first call, reused on the second
+        expected = list(
+            Ticket.objects.filter(workspace=workspace, requester=customer, assignee__isnull=False)
+            .exclude(pk=fresh.pk)
+            .order_by("-updated_at")
+            .values_list("assignee_id", flat=True)[:5]
+        )
+        assert list(specs.previous_agents(fresh)) == list(dict.fromkeys(expected))
+        assert pool.agent_load(first.pk, workspace.pk, "email") == 1  # the solved one does not count
+        assert pool.agent_load(second.pk, workspace.pk, "email") == 1
+        assert pool.agent_load(second.pk, workspace.pk, "chat") == 1
+        assert pool.agent_load(second.pk, workspace.pk, "voice") == 0
+        assert pool.agent_load(second.pk, workspace.pk, "no-such-type") == 0  # no channels: the ORM answers
+    assert is_compiled("routing.previous_agents") and is_compiled("routing.load:email")
+    assert not is_compiled("routing.load:no-such-type")
+
+
+def test_assignments_made_by_hand_count_for_round_robin_and_fairness(workspace, supervisor):
+    # given round-robin, and a supervisor who just gave `first` a ticket by hand (no routing decision)
+    policy(workspace, strategy="round_robin")
+    supervisor.status = "offline"  # not in the running itself
+    supervisor.save(update_fields=["status"])
+    first, second = agent(workspace), agent(workspace)
+    by_hand = make_ticket(workspace=workspace)
+    ticket_assign(ticket=by_hand, assignee=first, actor=Actor.for_agent(supervisor))
+    # when the next ticket is routed, the turn is second's (first was assigned most recently)
+    ticket = make_ticket(workspace=workspace)
+    _route(ticket)
+    assert ticket.assignee_id == second.pk
+    _, recent = pool.load_snapshot(workspace.pk, now())
+    assert recent[first.pk][0] == 1 and recent[second.pk][0] == 1

@@ -24,7 +24,7 @@ from pivotdesk.routing import selectors as routing_selectors
 from pivotdesk.routing import services as routing_services
 from pivotdesk.routing.domain import FACTORS, RELAXATION_LADDER, Weights, decide
 from pivotdesk.routing.models import RoutingPolicy, Strategy
-from pivotdesk.routing.services import pool
+from pivotdesk.routing.services import pool, specs
 from pivotdesk.routing.services.policies import policy_matches, preview_apply
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets.models import Category, Priority, Ticket
@@ -304,16 +304,16 @@ def _preview_rows(desk: Desk, policy: RoutingPolicy) -> list[dict[str, Any]]:
     at = now()
     tickets = list(
         Ticket.objects.filter(workspace=desk.workspace, merged_into__isnull=True)
-        .select_related("requester__organization", "category", "assignee__user")
+        .select_related("requester__organization", "category", "assignee__user", specs.DEVICE_LINK)
         .order_by("-created_at")[:PREVIEW_TICKETS]
     )
-    states = pool.agent_states(workspace_id=desk.workspace.pk, policy=policy, at=at)
-    names = {s.id: s.name for s in states}
-    spec = pool.policy_spec(policy)
+    states = pool.agent_table(workspace_id=desk.workspace.pk, policy=policy, at=at)
+    names = {s.id: s.name for s in states.agents}
+    spec = specs.policy_spec(policy)
     rows = []
     for ticket in tickets:
         matches = policy_matches(policy, ticket)
-        decision = decide(pool.ticket_spec(ticket, at=at), states, spec, now=at.timestamp()) if matches else None
+        decision = decide(specs.ticket_spec(ticket, at=at), states, spec, now=at.timestamp()) if matches else None
         rows.append(
             {
                 "ticket": ticket,
