@@ -34,6 +34,12 @@ def _eager_celery(settings):
 
 
 @pytest.fixture(autouse=True)
+def _routing_refreshes_in_the_foreground(settings):
+    """No background threads reading the database behind a test's transaction (one routing test turns it on)."""
+    settings.ROUTING_LOAD_REFRESH_IN_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

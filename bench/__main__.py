@@ -136,6 +136,7 @@ def _run_routing(quick: bool) -> dict[str, Any]:
             header = [
                 "db",
                 "decision p50 / p99 ms",
+                "decision CPU p50 / p99 ms",
                 "route_ticket p50 / p99 ms",
                 "route mean ms",
                 "decision p99 ≤ 5 ms",

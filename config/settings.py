@@ -222,6 +222,18 @@ PIVOTDESK_LLM_TIMEOUT_SECONDS = env.float("PIVOTDESK_LLM_TIMEOUT_SECONDS", defau
 # USD per 1,000 tokens (prompt, completion) for the cost log; 0 for self-hosted models.
 PIVOTDESK_LLM_PRICE_PER_1K = env.list("PIVOTDESK_LLM_PRICE_PER_1K", cast=float, default=[0.0, 0.0])
 
+# --- routing (issue 5) ---------------------------------------------------------------------------------------------
+# A new ticket is routed when AI triage has finished with it (ticket.triaged), or after this many seconds anyway.
+ROUTING_WAIT_FOR_TRIAGE_SECONDS = env.float("ROUTING_WAIT_FOR_TRIAGE_SECONDS", default=60.0)
+# Per-process caches: agent profiles, category skills and policies; the load snapshot is recounted every
+# ROUTING_LOAD_CACHE_SECONDS (in a background thread where it may be) and in the foreground once older than the
+# maximum age.
+ROUTING_POOL_CACHE_SECONDS = env.float("ROUTING_POOL_CACHE_SECONDS", default=30.0)
+ROUTING_LOAD_CACHE_SECONDS = env.float("ROUTING_LOAD_CACHE_SECONDS", default=5.0)
+ROUTING_LOAD_MAX_AGE_SECONDS = env.float("ROUTING_LOAD_MAX_AGE_SECONDS", default=60.0)
+# The recount in a background thread: on by default except on SQLite (see routing.services.pool).
+ROUTING_LOAD_REFRESH_IN_BACKGROUND = env.bool("ROUTING_LOAD_REFRESH_IN_BACKGROUND", default=None)
+
 # --- security (behind TLS in production) ------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)

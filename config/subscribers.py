@@ -12,6 +12,8 @@ import logging
 from functools import cache
 from typing import Any
 
+from django.conf import settings
+
 from pivotdesk.common.events import DomainEvent, set_dispatcher
 
 log = logging.getLogger(__name__)
@@ -24,11 +26,13 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "ticket.created": [
         # AI triage: every new ticket (and, below, every later message from the customer).
         "pivotdesk.ai.tasks.triage_on_event",
-        # Routing: route the new ticket (a waiting ticket is retried when triage sets its category/language).
+        # Routing: route the new ticket — after triage when triage runs (see WAIT_FOR below).
         "pivotdesk.routing.tasks.route_on_created",
         # SLA: match a policy and start the clocks.
         _SLA_APPLY,
     ],
+    # AI triage of a new ticket finished (category, language, priority, team set or abstained): route it now.
+    "ticket.triaged": ["pivotdesk.routing.tasks.route_on_created"],
     "ticket.updated": [
         # A person changing a field the AI set marks that prediction overridden (the training signal).
         "pivotdesk.ai.tasks.track_overrides",
@@ -84,6 +88,18 @@ WHEN: dict[str, str] = {
 }
 
 
+# Reactions that wait for another one: (event, task) → (the check saying the other will run, the setting holding
+# how many seconds to wait at most). The task is queued with that countdown as a fallback (the other may fail or be
+# slow), and another event runs it sooner: routing waits for triage, and `ticket.triaged` routes the ticket at
+# once. Tasks are idempotent, so the late fallback finds the ticket routed and does nothing.
+WAIT_FOR: dict[tuple[str, str], tuple[str, str]] = {
+    ("ticket.created", "pivotdesk.routing.tasks.route_on_created"): (
+        "pivotdesk.ai.selectors.event_needs_triage",
+        "ROUTING_WAIT_FOR_TRIAGE_SECONDS",
+    ),
+}
+
+
 @cache
 def _task(path: str) -> Any:
     module, name = path.rsplit(".", 1)
@@ -102,9 +118,29 @@ def dispatch(event: DomainEvent) -> None:
         if not _wanted(path, body):
             continue
         try:
-            _task(path).delay(body)
+            countdown = _wait(event.name, path, body)
+            if countdown:
+                _task(path).apply_async((body,), countdown=countdown)
+            else:
+                _task(path).delay(body)
         except Exception:  # one broken subscriber must not stop the others
             log.exception("could not queue %s for %s", path, event.name)
+
+
+def _wait(name: str, path: str, body: dict[str, Any]) -> float:
+    """Seconds to hold the task back for the reaction it waits for (0: queue it now)."""
+    rule = WAIT_FOR.get((name, path))
+    if rule is None:
+        return 0.0
+    check, setting = rule
+    seconds = float(getattr(settings, setting, 0) or 0)
+    if seconds <= 0:
+        return 0.0
+    try:
+        return seconds if _task(check)(body) else 0.0
+    except Exception:
+        log.exception("wait check %s failed; queueing %s now", check, path)
+        return 0.0
 
 
 def _wanted(path: str, body: dict[str, Any]) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from config import subscribers
@@ -126,3 +128,65 @@ def test_a_committed_ticket_reaches_the_webhook_task_through_the_installed_dispa
             "payload": {"ticket_id": ticket.pk, "channel": "web_form"},
         }
     ]
+
+
+class _Scheduler(_Recorder):
+    """Also records `.apply_async` (with its countdown)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.later: list[tuple[dict[str, object], float]] = []
+
+    def apply_async(self, args: tuple[dict[str, object]], countdown: float) -> None:
+        self.later.append((args[0], countdown))
+
+
+scheduler = _Scheduler()
+
+
+def _needs_triage(body: dict[str, Any]) -> bool:
+    return bool((body.get("payload") or {}).get("triage"))
+
+
+@pytest.mark.parametrize(("triage", "waits"), [(True, True), (False, False)])
+def test_routing_waits_for_triage_with_a_fallback_countdown(monkeypatch, settings, triage, waits):
+    settings.ROUTING_WAIT_FOR_TRIAGE_SECONDS = 45
+    scheduler.calls.clear()
+    scheduler.later.clear()
+    route = "config.tests.test_subscribers.scheduler"
+    monkeypatch.setitem(SUBSCRIBERS, "ticket.created", [route])
+    monkeypatch.setitem(SUBSCRIBERS, "*", [])
+    monkeypatch.setattr(
+        subscribers,
+        "WAIT_FOR",
+        {("ticket.created", route): ("config.tests.test_subscribers._needs_triage", "ROUTING_WAIT_FOR_TRIAGE_SECONDS")},
+    )
+    monkeypatch.setattr(subscribers, "WHEN", {})
+    dispatch(DomainEvent(name="ticket.created", workspace_id=1, payload={"ticket_id": 7, "triage": triage}))
+    if waits:
+        assert scheduler.calls == [] and [c for _, c in scheduler.later] == [45.0]
+    else:
+        assert len(scheduler.calls) == 1 and scheduler.later == []
+
+
+def test_the_routing_wait_is_declared_for_new_tickets_and_triage_routes_at_once():
+    route = "pivotdesk.routing.tasks.route_on_created"
+    assert subscribers.WAIT_FOR[("ticket.created", route)][0] == "pivotdesk.ai.selectors.event_needs_triage"
+    assert route in SUBSCRIBERS["ticket.triaged"]
+    assert ("ticket.triaged", route) not in subscribers.WAIT_FOR
+
+
+def test_a_new_tickets_triage_publishes_ticket_triaged(workspace, settings, django_capture_on_commit_callbacks):
+    from pivotdesk.ai import tasks as ai_tasks
+    from pivotdesk.common import events
+
+    settings.PIVOTDESK_AI_ENABLED = False  # the pipeline does nothing, but the event still tells routing to go
+    ticket = make_ticket(workspace=workspace)
+    with events.record_events() as seen, django_capture_on_commit_callbacks(execute=True):
+        ai_tasks.triage_on_event(
+            {"name": "ticket.created", "workspace_id": workspace.pk, "payload": {"ticket_id": ticket.pk}}
+        )
+        ai_tasks.triage_on_event(
+            {"name": "message.created", "workspace_id": workspace.pk, "payload": {"ticket_id": ticket.pk}}
+        )
+    assert [(e.name, e.payload["ticket_id"]) for e in seen] == [("ticket.triaged", ticket.pk)]

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 
@@ -119,26 +119,37 @@ def notify(
     if dedupe_key and Notification.objects.filter(recipient=recipient, dedupe_key=dedupe_key).exists():
         return None
     at = now()
-    with transaction.atomic():
+    pref = preference_for(recipient)
+    wanted = channels_for(kind, pref.channels, DEFAULT_CHANNELS)
+    values = {
+        "workspace": workspace,
+        "recipient": recipient,
+        "kind": kind,
+        "title": (title or kind)[:MAX_TITLE],
+        "body": body or "",
+        "url": url or "",
+        "ticket": ticket,
+        "dedupe_key": dedupe_key,
+        "urgent": urgent,
+        "data": data or {},
+    }
+    if not wanted and not connection.in_atomic_block:
+        # In-app only (most kinds) and no caller's transaction: one INSERT, no transaction around it.
         try:
-            with transaction.atomic():  # a savepoint: a concurrent twin makes this insert fail, not the caller's
-                notification = Notification.objects.create(
-                    workspace=workspace,
-                    recipient=recipient,
-                    kind=kind,
-                    title=(title or kind)[:MAX_TITLE],
-                    body=body or "",
-                    url=url or "",
-                    ticket=ticket,
-                    dedupe_key=dedupe_key,
-                    urgent=urgent,
-                    data=data or {},
-                )
+            return Notification.objects.create(**values)
         except IntegrityError:
             if dedupe_key and Notification.objects.filter(recipient=recipient, dedupe_key=dedupe_key).exists():
                 return None
             raise
-        deliveries = _plan_deliveries(notification, recipient, at)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent twin makes this insert fail, not the caller's
+                notification = Notification.objects.create(**values)
+        except IntegrityError:
+            if dedupe_key and Notification.objects.filter(recipient=recipient, dedupe_key=dedupe_key).exists():
+                return None
+            raise
+        deliveries = _plan_deliveries(notification, recipient, at, pref=pref, wanted=wanted)
         _queue_after_commit(d.pk for d in deliveries if d.status == DeliveryStatus.QUEUED and d.deferred_until is None)
     return notification
 
@@ -211,9 +222,9 @@ def _target_destination(target: NotificationTarget) -> str:
     return f"{target.label} ({target.scheme}) #{target.pk}"[:255]
 
 
-def _plan_deliveries(notification: Notification, agent: AgentProfile, at: dt.datetime) -> list[Delivery]:
-    pref = preference_for(agent)
-    wanted = channels_for(notification.kind, pref.channels, DEFAULT_CHANNELS)
+def _plan_deliveries(
+    notification: Notification, agent: AgentProfile, at: dt.datetime, *, pref: NotificationPreference, wanted: list[str]
+) -> list[Delivery]:
     if not wanted:
         return []
     deferred = _defer_until(pref, agent, at, notification.urgent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from typing import Any
@@ -16,6 +17,7 @@ from pivotdesk.channels.domain.inbound import NormalizedInbound, PayloadError
 from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundStatus
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import DomainError
+from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
 from pivotdesk.customers import services as customer_services
 from pivotdesk.customers.models import Contact
@@ -39,16 +41,19 @@ def inbound_store(
     account: ChannelAccount | None = None,
     dedupe_key: str = "",
 ) -> InboundPayload:
-    """Store a raw payload exactly as received, before any parsing. Always succeeds for any bytes."""
+    """Store a raw payload exactly as received, before any parsing. Always succeeds for any bytes.
+
+    The raw bytes are kept whole; the text columns beside them (headers and query in `meta`, the content type, the
+    dedupe key) lose NUL characters, which PostgreSQL text and jsonb cannot hold."""
     return InboundPayload.objects.create(
         workspace=workspace,
         account=account,
         channel=channel,
         raw=raw,
-        content_type=content_type[:120],
-        meta=meta or {},
+        content_type=without_nul(content_type)[:120],
+        meta=without_nul(meta or {}),
         received_at=now(),
-        dedupe_key=dedupe_key[:300],
+        dedupe_key=without_nul(dedupe_key)[:300],
     )
 
 
@@ -94,7 +99,7 @@ def inbound_process(*, payload: InboundPayload) -> InboundPayload:
 
 
 def _finish(payload: InboundPayload, status: str, reason: str) -> InboundPayload:
-    payload.status, payload.reason, payload.processed_at = status, reason[:4000], now()
+    payload.status, payload.reason, payload.processed_at = status, without_nul(reason)[:4000], now()
     InboundPayload.objects.filter(pk=payload.pk).update(
         status=status,
         reason=payload.reason,
@@ -153,11 +158,23 @@ def _bodies(inbound: NormalizedInbound) -> tuple[str, str]:
     return inbound.text, ""
 
 
+def _storable(inbound: NormalizedInbound) -> NormalizedInbound:
+    """The message with NUL characters removed from its text fields (names, ids, bodies, metadata), which
+    PostgreSQL cannot store or even compare; attachments stay as they came."""
+    changes = {
+        f.name: without_nul(getattr(inbound, f.name))
+        for f in dataclasses.fields(inbound)
+        if isinstance(getattr(inbound, f.name), str | dict) or f.name in ("reply_to_ids", "followers")
+    }
+    return dataclasses.replace(inbound, **changes)
+
+
 def inbound_deliver(
     *, workspace: Workspace, inbound: NormalizedInbound, account: ChannelAccount | None = None
 ) -> tuple[Message, bool]:
     """Turn one normalised message into a ticket message: resolve the contact, thread it, store it.
     Returns (message, was_duplicate). The same external id twice gives the same message."""
+    inbound = _storable(inbound)
     if inbound.external_id:
         existing = Message.objects.filter(
             workspace=workspace, channel=inbound.channel, external_id=inbound.external_id

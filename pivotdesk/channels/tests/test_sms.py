@@ -199,6 +199,17 @@ def test_parser_never_raises_out_of_processing(workspace, account, raw):
     assert result.status != "failed" or result.reason
 
 
+def test_a_nul_character_is_stored_with_the_raw_bytes_whole_and_the_message_delivered(hook):
+    # PostgreSQL text and jsonb cannot hold NUL: the payload's text columns drop it, the raw bytes keep it
+    response = post(hook, form(sid="SM\x00nul", body="router\x00 down", Extra="a\x00b"))
+    assert response.status_code == 200
+    payload = latest_payload(hook.account)
+    assert b"%00" in bytes(payload.raw)
+    assert "\x00" not in str(payload.meta) and "\x00" not in payload.dedupe_key
+    assert payload.status == "processed", payload.reason
+    assert Message.objects.get(external_id="SMnul").body_text == "router down"
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(params=forms, signed=st.booleans())
 def test_webhook_never_answers_500(hook, params, signed):

@@ -126,6 +126,18 @@ def test_concurrent_notify_with_same_key_creates_one(workspace, agent):
     assert Notification.objects.filter(recipient=agent, dedupe_key="race").count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_in_app_only_notification_outside_a_transaction_is_three_queries_and_still_deduplicated(
+    workspace, agent, django_assert_num_queries
+):
+    # the dedupe check, the agent's preferences, the INSERT: no transaction, no savepoint (routing's after-commit case)
+    with django_assert_num_queries(3):
+        first = _notify(workspace, agent, kind="routing.assigned", dedupe_key="routing.assigned:1")
+    assert first is not None and not first.deliveries.exists()
+    assert _notify(workspace, agent, kind="routing.assigned", dedupe_key="routing.assigned:1") is None
+    assert Notification.objects.filter(recipient=agent, dedupe_key="routing.assigned:1").count() == 1
+
+
 def _time_passes(d: Delivery) -> None:
     """Move a delivery's due time to now, as if its back-off (or quiet hours) had passed."""
     Delivery.objects.filter(pk=d.pk).update(next_attempt_at=now())

@@ -36,6 +36,7 @@ from pivotdesk.sla.services.matching import (
     match_policy,
 )
 from pivotdesk.tickets.models import AuthorType, Message, MessageKind, Status, Ticket, TicketEvent
+from pivotdesk.tickets.services import timeline
 from pivotdesk.tickets.services.timeline import record
 
 SLA_ACTOR = Actor.system("SLA")
@@ -96,19 +97,7 @@ class Timeline:
         new: Any = None,
         data: dict[str, Any] | None = None,
     ) -> TicketEvent:
-        event = TicketEvent(
-            workspace_id=ticket.workspace_id,
-            ticket=ticket,
-            created_at=current_time(),
-            actor_type=SLA_ACTOR.kind,
-            actor_agent=SLA_ACTOR.agent,
-            actor_label=SLA_ACTOR.display,
-            verb=verb,
-            field=field,
-            old_value=old,
-            new_value=new,
-            data=data or {},
-        )
+        event = timeline.build(ticket=ticket, actor=SLA_ACTOR, verb=verb, field=field, old=old, new=new, data=data)
         self.events.append(event)
         return event
 

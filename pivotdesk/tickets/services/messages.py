@@ -17,6 +17,7 @@ from pivotdesk.accounts.permissions import Perm, require
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import Conflict, ValidationFailed
 from pivotdesk.common.html import html_to_text, sanitize_html, text_to_html
+from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import Contact
 from pivotdesk.tickets import events
@@ -61,6 +62,8 @@ def message_create(
     same message back (idempotent delivery). Agent replies set first response; customer messages reopen."""
     if kind not in MessageKind.values:
         raise ValidationFailed(f"Unknown message kind '{kind}'.", details={"kind": MessageKind.values})
+    body, body_html, external_id = without_nul(body), without_nul(body_html), without_nul(external_id)
+    metadata = without_nul(metadata) if metadata else metadata
     channel = channel or (ticket.channel if as_customer else Channel.AGENT)
     if channel not in Channel.values:
         raise ValidationFailed(f"Unknown channel '{channel}'.")

@@ -11,6 +11,7 @@ from pivotdesk.accounts.models import AgentProfile, Team, Workspace
 from pivotdesk.accounts.permissions import Perm, require
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import Conflict, NotFound, ValidationFailed
+from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import Contact
 from pivotdesk.tickets import events
@@ -137,7 +138,8 @@ def ticket_create(
     _same_workspace(workspace.pk, requester=requester, category=category, team=team, assignee=assignee)
     if requester.merged_into_id is not None:
         requester = Contact.objects.get(pk=requester.merged_into_id)
-    subject = (subject or "").strip() or subject_from_body(body)
+    subject, body, external_id = without_nul(subject or ""), without_nul(body or ""), without_nul(external_id)
+    subject = subject.strip() or subject_from_body(body)
     if len(subject) > 255:
         subject = subject[:254] + "…"
     for value, choices, name in (

@@ -9,7 +9,7 @@ from pivotdesk.common.time import now
 from pivotdesk.tickets.models import Ticket, TicketEvent
 
 
-def record(
+def build(
     *,
     ticket: Ticket,
     actor: Actor,
@@ -19,8 +19,8 @@ def record(
     new: Any = None,
     data: dict[str, Any] | None = None,
 ) -> TicketEvent:
-    """Append one event to the ticket's timeline."""
-    return TicketEvent.objects.create(
+    """One timeline event, not saved yet (for callers that insert many at once with bulk_create)."""
+    return TicketEvent(
         workspace_id=ticket.workspace_id,
         ticket=ticket,
         created_at=now(),
@@ -33,6 +33,22 @@ def record(
         new_value=new,
         data=data or {},
     )
+
+
+def record(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    verb: str,
+    field: str = "",
+    old: Any = None,
+    new: Any = None,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """Append one event to the ticket's timeline."""
+    event = build(ticket=ticket, actor=actor, verb=verb, field=field, old=old, new=new, data=data)
+    event.save(force_insert=True)
+    return event
 
 
 def ref(obj: Any) -> dict[str, Any] | None:
