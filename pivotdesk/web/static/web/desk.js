@@ -66,7 +66,11 @@
     return !!(form && document.activeElement && form.contains(document.activeElement));
   };
   document.addEventListener("input", function (evt) {
-    if (evt.target && evt.target.id === "reply-body") replyTouchedAt = Date.now();
+    if (!evt.target || evt.target.id !== "reply-body") return;
+    var was = window.deskReplyState();
+    replyTouchedAt = Date.now();
+    // Tell the others at once that a reply is being written, not at the next 10-second pulse.
+    if (was !== "replying" && window.deskReplyState() === "replying") htmx.trigger(document.body, "desk-typing");
   });
   window.addEventListener("pagehide", function () {
     var el = $("#ticket-page");
