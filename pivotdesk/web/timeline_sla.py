@@ -13,8 +13,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from pivotdesk.tickets.models import TicketEvent
+from pivotdesk.sla.services.scan import NOBODY_TO_NOTIFY
+from pivotdesk.tickets.models import Priority, TicketEvent
 from pivotdesk.web.templatetags.sla_tags import duration_text, metric_label
 
 EMPTY = "—"
@@ -62,10 +64,51 @@ def _targets(targets: list[Any]) -> SafeString:
     return format_html_join(", ", "{}", ((p,) for p in parts)) if parts else SafeString(EMPTY)
 
 
+def _priority(value: str) -> str:
+    return str(Priority(value).label) if value in Priority.values else value
+
+
+def _role(role: str) -> str:
+    roles = {
+        "assignee": pgettext("sla recipient", "assignee"),
+        "team lead": pgettext("sla recipient", "team lead"),
+        "supervisor": pgettext("sla recipient", "supervisor"),
+        "named": pgettext("sla recipient", "named"),
+    }
+    return roles.get(role, role)
+
+
+def _step(step: dict[str, Any]) -> str:
+    """One thing an SLA firing did, in the reader's language (the scanner stores it as data)."""
+    do = step.get("do")
+    if do == "notified":
+        return _("notified {agent} ({role})").format(agent=step.get("agent", ""), role=_role(str(step.get("role"))))
+    if do == "priority":
+        return _("priority {old} → {new}").format(
+            old=_priority(str(step.get("old"))), new=_priority(str(step.get("new")))
+        )
+    if do == "reassigned":
+        return _("reassigned to {agent}").format(agent=step.get("agent", ""))
+    if do == "moved":
+        return _("moved to team {team}").format(team=step.get("team", ""))
+    if do == "follower":
+        return _("added follower {agent}").format(agent=step.get("agent", ""))
+    if do == "tagged":
+        return _("tagged {tag}").format(tag=step.get("tag", ""))
+    return str(do)
+
+
 def _details(event: TicketEvent) -> str:
-    done = [str(d) for d in event.data.get("done") or []]
-    errors = [str(e) for e in event.data.get("errors") or []]
-    parts = ", ".join(done)
+    steps = event.data.get("steps")
+    if isinstance(steps, list):
+        done = [_step(s) for s in steps if isinstance(s, dict)]
+    else:  # events written before steps were stored keep their English sentences
+        done = [str(d) for d in event.data.get("done") or []]
+    errors = [
+        _("nobody to notify: the ticket has no assignee and its team no lead") if e == NOBODY_TO_NOTIFY else str(e)
+        for e in event.data.get("errors") or []
+    ]
+    parts = _(", ").join(done)
     if errors:
         parts += (" " if parts else "") + "(" + "; ".join(errors) + ")"
     return parts

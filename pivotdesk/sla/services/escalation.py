@@ -142,54 +142,79 @@ def raised_priority(current: str, action: dict[str, Any]) -> str | None:
     return str(target)
 
 
-def run_ticket_action(ticket: Ticket, action: dict[str, Any], actor: Any) -> str:
-    """Run one non-notify action through the tickets services; returns a short description of what changed
-    ("priority high → urgent") or "" when nothing needed changing. Raises DomainError on a refused change."""
+Step = dict[str, str]
+"""What an action did, as data the agent UI can put in the reader's language: {"do": "priority", "old": "high",
+"new": "urgent"}; `step_text` gives the English sentence kept for logs and the API."""
+
+
+def step_text(step: Step) -> str:
+    """ "priority high → urgent", "notified 李伟 (assignee)", … (English, for logs and the API)."""
+    do = step.get("do")
+    if do == "notified":
+        return f"notified {step.get('agent', '')} ({step.get('role', '')})"
+    if do == "priority":
+        return f"priority {step.get('old', '')} → {step.get('new', '')}"
+    if do == "reassigned":
+        return f"reassigned to {step.get('agent', '')}"
+    if do == "moved":
+        return f"moved to team {step.get('team', '')}"
+    if do == "follower":
+        return f"added follower {step.get('agent', '')}"
+    if do == "tagged":
+        return f"tagged {step.get('tag', '')}"
+    return str(do)
+
+
+def run_ticket_action(ticket: Ticket, action: dict[str, Any], actor: Any) -> Step | None:
+    """Run one non-notify action through the tickets services; returns what changed as a step
+    ({"do": "priority", "old": "high", "new": "urgent"}) or None when nothing needed changing. Raises DomainError on
+    a refused change."""
     kind = action["type"]
     current = Ticket.objects.select_related("team", "assignee").get(pk=ticket.pk)
     if kind == "raise_priority":
         new = raised_priority(current.priority, action)
         if new is None:
-            return ""
+            return None
+        old = current.priority
         ticket_update(ticket=current, actor=actor, changes={"priority": new})
-        return f"priority {current.priority} → {new}"
+        return {"do": "priority", "old": str(old), "new": new}
     if kind == "reassign" and "agent" in action:
         agent = AgentProfile.objects.select_related("user").get(pk=action["agent"])
         if current.assignee_id == agent.pk:
-            return ""
+            return None
         ticket_update(ticket=current, actor=actor, changes={"assignee": agent})
-        return f"reassigned to {agent.name}"
+        return {"do": "reassigned", "agent": agent.name}
     if kind == "reassign":
         team = Team.objects.get(pk=action["team"])
         if current.team_id == team.pk:
-            return ""
+            return None
         changes: dict[str, Any] = {"team": team}
         if current.assignee_id is not None and not team.members.filter(pk=current.assignee_id).exists():
             changes["assignee"] = None
         ticket_update(ticket=current, actor=actor, changes=changes)
-        return f"moved to team {team.name}"
+        return {"do": "moved", "team": team.name}
     if kind == "add_follower":
         agent = AgentProfile.objects.select_related("user").get(pk=action["agent"])
         followers = list(current.followers.values_list("pk", flat=True))
         if agent.pk in followers:
-            return ""
+            return None
         ticket_update(ticket=current, actor=actor, changes={"followers": [*followers, agent.pk]})
-        return f"added follower {agent.name}"
+        return {"do": "follower", "agent": agent.name}
     if kind == "add_tag":
         if current.tags.filter(name=action["tag"]).exists():
-            return ""
+            return None
         ticket_update(ticket=current, actor=actor, changes={"add_tags": [action["tag"]]})
-        return f"tagged {action['tag']}"
+        return {"do": "tagged", "tag": str(action["tag"])}
     raise ValidationFailed(f"Unknown escalation action '{kind}'.")
 
 
-def run_safely(ticket: Ticket, action: dict[str, Any], actor: Any) -> tuple[str, str]:
-    """Run one action in a savepoint: (description, error). A refused change (closed ticket, inactive agent) or a
+def run_safely(ticket: Ticket, action: dict[str, Any], actor: Any) -> tuple[Step | None, str]:
+    """Run one action in a savepoint: (step or None, error). A refused change (closed ticket, inactive agent) or a
     vanished agent/team is recorded as the error, never raised: the other actions still run."""
     try:
         with transaction.atomic():
             return run_ticket_action(ticket, action, actor), ""
     except DomainError as exc:
-        return "", exc.message
+        return None, exc.message
     except (AgentProfile.DoesNotExist, Team.DoesNotExist):
-        return "", f"{action['type']}: the agent or team no longer exists"
+        return None, f"{action['type']}: the agent or team no longer exists"

@@ -31,9 +31,18 @@ from pivotdesk.sla.services.apply import (
     apply_in_transaction,
     local_time,
 )
-from pivotdesk.sla.services.escalation import Recipient, default_recipients, notify_recipients, run_safely
+from pivotdesk.sla.services.escalation import (
+    Recipient,
+    Step,
+    default_recipients,
+    notify_recipients,
+    run_safely,
+    step_text,
+)
 from pivotdesk.sla.services.matching import SlaCache
 from pivotdesk.tickets.models import Ticket
+
+NOBODY_TO_NOTIFY = "nobody to notify: the ticket has no assignee and its team no lead"
 
 log = logging.getLogger(__name__)
 
@@ -157,9 +166,13 @@ def _claim(result: SlaResult, item: DueFiring, at: dt.datetime) -> SLAFiring | N
         return None
 
 
-def _notify(result: SlaResult, item: DueFiring, recipients: list[Recipient], kind: str, title: str) -> list[str]:
+def _notify(
+    result: SlaResult, item: DueFiring, recipients: list[Recipient], kind: str, title: str
+) -> tuple[list[Step], list[str]]:
+    """Notify each recipient: (steps done, errors)."""
     ticket = result.ticket
-    sent: list[str] = []
+    sent: list[Step] = []
+    errors: list[str] = []
     for r in recipients:
         try:  # notify() writes inside its own savepoint: a failure there leaves this transaction usable
             notify(
@@ -176,10 +189,10 @@ def _notify(result: SlaResult, item: DueFiring, recipients: list[Recipient], kin
             )
         except Exception as exc:  # a notification that cannot be written is recorded, the firing stands
             log.exception("SLA notification to agent %s failed", r.agent.pk)
-            sent.append(f"could not notify {r.agent.name}: {exc}")
+            errors.append(f"could not notify {r.agent.name}: {exc}")
             continue
-        sent.append(f"notified {r.agent.name} ({r.role})")
-    return sent
+        sent.append({"do": "notified", "agent": r.agent.name, "role": r.role})
+    return sent, errors
 
 
 def _act(result: SlaResult, item: DueFiring, firing: SLAFiring, timeline: Timeline, cache: SlaCache) -> None:
@@ -187,19 +200,19 @@ def _act(result: SlaResult, item: DueFiring, firing: SLAFiring, timeline: Timeli
     ticket = result.ticket
     metric = METRIC_LABELS.get(item.metric, item.metric)
     due = local_time(item.due_at, result.time_zone, reference=firing.fired_at)
-    done: list[str] = []
+    steps: list[Step] = []
     errors: list[str] = []
     data: dict[str, Any] = {}
     if item.kind == FiringKind.WARNING:
         recipients = default_recipients(ticket)
         title = f"SLA warning ({item.label}): {metric} of #{ticket.number} due {due}"
-        done = _notify(result, item, recipients, "sla.warning", title)
+        steps, errors = _notify(result, item, recipients, "sla.warning", title)
         text = f"SLA warning ({item.label}): {metric} due {due}"
         verb = "sla_warning"
     elif item.kind == FiringKind.BREACH:
         recipients = default_recipients(ticket)
         title = f"SLA breached: {metric} of #{ticket.number} (due {due})"
-        done = _notify(result, item, recipients, "sla.breach", title)
+        steps, errors = _notify(result, item, recipients, "sla.breach", title)
         text = f"SLA breached: {metric} (due {due})"
         verb = "sla_breached"
     else:
@@ -209,27 +222,27 @@ def _act(result: SlaResult, item: DueFiring, firing: SLAFiring, timeline: Timeli
         title = f"SLA escalation level {level.level}: {metric} of #{ticket.number} breached (due {due})"
         for action in level.actions or []:
             if action.get("type") == "notify":
-                done.extend(_notify(result, item, notify_recipients(ticket, action), "sla.escalation", title))
+                sent, failed = _notify(result, item, notify_recipients(ticket, action), "sla.escalation", title)
+                steps.extend(sent)
+                errors.extend(failed)
                 continue
             timeline.flush()  # the action writes its own timeline entries: keep the order
-            what, error = run_safely(ticket, action, SLA_ACTOR)
-            if what:
-                done.append(what)
+            step, error = run_safely(ticket, action, SLA_ACTOR)
+            if step:
+                steps.append(step)
             if error:
                 errors.append(error)
         if any(a.get("type") != "notify" for a in level.actions or []):  # the ticket changed: later firings see it
             result.ticket = cache.attach(Ticket.objects.select_related(*CLAIM_RELATED).get(pk=ticket.pk))
         data["level"] = level.level
         verb = "sla_escalated"
-    if not done and item.kind != FiringKind.ESCALATION:
-        errors.append("nobody to notify: the ticket has no assignee and its team no lead")
-    failures = [d for d in done if d.startswith("could not")]
-    done = [d for d in done if not d.startswith("could not")]
-    errors.extend(failures)
+    if not steps and not errors and item.kind != FiringKind.ESCALATION:
+        errors.append(NOBODY_TO_NOTIFY)
+    done = [step_text(s) for s in steps]
     sentence = text + (" — " + ", ".join(done) if done else "")
     if errors:
         sentence += " (" + "; ".join(errors) + ")"
-    data.update({"done": done, "errors": errors, "text": sentence})
+    data.update({"done": done, "steps": steps, "errors": errors, "text": sentence})
     firing.data = data
     firing.updated_at = current_time()  # saved with the others by the caller (bulk_update skips auto_now)
     timeline.add(

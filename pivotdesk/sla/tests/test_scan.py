@@ -177,6 +177,7 @@ def test_a_refused_action_is_recorded_and_the_others_still_run(clock, workspace,
     level1 = SLAFiring.objects.get(ticket=ticket, kind="escalation", label="1")
     assert level1.data["errors"] == ["Light agents cannot be assigned tickets."]
     assert level1.data["done"] == ["tagged late"]
+    assert level1.data["steps"] == [{"do": "tagged", "tag": "late"}]
     ticket.refresh_from_db()
     assert ticket.assignee == people["assignee"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pivotdesk.accounts.actors import Actor
+from pivotdesk.sla.services.scan import NOBODY_TO_NOTIFY
 from pivotdesk.tickets.services.timeline import record
 from pivotdesk.web.tests.helpers import client_for
 
@@ -47,6 +48,22 @@ def test_sla_events_in_english_and_chinese(agent, ticket):
         new={"due_at": due},
         data={"level": 2, "done": [], "errors": ["nobody to notify"]},
     )
+    record(
+        ticket=ticket,
+        actor=SLA,
+        verb="sla_escalated",
+        field="first_reply",
+        new={"due_at": due},
+        data={
+            "level": 1,
+            "done": ["notified 李伟 (team lead)", "priority high → urgent"],
+            "steps": [
+                {"do": "notified", "agent": "李伟", "role": "team lead"},
+                {"do": "priority", "old": "high", "new": "urgent"},
+            ],
+            "errors": [NOBODY_TO_NOTIFY],
+        },
+    )
     en = _timeline(agent, ticket, "en")
     assert "SLA: SLA policy — → VIP" in en
     assert "SLA: First reply target 2 h → 30 m, due 02-14 10:00 → 02-14 10:00" in en
@@ -54,9 +71,13 @@ def test_sla_events_in_english_and_chinese(agent, ticket):
     assert "SLA: Resolution breached (due 02-14 10:00) — notified 李伟" in en
     assert "SLA: escalated to level 2, Resolution breached (due 02-14 10:00) — (nobody to notify)" in en
     assert "SLA: sla_breached" not in en  # not the raw fallback
+    assert "— notified 李伟 (team lead), priority High → Urgent (nobody to notify: the ticket has no" in en
     zh = _timeline(agent, ticket, "zh-hans")
     assert "已违约（到期 02-14 10:00）" in zh
     assert "已升级到第 2 级" in zh
+    # What an escalation did follows the reader's language too (events written before steps keep their English).
+    assert "已通知李伟（组长），优先级 高 → 紧急 (无人可通知：工单没有处理人，其团队也没有组长)" in zh
+    assert "notified 李伟" in zh  # the older event
 
 
 def test_a_tickets_first_policy_is_one_sentence_with_its_targets(agent, ticket):
