@@ -52,6 +52,7 @@ seed: migrate ## seed the demo workspace when the database is empty, train its f
 	if ! grep -q "nothing seeded" $$out; then $(BIN)/python manage.py ai train --workspace demo | grep -E "^[a-z_]+: " || true; fi; \
 	rm -f $$out
 	$(BIN)/python manage.py ai_triage_all --workspace demo
+	$(BIN)/python manage.py search_reindex --missing
 
 run: seed ## installed, migrated, demo data, web + worker + scheduler; Ctrl-C stops all
 	$(BIN)/python manage.py collectstatic --noinput >/dev/null

@@ -222,6 +222,11 @@ PIVOTDESK_LLM_TIMEOUT_SECONDS = env.float("PIVOTDESK_LLM_TIMEOUT_SECONDS", defau
 # USD per 1,000 tokens (prompt, completion) for the cost log; 0 for self-hosted models.
 PIVOTDESK_LLM_PRICE_PER_1K = env.list("PIVOTDESK_LLM_PRICE_PER_1K", cast=float, default=[0.0, 0.0])
 
+# --- search --------------------------------------------------------------------------------------------------------
+# A ticket's full-text document is rebuilt by a background task after each change; tickets changed in the last
+# SEARCH_FRESH_MINUTES are also matched by substring, so a ticket is found while its document catches up.
+SEARCH_FRESH_MINUTES = env.float("SEARCH_FRESH_MINUTES", default=10.0)
+
 # --- routing (issue 5) ---------------------------------------------------------------------------------------------
 # A new ticket is routed when AI triage has finished with it (ticket.triaged), or after this many seconds anyway.
 ROUTING_WAIT_FOR_TRIAGE_SECONDS = env.float("ROUTING_WAIT_FOR_TRIAGE_SECONDS", default=60.0)

