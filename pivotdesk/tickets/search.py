@@ -17,19 +17,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from pivotdesk.common.time import now
 from pivotdesk.tickets.domain import search_text
-from pivotdesk.tickets.models import Attachment, Message, Ticket, TicketSearchDocument
-
-# Conditions on the ticket table ("tickets_ticket"); the query's words are always a bound parameter.
-SQLITE_MATCH = '"tickets_ticket"."id" IN (SELECT rowid FROM tickets_search_fts WHERE tickets_search_fts MATCH %s)'
-POSTGRESQL_MATCH = (
-    '"tickets_ticket"."id" IN (SELECT ticket_id FROM tickets_ticketsearchdocument '
-    "WHERE workspace_id = %s AND to_tsvector('simple', body) @@ to_tsquery('simple', %s))"
-)
+from pivotdesk.tickets.models import Attachment, Message, Ticket, TicketSearchDocument, TicketSearchIndex
 
 
 def document_parts(ticket: Ticket) -> Iterable[str]:
@@ -79,33 +71,36 @@ def event_needs_index(event: dict[str, Any]) -> bool:
     return True
 
 
-def matching(*, workspace_id: int, query: str) -> Q | None:
-    """A condition on tickets: the ticket's document has every word of the query (each as a prefix), or — for a
-    ticket changed in the last SEARCH_FRESH_MINUTES, whose document may not be rebuilt yet — the query is in its
-    subject, a message or an attachment's text as a substring. None when the query has no words."""
+def matching_ids(*, workspace_id: int, query: str) -> QuerySet[Any] | None:
+    """The ids of the tickets whose document has every word of the query (each as a prefix), and — for tickets
+    changed in the last SEARCH_FRESH_MINUTES, whose document may not be rebuilt yet — of those with the query in
+    their subject, a message or an attachment's text as a substring. None when the query has no words.
+
+    A query of ids (one column), for `pk__in` or a UNION: the database answers it from the index first, and the
+    ticket list then fetches rows by id instead of testing every ticket of the workspace."""
     terms = search_text.query_terms(query)
     if not terms:
         return None
-    return _indexed(workspace_id, terms) | _fresh(query)
+    return _indexed_ids(workspace_id, terms).union(_fresh_ids(workspace_id, query))
 
 
-def _indexed(workspace_id: int, terms: list[str]) -> Q:
+def _indexed_ids(workspace_id: int, terms: list[str]) -> QuerySet[Any]:
     vendor = connection.vendor
-    # Constant SQL; the query's words are bound parameters.
     if vendor == "sqlite":
-        words = RawSQL(SQLITE_MATCH, [search_text.fts5_match(terms)], output_field=BooleanField())  # noqa: S611
-        return Q(words)
+        return TicketSearchIndex.objects.filter(body__matches=search_text.fts5_match(terms)).values_list("rowid")
+    docs = TicketSearchDocument.objects.filter(workspace_id=workspace_id)
     if vendor == "postgresql":
-        params = [workspace_id, search_text.tsquery(terms)]
-        return Q(RawSQL(POSTGRESQL_MATCH, params, output_field=BooleanField()))  # noqa: S611
-    cond = Q()
+        return docs.filter(body__matches=search_text.tsquery(terms)).values_list("ticket_id")
     for term in terms:  # no full-text index on this database: every word somewhere in the document
-        cond &= Q(search_document__body__icontains=term)
-    return cond
+        docs = docs.filter(body__icontains=term)
+    return docs.values_list("ticket_id")
 
 
-def _fresh(query: str) -> Q:
+def _fresh_ids(workspace_id: int, query: str) -> QuerySet[Any]:
     since = now() - dt.timedelta(minutes=settings.SEARCH_FRESH_MINUTES)
     in_messages = Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=query)
     in_attachments = Attachment.objects.filter(ticket=OuterRef("pk"), extracted_text__icontains=query)
-    return Q(updated_at__gte=since) & (Q(subject__icontains=query) | Q(Exists(in_messages)) | Q(Exists(in_attachments)))
+    fresh = Ticket.objects.filter(workspace_id=workspace_id, updated_at__gte=since)
+    return fresh.filter(Q(subject__icontains=query) | Q(Exists(in_messages)) | Q(Exists(in_attachments))).values_list(
+        "pk"
+    )

@@ -169,13 +169,13 @@ def _search(qs: QuerySet[Ticket], q: str, workspace: Workspace) -> QuerySet[Tick
     q = without_nul(q)
     number = q.lstrip("#")
     requesters = Contact.objects.filter(workspace=workspace).filter(Q(name__icontains=q) | Q(email__icontains=q))
-    cond = Q(requester__in=requesters)
+    ids = Ticket.objects.filter(workspace=workspace, requester__in=requesters).values_list("pk")
     if number.isascii() and number.isdigit() and len(number) < 12:  # not ¹ or ①, which isdigit() accepts
-        cond |= Q(number=int(number))
-    words = search.matching(workspace_id=workspace.pk, query=q)
+        ids = ids.union(Ticket.objects.filter(workspace=workspace, number=int(number)).values_list("pk"))
+    words = search.matching_ids(workspace_id=workspace.pk, query=q)
     if words is not None:
-        cond |= words
-    return qs.filter(cond)
+        ids = ids.union(words)
+    return qs.filter(pk__in=ids)
 
 
 def _sorted(qs: QuerySet[Ticket], sort: str) -> QuerySet[Ticket]:
