@@ -352,7 +352,7 @@ class SavedView(WorkspaceScoped):
         return self.name
 
 
-class SearchText(models.TextField):
+class SearchText(models.TextField):  # type: ignore[type-arg]
     """Space-separated search words (see `tickets.domain.search_text`); `body__matches=expr` asks the full-text
     index: an FTS5 MATCH on SQLite (expr in FTS5 syntax), a `simple` tsvector @@ tsquery on PostgreSQL."""
 
@@ -361,10 +361,10 @@ class SearchText(models.TextField):
 class Matches(models.Lookup):
     lookup_name = "matches"
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        params = [*lhs_params, *rhs_params]
+        params = (*lhs_params, *rhs_params)
         if connection.vendor == "sqlite":
             return f"{lhs} MATCH {rhs}", params
         if connection.vendor == "postgresql":  # the same expression as the GIN index of migration 0006
