@@ -9,13 +9,11 @@ incremental state), so running it twice, late or out of order gives the same row
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
-from pivotdesk.accounts.actors import Actor
 from pivotdesk.common.time import now as current_time
 from pivotdesk.sla.calendars import always_open
 from pivotdesk.sla.domain import clock
@@ -35,18 +33,17 @@ from pivotdesk.sla.services.matching import (
     calendar_row_for,
     match_policy,
 )
+from pivotdesk.sla.services.records import (
+    SLA_ACTOR,
+    OutcomeWrites,
+    Timeline,
+    record_changes,
+    record_outcomes,
+)
 from pivotdesk.tickets.models import AuthorType, Message, MessageKind, Status, Ticket, TicketEvent
-from pivotdesk.tickets.services import timeline
 from pivotdesk.tickets.services.timeline import record
 
-SLA_ACTOR = Actor.system("SLA")
 CLOSED_STATUSES = frozenset({Status.SOLVED, Status.CLOSED})
-METRIC_LABELS = {
-    "first_reply": "first reply",
-    "next_reply": "next reply",
-    "periodic_update": "periodic update",
-    "resolution": "resolution",
-}
 
 
 @dataclass(frozen=True)
@@ -77,34 +74,6 @@ class SlaResult:
     due: list[DueFiring] = field(default_factory=list)
     next_at: dt.datetime | None = None
     time_zone: str = "Asia/Shanghai"
-
-
-class Timeline:
-    """Timeline entries of the SLA actor, written together (one INSERT) instead of one `record()` each. Every
-    entry is what `tickets.services.timeline.record` would write, stamped when it is added. A caller that lets
-    another service write the timeline in between (an escalation action) flushes first, so the order stays."""
-
-    def __init__(self) -> None:
-        self.events: list[TicketEvent] = []
-
-    def add(
-        self,
-        *,
-        ticket: Ticket,
-        verb: str,
-        field: str = "",
-        old: Any = None,
-        new: Any = None,
-        data: dict[str, Any] | None = None,
-    ) -> TicketEvent:
-        event = timeline.build(ticket=ticket, actor=SLA_ACTOR, verb=verb, field=field, old=old, new=new, data=data)
-        self.events.append(event)
-        return event
-
-    def flush(self) -> None:
-        if self.events:
-            TicketEvent.objects.bulk_create(self.events)
-            self.events = []
 
 
 # --- facts ------------------------------------------------------------------------------------------------------
@@ -185,20 +154,6 @@ def _ticket_state(measurements: list[clock.Measurement], at: dt.datetime) -> tup
     if not running:
         return "paused", None
     return "ok", due
-
-
-def local_time(at: dt.datetime | None, time_zone: str, *, reference: dt.datetime | None = None) -> str:
-    """ "14:00" (or "03-02 14:00" on another day than `reference`) in the given time zone."""
-    if at is None:
-        return "—"
-    try:
-        zone = zoneinfo.ZoneInfo(time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    local = at.astimezone(zone)
-    if reference is not None and reference.astimezone(zone).date() == local.date():
-        return local.strftime("%H:%M")
-    return local.strftime("%m-%d %H:%M")
 
 
 def _clear(ticket: Ticket, old: dict[str, TicketSLA], reason: str) -> SlaResult:
@@ -317,7 +272,7 @@ def apply_in_transaction(
             ticket=ticket
         ).values_list("metric", "cycle", "fulfilled_at", "breached_at", "policy_id", "priority", "pk")
     }
-    outcomes = _OutcomeWrites()
+    outcomes = OutcomeWrites()
     for target in targets:
         calendar = business if (target.business_hours and business is not None) else always_open(time_zone)
         cycles = clock.measure_cycles(
@@ -328,7 +283,7 @@ def apply_in_transaction(
         rows[target.metric] = _clock_row(
             ticket=ticket, policy=policy, target=target, m=m, row=old.get(target.metric), at=at
         )
-        _record_outcomes(
+        record_outcomes(
             ticket=ticket, policy=policy, target=target, cycles=cycles, known=known_outcomes, writes=outcomes
         )
     _save_clocks(rows, at)
@@ -336,7 +291,7 @@ def apply_in_transaction(
     stale = set(old) - set(rows)
     if stale:
         TicketSLA.objects.filter(ticket=ticket, metric__in=stale).delete()
-    _record_changes(
+    record_changes(
         ticket=ticket,
         policy=policy,
         old_policy=old_policy,
@@ -429,202 +384,6 @@ def _save_clocks(rows: dict[str, TicketSLA], at: dt.datetime) -> None:
         for row in existing:
             row.updated_at = stamp  # bulk_update does not apply auto_now
         TicketSLA.objects.bulk_update(existing, [*CLOCK_FIELDS, "updated_at"])
-
-
-def _record_changes(
-    *,
-    ticket: Ticket,
-    policy: SLAPolicy,
-    old_policy: SLAPolicy | None,
-    old: dict[str, TicketSLA],
-    before: dict[str, tuple[int, bool, dt.datetime | None]],
-    rows: dict[str, TicketSLA],
-    time_zone: str,
-    at: dt.datetime,
-    timeline: Timeline,
-) -> None:
-    """A changed policy, or a changed promise (minutes, business/calendar hours), goes on the timeline with old
-    and new. A due time that only moved because the clock paused is not a change of promise and is not recorded.
-    A ticket's first clocks are one entry: "SLA policy → VIP" with every target and its due time."""
-    if not old:
-        if rows:
-            _record_applied(ticket=ticket, policy=policy, rows=rows, time_zone=time_zone, at=at, timeline=timeline)
-        return
-    if old_policy is None or old_policy.pk != policy.pk:
-        old_name = old_policy.name if old_policy is not None else "none"
-        timeline.add(
-            ticket=ticket,
-            verb="sla_policy_changed",
-            field="sla_policy",
-            old={"id": old_policy.pk, "name": old_policy.name} if old_policy is not None else None,
-            new={"id": policy.pk, "name": policy.name},
-            data={"text": f"SLA policy {old_name} → {policy.name}"},
-        )
-    for metric in sorted(set(old) | set(rows)):
-        label = METRIC_LABELS.get(metric, metric)
-        prev = before.get(metric)
-        new_row = rows.get(metric)
-        if new_row is None:
-            gone = old[metric]
-            text = f"{label} target removed (was {gone.target_minutes} min, due {local_time(gone.due_at, time_zone)})"
-            timeline.add(
-                ticket=ticket,
-                verb="sla_target_changed",
-                field=metric,
-                old={"minutes": gone.target_minutes, "due_at": _iso(gone.due_at)},
-                new=None,
-                data={"text": text},
-            )
-            continue
-        if prev is None:
-            text = f"{label} target {new_row.target_minutes} min, due {local_time(new_row.due_at, time_zone)}"
-            timeline.add(
-                ticket=ticket,
-                verb="sla_target_changed",
-                field=metric,
-                old=None,
-                new={"minutes": new_row.target_minutes, "due_at": _iso(new_row.due_at)},
-                data={"text": text},
-            )
-            continue
-        old_minutes, old_business, old_due_at = prev
-        if (old_minutes, old_business) == (new_row.target_minutes, new_row.business_hours):
-            continue
-        old_due = local_time(old_due_at, time_zone, reference=at)
-        new_due = local_time(new_row.due_at, time_zone, reference=at)
-        timeline.add(
-            ticket=ticket,
-            verb="sla_target_changed",
-            field=metric,
-            old={"minutes": old_minutes, "due_at": _iso(old_due_at)},
-            new={"minutes": new_row.target_minutes, "due_at": _iso(new_row.due_at)},
-            data={"text": f"{label} due {old_due} → {new_due}"},
-        )
-
-
-METRIC_ORDER = ("first_reply", "next_reply", "periodic_update", "resolution")
-
-
-def _record_applied(
-    *,
-    ticket: Ticket,
-    policy: SLAPolicy,
-    rows: dict[str, TicketSLA],
-    time_zone: str,
-    at: dt.datetime,
-    timeline: Timeline,
-) -> None:
-    """One entry when a ticket gets its first clocks: the policy and its targets (minutes, business or calendar
-    hours, due time), in the metrics' natural order."""
-    ordered = sorted(rows.values(), key=lambda r: METRIC_ORDER.index(r.metric) if r.metric in METRIC_ORDER else 9)
-    targets = [
-        {
-            "metric": row.metric,
-            "minutes": row.target_minutes,
-            "business_hours": row.business_hours,
-            "due_at": _iso(row.due_at),
-        }
-        for row in ordered
-    ]
-    parts = [
-        f"{METRIC_LABELS.get(row.metric, row.metric)} {row.target_minutes} min"
-        + ("" if row.due_at is None else f" (due {local_time(row.due_at, time_zone, reference=at)})")
-        for row in ordered
-    ]
-    timeline.add(
-        ticket=ticket,
-        verb="sla_policy_changed",
-        field="sla_policy",
-        old=None,
-        new={"id": policy.pk, "name": policy.name, "targets": targets},
-        data={"text": f"SLA policy → {policy.name}: " + ", ".join(parts)},
-    )
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-class _OutcomeWrites:
-    """Outcome rows to insert, update and delete for one ticket, written with one statement each."""
-
-    FIELDS = (
-        "policy",
-        "policy_name",
-        "priority",
-        "team_id",
-        "channel",
-        "target_minutes",
-        "started_at",
-        "due_at",
-        "fulfilled_at",
-        "breached_at",
-        "achieved",
-        "finished_at",
-    )
-
-    def __init__(self) -> None:
-        self.new: list[SLAOutcome] = []
-        self.changed: list[SLAOutcome] = []
-        self.gone: list[int] = []
-
-    def save(self, ticket: Ticket) -> None:
-        stamp = current_time()
-        if self.gone:
-            SLAOutcome.objects.filter(ticket=ticket, pk__in=self.gone).delete()
-        if self.new:
-            for row in self.new:
-                row.created_at = row.updated_at = stamp
-            SLAOutcome.objects.bulk_create(self.new)
-        if self.changed:
-            for row in self.changed:
-                row.updated_at = stamp  # bulk_update does not apply auto_now
-            SLAOutcome.objects.bulk_update(self.changed, [*self.FIELDS, "updated_at"])
-
-
-def _record_outcomes(
-    *,
-    ticket: Ticket,
-    policy: SLAPolicy,
-    target: SLATarget,
-    cycles: list[clock.Measurement],
-    known: dict[tuple[str, int], tuple[Any, ...]],
-    writes: _OutcomeWrites,
-) -> None:
-    """Finished cycles (achieved, or breached) for compliance reports, one row per cycle. A breached cycle
-    fulfilled late gets its fulfilment time; a resolution reopened before it breached is unfinished again.
-    `known` holds the stored rows' (fulfilled_at, breached_at, policy_id, priority, pk): unchanged rows are not
-    rewritten, so a recheck of a quiet ticket writes nothing here."""
-    for m in cycles:
-        key = (target.metric, m.cycle)
-        finished = m.breached_at or m.fulfilled_at
-        stored = known.get(key)
-        if finished is None:
-            if stored is not None:
-                writes.gone.append(stored[4])
-            continue
-        if stored is not None and stored[:4] == (m.fulfilled_at, m.breached_at, policy.pk, ticket.priority):
-            continue
-        row = SLAOutcome(
-            pk=stored[4] if stored is not None else None,
-            ticket=ticket,
-            metric=target.metric,
-            cycle=m.cycle,
-            workspace_id=ticket.workspace_id,
-            policy=policy,
-            policy_name=policy.name,
-            priority=ticket.priority,
-            team_id=ticket.team_id,
-            channel=ticket.channel,
-            target_minutes=target.minutes,
-            started_at=m.started_at,
-            due_at=m.due_at,
-            fulfilled_at=m.fulfilled_at,
-            breached_at=m.breached_at,
-            achieved=m.breached_at is None,
-            finished_at=finished,
-        )
-        (writes.changed if stored is not None else writes.new).append(row)
 
 
 def sla_clear(*, ticket: Ticket) -> None:

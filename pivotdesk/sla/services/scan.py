@@ -22,15 +22,7 @@ from pivotdesk.notifications.services import notify
 from pivotdesk.sla import selectors
 from pivotdesk.sla.models import FiringKind, SLAFiring
 from pivotdesk.sla.services import failures
-from pivotdesk.sla.services.apply import (
-    METRIC_LABELS,
-    SLA_ACTOR,
-    DueFiring,
-    SlaResult,
-    Timeline,
-    apply_in_transaction,
-    local_time,
-)
+from pivotdesk.sla.services.apply import DueFiring, SlaResult, apply_in_transaction
 from pivotdesk.sla.services.escalation import (
     Recipient,
     Step,
@@ -40,6 +32,7 @@ from pivotdesk.sla.services.escalation import (
     step_text,
 )
 from pivotdesk.sla.services.matching import SlaCache
+from pivotdesk.sla.services.records import METRIC_LABELS, SLA_ACTOR, Timeline, local_time
 from pivotdesk.tickets.models import Ticket
 
 NOBODY_TO_NOTIFY = "nobody to notify: the ticket has no assignee and its team no lead"
