@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pivotdesk.tickets.domain.custom_fields import FieldSpec, FieldValueError, missing_required, validate_values
@@ -108,6 +108,7 @@ def test_nan_and_bool_are_not_numbers():
 
 
 @given(st.text())
+@example("0" * 63 + " x")  # found by hypothesis: the cut at 64 ended on "_", which a second pass stripped
 def test_tags_are_normalised_idempotently(raw):
     once = normalize_tag(raw)
     assert normalize_tag(once) == once
