@@ -19,6 +19,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "routing-drain-queues": {"task": "routing.drain_queues", "schedule": 30.0, "options": {"expires": 25.0}},
     # SLA: recompute tickets whose next warning, deadline or escalation has come, and fire each once.
     "sla-scan-due": {"task": "sla.scan_due", "schedule": 30.0, "options": {"expires": 25.0}},
+    # Search: rebuild the full-text documents of tickets changed since they were indexed (no task per ticket).
+    "tickets-search-index-sweep": {"task": "tickets.search_index_sweep", "schedule": 5.0, "options": {"expires": 5.0}},
     # AI: retrain each workspace's triage models from resolved tickets, nightly (activated only when better).
     "ai-retrain-models": {
         "task": "ai.retrain_models",

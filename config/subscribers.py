@@ -19,8 +19,6 @@ from pivotdesk.common.events import DomainEvent, set_dispatcher
 log = logging.getLogger(__name__)
 
 _SLA_APPLY = "pivotdesk.sla.tasks.sla_apply_on_event"
-# Search: rebuild the ticket's full-text document (subject, messages, attachment text).
-_SEARCH_INDEX = "pivotdesk.tickets.tasks.search_index_on_event"
 
 SUBSCRIBERS: dict[str, list[str]] = {
     # Outgoing webhooks hear every event; each endpoint filters by the event types it registered.
@@ -32,7 +30,6 @@ SUBSCRIBERS: dict[str, list[str]] = {
         "pivotdesk.routing.tasks.route_on_created",
         # SLA: match a policy and start the clocks.
         _SLA_APPLY,
-        _SEARCH_INDEX,
     ],
     # AI triage of a new ticket finished (category, language, priority, team set or abstained): route it now.
     "ticket.triaged": ["pivotdesk.routing.tasks.route_on_created"],
@@ -43,7 +40,6 @@ SUBSCRIBERS: dict[str, list[str]] = {
         "pivotdesk.routing.tasks.on_waiting_ticket_changed",
         # SLA: priority, tags, category, organization… may change the policy or the targets.
         _SLA_APPLY,
-        _SEARCH_INDEX,  # a new subject
     ],
     "ticket.status_changed": [
         # Routing: a reopened ticket is routed again; a solved/closed one frees capacity (drain the queue).
@@ -54,14 +50,13 @@ SUBSCRIBERS: dict[str, list[str]] = {
     # Routing: an unassigned ticket frees its agent's capacity.
     "ticket.assigned": ["pivotdesk.routing.tasks.on_unassigned"],
     # SLA: the merged ticket's clocks stop; the survivor keeps its own.
-    "ticket.merged": [_SLA_APPLY, _SEARCH_INDEX],
+    "ticket.merged": [_SLA_APPLY],
     "message.created": [
         # A public agent reply goes back through the channel the customer used (outbox with retries).
         "pivotdesk.channels.tasks.outbox_enqueue_task",
         "pivotdesk.ai.tasks.triage_on_event",
         # SLA: an agent's public reply fulfils first/next reply; a customer message starts next reply.
         _SLA_APPLY,
-        _SEARCH_INDEX,
     ],
     # Routing: re-route or drain on presence changes (offline/away with open tickets, an agent coming online).
     "agent.status_changed": ["pivotdesk.routing.tasks.on_agent_status"],
@@ -81,7 +76,6 @@ WHEN: dict[str, str] = {
     "pivotdesk.webhooks.tasks.webhook_fan_out": "pivotdesk.webhooks.selectors.event_has_endpoints",
     "pivotdesk.channels.tasks.outbox_enqueue_task": "pivotdesk.channels.selectors.event_may_need_sending",
     "pivotdesk.ai.tasks.triage_on_event": "pivotdesk.ai.selectors.event_needs_triage",
-    _SEARCH_INDEX: "pivotdesk.tickets.search.event_needs_index",
     "pivotdesk.ai.tasks.track_overrides": "pivotdesk.ai.selectors.event_may_override",
     "pivotdesk.routing.tasks.route_on_created": "pivotdesk.routing.selectors.event_may_route",
     "pivotdesk.routing.tasks.on_status_changed": "pivotdesk.routing.selectors.event_status_matters",

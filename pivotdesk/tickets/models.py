@@ -179,6 +179,7 @@ class Ticket(WorkspaceScoped):
         indexes = [
             models.Index(fields=["workspace", "status", "-updated_at"], name="ticket_ws_status_upd"),
             models.Index(fields=["workspace", "-updated_at"], name="ticket_ws_upd"),
+            models.Index(fields=["updated_at"], name="ticket_updated"),  # the search sweep, across workspaces
             models.Index(fields=["workspace", "-created_at"], name="ticket_ws_created"),
             # With the channel, routing counts every agent's open tickets per channel type from the index alone.
             models.Index(fields=["workspace", "assignee", "status", "channel"], name="ticket_ws_assignee_load"),
@@ -374,13 +375,17 @@ class Matches(models.Lookup):
 
 class TicketSearchDocument(models.Model):
     """A ticket's words for full-text search: subject, messages and the text read from its attachments, cut into
-    words by `tickets.domain.search_text` (jieba for Chinese). Rebuilt by a task after each change; indexed by an
-    SQLite FTS5 table or a PostgreSQL GIN index (migration 0006), searched by `tickets.search`."""
+    words by `tickets.domain.search_text` (jieba for Chinese). Rebuilt by the periodic sweep after the ticket
+    changes (`tickets.search.search_index_sweep`); indexed by an SQLite FTS5 table or a PostgreSQL GIN index
+    (migration 0006), searched by `tickets.search`."""
 
     ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
     body = SearchText(blank=True, default="")
     indexed_at = models.DateTimeField()
+    # The ticket's updated_at the document was built from: older than the ticket's means stale; the newest one is
+    # how far the sweep has come.
+    source_updated_at = models.DateTimeField(db_index=True)
 
     def __str__(self) -> str:
         return f"search document of #{self.ticket_id}"

@@ -4,24 +4,29 @@ The words come from `tickets.domain.search_text` (jieba for Chinese, the same cu
 index is the database's own: SQLite FTS5 (embedded default) or a PostgreSQL GIN index over a `simple` tsvector
 (scale-out), both made by migration 0006. Another database falls back to substring matching over the documents.
 
-Documents are rebuilt by the task `tickets.search_index_on_event` after a ticket or message event (and by the AI
-after it reads an attachment), so a ticket is findable a moment after it changes, not inside the same request;
-`manage.py search_reindex` rebuilds them all.
+Documents are rebuilt by a periodic sweep (`search_index_sweep`, every few seconds on beat) for every ticket whose
+`updated_at` moved past its document's (a message, a merge, a field change, text read from an attachment). Nothing
+is queued per ticket, so creating a ticket costs no extra broker message; until the sweep has run, a fresh ticket
+is found by substring (`_fresh_ids`). `manage.py search_reindex` rebuilds them all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 
 from pivotdesk.common.time import now
 from pivotdesk.tickets.domain import search_text
 from pivotdesk.tickets.models import Attachment, Message, Ticket, TicketSearchDocument, TicketSearchIndex
+
+SWEEP_BATCH = 500
+SWEEP_BUDGET_SECONDS = 4.0  # less than the beat interval (5 s); a backlog is worked off over several runs
 
 
 def document_parts(ticket: Ticket) -> Iterable[str]:
@@ -36,14 +41,44 @@ def document_parts(ticket: Ticket) -> Iterable[str]:
 
 def search_document_build(ticket_id: int) -> bool:
     """Rebuild one ticket's search document; False when the ticket is gone. Idempotent."""
-    ticket = Ticket.objects.filter(pk=ticket_id).only("pk", "workspace_id", "subject").first()
+    ticket = Ticket.objects.filter(pk=ticket_id).only("pk", "workspace_id", "subject", "updated_at").first()
     if ticket is None:
         return False
     body = search_text.document(document_parts(ticket))
     TicketSearchDocument.objects.update_or_create(
-        ticket_id=ticket.pk, defaults={"workspace_id": ticket.workspace_id, "body": body, "indexed_at": now()}
+        ticket_id=ticket.pk,
+        defaults={
+            "workspace_id": ticket.workspace_id,
+            "body": body,
+            "indexed_at": now(),
+            "source_updated_at": ticket.updated_at,
+        },
     )
     return True
+
+
+def search_index_sweep(*, batch: int = SWEEP_BATCH, budget_seconds: float = SWEEP_BUDGET_SECONDS) -> int:
+    """Rebuild the documents of tickets changed since their document was built (or never indexed), oldest change
+    first, until none is left or the time budget is spent; returns how many were built. Safe to run concurrently.
+
+    Only tickets changed since the newest document's `source_updated_at`, less SEARCH_FRESH_MINUTES (for changes
+    committed late by a long transaction), are looked at: an indexed range scan, not the whole table. A backlog
+    (a worker that was down) is worked off from its oldest change, so the mark only moves past what was built."""
+    started = time.monotonic()
+    built = 0
+    while True:  # at least one batch
+        mark = TicketSearchDocument.objects.aggregate(m=Max("source_updated_at"))["m"]
+        stale = Ticket.objects.filter(
+            Q(search_document__isnull=True) | Q(search_document__source_updated_at__lt=F("updated_at"))
+        )
+        if mark is not None:
+            stale = stale.filter(updated_at__gte=mark - dt.timedelta(minutes=settings.SEARCH_FRESH_MINUTES))
+        ids = list(stale.order_by("updated_at", "pk").values_list("pk", flat=True)[:batch])
+        for pk in ids:
+            built += search_document_build(pk)
+        if len(ids) < batch or time.monotonic() - started >= budget_seconds:
+            break
+    return built
 
 
 def search_reindex(*, workspace_id: int | None = None, missing_only: bool = False) -> int:
@@ -57,18 +92,6 @@ def search_reindex(*, workspace_id: int | None = None, missing_only: bool = Fals
     for pk in tickets.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=500):
         built += search_document_build(pk)
     return built
-
-
-def event_needs_index(event: dict[str, Any]) -> bool:
-    """Whether an event changes what a ticket is found by (checked before queueing the index task): a new ticket, a
-    later message, a merge, a changed subject. A new ticket's first message is indexed with the ticket."""
-    name = event.get("name")
-    payload = event.get("payload") or {}
-    if name == "message.created":
-        return not payload.get("initial")
-    if name == "ticket.updated":
-        return "subject" in (payload.get("fields") or ())
-    return True
 
 
 def matching_ids(*, workspace_id: int, query: str) -> QuerySet[Any] | None:

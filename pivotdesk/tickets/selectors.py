@@ -179,7 +179,9 @@ def _search(qs: QuerySet[Ticket], q: str, workspace: Workspace) -> QuerySet[Tick
     # The matching ids first, as a list when there are not too many: a list lets the database fetch the page by id;
     # with a subquery beside the list's joins, PostgreSQL joined every ticket of the workspace before filtering.
     found = [row[0] for row in ids[: SEARCH_ID_LIST_LIMIT + 1]]
-    return qs.filter(pk__in=found if len(found) <= SEARCH_ID_LIST_LIMIT else ids)
+    if len(found) <= SEARCH_ID_LIST_LIMIT:
+        return qs.filter(pk__in=found)
+    return qs.filter(pk__in=ids.values_list("pk", flat=True))
 
 
 def _sorted(qs: QuerySet[Ticket], sort: str) -> QuerySet[Ticket]:

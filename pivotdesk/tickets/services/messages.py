@@ -22,7 +22,6 @@ from pivotdesk.common.time import now
 from pivotdesk.customers.models import Contact
 from pivotdesk.tickets import events
 from pivotdesk.tickets.models import Attachment, AuthorType, DeliveryStatus, Message, MessageKind, Status, Ticket
-from pivotdesk.tickets.search import search_document_build
 from pivotdesk.tickets.services.timeline import record
 
 MAX_BODY = 1_000_000
@@ -122,7 +121,6 @@ def message_create(
         kind=kind,
         author_type=author_type,
         channel=channel,
-        initial=_initial,
     )
     return message
 
@@ -252,8 +250,8 @@ def attachment_set_extracted_text(
     text = text.strip()[:MAX_BODY]
     Attachment.objects.filter(pk=attachment.pk).update(extracted_text=text)
     attachment.extracted_text = text
-    if text:  # the ticket is found by what was read from its attachments (the reader runs in a worker already)
-        search_document_build(attachment.ticket_id)
+    if text:  # the ticket changed: the search sweep adds what was read to its document
+        Ticket.objects.filter(pk=attachment.ticket_id).update(updated_at=now())
     if attachment.message_id is None:
         return attachment
     message = Message.objects.select_for_update().get(pk=attachment.message_id)

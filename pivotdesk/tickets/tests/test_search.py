@@ -1,6 +1,7 @@
 """Full-text search through the database's own index (SQLite FTS5 here; PostgreSQL GIN in the PostgreSQL run):
-Chinese cut into words by jieba, every query word as a prefix, documents rebuilt after events, a fresh-ticket
-fallback while a document catches up, and no query text that can break the index's syntax."""
+Chinese cut into words by jieba, every query word as a prefix, documents rebuilt by the sweep after a ticket
+changes, a fresh-ticket fallback while a document catches up, and no query text that can break the index's
+syntax."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.tickets import selectors, services
 from pivotdesk.tickets.models import Ticket, TicketSearchDocument
-from pivotdesk.tickets.search import search_document_build, search_reindex
+from pivotdesk.tickets.search import search_document_build, search_index_sweep, search_reindex
 from pivotdesk.tickets.selectors import TicketFilters
 from pivotdesk.tickets.services.messages import attachment_add, attachment_set_extracted_text
 from pivotdesk.tickets.tests.factories import make_ticket
@@ -68,32 +69,62 @@ def test_other_workspaces_are_never_found(workspace, other_workspace, agent):
     assert _found(workspace, agent, "发票") == {mine.number}
 
 
-def test_documents_follow_events_messages_subject_merge_and_attachment_text(
-    workspace, agent, django_capture_on_commit_callbacks
-):
-    actor = Actor.for_agent(agent)
-    with django_capture_on_commit_callbacks(execute=True):
-        t = make_ticket(workspace=workspace, subject="Wi-Fi drops", body="路由器每晚断网")
-    assert "断网" in TicketSearchDocument.objects.get(ticket=t).body.split()
+def _aged(*tickets: Ticket) -> None:
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        services.message_create(ticket=t, actor=actor, body="请重启光猫试试", kind="note")
-        services.ticket_update(ticket=t, actor=actor, changes={"subject": "Router drops every night"})
+
+def test_the_sweep_follows_messages_subject_merge_and_attachment_text(workspace, agent):
+    actor = Actor.for_agent(agent)
+    t = make_ticket(workspace=workspace, subject="Wi-Fi drops", body="路由器每晚断网")
+    assert search_index_sweep() == 1
+    assert "断网" in TicketSearchDocument.objects.get(ticket=t).body.split()
+    assert search_index_sweep() == 0  # nothing changed since
+
+    services.message_create(ticket=t, actor=actor, body="请重启光猫试试", kind="note")
+    services.ticket_update(ticket=t, actor=actor, changes={"subject": "Router drops every night"})
+    assert search_index_sweep() == 1
     words = TicketSearchDocument.objects.get(ticket=t).body.split()
     assert {"光猫", "router", "断网"} <= set(words) and "wi" not in words
 
     other = make_ticket(workspace=workspace, subject="Same router", body="还是断网，序列号 SN998877")
-    with django_capture_on_commit_callbacks(execute=True):
-        services.ticket_merge(source=other, target=t, actor=actor)
+    services.ticket_merge(source=other, target=t, actor=actor)
+    assert search_index_sweep() == 2  # both: the messages moved
     assert "sn998877" in TicketSearchDocument.objects.get(ticket=t).body.split()
 
     attachment = attachment_add(ticket=t, filename="screen.png", content=b"\x89PNG fake", content_type="image/png")
     attachment_set_extracted_text(attachment=attachment, text="ERROR 0x80070005 型号 HG8245", source="ocr", model="t")
-    _indexed_long_ago()  # nothing rebuilt here: the reader rebuilt the document itself
-    Ticket.objects.filter(pk=t.pk).update(updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    assert search_index_sweep() >= 1
+    _aged(t)  # past the fresh window: only the index can find it now
     assert _found(workspace, agent, "0x80070005") == {t.number}
     assert _found(workspace, agent, "hg8245") == {t.number}
     assert _found(workspace, agent, "screen.png") == {t.number}
+
+
+def test_the_sweep_works_off_a_backlog_oldest_first_across_runs(workspace):
+    tickets = [make_ticket(workspace=workspace, subject=f"backlog {i}") for i in range(7)]
+    assert search_index_sweep(batch=3, budget_seconds=0) == 3  # one batch per run with no time left
+    assert search_index_sweep(batch=3, budget_seconds=0) == 3
+    assert search_index_sweep(batch=3, budget_seconds=0) == 1
+    assert TicketSearchDocument.objects.count() == 7
+    # A ticket changed long before the newest document (a worker that was down) is still picked up when it is
+    # within the margin of the mark; the sweep looks only that far back.
+    first = tickets[0]
+    Ticket.objects.filter(pk=first.pk).update(
+        subject="changed later", updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    )
+    TicketSearchDocument.objects.filter(ticket=first).update(source_updated_at=dt.datetime(2019, 1, 1, tzinfo=dt.UTC))
+    assert search_index_sweep() == 0  # far behind the mark: left to search_reindex
+    assert search_reindex(workspace_id=workspace.pk) == 7
+    assert "changed" in TicketSearchDocument.objects.get(ticket=first).body.split()
+
+
+def test_creating_a_ticket_queues_no_search_task(workspace, django_capture_on_commit_callbacks):
+    from config import subscribers
+
+    assert not any("search" in path for paths in subscribers.SUBSCRIBERS.values() for path in paths)
+    with django_capture_on_commit_callbacks(execute=True):
+        t = make_ticket(workspace=workspace, subject="no task", body="a body")
+    assert not TicketSearchDocument.objects.filter(ticket=t).exists()  # the sweep builds it, not an event
 
 
 def test_a_fresh_ticket_is_found_before_its_document_is_built(workspace, agent, settings):
@@ -132,3 +163,12 @@ def test_syntax_of_the_index_is_plain_text(workspace, agent, q):
     t = make_ticket(workspace=workspace, subject="退款 and near")
     _indexed_long_ago(t)
     list(selectors.ticket_list(workspace=workspace, agent=agent, filters=TicketFilters(q=q)))
+
+
+def test_many_matches_are_filtered_by_a_subquery(workspace, agent, monkeypatch):
+    a = make_ticket(workspace=workspace, subject="发票 one")
+    b = make_ticket(workspace=workspace, subject="发票 two")
+    _indexed_long_ago(a, b)
+    monkeypatch.setattr(selectors, "SEARCH_ID_LIST_LIMIT", 1)  # more than one match: no list of ids
+    assert _found(workspace, agent, "发票") == {a.number, b.number}
+    assert _found(workspace, agent, f"#{a.number}") == {a.number}
