@@ -81,6 +81,15 @@ _CURRENCY_AFTER = {
 }
 
 
+def _ric_valid(number: str) -> bool:
+    """A valid Chinese resident ID number. python-stdnum 2.2 raises KeyError (not InvalidComponent) for some
+    region codes it knows without a county, e.g. 111010 — any text can contain such digits."""
+    try:
+        return bool(ric.is_valid(number))
+    except Exception:  # a library bug is "not an ID number", never a failed triage step
+        return False
+
+
 def _alt(options: Iterable[str]) -> str:
     return "|".join(re.escape(o) for o in sorted(options, key=len, reverse=True))
 
@@ -160,7 +169,7 @@ def mask_sensitive(text: str) -> str:
     """The text with every valid Chinese ID number in it masked (also inside longer digit runs)."""
     if len(text) < 18:
         return text
-    spans = [(m.start(1), m.end(1)) for m in _ID_ANYWHERE.finditer(text) if ric.is_valid(m.group(1))]
+    spans = [(m.start(1), m.end(1)) for m in _ID_ANYWHERE.finditer(text) if _ric_valid(m.group(1))]
     if not spans:
         return text
     chars = list(text)
@@ -238,7 +247,7 @@ def _normal(kind: str, value: str) -> str:
 def _id_numbers(found: _Found, source: str) -> None:
     for m in re.finditer(r"(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])", found.text):
         number = m.group(1).upper()
-        if ric.is_valid(number):
+        if _ric_valid(number):
             found.add("id_number", mask_id_number(number), m.start(1), m.end(1), source=source, confidence=1.0)
 
 
@@ -336,7 +345,7 @@ def extract_entities(text: str, config: EntityConfig | None = None, *, source: s
     }
     if "id_number" not in on:  # even when not wanted as entities, their digits are never handed out as others
         for m in _ID_ANYWHERE.finditer(found.text):
-            if ric.is_valid(m.group(1)):
+            if _ric_valid(m.group(1)):
                 found.spans.take(m.start(1), m.end(1))
     for kind in on:
         steps[kind]()

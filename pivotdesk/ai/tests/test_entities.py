@@ -118,8 +118,17 @@ def test_any_text_never_crashes_and_spans_are_substrings(text):
     st.randoms(use_true_random=False),
 )
 def test_id_numbers_never_leave_unmasked(parts, rng):
+    """Found by hypothesis on PostgreSQL's run: "1" + an ID number made the window "111010519701104006", for
+    which python-stdnum raises KeyError (see test_a_region_stdnum_cannot_place_is_not_a_crash)."""
     number = _random_id(rng)
     assert ric.is_valid(number)
     text = "".join(parts[: len(parts) // 2]) + number + "".join(parts[len(parts) // 2 :])
     for e in extract_entities(text, CATALOG):
         assert number not in e.value and number not in e.raw
+
+
+def test_a_region_stdnum_cannot_place_is_not_a_crash():
+    """python-stdnum 2.2 raises KeyError (not InvalidComponent) for 111010519701104006: region 111010 has no county
+    in its table. Any text can hold such digits; the extractor treats them as no ID number."""
+    for text in ("111010519701104006", "订单号 111010519701104006 已付款", "1110105197011040063"):
+        assert not [e for e in extract_entities(text, CATALOG) if e.kind == "id_number"]
