@@ -223,8 +223,9 @@ PIVOTDESK_LLM_TIMEOUT_SECONDS = env.float("PIVOTDESK_LLM_TIMEOUT_SECONDS", defau
 PIVOTDESK_LLM_PRICE_PER_1K = env.list("PIVOTDESK_LLM_PRICE_PER_1K", cast=float, default=[0.0, 0.0])
 
 # --- search --------------------------------------------------------------------------------------------------------
-# A ticket's full-text document is rebuilt by a background task after each change; tickets changed in the last
-# SEARCH_FRESH_MINUTES are also matched by substring, so a ticket is found while its document catches up.
+# A ticket's full-text document is rebuilt by the periodic sweep (beat, every 5 s) after the ticket changes;
+# tickets changed in the last SEARCH_FRESH_MINUTES are also matched by substring, so a ticket is found while its
+# document catches up (and the sweep looks back this far behind its mark, for changes committed late).
 SEARCH_FRESH_MINUTES = env.float("SEARCH_FRESH_MINUTES", default=10.0)
 
 # --- routing (issue 5) ---------------------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from pivotdesk.tickets.search import search_reindex
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the full-text search documents of all tickets (or one workspace's). Documents are kept current by "
-        "a background task; run this once after upgrading, after an import, or with --missing to fill gaps."
+        "Rebuild the full-text search documents of all tickets (or one workspace's) at once. Documents are kept "
+        "current by a periodic sweep, which also fills an empty index over a few minutes; run this after an "
+        "upgrade or a bulk load below the service layer, or with --missing to fill gaps."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
