@@ -19,3 +19,11 @@ def test_due_webhook_retries_are_picked_up_every_30_seconds():
     entry = BEAT_SCHEDULE["webhooks-retry-due"]
     assert (entry["task"], entry["schedule"]) == ("webhooks.retry_due", 30.0)
     assert app.conf.beat_schedule["webhooks-retry-due"]["task"] == "webhooks.retry_due"
+
+
+def test_search_documents_are_kept_by_the_sweep_not_by_a_task_per_event():
+    """A task per ticket.created cost a fifth of the creation rate on the SQLite broker (bench/README.md)."""
+    from config.subscribers import SUBSCRIBERS
+
+    assert BEAT_SCHEDULE["tickets-search-index-sweep"]["task"] == "tickets.search_index_sweep"
+    assert not any("search" in path for paths in SUBSCRIBERS.values() for path in paths)
