@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from django.db.models import Model, QuerySet
+
 from pivotdesk.accounts.models import AgentProfile, Team, Workspace
 from pivotdesk.sla.domain.conditions import ConditionError, Conditions, TicketFacts
 from pivotdesk.sla.models import BusinessCalendar, EscalationLevel, SLAPolicy, SLATarget, TeamCalendar
@@ -103,26 +105,25 @@ class SlaCache:
 
     def attach(self, ticket: Ticket) -> Ticket:
         """Set the ticket's workspace, assignee and team from the cache (read on first use)."""
-        if ticket.workspace_id not in self._workspaces:
-            self._workspaces[ticket.workspace_id] = Workspace.objects.filter(pk=ticket.workspace_id).first()
-        workspace = self._workspaces[ticket.workspace_id]
+        workspace = _memo(self._workspaces, ticket.workspace_id, Workspace.objects.all())
         if workspace is not None:
             ticket.workspace = workspace
-        if ticket.assignee_id is not None:
-            if ticket.assignee_id not in self._agents:
-                agents = AgentProfile.objects.select_related("user")
-                self._agents[ticket.assignee_id] = agents.filter(pk=ticket.assignee_id).first()
-            agent = self._agents[ticket.assignee_id]
-            if agent is not None:
-                ticket.assignee = agent
-        if ticket.team_id is not None:
-            if ticket.team_id not in self._teams:
-                teams = Team.objects.select_related("lead__user")
-                self._teams[ticket.team_id] = teams.filter(pk=ticket.team_id).first()
-            team = self._teams[ticket.team_id]
-            if team is not None:
-                ticket.team = team
+        agent = _memo(self._agents, ticket.assignee_id, AgentProfile.objects.select_related("user"))
+        if agent is not None:
+            ticket.assignee = agent
+        team = _memo(self._teams, ticket.team_id, Team.objects.select_related("lead__user"))
+        if team is not None:
+            ticket.team = team
         return ticket
+
+
+def _memo[M: Model](cache: dict[int, M | None], pk: int | None, rows: QuerySet[M]) -> M | None:
+    """The row with this id from the cache, read from `rows` on first use (None stays None, and is cached)."""
+    if pk is None:
+        return None
+    if pk not in cache:
+        cache[pk] = rows.filter(pk=pk).first()
+    return cache[pk]
 
 
 def _category_chain(category_id: int | None, parents: dict[int, int | None] | None = None) -> frozenset[int]:
