@@ -57,6 +57,7 @@ SortName = Literal[
     "-status",
     "subject",
     "-subject",
+    "relevance",
 ]
 ScopeName = Literal["", "mine", "unassigned", "my_teams", "open", "all"]
 LinkKindName = Literal["related", "duplicate_of"]
@@ -186,7 +187,14 @@ class TicketListQuery(Schema):
     created_before: dt.datetime | None = None
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
-    q: Annotated[Text255, Field(description="A ticket number or words in the subject, messages or requester")] = ""
+    q: Annotated[
+        Text255,
+        Field(
+            description="A ticket number, the requester's name or address, or words (each as a prefix; Chinese is cut "
+            "into words) in the subject, messages or text read from attachments. With sort=relevance: the typed "
+            "number first, then the best word matches."
+        ),
+    ] = ""
     scope: ScopeName = ""
     sort: SortName = "-updated_at"
     limit: Limit = 50

@@ -107,6 +107,37 @@ def matching_ids(*, workspace_id: int, query: str) -> QuerySet[Any] | None:
     return _indexed_ids(workspace_id, terms).union(_fresh_ids(workspace_id, query))
 
 
+RANKED_LIMIT = 1_000  # the best matches ordered by rank; the rest follow by last update
+
+
+def ranked_ids(*, workspace_id: int, query: str, limit: int = RANKED_LIMIT) -> list[int]:
+    """The ids of the tickets whose document matches the query, best match first (SQLite FTS5's bm25, PostgreSQL's
+    ts_rank over the same words). At most `limit`."""
+    terms = search_text.query_terms(query)
+    if not terms:
+        return []
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        if vendor == "sqlite":
+            cursor.execute(
+                "SELECT rowid FROM tickets_search_fts WHERE tickets_search_fts MATCH %s "
+                "ORDER BY bm25(tickets_search_fts) LIMIT %s",
+                [search_text.fts5_match(terms), limit],
+            )
+        elif vendor == "postgresql":
+            tsquery = search_text.tsquery(terms)
+            cursor.execute(
+                "SELECT ticket_id FROM tickets_ticketsearchdocument WHERE workspace_id = %s "
+                "AND to_tsvector('simple'::regconfig, body) @@ to_tsquery('simple'::regconfig, %s) "
+                "ORDER BY ts_rank(to_tsvector('simple'::regconfig, body), to_tsquery('simple'::regconfig, %s)) DESC, "
+                "ticket_id DESC LIMIT %s",
+                [workspace_id, tsquery, tsquery, limit],
+            )
+        else:
+            return []
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _indexed_ids(workspace_id: int, terms: list[str]) -> QuerySet[Any]:
     vendor = connection.vendor
     if vendor == "sqlite":

@@ -37,6 +37,7 @@ SORTS = {
     "subject": ("subject", "pk"),
 }
 DEFAULT_SORT = "-updated_at"
+RELEVANCE = "relevance"  # with a search: the ticket whose number was typed, then the best word matches, then the rest
 
 
 @dataclass
@@ -156,11 +157,13 @@ def ticket_list(
         qs = qs.exclude(status__in=[Status.SOLVED, Status.CLOSED])
     if f.q:
         qs = _search(qs, f.q.strip(), workspace)
-    return (
-        _sorted(qs, sort)
-        .select_related("requester", "organization", "assignee__user", "team", "custom_status", "category")
-        .prefetch_related("tags")
-    )
+    if sort.lstrip("-") == RELEVANCE:
+        qs = _by_relevance(qs, f.q.strip(), workspace) if f.q and f.q.strip() else _sorted(qs, DEFAULT_SORT)
+    else:
+        qs = _sorted(qs, sort)
+    return qs.select_related(
+        "requester", "organization", "assignee__user", "team", "custom_status", "category"
+    ).prefetch_related("tags")
 
 
 def _search(qs: QuerySet[Ticket], q: str, workspace: Workspace) -> QuerySet[Ticket]:
@@ -184,11 +187,25 @@ def _search(qs: QuerySet[Ticket], q: str, workspace: Workspace) -> QuerySet[Tick
     return qs.filter(pk__in=ids.values_list("pk", flat=True))
 
 
+def _by_relevance(qs: QuerySet[Ticket], q: str, workspace: Workspace) -> QuerySet[Ticket]:
+    q = without_nul(q)
+    number = q.lstrip("#")
+    ranked = search.ranked_ids(workspace_id=workspace.pk, query=q)
+    rank = [When(pk=pk, then=Value(i)) for i, pk in enumerate(ranked)]
+    if number.isascii() and number.isdigit() and len(number) < 12:
+        rank.insert(0, When(number=int(number), then=Value(-1)))
+    if not rank:
+        return _sorted(qs, DEFAULT_SORT)
+    qs = qs.annotate(relevance_rank=Case(*rank, default=Value(len(ranked)), output_field=IntegerField()))
+    return qs.order_by("relevance_rank", "-updated_at", "-pk")
+
+
 def _sorted(qs: QuerySet[Ticket], sort: str) -> QuerySet[Ticket]:
     descending = sort.startswith("-")
     key = sort.lstrip("-") or "updated_at"
     if key not in SORTS:
-        raise ValidationFailed(f"Unknown sort '{sort}'.", details={"sort": [*SORTS, *(f"-{s}" for s in SORTS)]})
+        known = [*SORTS, *(f"-{s}" for s in SORTS), RELEVANCE]
+        raise ValidationFailed(f"Unknown sort '{sort}'.", details={"sort": known})
     if key == "priority":
         qs = qs.annotate(
             priority_rank=Case(

@@ -169,3 +169,23 @@ def test_many_matches_are_filtered_by_a_subquery(workspace, agent, monkeypatch):
     monkeypatch.setattr(selectors, "SEARCH_ID_LIST_LIMIT", 1)  # more than one match: no list of ids
     assert _found(workspace, agent, "发票") == {a.number, b.number}
     assert _found(workspace, agent, f"#{a.number}") == {a.number}
+
+
+def test_relevance_puts_the_typed_number_then_the_best_matches_first(workspace, agent):
+    once = make_ticket(workspace=workspace, subject="打印机", body="退款的事情以后再说")
+    often = make_ticket(workspace=workspace, subject="退款", body="退款 退款 还是退款，请尽快退款")
+    none = make_ticket(workspace=workspace, subject="别的问题", body="无关")
+    _indexed_long_ago(once, often, none)
+    Ticket.objects.filter(pk=once.pk).update(updated_at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))  # newest of the two
+
+    def ranked(q: str, sort: str) -> list[int]:
+        filters = TicketFilters(q=q)
+        return [t.number for t in selectors.ticket_list(workspace=workspace, agent=agent, filters=filters, sort=sort)]
+
+    assert ranked("退款", "-updated_at") == [once.number, often.number]  # the list's own order
+    assert ranked("退款", "relevance") == [often.number, once.number]  # bm25 / ts_rank: more and denser matches
+    assert ranked(f"#{none.number}", "relevance") == [none.number]
+    # Without a search, relevance is the default order (no error).
+    plain = selectors.ticket_list(workspace=workspace, agent=agent, sort="relevance")
+    default = selectors.ticket_list(workspace=workspace, agent=agent, sort=selectors.DEFAULT_SORT)
+    assert [t.number for t in plain] == [t.number for t in default] == [once.number, none.number, often.number]

@@ -204,3 +204,32 @@ def test_assign_shortcut_endpoint_via_bulk_for_one_row(agent, workspace, contact
     t.refresh_from_db()
     assert t.assignee_id == agent.pk
     assert t.events.filter(verb="assigned", actor_agent=agent).exists()
+
+
+def test_a_search_shows_the_best_matches_first_until_a_column_is_chosen(agent, workspace, contact):
+    import datetime as dt
+
+    from pivotdesk.tickets.models import Ticket
+    from pivotdesk.tickets.search import search_document_build
+
+    dense = make_ticket(workspace=workspace, requester=contact, subject="退款 退款", body="退款退款，还是退款")
+    light = make_ticket(workspace=workspace, requester=contact, subject="打印机坏了", body="顺便问下退款")
+    for t in (dense, light):
+        search_document_build(t.pk)
+    Ticket.objects.filter(pk=dense.pk).update(updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    Ticket.objects.filter(pk=light.pk).update(updated_at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
+    client = client_for(agent, language="zh-CN")
+    html = client.get("/queue/?scope=all&q=退款").content.decode()
+    assert html.index("退款 退款") < html.index("打印机坏了")  # ranked, though the other was updated later
+    assert 'id="sorted-by-relevance"' in html and "最佳匹配优先" in html
+    assert 'name="sort"' not in html.split('class="filters"')[1].split("</form>")[0]  # a new search ranks too
+    html = client.get("/queue/?scope=all&q=退款&sort=-updated_at").content.decode()
+    assert html.index("打印机坏了") < html.index("退款 退款")
+    assert 'id="sort-by-relevance"' in html and "sort=relevance" in html
+
+
+def test_the_api_ranks_on_request_and_refuses_unknown_sorts(agent, workspace, contact):
+    api = client_for(agent)
+    assert api.get("/api/v1/tickets?q=x&sort=relevance").status_code == 200
+    bad = api.get("/api/v1/tickets?sort=best")
+    assert bad.status_code == 422 and "relevance" in bad.content.decode()

@@ -63,9 +63,14 @@ class QueueState:
         filters = {k: v for k, v in filters.items() if v}
         filters.setdefault("scope", DEFAULT_SCOPE)
         page = max(1, int_or_none(request.GET.get("page")) or 1)
-        return cls(
-            filters=filters, sort=request.GET.get("sort", "").strip() or ticket_selectors.DEFAULT_SORT, page=page
-        )
+        # A search without a chosen sort shows the best matches first.
+        default = ticket_selectors.RELEVANCE if filters.get("q") else ticket_selectors.DEFAULT_SORT
+        return cls(filters=filters, sort=request.GET.get("sort", "").strip() or default, page=page)
+
+    @property
+    def form_sort(self) -> str:
+        """The sort the filter form carries: a chosen column sort, not the default (so a new search ranks)."""
+        return "" if self.sort in (ticket_selectors.DEFAULT_SORT, ticket_selectors.RELEVANCE) else self.sort
 
     def query(self, **overrides: Any) -> str:
         """This state as a query string, with some parameters replaced (None drops one)."""
@@ -147,6 +152,7 @@ def queue(request: HttpRequest, desk: Desk) -> HttpResponse:
         statuses=Status.choices,
         priorities=Priority.choices,
         channels=Channel.choices,
+        relevance_query=state.query(sort=ticket_selectors.RELEVANCE, page=None),
     )
     return render(request, "web/queue/page.html", context)
 
