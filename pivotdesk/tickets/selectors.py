@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from pivotdesk.accounts.models import AgentProfile, TicketAccess, Workspace
 from pivotdesk.common.errors import NotFound, ValidationFailed
@@ -191,13 +191,16 @@ def _by_relevance(qs: QuerySet[Ticket], q: str, workspace: Workspace) -> QuerySe
     q = without_nul(q)
     number = q.lstrip("#")
     ranked = search.ranked_ids(workspace_id=workspace.pk, query=q)
-    rank = [When(pk=pk, then=Value(i)) for i, pk in enumerate(ranked)]
     if number.isascii() and number.isdigit() and len(number) < 12:
-        rank.insert(0, When(number=int(number), then=Value(-1)))
-    if not rank:
+        typed = Ticket.objects.filter(workspace=workspace, number=int(number)).values_list("pk", flat=True).first()
+        if typed is not None:
+            ranked = [typed, *(pk for pk in ranked if pk != typed)]
+    position = search.rank_position(ranked)
+    if position is None:
         return _sorted(qs, DEFAULT_SORT)
-    qs = qs.annotate(relevance_rank=Case(*rank, default=Value(len(ranked)), output_field=IntegerField()))
-    return qs.order_by("relevance_rank", "-updated_at", "-pk")
+    # One function call per row (a position in the ranked list), not a CASE of up to 1,000 branches.
+    qs = qs.annotate(relevance_position=position)
+    return qs.order_by(F("relevance_position").asc(nulls_last=True), "-updated_at", "-pk")
 
 
 def _sorted(qs: QuerySet[Ticket], sort: str) -> QuerySet[Ticket]:
