@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from pivotdesk.sla.services.escalation import step_text
 from pivotdesk.sla.services.scan import NOBODY_TO_NOTIFY
 from pivotdesk.tickets.models import Priority, TicketEvent
 from pivotdesk.web.templatetags.sla_tags import duration_text, metric_label
@@ -80,22 +81,13 @@ def _role(role: str) -> str:
 
 def _step(step: dict[str, Any]) -> str:
     """One thing an SLA firing did, in the reader's language (the scanner stores it as data)."""
-    do = step.get("do")
-    if do == "notified":
-        return _("notified {agent} ({role})").format(agent=step.get("agent", ""), role=_role(str(step.get("role"))))
-    if do == "priority":
-        return _("priority {old} → {new}").format(
-            old=_priority(str(step.get("old"))), new=_priority(str(step.get("new")))
-        )
-    if do == "reassigned":
-        return _("reassigned to {agent}").format(agent=step.get("agent", ""))
-    if do == "moved":
-        return _("moved to team {team}").format(team=step.get("team", ""))
-    if do == "follower":
-        return _("added follower {agent}").format(agent=step.get("agent", ""))
-    if do == "tagged":
-        return _("tagged {tag}").format(tag=step.get("tag", ""))
-    return str(do)
+    return step_text(
+        step,
+        translate=_,
+        role=_role(str(step.get("role", ""))),
+        old=_priority(str(step.get("old", ""))),
+        new=_priority(str(step.get("new", ""))),
+    )
 
 
 def _details(event: TicketEvent) -> str:

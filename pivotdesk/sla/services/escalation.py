@@ -4,10 +4,13 @@ as the system actor "SLA", so every change is on the timeline)."""
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from pivotdesk.accounts.models import AgentProfile, Role, Team
 from pivotdesk.common.errors import DomainError, ValidationFailed
@@ -147,22 +150,26 @@ Step = dict[str, str]
 "new": "urgent"}; `step_text` gives the English sentence kept for logs and the API."""
 
 
-def step_text(step: Step) -> str:
-    """ "priority high → urgent", "notified 李伟 (assignee)", … (English, for logs and the API)."""
-    do = step.get("do")
-    if do == "notified":
-        return f"notified {step.get('agent', '')} ({step.get('role', '')})"
-    if do == "priority":
-        return f"priority {step.get('old', '')} → {step.get('new', '')}"
-    if do == "reassigned":
-        return f"reassigned to {step.get('agent', '')}"
-    if do == "moved":
-        return f"moved to team {step.get('team', '')}"
-    if do == "follower":
-        return f"added follower {step.get('agent', '')}"
-    if do == "tagged":
-        return f"tagged {step.get('tag', '')}"
-    return str(do)
+# What each kind of step says; English as stored (logs, the API), the agent UI translates the same text.
+STEP_TEXTS: dict[str, str] = {
+    "notified": gettext_noop("notified {agent} ({role})"),
+    "priority": gettext_noop("priority {old} → {new}"),
+    "reassigned": gettext_noop("reassigned to {agent}"),
+    "moved": gettext_noop("moved to team {team}"),
+    "follower": gettext_noop("added follower {agent}"),
+    "tagged": gettext_noop("tagged {tag}"),
+}
+
+
+def step_text(step: Step, *, translate: Callable[[str], str] = str, **fields: str) -> str:
+    """ "priority high → urgent", "notified 李伟 (assignee)", … : the step's text filled with its fields (a field
+    missing from the step reads as empty). English by default; the UI passes gettext as `translate` and the fields
+    in the reader's language (a role, a priority's label)."""
+    do = str(step.get("do"))
+    template = STEP_TEXTS.get(do)
+    if template is None:
+        return do
+    return translate(template).format_map(defaultdict(str, {**step, **fields}))
 
 
 def run_ticket_action(ticket: Ticket, action: dict[str, Any], actor: Any) -> Step | None:
