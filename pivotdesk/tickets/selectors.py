@@ -155,10 +155,11 @@ def ticket_list(
         qs = qs.filter(team__in=agent.teams.all()).exclude(status__in=[Status.SOLVED, Status.CLOSED])
     elif f.scope == "open":
         qs = qs.exclude(status__in=[Status.SOLVED, Status.CLOSED])
-    if f.q:
-        qs = _search(qs, f.q.strip(), workspace)
+    q = without_nul(f.q.strip())
+    if q:
+        qs = _search(qs, q, workspace)
     if sort.lstrip("-") == RELEVANCE:
-        qs = _by_relevance(qs, f.q.strip(), workspace) if f.q and f.q.strip() else _sorted(qs, DEFAULT_SORT)
+        qs = _by_relevance(qs, q, workspace) if q else _sorted(qs, DEFAULT_SORT)
     else:
         qs = _sorted(qs, sort)
     return qs.select_related(
@@ -166,16 +167,22 @@ def ticket_list(
     ).prefetch_related("tags")
 
 
+def _typed_number(q: str) -> int | None:
+    """The ticket number a search asks for ("10234", "#10234"); ASCII digits only (not ¹ or ①, which isdigit()
+    accepts and int() refuses)."""
+    number = q.lstrip("#")
+    return int(number) if number.isascii() and number.isdigit() and len(number) < 12 else None
+
+
 def _search(qs: QuerySet[Ticket], q: str, workspace: Workspace) -> QuerySet[Ticket]:
     """Full-text search: a ticket number (#10234); the requester's name or address; or words in the subject, the
     messages and the text read from attachments (OCR of a photo, a voice message's transcript), through the
     full-text index (`tickets.search`: every word, each as a prefix; Chinese cut into words by jieba)."""
-    q = without_nul(q)
-    number = q.lstrip("#")
     requesters = Contact.objects.filter(workspace=workspace).filter(Q(name__icontains=q) | Q(email__icontains=q))
     ids = Ticket.objects.filter(workspace=workspace, requester__in=requesters).values_list("pk")
-    if number.isascii() and number.isdigit() and len(number) < 12:  # not ¹ or ①, which isdigit() accepts
-        ids = ids.union(Ticket.objects.filter(workspace=workspace, number=int(number)).values_list("pk"))
+    number = _typed_number(q)
+    if number is not None:
+        ids = ids.union(Ticket.objects.filter(workspace=workspace, number=number).values_list("pk"))
     words = search.matching_ids(workspace_id=workspace.pk, query=q)
     if words is not None:
         ids = ids.union(words)
@@ -188,11 +195,10 @@ def _search(qs: QuerySet[Ticket], q: str, workspace: Workspace) -> QuerySet[Tick
 
 
 def _by_relevance(qs: QuerySet[Ticket], q: str, workspace: Workspace) -> QuerySet[Ticket]:
-    q = without_nul(q)
-    number = q.lstrip("#")
     ranked = search.ranked_ids(workspace_id=workspace.pk, query=q)
-    if number.isascii() and number.isdigit() and len(number) < 12:
-        typed = Ticket.objects.filter(workspace=workspace, number=int(number)).values_list("pk", flat=True).first()
+    number = _typed_number(q)
+    if number is not None:
+        typed = Ticket.objects.filter(workspace=workspace, number=number).values_list("pk", flat=True).first()
         if typed is not None:
             ranked = [typed, *(pk for pk in ranked if pk != typed)]
     position = search.rank_position(ranked)

@@ -28,11 +28,16 @@ def _found(workspace, agent, q: str) -> set[int]:
     return {t.number for t in selectors.ticket_list(workspace=workspace, agent=agent, filters=TicketFilters(q=q))}
 
 
+def _aged(*tickets: Ticket) -> None:
+    """Past the fresh window: only the index can find these tickets now."""
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+
+
 def _indexed_long_ago(*tickets: Ticket) -> None:
     """Build the documents and age the tickets past the fresh window, so only the index can find them."""
     for t in tickets:
         search_document_build(t.pk)
-    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    _aged(*tickets)
 
 
 def test_chinese_words_prefixes_numbers_and_and(workspace, agent):
@@ -57,7 +62,7 @@ def test_chinese_words_prefixes_numbers_and_and(workspace, agent):
 
 def test_the_requester_and_the_number_are_found_without_the_index(workspace, agent, contact):
     t = make_ticket(workspace=workspace, requester=contact, subject="hello")
-    Ticket.objects.filter(pk=t.pk).update(updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    _aged(t)
     assert _found(workspace, agent, f"#{t.number}") == {t.number}
     assert _found(workspace, agent, contact.name[:4]) >= {t.number}
 
@@ -67,10 +72,6 @@ def test_other_workspaces_are_never_found(workspace, other_workspace, agent):
     theirs = make_ticket(workspace=other_workspace, subject="发票抬头错了")
     _indexed_long_ago(mine, theirs)
     assert _found(workspace, agent, "发票") == {mine.number}
-
-
-def _aged(*tickets: Ticket) -> None:
-    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
 
 
 def test_the_sweep_follows_messages_subject_merge_and_attachment_text(workspace, agent):
@@ -128,8 +129,8 @@ def test_a_fresh_ticket_is_found_before_its_document_is_built(workspace, agent, 
     settings.SEARCH_FRESH_MINUTES = 10
     fresh = make_ticket(workspace=workspace, subject="新工单", body="无法登录 App")
     old = make_ticket(workspace=workspace, subject="旧工单", body="无法登录 App")
-    Ticket.objects.filter(pk=old.pk).update(updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
-    assert not TicketSearchDocument.objects.exists()  # no commit in this test: no task has run
+    _aged(old)
+    assert not TicketSearchDocument.objects.exists()  # the sweep has not run
     assert _found(workspace, agent, "无法登录") == {fresh.number}  # the old one waits for search_reindex
     call_command("search_reindex", "--missing", verbosity=0)
     assert _found(workspace, agent, "无法登录") == {fresh.number, old.number}
