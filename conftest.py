@@ -34,6 +34,21 @@ def _eager_celery(settings):
 
 
 @pytest.fixture(autouse=True)
+def _events_delivered_after_commit(settings):
+    """Domain events are delivered in-process right after commit (the relay process does it in production)."""
+    settings.PIVOTDESK_EVENTS_INLINE = True
+
+
+@pytest.fixture(autouse=True)
+def _configuration_read_fresh(settings):
+    """Tests write configuration through factories too: no per-process configuration cache (one test turns it on)."""
+    from pivotdesk.common import config_cache
+
+    settings.PIVOTDESK_CONFIG_CACHE_SECONDS = 0
+    config_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _routing_refreshes_in_the_foreground(settings):
     """No background threads reading the database behind a test's transaction (one routing test turns it on)."""
     settings.ROUTING_LOAD_REFRESH_IN_BACKGROUND = False

@@ -2,7 +2,7 @@
 bench/results/<module>-<timestamp>.json.
 
 Options: --quick (5,000 tickets instead of 100,000, for development), --no-peer (skip django-helpdesk),
---sqlite-only, --only foundation|channels|ai|sla|routing|notifications. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
+--sqlite-only, --only foundation|channels|ai|sla|routing|notifications|broker|search_page. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
 """
 
 from __future__ import annotations
@@ -51,11 +51,46 @@ def _print_foundation(report: dict[str, Any]) -> None:
         for error in r.get("errors", []):
             print(f"  NOT MEASURED: {error}")
     print()
-    header = ["db", "operation", "PivotDesk", "django-helpdesk", "ratio PD/HD"]
-    print(_table(header, foundation.rows(report)))
+    header = [
+        "db",
+        "operation",
+        "PivotDesk",
+        "django-helpdesk",
+        "ratio PD/HD",
+        f"today's code ({foundation.BASELINE_REV})",
+    ]
+    print(_table(header, [row + [""] * (len(header) - len(row)) for row in foundation.rows(report)]))
+    for line in foundation.create_cost_lines(report):
+        print(line)
     print()
     for line in foundation.query_count_lines(report):
         print(line)
+
+
+def _run_scale_out(args: argparse.Namespace, reports: dict[str, dict[str, Any]]) -> None:
+    """The issue-10 benchmarks: the embedded broker, and intake with `make run`'s own processes."""
+    if args.only in (None, "broker"):
+        from bench import broker
+
+        print("\nbroker:", flush=True)
+        reports["broker"] = broker.run(args.quick)
+        print("\n".join(broker.lines(reports["broker"])))
+    if args.only in (None, "intake"):
+        from bench import intake
+
+        print("\nintake:", flush=True)
+        reports["intake"] = intake.run(quick=args.quick)
+        intake.print_report(reports["intake"])
+    if args.only in (None, "load"):
+        from bench import load
+
+        print("\nload:", flush=True)
+        minutes = 2.0 if args.quick else 10.0
+        reports["load"] = {"steady": load.run(minutes=minutes, kill=False)}
+        print("\n".join(load.lines(reports["load"]["steady"])))
+        if "skipped" not in reports["load"]["steady"]:
+            reports["load"]["killed"] = load.run(minutes=minutes, kill=True)
+            print("\n".join(load.lines(reports["load"]["killed"])))
 
 
 def main() -> None:
@@ -65,7 +100,7 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when configured")
     parser.add_argument(
         "--only",
-        choices=["foundation", "channels", "ai", "sla", "routing", "notifications"],
+        choices=["foundation", "channels", "ai", "sla", "routing", "notifications", "broker", "intake", "load"],
         help="run one benchmark module",
     )
     args = parser.parse_args()
@@ -107,6 +142,13 @@ def main() -> None:
         print("\nnotifications:", flush=True)
         reports["notifications"] = notifications.run(size=size)
         print("\n".join(notifications.lines(reports["notifications"])))
+    _run_scale_out(args, reports)
+    if args.only in (None, "search_page") and not args.sqlite_only:
+        from bench import search_page
+
+        print("\nsearch page (PostgreSQL):", flush=True)
+        reports["search_page"] = search_page.run(args.quick)
+        print("\n".join(search_page.lines(reports["search_page"])))
     elapsed = time.perf_counter() - started
     print(f"\ntotal time {elapsed / 60:.1f} min")
 

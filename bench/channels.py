@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.process import configure_django, run_worker_module
+from pivotdesk.accounts.actors import Actor
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = {"full": 10_000, "quick": 1_000}
@@ -99,7 +100,9 @@ def _bare_creation(workspace: Any, n: int) -> dict[str, Any]:
 
     started = time.perf_counter()
     for i in range(n):
-        requester = contact_resolve(workspace=workspace, kind="email", value=f"bare{i % 200}@bench.example")
+        requester = contact_resolve(
+            actor=Actor.system("bench"), workspace=workspace, kind="email", value=f"bare{i % 200}@bench.example"
+        )
         ticket_create(
             workspace=workspace,
             requester=requester,
@@ -128,6 +131,7 @@ def _imap(workspace: Any, n: int) -> dict[str, Any]:
         _fill_maildir(servers, support, _mails(n, to=support, seed=1, domain="imap.example"))
         fill = time.perf_counter() - started
         account = channel_account_create(
+            actor=Actor.system("bench"),
             workspace=workspace,
             kind="email",
             name="bench imap",
@@ -167,7 +171,7 @@ def _webhook(workspace: Any, n: int, kind: str) -> dict[str, Any]:
         secrets = {"bearer_token": "bench-token"}
         headers = {"Authorization": "Bearer bench-token"}
     try:
-        account = channel_account_create(
+        account = channel_account_create(actor=Actor.system("bench"),
             workspace=workspace, kind=kind, name=f"bench {kind}", config={"address": "hook@bench.example"},
             secrets=secrets,
         )  # fmt: skip
@@ -202,7 +206,7 @@ def _webhook(workspace: Any, n: int, kind: str) -> dict[str, Any]:
     )
     started = time.perf_counter()
     for payload in payloads:  # what the worker's channels.process_inbound does, in arrival order
-        inbound_process(payload=payload)
+        inbound_process(actor=Actor.system("channel"), payload=payload)
     process = time.perf_counter() - started
     statuses: dict[str, int] = {}
     for status in InboundPayload.objects.filter(account=account).values_list("status", flat=True):
@@ -248,7 +252,9 @@ def _worker(size: str, out: Path) -> None:
         ("webhook_email", lambda ws: _webhook(ws, n, "email")),
         ("webhook_generic", lambda ws: _webhook(ws, n, "generic")),
     ):
-        workspace = workspace_create(name=f"Bench {name}", slug=f"bench-{name.replace('_', '-')}")
+        workspace = workspace_create(
+            actor=Actor.system("bench"), name=f"Bench {name}", slug=f"bench-{name.replace('_', '-')}"
+        )
         try:
             report[name] = fn(workspace)
         except Exception:

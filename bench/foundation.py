@@ -83,11 +83,34 @@ def _fresh_postgres(url: str) -> str:
     return _with_db(url, BENCH_DB)
 
 
-def _run_pivotdesk(config: dict[str, Any], out: Path, timeout_s: float) -> dict[str, Any]:
+#: The code before issue 10 (events queued on the broker at commit, 21.8 statements per ticket): measured in the
+#: same run from a git worktree of that commit, so "vs today's code path" is side by side, not from memory.
+BASELINE_REV = os.environ.get("PIVOTDESK_BENCH_BASELINE", "4a08133")
+
+
+def baseline_checkout() -> tuple[Path | None, str | None]:
+    """A worktree of BASELINE_REV under bench/.baseline (gitignored), sharing this venv; (None, why) if impossible."""
+    target = REPO / "bench" / ".baseline" / BASELINE_REV
+    try:
+        if not (target / "manage.py").exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", "--force", str(target), BASELINE_REV],
+                cwd=REPO, check=True, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+        venv = target / ".venv"
+        if not venv.exists():
+            venv.symlink_to(REPO / ".venv")
+    except (subprocess.SubprocessError, OSError) as exc:
+        return None, f"no worktree of {BASELINE_REV}: {exc}"
+    return target, None
+
+
+def _run_pivotdesk(config: dict[str, Any], out: Path, timeout_s: float, repo: Path = REPO) -> dict[str, Any]:
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "bench.pivotdesk_worker", json.dumps(config), str(out)],
-            cwd=REPO,
+            cwd=repo,
             capture_output=True,
             text=True,
             timeout=timeout_s,
@@ -102,6 +125,29 @@ def _run_pivotdesk(config: dict[str, Any], out: Path, timeout_s: float) -> dict[
             "fatal": f"worker exited {proc.returncode} without a result: {proc.stderr.strip()[-1500:]}",
         }
     return json.loads(out.read_text())
+
+
+def _systems(with_peer: bool, skipped: list[str]) -> tuple[list[str], Path | None]:
+    """PivotDesk, django-helpdesk when installed, and today's code when its worktree can be made."""
+    systems = ["pivotdesk"] + (["django-helpdesk"] if with_peer else [])
+    baseline, problem = baseline_checkout()
+    if baseline is not None:
+        systems.append("pivotdesk-baseline")
+    elif f"today's code path: {problem}" not in skipped:
+        skipped.append(f"today's code path: {problem}")
+    return systems, baseline
+
+
+def _run_system(
+    system: str, config: dict[str, Any], out: Path, timeout_s: float, baseline: Path | None
+) -> dict[str, Any]:
+    if system == "pivotdesk":
+        return _run_pivotdesk(config, out, timeout_s)
+    if system == "pivotdesk-baseline" and baseline is not None:
+        result = _run_pivotdesk(config, out, timeout_s, repo=baseline)
+        result["system"] = "pivotdesk-baseline"
+        return result
+    return helpdesk.run(config, out, timeout_s)
 
 
 def run(*, size: str, with_peer: bool, databases: list[str], log: Any = print) -> dict[str, Any]:
@@ -121,7 +167,7 @@ def run(*, size: str, with_peer: bool, databases: list[str], log: Any = print) -
                     "PostgreSQL: set PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) to run it"
                 )
                 continue
-            systems = ["pivotdesk"] + (["django-helpdesk"] if with_peer and peer_problem is None else [])
+            systems, baseline = _systems(with_peer and peer_problem is None, skipped)
             for system in systems:
                 var_dir = Path(tmp) / f"{database}-{system}"
                 if database == "sqlite":
@@ -137,10 +183,7 @@ def run(*, size: str, with_peer: bool, databases: list[str], log: Any = print) -
                 out = Path(tmp) / f"{database}-{system}.json"
                 log(f"  {system} on {database}: {params['tickets']:,} tickets …")
                 started = time.perf_counter()
-                if system == "pivotdesk":
-                    result = _run_pivotdesk(config, out, timeout_s)
-                else:
-                    result = helpdesk.run(config, out, timeout_s)
+                result = _run_system(system, config, out, timeout_s, baseline)
                 result["wall_s"] = round(time.perf_counter() - started, 1)
                 log(f"    done in {result['wall_s']:.0f} s" + (" (FAILED)" if "fatal" in result else ""))
                 results.append(result)
@@ -180,12 +223,13 @@ def _ratio(pd: float | None, hd: float | None, higher_is_better: bool) -> str:
 
 
 def rows(report: dict[str, Any]) -> list[list[str]]:
-    """The comparison table: one row per database × operation."""
+    """The comparison table: one row per database × operation (the creation rows also against today's code)."""
     out: list[list[str]] = []
     databases = sorted({r.get("database") for r in report["results"]}, key=lambda d: d != "sqlite")
     for db in databases:
         pd = _find(report["results"], "pivotdesk", db) or {}
         hd = _find(report["results"], "django-helpdesk", db) or {}
+        base = _find(report["results"], "pivotdesk-baseline", db) or {}
         for key, label in (
             ("create_service", "create: service layer (tickets/s, median)"),
             ("create_api", "create: API in-process (tickets/s, median)"),
@@ -195,6 +239,7 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
             b = (hd.get(key) or {}).get("median") if key != "create_service_no_dispatch" else None
             if a is None and b is None:
                 continue
+            c = (base.get(key) or {}).get("median")
             out.append(
                 [
                     db,
@@ -202,6 +247,7 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
                     f"{a:.1f}" if a else "—",
                     f"{b:.1f}" if b else "—",
                     _ratio(a, b, higher_is_better=True) if b else "",
+                    f"{c:.1f} (now {a / c:.1f}×)" if a and c else "—",
                 ]
             )
         for s in dataset.LIST_SCENARIOS:
@@ -258,4 +304,18 @@ def query_count_lines(report: dict[str, Any]) -> list[str]:
             f"{r['system']} on {r['database']}, queries per list page at {int(sizes[0]):,} → {int(sizes[-1]):,} "
             f"tickets ({verdict}): " + "; ".join(parts)
         )
+    return lines
+
+
+def create_cost_lines(report: dict[str, Any]) -> list[str]:
+    """Statements, commits and broker messages per created ticket (load-independent), now and in today's code."""
+    lines = []
+    for r in report["results"]:
+        cost = r.get("create_cost")
+        if cost:
+            lines.append(
+                f"{r['system']} on {r['database']}, per ticket created (contact_resolve + ticket_create, "
+                f"n={cost['n']}): {cost['statements']:.1f} SQL statements, {cost['commits']:.2f} database commits, "
+                f"{cost['broker_messages']:.2f} broker messages, {cost['events_stored']:.2f} events stored"
+            )
     return lines

@@ -31,6 +31,7 @@ from typing import Any
 
 from bench.measure import latency_summary
 from bench.process import configure_django, run_worker_module
+from pivotdesk.accounts.actors import Actor
 
 SIZES = {"full": 2000, "quick": 300}
 
@@ -104,18 +105,24 @@ def _worker(size: str, out: Path) -> None:
     server, hook_url = _receiver()
 
     report: dict[str, Any] = {"size": size, "n": n, "database": "sqlite", "errors": []}
-    workspace = workspace_create(name="Bench notifications", slug="bench-notifications")
+    workspace = workspace_create(actor=Actor.system("bench"), name="Bench notifications", slug="bench-notifications")
     plain = AgentFactory(workspace=workspace)
     loud = AgentFactory(workspace=workspace)
     services.preference_save(
-        agent=loud, channels={"*": ["email", "apprise"]}, quiet_hours_enabled=False, quiet_start=None, quiet_end=None
+        actor=Actor.system("bench"),
+        agent=loud,
+        channels={"*": ["email", "apprise"]},
+        quiet_hours_enabled=False,
+        quiet_start=None,
+        quiet_end=None,
     )
-    services.target_create(agent=loud, label="hook 1", url=hook_url)
-    services.target_create(agent=loud, label="hook 2", url=hook_url + "2")
+    services.target_create(actor=Actor.system("bench"), agent=loud, label="hook 1", url=hook_url)
+    services.target_create(actor=Actor.system("bench"), agent=loud, label="hook 2", url=hook_url + "2")
 
     def notify(agent: Any, kind: str, key: str = "") -> Callable[[int], object]:
         def call(i: int) -> object:
             return services.notify(
+                actor=Actor.system(),
                 workspace=workspace,
                 recipient=agent,
                 kind=kind,

@@ -18,6 +18,7 @@ from typing import Any
 from bench import bulk, dataset
 from bench.measure import latency_summary, rate, throughput_summary, time_requests
 from bench.process import configure_django
+from pivotdesk.accounts.actors import Actor
 
 BATCH = 5000
 
@@ -46,14 +47,22 @@ class Desk:
         from pivotdesk.tickets.models import Tag
 
         self.contacts = dataset.contact_count(tickets)
-        self.workspace = workspace_create(name="Bench Desk", slug="bench")
-        self.admin = agent_create(workspace=self.workspace, username="bench-admin", role="admin")
+        self.workspace = workspace_create(actor=Actor.system("bench"), name="Bench Desk", slug="bench")
+        self.admin = agent_create(
+            actor=Actor.system("bench"), workspace=self.workspace, username="bench-admin", role="admin"
+        )
         self.agents = [
-            agent_create(workspace=self.workspace, username=f"agent{i}", email=f"agent{i}@desk.example")
+            agent_create(
+                actor=Actor.system("bench"),
+                workspace=self.workspace,
+                username=f"agent{i}",
+                email=f"agent{i}@desk.example",
+            )
             for i in range(dataset.AGENTS)
         ]
         self.teams = [
             team_create(
+                actor=Actor.system("bench"),
                 workspace=self.workspace,
                 name=f"Team {t}",
                 members=[a for i, a in enumerate(self.agents) if dataset.agent_team(i) == t],
@@ -63,7 +72,7 @@ class Desk:
         Tag.objects.bulk_create([Tag(workspace=self.workspace, name=name) for name in dataset.TAGS])
         self.tag_ids = dict(Tag.objects.filter(workspace=self.workspace).values_list("name", "pk"))
         self.actor = Actor.for_agent(self.admin)
-        _token, secret = api_token_create(agent=self.admin, name="bench")
+        _token, secret = api_token_create(actor=Actor.system("bench"), agent=self.admin, name="bench")
         self.client = Client(headers={"Authorization": f"Bearer {secret}"})
         self.loaded = 0
         self._load_contacts()
@@ -119,11 +128,11 @@ class Desk:
         return time.perf_counter() - started
 
     def build_search_documents(self) -> float:
-        """The search documents of the bulk-loaded tickets (in production a task builds each after its event)."""
-        from pivotdesk.tickets.search import search_reindex
+        """The search documents of the bulk-loaded tickets (in production the sweep builds them after each change)."""
+        from pivotdesk.search.services import reindex
 
         started = time.perf_counter()
-        search_reindex(workspace_id=self.workspace.pk, missing_only=True)
+        reindex(kind="ticket", workspace_id=self.workspace.pk, missing_only=True)
         return time.perf_counter() - started
 
     def _load_batch(self, rows: list[dataset.TicketRow]) -> None:
@@ -286,7 +295,9 @@ def _create_service(desk: Desk, config: dict[str, Any], offset: int) -> dict[str
         payloads = [dataset.new_ticket_payload(offset + run * n + i, contacts=desk.contacts) for i in range(n)]
         t0 = time.perf_counter()
         for p in payloads:
-            requester = contact_resolve(workspace=desk.workspace, kind="email", value=p["email"], name=p["name"])
+            requester = contact_resolve(
+                actor=Actor.system("bench"), workspace=desk.workspace, kind="email", value=p["email"], name=p["name"]
+            )
             ticket_create(
                 workspace=desk.workspace,
                 actor=desk.actor,
@@ -301,8 +312,67 @@ def _create_service(desk: Desk, config: dict[str, Any], offset: int) -> dict[str
     return throughput_summary(rates, n)
 
 
+def _create_cost(desk: Desk, offset: int, n: int = 50) -> dict[str, Any]:
+    """Load-independent counts per created ticket: SQL statements, database commits, broker messages, stored events."""
+    from celery.signals import before_task_publish
+    from django.db import connection
+
+    from pivotdesk.common.models import EventRecord
+    from pivotdesk.customers.services import contact_resolve
+    from pivotdesk.tickets.services import ticket_create
+
+    statements = commits = published = 0
+
+    def count_statement(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    def count_publish(**kwargs: Any) -> None:
+        nonlocal published
+        published += 1
+
+    real_commit = connection.commit
+
+    def count_commit() -> None:
+        nonlocal commits
+        commits += 1
+        real_commit()
+
+    payloads = [dataset.new_ticket_payload(offset + i, contacts=desk.contacts) for i in range(n)]
+    events_before = EventRecord.objects.count()
+    before_task_publish.connect(count_publish, weak=False)
+    connection.commit = count_commit  # type: ignore[method-assign]
+    try:
+        with connection.execute_wrapper(count_statement):
+            for p in payloads:
+                requester = contact_resolve(
+                    workspace=desk.workspace, actor=desk.actor, kind="email", value=p["email"], name=p["name"]
+                )
+                ticket_create(
+                    workspace=desk.workspace,
+                    actor=desk.actor,
+                    requester=requester,
+                    subject=p["subject"],
+                    body=p["body"],
+                    priority=p["priority"],
+                    channel="api",
+                )
+    finally:
+        connection.commit = real_commit  # type: ignore[method-assign]
+        before_task_publish.disconnect(count_publish)
+    stored = EventRecord.objects.count() - events_before
+    return {
+        "n": n,
+        "statements": statements / n,
+        "commits": commits / n,
+        "broker_messages": published / n,
+        "events_stored": stored / n,
+    }
+
+
 def _create_service_without_dispatch(desk: Desk, config: dict[str, Any], offset: int) -> dict[str, Any]:
-    """The same with no event dispatcher installed: what creation costs without queueing Celery tasks."""
+    """The same with no event dispatcher installed (with events stored as rows, the web path does not use it)."""
     from config.subscribers import dispatch
     from pivotdesk.common.events import set_dispatcher
 
@@ -399,6 +469,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     result["list"] = _list_latency(desk, config, api_ok)
     result["create_service"] = _create_service(desk, config, offset=1_000)
     result["create_service_no_dispatch"] = _create_service_without_dispatch(desk, config, offset=5_000_000)
+    result["create_cost"] = _create_cost(desk, offset=20_000_000)
     if api_ok:
         try:
             result["create_api"] = _create_api(desk, config, offset=10_000_000)

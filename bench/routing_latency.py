@@ -315,7 +315,7 @@ def _worker(config: dict[str, Any], out: Path) -> None:
     tickets = list(Ticket.objects.filter(pk__in=[t.pk for t in fresh]).order_by("pk"))
     Actor.system("Routing")
     for t in tickets[:20]:  # warm-up: imports, the pool cache, prepared statements
-        dispatch.route_ticket(ticket=t, trigger="new")
+        dispatch.route_ticket(actor=Actor.system("bench"), ticket=t, trigger="new")
     stages.totals.clear()
     stages.current.clear()
     seconds: list[float] = []
@@ -324,7 +324,7 @@ def _worker(config: dict[str, Any], out: Path) -> None:
     outcomes: dict[str, int] = defaultdict(int)
     for t in tickets[20:]:
         t0 = time.perf_counter()
-        outcome = dispatch.route_ticket(ticket=t, trigger="new")
+        outcome = dispatch.route_ticket(actor=Actor.system("bench"), ticket=t, trigger="new")
         seconds.append(time.perf_counter() - t0)
         deciding.append(sum(stages.current[k] for k in DECISION_STAGES))
         deciding_cpu.append(sum(stages.cpu[k] for k in DECISION_STAGES))
@@ -349,7 +349,7 @@ def _worker(config: dict[str, Any], out: Path) -> None:
     for t in extra:
         pool.bump_pool_version(ws.pk)
         t0 = time.perf_counter()
-        dispatch.route_ticket(ticket=t, trigger="new")
+        dispatch.route_ticket(actor=Actor.system("bench"), ticket=t, trigger="new")
         cold.append(time.perf_counter() - t0)
     report = {
         "database": config["database"],

@@ -28,7 +28,7 @@ SEED = 6
 
 
 def _calendar() -> Any:
-    from pivotdesk.sla.domain.calendar import BusinessCalendar, with_country_holidays
+    from pivotdesk.common.calendars.calendar import BusinessCalendar, with_country_holidays
 
     base = BusinessCalendar(time_zone="Asia/Shanghai", weekly=dict.fromkeys(range(5), ((540, 720), (780, 1080))))
     return with_country_holidays(base, "CN", [2026, 2027])
@@ -67,8 +67,8 @@ def _median_rate(fn: Any, n: int) -> dict[str, Any]:
 
 def run_domain(quick: bool) -> dict[str, Any]:
     """Measure and print; returns the figures (written to bench/results by `python -m bench`)."""
-    from pivotdesk.sla.domain import calendar as cal_module
-    from pivotdesk.sla.domain.calendar import add_business_time, business_time_between
+    from pivotdesk.common.calendars import calendar as cal_module
+    from pivotdesk.common.calendars.calendar import add_business_time, business_time_between
     from pivotdesk.sla.domain.clock import Fact, Metric, Target, measure
 
     n = 20_000 if quick else 100_000

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.process import configure_django
+from pivotdesk.accounts.actors import Actor
 
 TARGET_MS = 100.0
 BATCH = 500
@@ -99,11 +100,14 @@ def _load(n: int) -> dict[str, Any]:
     from pivotdesk.sla.models import BusinessCalendar, EscalationLevel, SLAPolicy, SLATarget
     from pivotdesk.tickets.models import Ticket
 
-    workspace = workspace_create(name="SLA Bench", slug="sla-bench")
+    workspace = workspace_create(actor=Actor.system("bench"), name="SLA Bench", slug="sla-bench")
     agents = [
-        agent_create(workspace=workspace, username=f"sla-agent{i}", email=f"a{i}@desk.example") for i in range(20)
+        agent_create(
+            actor=Actor.system("bench"), workspace=workspace, username=f"sla-agent{i}", email=f"a{i}@desk.example"
+        )
+        for i in range(20)
     ]
-    team = team_create(workspace=workspace, name="Support", members=agents, lead=agents[0])
+    team = team_create(actor=Actor.system("bench"), workspace=workspace, name="Support", members=agents, lead=agents[0])
     BusinessCalendar.objects.create(workspace=workspace, name="China", is_default=True)
     policy = SLAPolicy.objects.create(workspace=workspace, name="Standard")
     for priority in ("low", "normal", "high", "urgent"):
@@ -217,7 +221,7 @@ def _work(config: dict[str, Any]) -> dict[str, Any]:
     cpu_started = time.process_time()
     started = time.perf_counter()
     with connection.execute_wrapper(queries):
-        scan = sla_scan_due(now=now, batch_size=BATCH, max_batches=1)
+        scan = sla_scan_due(actor=Actor.system("bench"), now=now, batch_size=BATCH, max_batches=1)
     fired = scan.fired
     if scan.checked != len(ids) or scan.failed:
         raise SystemExit(f"the scan checked {scan.checked} of {len(ids)} tickets, {scan.failed} failed")

@@ -7,6 +7,10 @@ from typing import Any
 from celery.schedules import crontab
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Events: deliver committed events no relay process has taken (the relay process normally does, within 0.1 s).
+    "events-relay-due": {"task": "events.relay_due", "schedule": 10.0, "options": {"expires": 9.0}},
+    # Events: delete delivered events after PIVOTDESK_EVENTS_KEEP_DAYS.
+    "events-prune": {"task": "events.prune", "schedule": crontab(hour=4, minute=7), "options": {"expires": 3600.0}},
     # Outgoing webhooks: send the deliveries whose back-off has passed (and sends whose worker died).
     "webhooks-retry-due": {"task": "webhooks.retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # Notifications: send external deliveries whose back-off or the agent's quiet hours are over.
@@ -19,8 +23,9 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "routing-drain-queues": {"task": "routing.drain_queues", "schedule": 30.0, "options": {"expires": 25.0}},
     # SLA: recompute tickets whose next warning, deadline or escalation has come, and fire each once.
     "sla-scan-due": {"task": "sla.scan_due", "schedule": 30.0, "options": {"expires": 25.0}},
-    # Search: rebuild the full-text documents of tickets changed since they were indexed (no task per ticket).
-    "tickets-search-index-sweep": {"task": "tickets.search_index_sweep", "schedule": 5.0, "options": {"expires": 5.0}},
+    # Search: rebuild the full-text documents (every registered kind: tickets, …) of objects changed since they were
+    # indexed (no task per change).
+    "search-sweep": {"task": "search.sweep", "schedule": 5.0, "options": {"expires": 5.0}},
     # AI: retrain each workspace's triage models from resolved tickets, nightly (activated only when better).
     "ai-retrain-models": {
         "task": "ai.retrain_models",
@@ -28,3 +33,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 3600.0},
     },
 }
+
+#: Every periodic job goes to its own queue, served by its own worker process (Procfile `scheduled`), so a backlog
+#: of event work never delays an SLA scan past its `expires` (under load, every scheduled job once expired behind
+#: the event backlog: no SLA scan for 7 minutes). Each `expires` is at most the job's interval: a copy that waited
+#: that long is superseded by the next one.
+SCHEDULED_QUEUE = "scheduled"
+for _entry in BEAT_SCHEDULE.values():
+    _entry["options"]["queue"] = SCHEDULED_QUEUE

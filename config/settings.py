@@ -11,6 +11,8 @@ from typing import Any
 
 import environ
 
+from config.broker import transport_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PIVOTDESK_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -35,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "pivotdesk.common",
+    "pivotdesk.search",
     "pivotdesk.accounts",
     "pivotdesk.customers",
     "pivotdesk.tickets",
@@ -168,6 +171,21 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Exactly one beat sends the schedule: a second one waits on a lock (PostgreSQL advisory lock, or a file lock beside
+# the SQLite database) and takes over within PIVOTDESK_BEAT_LOCK_RETRY_SECONDS when the first dies (config/beat.py).
+CELERY_BEAT_SCHEDULER = "config.beat:SingleBeatScheduler"
+PIVOTDESK_BEAT_LOCK_FILE = env.str("PIVOTDESK_BEAT_LOCK_FILE", default=str(VAR_DIR / "celerybeat.lock"))
+PIVOTDESK_BEAT_LOCK_RETRY_SECONDS = env.float("PIVOTDESK_BEAT_LOCK_RETRY_SECONDS", default=5.0)
+# Periodic jobs go to their own queue (config/schedule.py), served by the Procfile's `scheduled` worker.
+CELERY_TASK_CREATE_MISSING_QUEUES = True
+# The embedded broker polls every 0.1 s (an idle worker wakes within 100 ms; kombu's default sleeps 1 s). On Redis,
+# a task a killed worker had taken comes back after the visibility timeout (kombu's default: one hour). The price of
+# a short one: a task still running after it is delivered a second time (every task is idempotent; keep long jobs,
+# like the nightly retraining, idempotent too, or raise this).
+PIVOTDESK_BROKER_VISIBILITY_TIMEOUT = env.float("PIVOTDESK_BROKER_VISIBILITY_TIMEOUT", default=50.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = transport_options(
+    CELERY_BROKER_URL, visibility_timeout=PIVOTDESK_BROKER_VISIBILITY_TIMEOUT
+)
 
 # --- API --------------------------------------------------------------------------------------------------------
 PIVOTDESK_API_RATE_LIMIT_PER_MINUTE = env.int("PIVOTDESK_API_RATE_LIMIT_PER_MINUTE", default=600)
@@ -228,9 +246,15 @@ PIVOTDESK_LLM_PRICE_PER_1K = env.list("PIVOTDESK_LLM_PRICE_PER_1K", cast=float, 
 # document catches up (and the sweep looks back this far behind its mark, for changes committed late).
 SEARCH_FRESH_MINUTES = env.float("SEARCH_FRESH_MINUTES", default=10.0)
 
+# --- domain events (stored with the change, relayed in batches: pivotdesk.common.relay) ---------------------------
+# Delivered in-process right after commit (tests; a debugging aid) instead of by the relay process.
+PIVOTDESK_EVENTS_INLINE = env.bool("PIVOTDESK_EVENTS_INLINE", default=False)
+# A subscriber that keeps failing is retried with back-off this many times, then the event is left `failed`.
+PIVOTDESK_EVENTS_MAX_ATTEMPTS = env.int("PIVOTDESK_EVENTS_MAX_ATTEMPTS", default=8)
+# Delivered events are kept this long (replay, audit), then pruned nightly.
+PIVOTDESK_EVENTS_KEEP_DAYS = env.float("PIVOTDESK_EVENTS_KEEP_DAYS", default=7.0)
+
 # --- routing (issue 5) ---------------------------------------------------------------------------------------------
-# A new ticket is routed when AI triage has finished with it (ticket.triaged), or after this many seconds anyway.
-ROUTING_WAIT_FOR_TRIAGE_SECONDS = env.float("ROUTING_WAIT_FOR_TRIAGE_SECONDS", default=60.0)
 # Per-process caches: agent profiles, category skills and policies; the load snapshot is recounted every
 # ROUTING_LOAD_CACHE_SECONDS (in a background thread where it may be) and in the foreground once older than the
 # maximum age.
@@ -244,7 +268,12 @@ ROUTING_LOAD_REFRESH_IN_BACKGROUND = env.bool("ROUTING_LOAD_REFRESH_IN_BACKGROUN
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
+# Behind a reverse proxy / load balancer: trust X-Forwarded-Proto, and take the client's address for rate limits from
+# X-Forwarded-For's right-most hop that is not one of our proxies (common.ratelimit.client_ip). List every proxy
+# hop in front of the last one (addresses or networks) in PIVOTDESK_TRUSTED_PROXIES when there is a chain of them.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+PIVOTDESK_TRUSTED_PROXIES = env.list("PIVOTDESK_TRUSTED_PROXIES", default=[])
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 X_FRAME_OPTIONS = "SAMEORIGIN"
 
 LOGGING = {

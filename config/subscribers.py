@@ -1,8 +1,11 @@
-"""The one subscriber table: which background tasks react to which domain event.
+"""The one subscriber table: which reactions run for which domain event, in which order.
 
-`pivotdesk.tickets` (and the apps below it) publish events after commit; they never import the apps that react.
-Every reaction to `ticket.created` is listed here, in one place. A task receives the event as a dict
-({"name", "workspace_id", "payload"}) and must be idempotent. `"*"` subscribes to every event.
+Apps store typed events with their changes (`pivotdesk.common.events`); the relay (`pivotdesk.common.relay`) hands
+each committed event to `dispatch`, which runs the subscribers listed here one after the other, in the relay's
+process: one hop per event instead of a broker message per subscriber. Every reaction to `ticket.created` is listed
+here, in one place. A subscriber is a task function that receives the event as a dict ({"id", "name",
+"workspace_id", "payload"}) and must be idempotent: an event is delivered at least once, and a subscriber that
+failed is run again (alone) after a back-off. `"*"` subscribes to every event.
 """
 
 from __future__ import annotations
@@ -12,9 +15,7 @@ import logging
 from functools import cache
 from typing import Any
 
-from django.conf import settings
-
-from pivotdesk.common.events import DomainEvent, set_dispatcher
+from pivotdesk.common.events import DispatchResult, DomainEvent, autodiscover, set_dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -23,16 +24,16 @@ _SLA_APPLY = "pivotdesk.sla.tasks.sla_apply_on_event"
 SUBSCRIBERS: dict[str, list[str]] = {
     # Outgoing webhooks hear every event; each endpoint filters by the event types it registered.
     "*": ["pivotdesk.webhooks.tasks.webhook_fan_out"],
+    # In this order, in one pass: triage reads the ticket first (category, language and priority decide who can
+    # take it), then routing picks the agent (also when triage failed: it is retried alone later), then SLA.
     "ticket.created": [
         # AI triage: every new ticket (and, below, every later message from the customer).
         "pivotdesk.ai.tasks.triage_on_event",
-        # Routing: route the new ticket — after triage when triage runs (see WAIT_FOR below).
+        # Routing: route the new ticket, now that triage has read it.
         "pivotdesk.routing.tasks.route_on_created",
-        # SLA: match a policy and start the clocks.
+        # SLA: match a policy and start the clocks (after triage: its priority and category choose the policy).
         _SLA_APPLY,
     ],
-    # AI triage of a new ticket finished (category, language, priority, team set or abstained): route it now.
-    "ticket.triaged": ["pivotdesk.routing.tasks.route_on_created"],
     "ticket.updated": [
         # A person changing a field the AI set marks that prediction overridden (the training signal).
         "pivotdesk.ai.tasks.track_overrides",
@@ -88,18 +89,6 @@ WHEN: dict[str, str] = {
 }
 
 
-# Reactions that wait for another one: (event, task) → (the check saying the other will run, the setting holding
-# how many seconds to wait at most). The task is queued with that countdown as a fallback (the other may fail or be
-# slow), and another event runs it sooner: routing waits for triage, and `ticket.triaged` routes the ticket at
-# once. Tasks are idempotent, so the late fallback finds the ticket routed and does nothing.
-WAIT_FOR: dict[tuple[str, str], tuple[str, str]] = {
-    ("ticket.created", "pivotdesk.routing.tasks.route_on_created"): (
-        "pivotdesk.ai.selectors.event_needs_triage",
-        "ROUTING_WAIT_FOR_TRIAGE_SECONDS",
-    ),
-}
-
-
 @cache
 def _task(path: str) -> Any:
     module, name = path.rsplit(".", 1)
@@ -111,36 +100,22 @@ def subscribers_for(name: str) -> list[str]:
     return [*SUBSCRIBERS.get(name, []), *SUBSCRIBERS.get("*", [])]
 
 
-def dispatch(event: DomainEvent) -> None:
-    """Queue one Celery task per subscriber of the event."""
+def dispatch(event: DomainEvent, done: frozenset[str] = frozenset()) -> DispatchResult:
+    """Run every subscriber of the event in order, except those in `done`; one failure does not stop the others."""
     body = event.as_dict()
+    result = DispatchResult()
     for path in subscribers_for(event.name):
-        if not _wanted(path, body):
+        if path in done:
             continue
         try:
-            countdown = _wait(event.name, path, body)
-            if countdown:
-                _task(path).apply_async((body,), countdown=countdown)
-            else:
-                _task(path).delay(body)
-        except Exception:  # one broken subscriber must not stop the others
-            log.exception("could not queue %s for %s", path, event.name)
-
-
-def _wait(name: str, path: str, body: dict[str, Any]) -> float:
-    """Seconds to hold the task back for the reaction it waits for (0: queue it now)."""
-    rule = WAIT_FOR.get((name, path))
-    if rule is None:
-        return 0.0
-    check, setting = rule
-    seconds = float(getattr(settings, setting, 0) or 0)
-    if seconds <= 0:
-        return 0.0
-    try:
-        return seconds if _task(check)(body) else 0.0
-    except Exception:
-        log.exception("wait check %s failed; queueing %s now", check, path)
-        return 0.0
+            if _wanted(path, body):
+                _task(path)(body)
+        except Exception as exc:  # recorded on the event row and retried alone after a back-off
+            log.exception("subscriber %s failed for %s %s", path, event.name, event.id)
+            result.failed[path] = f"{type(exc).__name__}: {exc}"[:500]
+        else:
+            result.done.append(path)
+    return result
 
 
 def _wanted(path: str, body: dict[str, Any]) -> bool:
@@ -155,5 +130,6 @@ def _wanted(path: str, body: dict[str, Any]) -> bool:
 
 
 def install() -> None:
-    """Install `dispatch` as the process-wide event dispatcher."""
+    """Install `dispatch` as the process-wide event dispatcher and register every app's event types."""
+    autodiscover()
     set_dispatcher(dispatch)

@@ -23,6 +23,7 @@ from celery.result import allow_join_result
 from django.conf import settings
 from django.core.cache import cache
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.services import api_token_create
 
 REDIS_URL = os.environ.get("PIVOTDESK_TEST_REDIS_URL", "")
@@ -86,7 +87,9 @@ def test_the_redis_cache_adds_increments_and_expires(redis_cache: str, redis_cli
 @needs_redis
 @pytest.mark.django_db
 def test_the_api_rate_limit_counts_in_redis(redis_cache: str, redis_client: Any, client: Any, admin_agent: Any) -> None:
-    token, raw = api_token_create(agent=admin_agent, name="limited", scope="admin", rate_limit_per_minute=3)
+    token, raw = api_token_create(
+        actor=Actor.system(), agent=admin_agent, name="limited", scope="admin", rate_limit_per_minute=3
+    )
     auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
     statuses = [client.get("/api/v1/webhooks/", **auth).status_code for _ in range(4)]

@@ -25,5 +25,5 @@ def test_search_documents_are_kept_by_the_sweep_not_by_a_task_per_event():
     """A task per ticket.created cost a fifth of the creation rate on the SQLite broker (bench/README.md)."""
     from config.subscribers import SUBSCRIBERS
 
-    assert BEAT_SCHEDULE["tickets-search-index-sweep"]["task"] == "tickets.search_index_sweep"
+    assert BEAT_SCHEDULE["search-sweep"]["task"] == "search.sweep"
     assert not any("search" in path for paths in SUBSCRIBERS.values() for path in paths)

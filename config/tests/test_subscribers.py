@@ -1,32 +1,32 @@
-"""The composition root's subscriber table: every event reaches its tasks, and one broken subscriber stops nobody."""
+"""The composition root's subscriber table: every event reaches its subscribers in order, and one broken subscriber
+stops nobody (it is reported, to be retried alone)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 
 from config import subscribers
 from config.subscribers import SUBSCRIBERS, dispatch, subscribers_for
-from pivotdesk.common.events import DomainEvent
-from pivotdesk.tickets.events import ALL_EVENTS
+from pivotdesk.common.events import DomainEvent, event_types
 from pivotdesk.tickets.tests.factories import make_ticket
 from pivotdesk.webhooks import tasks as webhook_tasks
 
 
 class _Recorder:
-    """Stands in for a Celery task: records what `.delay` was called with."""
+    """Stands in for a subscriber task: records the events it was called with."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, object]] = []
 
-    def delay(self, body: dict[str, object]) -> None:
+    def __call__(self, body: dict[str, object]) -> None:
         self.calls.append(body)
+
+    delay = __call__
 
 
 class _Broken:
-    def delay(self, body: dict[str, object]) -> None:
-        raise ConnectionError("broker down")
+    def __call__(self, body: dict[str, object]) -> None:
+        raise ConnectionError("warehouse API down")
 
 
 recorder = _Recorder()
@@ -50,8 +50,9 @@ def test_every_subscriber_path_names_a_registered_celery_task():
             assert callable(task.delay)
 
 
-def test_every_event_reaches_the_webhook_fan_out():
-    for name in ALL_EVENTS:
+def test_every_registered_event_reaches_the_webhook_fan_out():
+    assert {"ticket.created", "ticket.triaged", "contact.merged", "agent.status_changed"} <= set(event_types())
+    for name in event_types():
         assert "pivotdesk.webhooks.tasks.webhook_fan_out" in subscribers_for(name)
 
 
@@ -64,7 +65,7 @@ def test_specific_subscribers_come_before_the_catch_all(monkeypatch):
     assert subscribers_for("something.else") == ["pivotdesk.webhooks.tasks.webhook_fan_out"]
 
 
-def test_dispatch_queues_each_subscriber_with_the_event_as_a_dict(monkeypatch):
+def test_dispatch_runs_each_subscriber_with_the_event_as_a_dict(monkeypatch):
     monkeypatch.setitem(SUBSCRIBERS, "*", ["config.tests.test_subscribers.recorder"])
 
     dispatch(DomainEvent(name="ticket.created", workspace_id=7, payload={"ticket_id": 3}))
@@ -86,12 +87,26 @@ def test_a_broken_or_missing_subscriber_does_not_stop_the_others(monkeypatch, ca
     )
     monkeypatch.setitem(SUBSCRIBERS, "*", [])
 
-    dispatch(DomainEvent(name="ticket.created", workspace_id=1, payload={}))
+    result = dispatch(DomainEvent(name="ticket.created", workspace_id=1, payload={}))
 
     assert len(recorder.calls) == 1
+    assert result.done == ["config.tests.test_subscribers.recorder"]
+    assert sorted(result.failed) == ["config.tests.no_such_module.task", "config.tests.test_subscribers.broken"]
+    assert "warehouse API down" in result.failed["config.tests.test_subscribers.broken"]
     failed = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any("config.tests.test_subscribers.broken" in m for m in failed)
-    assert any("config.tests.no_such_module.task" in m for m in failed)
+
+
+def test_dispatch_skips_the_subscribers_already_done(monkeypatch):
+    monkeypatch.setitem(SUBSCRIBERS, "ticket.created", ["config.tests.test_subscribers.broken"])
+    monkeypatch.setitem(SUBSCRIBERS, "*", ["config.tests.test_subscribers.recorder"])
+
+    result = dispatch(
+        DomainEvent(name="ticket.created", workspace_id=1, payload={}),
+        frozenset({"config.tests.test_subscribers.broken"}),
+    )
+
+    assert result.failed == {} and len(recorder.calls) == 1
 
 
 @pytest.mark.django_db
@@ -99,7 +114,7 @@ def test_no_fan_out_is_queued_for_a_workspace_without_endpoints(
     workspace, monkeypatch, django_capture_on_commit_callbacks
 ):
     seen = _Recorder()
-    monkeypatch.setattr(webhook_tasks.webhook_fan_out, "delay", seen.delay)
+    monkeypatch.setattr(webhook_tasks.webhook_fan_out, "run", seen)
     with django_capture_on_commit_callbacks(execute=True):
         make_ticket(workspace=workspace)
     assert seen.calls == []
@@ -113,7 +128,7 @@ def test_a_committed_ticket_reaches_the_webhook_task_through_the_installed_dispa
 
     webhook_endpoint_create(workspace=workspace, url="http://127.0.0.1:9/hook", actor=Actor.system())
     seen = _Recorder()
-    monkeypatch.setattr(webhook_tasks.webhook_fan_out, "delay", seen.delay)
+    monkeypatch.setattr(webhook_tasks.webhook_fan_out, "run", seen)
 
     with django_capture_on_commit_callbacks(execute=True):
         ticket = make_ticket(workspace=workspace)
@@ -130,50 +145,12 @@ def test_a_committed_ticket_reaches_the_webhook_task_through_the_installed_dispa
     ]
 
 
-class _Scheduler(_Recorder):
-    """Also records `.apply_async` (with its countdown)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.later: list[tuple[dict[str, object], float]] = []
-
-    def apply_async(self, args: tuple[dict[str, object]], countdown: float) -> None:
-        self.later.append((args[0], countdown))
-
-
-scheduler = _Scheduler()
-
-
-def _needs_triage(body: dict[str, Any]) -> bool:
-    return bool((body.get("payload") or {}).get("triage"))
-
-
-@pytest.mark.parametrize(("triage", "waits"), [(True, True), (False, False)])
-def test_routing_waits_for_triage_with_a_fallback_countdown(monkeypatch, settings, triage, waits):
-    settings.ROUTING_WAIT_FOR_TRIAGE_SECONDS = 45
-    scheduler.calls.clear()
-    scheduler.later.clear()
-    route = "config.tests.test_subscribers.scheduler"
-    monkeypatch.setitem(SUBSCRIBERS, "ticket.created", [route])
-    monkeypatch.setitem(SUBSCRIBERS, "*", [])
-    monkeypatch.setattr(
-        subscribers,
-        "WAIT_FOR",
-        {("ticket.created", route): ("config.tests.test_subscribers._needs_triage", "ROUTING_WAIT_FOR_TRIAGE_SECONDS")},
-    )
-    monkeypatch.setattr(subscribers, "WHEN", {})
-    dispatch(DomainEvent(name="ticket.created", workspace_id=1, payload={"ticket_id": 7, "triage": triage}))
-    if waits:
-        assert scheduler.calls == [] and [c for _, c in scheduler.later] == [45.0]
-    else:
-        assert len(scheduler.calls) == 1 and scheduler.later == []
-
-
-def test_the_routing_wait_is_declared_for_new_tickets_and_triage_routes_at_once():
-    route = "pivotdesk.routing.tasks.route_on_created"
-    assert subscribers.WAIT_FOR[("ticket.created", route)][0] == "pivotdesk.ai.selectors.event_needs_triage"
-    assert route in SUBSCRIBERS["ticket.triaged"]
-    assert ("ticket.triaged", route) not in subscribers.WAIT_FOR
+def test_a_new_ticket_is_triaged_then_routed_then_given_its_sla_in_one_pass():
+    assert SUBSCRIBERS["ticket.created"] == [
+        "pivotdesk.ai.tasks.triage_on_event",
+        "pivotdesk.routing.tasks.route_on_created",
+        "pivotdesk.sla.tasks.sla_apply_on_event",
+    ]
 
 
 def test_a_new_tickets_triage_publishes_ticket_triaged(workspace, settings, django_capture_on_commit_callbacks):

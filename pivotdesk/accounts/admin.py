@@ -14,6 +14,7 @@ from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
 from pivotdesk.accounts import services
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, AgentSkill, ApiToken, Skill, Team, User, Workspace
 
 # Django's admin classes are generic only for the type checker (no django_stubs_ext monkeypatch at run time).
@@ -56,7 +57,11 @@ class WorkspaceAdmin(_WorkspaceAdminBase):
         adopt(
             obj,
             services.workspace_create(
-                name=obj.name, slug=obj.slug or None, time_zone=obj.time_zone, languages=obj.languages or None
+                actor=Actor.for_site_admin(request.user.get_username()),
+                name=obj.name,
+                slug=obj.slug or None,
+                time_zone=obj.time_zone,
+                languages=obj.languages or None,
             ),
         )
 
@@ -100,12 +105,17 @@ class AgentProfileAdmin(_AgentProfileAdminBase):
 
     def save_model(self, request: HttpRequest, obj: AgentProfile, form: ModelForm[Any], change: bool) -> None:
         if change:
-            services.agent_update(agent=obj, **changed_values(obj, form, self.UPDATABLE))
+            services.agent_update(
+                actor=Actor.for_site_admin(request.user.get_username()),
+                agent=obj,
+                **changed_values(obj, form, self.UPDATABLE),
+            )
             return
         profile = {name: getattr(obj, name) for name in self.UPDATABLE - {"role", "languages"}}
         adopt(
             obj,
             services.agent_create(
+                actor=Actor.for_site_admin(request.user.get_username()),
                 workspace=obj.workspace,
                 username=obj.user.username,
                 role=obj.role,
@@ -129,7 +139,12 @@ class AgentProfileAdmin(_AgentProfileAdminBase):
                     inline.instance.delete()  # no "remove skill" service yet
                 continue
             if inline.has_changed():
-                services.agent_skill_set(agent=form.instance, skill=data["skill"], level=data["level"])
+                services.agent_skill_set(
+                    actor=Actor.for_site_admin(request.user.get_username()),
+                    agent=form.instance,
+                    skill=data["skill"],
+                    level=data["level"],
+                )
 
 
 @admin.register(Team)
@@ -145,11 +160,21 @@ class TeamAdmin(_TeamAdminBase):
             return
         adopt(
             obj,
-            services.team_create(workspace=obj.workspace, name=obj.name, description=obj.description, lead=obj.lead),
+            services.team_create(
+                actor=Actor.for_site_admin(request.user.get_username()),
+                workspace=obj.workspace,
+                name=obj.name,
+                description=obj.description,
+                lead=obj.lead,
+            ),
         )
 
     def save_related(self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool) -> None:
-        services.team_set_members(team=form.instance, members=list(form.cleaned_data.get("members") or []))
+        services.team_set_members(
+            actor=Actor.for_site_admin(request.user.get_username()),
+            team=form.instance,
+            members=list(form.cleaned_data.get("members") or []),
+        )
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
@@ -164,7 +189,12 @@ class SkillAdmin(_SkillAdminBase):
         if change:
             super().save_model(request, obj, form, change)
             return
-        adopt(obj, services.skill_get_or_create(workspace=obj.workspace, name=obj.name))
+        adopt(
+            obj,
+            services.skill_get_or_create(
+                actor=Actor.for_site_admin(request.user.get_username()), workspace=obj.workspace, name=obj.name
+            ),
+        )
 
 
 @admin.register(ApiToken)
@@ -198,6 +228,6 @@ class ApiTokenAdmin(_ApiTokenAdminBase):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):
-            services.api_token_revoke(token=token)
+            services.api_token_revoke(actor=Actor.for_site_admin(request.user.get_username()), token=token)
             count += 1
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Router, Status
 
 from pivotdesk.accounts import selectors, services
 from pivotdesk.accounts.api_auth import context, require_admin_scope
+from pivotdesk.accounts.errors import AccountErrorCode
 from pivotdesk.accounts.models import AgentProfile, ApiToken, Team
-from pivotdesk.accounts.permissions import Perm, require
 from pivotdesk.accounts.schemas import (
     AgentOut,
     AgentPatchIn,
@@ -61,7 +62,7 @@ def _agent(request: HttpRequest, agent_id: int) -> AgentProfile:
     ctx = context(request)
     agent = selectors.agent_list(workspace=ctx.workspace, active_only=False).filter(pk=agent_id).first()
     if agent is None:
-        raise NotFound("Agent not found.")
+        raise NotFound(gettext("Agent not found."))
     return agent
 
 
@@ -83,7 +84,7 @@ def _team(request: HttpRequest, team_id: int) -> Team:
     selectors.access_team(workspace=ctx.workspace, team_id=team_id)
     team = selectors.team_list(workspace=ctx.workspace).select_related("lead__user").filter(pk=team_id).first()
     if team is None:
-        raise NotFound("Team not found.")
+        raise NotFound(gettext("Team not found."))
     return team
 
 
@@ -96,8 +97,9 @@ def _agents_by_id(request: HttpRequest, ids: list[int], field: str) -> list[Agen
     missing = wanted - {a.pk for a in found}
     if missing:
         raise ValidationFailed(
-            f"Unknown {field}: {', '.join(str(i) for i in sorted(missing))}.",
-            code="unknown_reference",
+            gettext("Unknown %(field)s: %(names)s.")
+            % {"field": field, "names": ", ".join(str(i) for i in sorted(missing))},
+            code=AccountErrorCode.UNKNOWN_REFERENCE,
             details={field: sorted(missing)},
         )
     return found
@@ -123,7 +125,7 @@ def get_my_agent(request: HttpRequest) -> dict[str, object]:
 def set_my_status(request: HttpRequest, payload: AgentStatusIn) -> dict[str, object]:
     """Set the caller's presence: online, away or offline."""
     ctx = context(request)
-    services.agent_set_status(agent=ctx.agent, status=payload.status)
+    services.agent_set_status(actor=ctx.actor, agent=ctx.agent, status=payload.status)
     return agent_out(_agent(request, ctx.agent.pk))
 
 
@@ -138,20 +140,19 @@ def update_agent(request: HttpRequest, agent_id: Id, payload: AgentPatchIn) -> d
     """Change an agent's role, access, languages, capacity, location, seniority or skills (admins)."""
     ctx = context(request)
     agent = _agent(request, agent_id)
-    require(ctx.agent, Perm.AGENT_MANAGE)
     require_admin_scope(ctx)
     fields = payload.model_dump(exclude_unset=True)
     skills = fields.pop("skills", None)
     for key in ("role", "ticket_access", "is_active", "languages", "capacity", "time_zone", "seniority", "signature"):
         if key in fields and fields[key] is None:
-            raise ValidationFailed(f"'{key}' cannot be null.")
+            raise ValidationFailed(gettext("'%(key)s' cannot be null.") % {"key": key})
     if agent.pk == ctx.agent.pk and (fields.get("is_active") is False or fields.get("role", "admin") != "admin"):
-        raise ValidationFailed("You cannot deactivate yourself or drop your own admin role.")
+        raise ValidationFailed(gettext("You cannot deactivate yourself or drop your own admin role."))
     with transaction.atomic():
-        services.agent_update(agent=agent, **fields)
+        services.agent_update(actor=ctx.actor, agent=agent, **fields)
         for item in skills or []:
-            skill = services.skill_get_or_create(workspace=ctx.workspace, name=item["name"])
-            services.agent_skill_set(agent=agent, skill=skill, level=item["level"])
+            skill = services.skill_get_or_create(actor=ctx.actor, workspace=ctx.workspace, name=item["name"])
+            services.agent_skill_set(actor=ctx.actor, agent=agent, skill=skill, level=item["level"])
     return agent_out(_agent(request, agent_id))
 
 
@@ -169,12 +170,16 @@ def list_teams(request: HttpRequest) -> list[dict[str, object]]:
 def create_team(request: HttpRequest, payload: TeamIn) -> Status[dict[str, object]]:
     """Create a team, optionally with a lead and members (supervisors and admins)."""
     ctx = context(request)
-    require(ctx.agent, Perm.TEAM_MANAGE)
     members = _agents_by_id(request, payload.member_ids, "member_ids")
     lead = _agents_by_id(request, [payload.lead_id], "lead_id")[0] if payload.lead_id else None
     with transaction.atomic():
         team = services.team_create(
-            workspace=ctx.workspace, name=payload.name, description=payload.description, members=members, lead=lead
+            actor=ctx.actor,
+            workspace=ctx.workspace,
+            name=payload.name,
+            description=payload.description,
+            members=members,
+            lead=lead,
         )
     return Status(201, team_out(_team(request, team.pk)))
 
@@ -190,14 +195,14 @@ def update_team(request: HttpRequest, team_id: Id, payload: TeamPatchIn) -> dict
     """Rename a team, change its description or lead, or replace its members (member_ids)."""
     ctx = context(request)
     team = _team(request, team_id)
-    require(ctx.agent, Perm.TEAM_MANAGE)
     fields = payload.model_dump(exclude_unset=True)
     if "member_ids" in fields and fields["member_ids"] is None:
-        raise ValidationFailed("member_ids cannot be null; send [] to remove every member.")
+        raise ValidationFailed(gettext("member_ids cannot be null; send [] to remove every member."))
     lead = _agents_by_id(request, [fields["lead_id"]], "lead_id")[0] if fields.get("lead_id") else None
     members = _agents_by_id(request, fields["member_ids"], "member_ids") if "member_ids" in fields else None
     with transaction.atomic():
         services.team_update(
+            actor=ctx.actor,
             team=team,
             name=fields.get("name"),
             description=fields.get("description"),
@@ -205,7 +210,7 @@ def update_team(request: HttpRequest, team_id: Id, payload: TeamPatchIn) -> dict
             clear_lead="lead_id" in fields and fields["lead_id"] is None,
         )
         if members is not None:
-            services.team_set_members(team=team, members=members)
+            services.team_set_members(actor=ctx.actor, team=team, members=members)
     return team_out(_team(request, team_id))
 
 
@@ -226,7 +231,7 @@ def _token(request: HttpRequest, token_id: int) -> ApiToken:
     ctx = context(request)
     token = selectors.token_list(agent=ctx.agent).filter(pk=token_id).first()
     if token is None:
-        raise NotFound("Token not found.")
+        raise NotFound(gettext("Token not found."))
     return token
 
 
@@ -241,10 +246,12 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, obj
     """Create an API token for the caller; the response holds the secret, shown this once."""
     ctx = context(request)
     require_admin_scope(ctx)
-    if payload.scope == "admin":
-        require(ctx.agent, Perm.WORKSPACE_CONFIGURE)
     token, secret = services.api_token_create(
-        agent=ctx.agent, name=payload.name, scope=payload.scope, rate_limit_per_minute=payload.rate_limit_per_minute
+        actor=ctx.actor,
+        agent=ctx.agent,
+        name=payload.name,
+        scope=payload.scope,
+        rate_limit_per_minute=payload.rate_limit_per_minute,
     )
     body = TokenOut.model_validate(token, from_attributes=True).model_dump()
     return Status(201, {**body, "secret": secret})
@@ -254,5 +261,5 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, obj
 def revoke_token(request: HttpRequest, token_id: Id) -> Status[None]:
     """Revoke one of the caller's tokens; requests with it get 401 from now on."""
     token = _token(request, token_id)
-    services.api_token_revoke(token=token)
+    services.api_token_revoke(actor=context(request).actor, token=token)
     return Status(204, None)

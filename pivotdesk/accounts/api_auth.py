@@ -5,19 +5,21 @@ Every endpoint reads `request.auth` (an ApiContext): the workspace, the acting a
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja.security import APIKeyCookie, HttpBearer
 
 from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.errors import AccountErrorCode
 from pivotdesk.accounts.models import AgentProfile, ApiToken, TokenScope, Workspace
 from pivotdesk.accounts.selectors import memberships_for_user
 from pivotdesk.accounts.services import api_token_authenticate
+from pivotdesk.common import ratelimit
 from pivotdesk.common.errors import PermissionDenied, RateLimited
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -46,32 +48,27 @@ def context(request: HttpRequest) -> ApiContext:
     """The ApiContext of an authenticated API request."""
     auth: Any = getattr(request, "auth", None)
     if not isinstance(auth, ApiContext):
-        raise PermissionDenied("Not authenticated.", code="not_authenticated")
+        raise PermissionDenied(gettext("Not authenticated."), code=AccountErrorCode.NOT_AUTHENTICATED)
     return auth
 
 
 def require_admin_scope(ctx: ApiContext) -> None:
     """Configuration endpoints need a token with the admin scope (sessions pass; roles are checked separately)."""
     if not ctx.has_admin_scope:
-        raise PermissionDenied("This endpoint needs a token with the 'admin' scope.", code="insufficient_scope")
+        raise PermissionDenied(
+            gettext("This endpoint needs a token with the 'admin' scope."), code=AccountErrorCode.INSUFFICIENT_SCOPE
+        )
 
 
 def _check_rate(token: ApiToken) -> None:
-    """A fixed one-minute window per token, counted in the cache (shared across processes with Redis)."""
+    """Requests per token in a sliding minute, counted by the one rate limiter (shared across processes with Redis)."""
     limit = token.rate_limit_per_minute or settings.PIVOTDESK_API_RATE_LIMIT_PER_MINUTE
-    window = int(time.time() // 60)
-    key = f"pd:rl:{token.pk}:{window}"
-    if cache.add(key, 1, timeout=70):
-        return
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=70)
-        return
-    if count > limit:
+    verdict = ratelimit.hit(scope="api-token", key=str(token.pk), limit=limit, window_seconds=60)
+    if not verdict.allowed:
         raise RateLimited(
-            f"Rate limit of {limit} requests per minute exceeded; retry in {60 - int(time.time()) % 60} s.",
-            details={"limit_per_minute": limit},
+            gettext("Rate limit of %(limit)s requests per minute exceeded; retry in %(retry_after)s s.")
+            % {"limit": limit, "retry_after": verdict.retry_after},
+            details={"limit_per_minute": limit, "retry_after": verdict.retry_after},
         )
 
 
@@ -86,7 +83,7 @@ class TokenAuth(HttpBearer):
             return None
         _check_rate(row)
         if request.method not in SAFE_METHODS and row.scope == TokenScope.READ:
-            raise PermissionDenied("This token is read-only.", code="insufficient_scope")
+            raise PermissionDenied(gettext("This token is read-only."), code=AccountErrorCode.INSUFFICIENT_SCOPE)
         return ApiContext(workspace=row.workspace, agent=row.agent, actor=Actor.for_api(row.agent, row.name), token=row)
 
 
@@ -95,16 +92,22 @@ def workspace_for_session(request: HttpRequest) -> AgentProfile | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    profiles = memberships_for_user(user=user)  # type: ignore[arg-type]
+    return choose_membership(request, list(memberships_for_user(user=user)))
+
+
+def choose_membership(request: HttpRequest, profiles: Sequence[AgentProfile]) -> AgentProfile | None:
+    """Of a user's active profiles (`memberships_for_user`, one query), the current one: the X-Workspace header's
+    workspace, else the session's, else the first. Takes the loaded list so a page that also shows the workspace
+    switcher reads the memberships once."""
     wanted = request.headers.get("X-Workspace")
     if wanted:
-        return profiles.filter(workspace__slug=wanted).first()
+        return next((p for p in profiles if p.workspace.slug == wanted), None)
     session_ws = request.session.get(SESSION_WORKSPACE_KEY)
     if session_ws:
-        found = profiles.filter(workspace_id=session_ws).first()
+        found = next((p for p in profiles if str(p.workspace_id) == str(session_ws)), None)
         if found is not None:
             return found
-    return profiles.first()
+    return profiles[0] if profiles else None
 
 
 class SessionAuth(APIKeyCookie):

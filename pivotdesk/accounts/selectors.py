@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import AgentProfile, ApiToken, Skill, Team, User, Workspace
 from pivotdesk.common.errors import NotFound
@@ -23,7 +24,7 @@ def access_agent(*, workspace: Workspace, agent_id: int) -> AgentProfile:
     """An agent of this workspace by id, else NotFound."""
     agent = AgentProfile.objects.select_related("user").filter(workspace=workspace, pk=agent_id).first()
     if agent is None:
-        raise NotFound("Agent not found.")
+        raise NotFound(gettext("Agent not found."))
     return agent
 
 
@@ -36,7 +37,7 @@ def access_team(*, workspace: Workspace, team_id: int) -> Team:
     """A team of this workspace by id, else NotFound."""
     team = Team.objects.filter(workspace=workspace, pk=team_id).first()
     if team is None:
-        raise NotFound("Team not found.")
+        raise NotFound(gettext("Team not found."))
     return team
 
 

@@ -35,6 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.ai import selectors
 from pivotdesk.ai.domain import language as language_domain
 from pivotdesk.ai.domain import sentiment_lexicon, summary
@@ -46,6 +47,7 @@ from pivotdesk.ai.services import apply, runs
 from pivotdesk.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
+PIPELINE = Actor.system("triage")  # the pipeline stores what the models found; each change is made as the model
 
 ENTRY_POINTS: dict[str, tuple[str, str]] = {
     "multimodal": ("pivotdesk.ai.services.multimodal", "run_step"),
@@ -204,11 +206,12 @@ STEPS: dict[str, Callable[[TriageContext], StepOutput | None]] = {
 # --- applying and bookkeeping ----------------------------------------------------------------------------------------
 def _apply(ctx: TriageContext, step: str, out: StepOutput) -> None:
     if out.predictions:
-        apply.predictions_apply(ticket=ctx.ticket, predictions=list(out.predictions), config=ctx.config)
+        apply.predictions_apply(actor=PIPELINE, ticket=ctx.ticket, predictions=list(out.predictions), config=ctx.config)
     if out.entities:
         ids = out.data.get("attachment_ids") if step == "entities" else None
         attachment_ids = ids if isinstance(ids, list) and len(ids) == len(out.entities) else [None] * len(out.entities)
         apply.entities_store(
+            actor=PIPELINE,
             ticket=ctx.ticket,
             items=list(zip(out.entities, attachment_ids, strict=True)),
             config=ctx.config,
@@ -217,7 +220,7 @@ def _apply(ctx: TriageContext, step: str, out: StepOutput) -> None:
         )
     facts = out.data.get("facts")
     if step == "enrichment" and isinstance(facts, list):
-        apply.enrichment_facts_store(ticket=ctx.ticket, facts=facts)
+        apply.enrichment_facts_store(actor=PIPELINE, ticket=ctx.ticket, facts=facts)
 
 
 def _after(ctx: TriageContext, step: str, out: StepOutput | None, run: TriageRun) -> None:

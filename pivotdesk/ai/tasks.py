@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.ai import pipeline
 from pivotdesk.ai.services import overrides
 from pivotdesk.common.events import publish
@@ -34,7 +35,9 @@ def track_overrides(event: dict[str, Any]) -> None:
     payload = event.get("payload") or {}
     ticket_id = payload.get("ticket_id")
     if isinstance(ticket_id, int):
-        overrides.predictions_track_overrides(ticket_id=ticket_id, fields=list(payload.get("fields") or ()))
+        overrides.predictions_track_overrides(
+            actor=Actor.system("ai"), ticket_id=ticket_id, fields=list(payload.get("fields") or ())
+        )
 
 
 @shared_task(name="ai.retrain_models", ignore_result=True)
@@ -43,4 +46,4 @@ def retrain_models() -> None:
     replaces the active one only if it is better on the held-out split)."""
     from pivotdesk.ai.services import training
 
-    training.retrain_all()
+    training.retrain_all(actor=Actor.system("ai"))

@@ -26,6 +26,7 @@ from django.db import close_old_connections, connection
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.models import ChannelAccount, ChannelKind, InboundPayload
 from pivotdesk.channels.services.accounts import channel_account_merge_config, channel_account_record_poll
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
@@ -158,7 +159,7 @@ def mailbox_poll(*, account: ChannelAccount, client: IMAPClient | None = None, l
         if own and client is not None:
             _close(client)
         cache.delete(lock)
-    channel_account_record_poll(account=account, error=result.error)
+    channel_account_record_poll(actor=Actor.system("channel"), account=account, error=result.error)
     return result
 
 
@@ -185,6 +186,7 @@ def _poll(account: ChannelAccount, client: IMAPClient, result: PollResult, limit
                 continue
             stored.append(
                 inbound_store(
+                    actor=Actor.system("channel"),
                     workspace=account.workspace,
                     channel=ChannelKind.EMAIL,
                     raw=bytes(raw),
@@ -195,9 +197,13 @@ def _poll(account: ChannelAccount, client: IMAPClient, result: PollResult, limit
                 )
             )
         result.stored += len(stored)
-        channel_account_merge_config(account=account, values={"imap_uidvalidity": uidvalidity, "last_uid": batch[-1]})
+        channel_account_merge_config(
+            actor=Actor.system("channel"),
+            account=account,
+            values={"imap_uidvalidity": uidvalidity, "last_uid": batch[-1]},
+        )
         for payload in stored:  # in arrival order, so a reply never overtakes the mail it answers
-            inbound_process(payload=payload)
+            inbound_process(actor=Actor.system("channel"), payload=payload)
         _file_away(client, batch, str(config.get("processed_folder", "")))
 
 
@@ -237,13 +243,17 @@ def mailbox_idle(
         try:
             client = imap_connect(account)
         except POLL_ERRORS as exc:
-            channel_account_record_poll(account=account, error=f"{type(exc).__name__}: {exc}")
+            channel_account_record_poll(
+                actor=Actor.system("channel"), account=account, error=f"{type(exc).__name__}: {exc}"
+            )
             stop.wait(retry_seconds)
             continue
         try:
             _idle_session(account, client, stop, check_seconds, poll_every)
         except IMAP_ERRORS as exc:
-            channel_account_record_poll(account=account, error=f"{type(exc).__name__}: {exc}")
+            channel_account_record_poll(
+                actor=Actor.system("channel"), account=account, error=f"{type(exc).__name__}: {exc}"
+            )
             stop.wait(retry_seconds)
         finally:
             _close(client)

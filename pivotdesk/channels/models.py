@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pivotdesk.common.crypto import decrypt_json, encrypt_json
 from pivotdesk.common.models import WorkspaceScoped
+from pivotdesk.common.outbox import OutboxRow, outbox_indexes
 
 
 class ChannelKind(models.TextChoices):
@@ -93,29 +94,18 @@ class InboundPayload(WorkspaceScoped):
         return f"{self.channel} payload #{self.pk} ({self.status})"
 
 
-class OutboxStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
-
-
-class OutboundMessage(WorkspaceScoped):
-    """A reply on its way to the customer through their channel, retried with back-off."""
+class OutboundMessage(WorkspaceScoped, OutboxRow):
+    """A reply on its way to the customer through their channel: a row of the one outbox (`common.outbox`),
+    claimed with a lease, retried with the shared back-off, failed with a reason after the attempt budget."""
 
     message = models.OneToOneField("tickets.Message", on_delete=models.CASCADE, related_name="outbound")
     account = models.ForeignKey(ChannelAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     channel = models.CharField(max_length=16, choices=ChannelKind.choices)
     recipient = models.CharField(max_length=255)
-    status = models.CharField(max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
     provider_id = models.CharField(max_length=255, blank=True, help_text=_("Message-ID or the platform's id."))
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+        indexes = outbox_indexes("channels_outbound")
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.recipient} ({self.status})"

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels import adapters, intake_selectors
 from pivotdesk.channels.captcha import captcha_passes, provider_for
 from pivotdesk.channels.domain.web_form import CheckedSubmission, UploadedFile, check_submission
@@ -30,6 +31,7 @@ from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundSta
 from pivotdesk.channels.services import chat as chat_services
 from pivotdesk.channels.services import web_form as form_services
 from pivotdesk.channels.webhooks import json_error, request_meta
+from pivotdesk.common import ratelimit
 from pivotdesk.common.errors import NotFound
 from pivotdesk.customers.domain.identity import IdentityError, normalize_email
 from pivotdesk.tickets.models import AuthorType, Message
@@ -164,10 +166,10 @@ def _web_form(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
 
     if str(data.get(HONEYPOT) or "").strip():
         return refuse({"form": [_error_text("spam", "")]})
-    remote_ip = str(request.META.get("REMOTE_ADDR", ""))
-    if form_services.rate_limit_hit(
-        scope=f"form:{account.pk}", key=remote_ip, limit=form_services.form_rate_limit(account)
-    ):
+    remote_ip = ratelimit.client_ip(request)
+    if not ratelimit.hit(
+        scope=f"form:{account.pk}", key=remote_ip, limit=form_services.form_rate_limit(account), window_seconds=3600
+    ).allowed:
         return refuse({"form": [_error_text("rate_limited", "")]}, status=429)
     checked = check_submission(definition.fields, definition.attachments, data, files)
     posted = {k: str(v) for k, v in data.items() if isinstance(v, str)}
@@ -185,7 +187,9 @@ def _web_form(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
         page_url=str(data.get("page_url") or request.headers.get("referer", ""))[:500],
         submission_id=str(data.get("id") or "")[:80] if headless else "",
     )
-    payload = form_services.web_form_submit(account=account, document=document, meta=request_meta(request))
+    payload = form_services.web_form_submit(
+        actor=Actor.system("channel"), account=account, document=document, meta=request_meta(request)
+    )
     number = _ticket_number(payload)
     if headless:
         status = 201 if payload.status == InboundStatus.PROCESSED else 202
@@ -306,8 +310,10 @@ def chat_session(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
     visitor = _visitor(request, account)
     token = request.headers.get(VISITOR_HEADER, "")
     if visitor is None:
-        ip = str(request.META.get("REMOTE_ADDR", ""))
-        if form_services.rate_limit_hit(scope=f"chat-session:{account.pk}", key=ip, limit=CHAT_SESSIONS_PER_IP_HOUR):
+        ip = ratelimit.client_ip(request)
+        if not ratelimit.hit(
+            scope=f"chat-session:{account.pk}", key=ip, limit=CHAT_SESSIONS_PER_IP_HOUR, window_seconds=3600
+        ).allowed:
             return json_error(429, "rate_limited", "Too many chat sessions from this address.")
         visitor, token = chat_services.visitor_token_issue(account=account)
     tickets = intake_selectors.session_tickets(account=account, visitor=visitor)
@@ -350,12 +356,10 @@ def chat_messages(request: HttpRequest, account: ChannelAccount) -> HttpResponse
             since = max(0, int(request.GET.get("since", "0")))
         except ValueError:
             since = 0
-        chat_services.chat_seen(account=account, visitor=visitor)
+        chat_services.chat_seen(actor=Actor.system("channel"), account=account, visitor=visitor)
         found = intake_selectors.chat_messages(account=account, visitor=visitor, since=since)
         return JsonResponse({"messages": [_as_json(m) for m in found]})
-    if form_services.rate_limit_hit(
-        scope="chat-message", key=visitor, limit=CHAT_MESSAGES_PER_MINUTE, window_seconds=60
-    ):
+    if not ratelimit.hit(scope="chat-message", key=visitor, limit=CHAT_MESSAGES_PER_MINUTE, window_seconds=60).allowed:
         return json_error(429, "rate_limited", "Too many messages; wait a moment.")
     try:
         raw = request.body
@@ -375,7 +379,11 @@ def chat_messages(request: HttpRequest, account: ChannelAccount) -> HttpResponse
             return json_error(400, "invalid_email", _("Enter a valid email address."))
     adapters.load()
     payload = chat_services.chat_post(
-        account=account, visitor=visitor, raw=raw, meta=request_meta(request, extra_headers=("origin",))
+        actor=Actor.system("channel"),
+        account=account,
+        visitor=visitor,
+        raw=raw,
+        meta=request_meta(request, extra_headers=("origin",)),
     )
     if payload.status not in (InboundStatus.PROCESSED, InboundStatus.DUPLICATE) or payload.message_id is None:
         return JsonResponse(

@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.models import InboundPayload, OutboundMessage
 
 
@@ -16,7 +17,7 @@ def process_inbound_task(payload_id: int) -> None:
 
     payload = InboundPayload.objects.select_related("workspace", "account").filter(pk=payload_id).first()
     if payload is not None:
-        inbound_process(payload=payload)
+        inbound_process(actor=Actor.system("channel"), payload=payload)
 
 
 @shared_task(name="channels.outbox_enqueue", ignore_result=True)
@@ -28,21 +29,22 @@ def outbox_enqueue_task(event: dict[str, Any]) -> None:
     message_id = event.get("payload", {}).get("message_id")
     message = Message.objects.select_related("ticket__requester").filter(pk=message_id).first()
     if message is not None:
-        outbox_enqueue(message=message)
+        outbox_enqueue(actor=Actor.system("channel"), message=message)
 
 
 @shared_task(name="channels.outbox_send", ignore_result=True)
 def outbox_send_task(outbound_id: int) -> None:
+    """Send one outbound message if it is still due (one claim wins; safe to run twice)."""
     from pivotdesk.channels.services.outbox import outbox_send
 
     outbound = OutboundMessage.objects.filter(pk=outbound_id).first()
     if outbound is not None:
-        outbox_send(outbound=outbound)
+        outbox_send(actor=Actor.system("channel"), outbound=outbound)
 
 
 @shared_task(name="channels.outbox_retry_due", ignore_result=True)
 def outbox_retry_due_task() -> int:
-    """Periodic: send every queued message whose next attempt is due."""
+    """Periodic: send every queued message whose next attempt is due, and every send whose lease ran out."""
     from pivotdesk.channels.services.outbox import outbox_due
 
     ids = outbox_due()

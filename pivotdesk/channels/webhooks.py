@@ -12,6 +12,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.models import ChannelAccount, InboundPayload
 from pivotdesk.channels.services.inbound import inbound_store
 
@@ -50,6 +51,7 @@ def store_and_queue(
 
     with transaction.atomic():
         payload = inbound_store(
+            actor=Actor.system("channel"),
             workspace=account.workspace,
             channel=account.kind,
             raw=request.body,

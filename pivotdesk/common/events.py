@@ -1,26 +1,94 @@
-"""The domain-event bus mechanism: publish after commit, to one dispatcher installed by the composition root.
+"""Typed, durable domain events: declared per app, stored with the change, relayed to subscribers in batches.
 
-Apps define their event names (see `pivotdesk.tickets.events`); `config.subscribers` installs the dispatcher that
-fans each event out to the Celery tasks listed in the subscriber table. Lower apps never import the higher ones
-that react.
+- **Typed.** Each app declares its events as frozen dataclasses in its own `events.py` (`@register` on a subclass
+  of `Event` with a `name`); the registry here is filled when the apps load (`autodiscover`), so webhooks can offer
+  every registered event and a payload with a missing or unknown field is refused where it is published.
+- **Durable.** `publish` inserts an `EventRecord` row in the caller's transaction: the event commits or rolls back
+  with the change, and no broker is needed at commit time. The relay (`pivotdesk.common.relay`) claims committed
+  rows in batches and hands each to the dispatcher installed by the composition root (`config.subscribers`),
+  which runs every subscriber; a row is done when all its subscribers succeeded, else retried with back-off.
+- Lower apps never import the higher ones that react.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
+from django.apps import apps
+from django.conf import settings
 from django.db import transaction
 
 log = logging.getLogger(__name__)
 
 
+# --- the typed events and their registry -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Something that happened in a workspace. Subclasses add typed, JSON-serialisable fields (ids, not objects)."""
+
+    name: ClassVar[str] = ""
+    #: One sentence for the webhook settings and the docs.
+    description: ClassVar[str] = ""
+
+    workspace_id: int
+
+    def payload(self) -> dict[str, Any]:
+        """The fields besides the workspace, as stored and as subscribers receive them."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "workspace_id"}
+
+
+E = TypeVar("E", bound=type[Event])
+
+_REGISTRY: dict[str, type[Event]] = {}
+
+
+def register[E: type[Event]](cls: E) -> E:
+    """Class decorator: add an event type to the registry (its `name` must be unique)."""
+    if not cls.name:
+        raise TypeError(f"{cls.__name__} has no event name")
+    known = _REGISTRY.get(cls.name)
+    if known is not None and known is not cls and known.__qualname__ != cls.__qualname__:
+        raise TypeError(f"event {cls.name!r} is declared twice ({known.__module__}, {cls.__module__})")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def event_types() -> dict[str, type[Event]]:
+    """Every registered event type by name (filled when the apps load)."""
+    return dict(sorted(_REGISTRY.items()))
+
+
+def event_type(name: str) -> type[Event]:
+    """The registered type of an event name (KeyError for an unknown name)."""
+    return _REGISTRY[name]
+
+
+def autodiscover() -> None:
+    """Import `<app>.events` of every installed app so that each app's event types register themselves."""
+    for config in apps.get_app_configs():
+        try:
+            importlib.import_module(f"{config.name}.events")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.events":
+                raise
+
+
+# --- the stored event as subscribers receive it ----------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class DomainEvent:
-    """Something that happened, after it was committed. `payload` is JSON-serialisable (ids, not objects)."""
+    """A committed event as the dispatcher sees it. `payload` is JSON-serialisable (ids, not objects)."""
 
     name: str
     workspace_id: int
@@ -31,10 +99,21 @@ class DomainEvent:
         return {"id": self.id, "name": self.name, "workspace_id": self.workspace_id, "payload": self.payload}
 
 
-Dispatcher = Callable[[DomainEvent], None]
+#: Runs every subscriber of one event; returns the subscribers that failed (with the error) and those that ran.
+Dispatcher = Callable[[DomainEvent, frozenset[str]], "DispatchResult"]
+
+
+@dataclass
+class DispatchResult:
+    """What one dispatch of an event did: subscribers that succeeded (or had nothing to do) and those that failed."""
+
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
 
 _dispatcher: Dispatcher | None = None
 _recorded: list[DomainEvent] | None = None
+_held_back: ContextVar[bool] = ContextVar("pivotdesk_events_held_back", default=False)
 
 
 def set_dispatcher(dispatcher: Dispatcher | None) -> None:
@@ -43,31 +122,71 @@ def set_dispatcher(dispatcher: Dispatcher | None) -> None:
     _dispatcher = dispatcher
 
 
-def publish(name: str, *, workspace_id: int, **payload: Any) -> None:
-    """Publish an event once the current transaction commits (at once when there is none)."""
-    event = DomainEvent(name=name, workspace_id=workspace_id, payload=payload)
-    transaction.on_commit(lambda: _deliver(event))
+def get_dispatcher() -> Dispatcher | None:
+    return _dispatcher
 
 
-def _deliver(event: DomainEvent) -> None:
+def build(name: str, *, workspace_id: int, **payload: Any) -> Event:
+    """The typed event for a name and its fields (TypeError for an unknown name or a wrong field)."""
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise TypeError(f"unknown event {name!r}: declare it in the app's events.py with @register") from None
+    return cls(workspace_id=workspace_id, **payload)
+
+
+def publish(event: Event | str, *, workspace_id: int | None = None, **payload: Any) -> None:
+    """Store an event in the current transaction; the relay delivers it once the transaction has committed.
+
+    Takes a typed event (`publish(TicketCreated(workspace_id=…, ticket_id=…))`) or, for older call sites, a
+    registered name and its fields (checked against the type all the same).
+    """
+    from pivotdesk.common.models import EventRecord
+
+    if _held_back.get():
+        return
+    if isinstance(event, str):
+        if workspace_id is None:
+            raise TypeError("publish(name, …) needs workspace_id")
+        event = build(event, workspace_id=workspace_id, **payload)
+    elif workspace_id is not None or payload:
+        raise TypeError("publish(event) takes no other arguments")
+    record = EventRecord.objects.create(
+        name=event.name, workspace_id=event.workspace_id, payload=event.payload(), event_id=uuid.uuid4()
+    )
+    inline = getattr(settings, "PIVOTDESK_EVENTS_INLINE", False)
+    if inline or _recorded is not None:
+        committed = record.as_domain_event()
+        transaction.on_commit(lambda: _after_commit(record.pk, committed, inline=inline))
+
+
+def _after_commit(record_id: int, event: DomainEvent, *, inline: bool) -> None:
+    """Tests (and `PIVOTDESK_EVENTS_INLINE`) deliver at once in-process, as the relay does in the background."""
     if _recorded is not None:
         _recorded.append(event)
-    if _dispatcher is None:
-        return
+    if inline:
+        from pivotdesk.common import relay
+
+        relay.relay_ids([record_id])
+
+
+@contextmanager
+def record_events() -> Iterator[list[DomainEvent]]:
+    """Collect the events committed inside the block (for tests)."""
+    global _recorded  # noqa: PLW0603
+    _recorded = []
     try:
-        _dispatcher(event)
-    except Exception:  # a broken broker must not undo a committed write; the failure is logged
-        log.exception("could not dispatch %s", event.name)
-
-
-class record_events:
-    """Collect the events delivered inside the block (for tests)."""
-
-    def __enter__(self) -> list[DomainEvent]:
-        global _recorded  # noqa: PLW0603
-        _recorded = []
-        return _recorded
-
-    def __exit__(self, *exc: object) -> None:
-        global _recorded  # noqa: PLW0603
+        yield _recorded
+    finally:
         _recorded = None
+
+
+@contextmanager
+def held_back() -> Iterator[None]:
+    """Store no events inside the block: for writing history (the demo's month of seeded tickets) that must not
+    wake triage, routing, SLA or webhooks when the desk starts."""
+    token = _held_back.set(True)
+    try:
+        yield
+    finally:
+        _held_back.reset(token)

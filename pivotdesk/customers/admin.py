@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.admin import adopt, changed_values
 from pivotdesk.customers import services
 from pivotdesk.customers.models import ChannelIdentity, Contact, CustomerOrganization
@@ -32,11 +33,16 @@ class CustomerOrganizationAdmin(_CustomerOrganizationAdminBase):
     def save_model(self, request: HttpRequest, obj: CustomerOrganization, form: ModelForm[Any], change: bool) -> None:
         if change:
             allowed = {"name", "tier", "domains", "account", "external_id", "notes"}
-            services.organization_update(organization=obj, **changed_values(obj, form, allowed))
+            services.organization_update(
+                actor=Actor.for_site_admin(request.user.get_username()),
+                organization=obj,
+                **changed_values(obj, form, allowed),
+            )
             return
         adopt(
             obj,
             services.organization_create(
+                actor=Actor.for_site_admin(request.user.get_username()),
                 workspace=obj.workspace,
                 name=obj.name,
                 tier=obj.tier,
@@ -79,11 +85,16 @@ class ContactAdmin(_ContactAdminBase):
     def save_model(self, request: HttpRequest, obj: Contact, form: ModelForm[Any], change: bool) -> None:
         if change:
             allowed = {"name", "organization", "tier", "language", "time_zone", "notes"}
-            services.contact_update(contact=obj, **changed_values(obj, form, allowed))
+            services.contact_update(
+                actor=Actor.for_site_admin(request.user.get_username()),
+                contact=obj,
+                **changed_values(obj, form, allowed),
+            )
             return
         adopt(
             obj,
             services.contact_create(
+                actor=Actor.for_site_admin(request.user.get_username()),
                 workspace=obj.workspace,
                 name=obj.name,
                 email=obj.email,

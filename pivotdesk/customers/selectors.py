@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.common.errors import NotFound
@@ -37,7 +38,7 @@ def access_contact(*, workspace: Workspace, contact_id: int) -> Contact:
         .first()
     )
     if contact is None:
-        raise NotFound("Contact not found.")
+        raise NotFound(gettext("Contact not found."))
     return contact
 
 
@@ -52,7 +53,7 @@ def access_organization(*, workspace: Workspace, organization_id: int) -> Custom
     """An organization of this workspace by id, else NotFound."""
     org = CustomerOrganization.objects.filter(workspace=workspace, pk=organization_id).first()
     if org is None:
-        raise NotFound("Organization not found.")
+        raise NotFound(gettext("Organization not found."))
     return org
 
 

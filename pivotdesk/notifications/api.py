@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Query, Router, Schema
 
 from pivotdesk.accounts.api_auth import ApiContext, context
 from pivotdesk.common.errors import PermissionDenied
 from pivotdesk.common.pagination import paginate
 from pivotdesk.notifications import selectors, services
+from pivotdesk.notifications.errors import NotificationErrorCode
 from pivotdesk.notifications.models import Notification
 
 router = Router(tags=["notifications"])
@@ -61,7 +63,8 @@ def _writer(request: HttpRequest) -> ApiContext:
     ctx = context(request)
     if not ctx.can_write:
         raise PermissionDenied(
-            "Marking notifications read needs a token with the 'write' scope.", code="insufficient_scope"
+            gettext("Marking notifications read needs a token with the 'write' scope."),
+            code=NotificationErrorCode.INSUFFICIENT_SCOPE,
         )
     return ctx
 
@@ -87,10 +90,10 @@ def list_notifications(request: HttpRequest, filters: Query[NotificationFilters]
 @router.post("/read-all", response=ReadAllOut, summary="Mark all my notifications read")
 def read_all(request: HttpRequest) -> dict[str, int]:
     ctx = _writer(request)
-    return {"marked": services.notifications_mark_all_read(agent=ctx.agent)}
+    return {"marked": services.notifications_mark_all_read(actor=ctx.actor, agent=ctx.agent)}
 
 
 @router.post("/{notification_id}/read", response=NotificationOut, summary="Mark one of my notifications read")
 def mark_read(request: HttpRequest, notification_id: int) -> Notification:
     ctx = _writer(request)
-    return services.notification_mark_read(agent=ctx.agent, notification_id=notification_id)
+    return services.notification_mark_read(actor=ctx.actor, agent=ctx.agent, notification_id=notification_id)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pivotdesk.common.crypto import decrypt_json, encrypt_json
 from pivotdesk.common.models import WorkspaceScoped
+from pivotdesk.common.outbox import OutboxRow, outbox_indexes
 
 
 class Notification(WorkspaceScoped):
@@ -134,6 +135,8 @@ class DeliveryChannel(models.TextChoices):
 
 
 class DeliveryStatus(models.TextChoices):
+    """The outbox's one vocabulary (`common.outbox.OutboxStatus`) plus one terminal state of this app."""
+
     QUEUED = "queued", _("Queued")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
@@ -141,28 +144,19 @@ class DeliveryStatus(models.TextChoices):
     SUPPRESSED = "suppressed", _("Suppressed")
 
 
-OPEN_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+class Delivery(WorkspaceScoped, OutboxRow):
+    """One notification to one external destination: the delivery log, a row of the one outbox (`common.outbox`).
+    A queued row may be deferred to the end of quiet hours (`next_attempt_at` = `deferred_until`); a channel that
+    cannot work is a *suppressed* row with the reason, never silence."""
 
-
-class Delivery(WorkspaceScoped):
-    """One notification to one external destination: the delivery log. `next_attempt_at` is set while the row is
-    open (queued — possibly deferred to the end of quiet hours — or sending, as a lease) and NULL once it is sent,
-    failed or suppressed, so the retry scan is a range over an index."""
-
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=16, choices=DeliveryChannel.choices)
     target = models.ForeignKey(
         NotificationTarget, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     destination = models.CharField(max_length=255, help_text=_("The address or target label, for the log."))
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
     deferred_until = models.DateTimeField(null=True, blank=True, help_text=_("Held back by quiet hours until."))
-    last_error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
     retries_requested = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -171,7 +165,10 @@ class Delivery(WorkspaceScoped):
                 fields=["notification", "channel", "destination"], name="notification_delivery_unique_destination"
             ),
         ]
-        indexes = [models.Index(fields=["workspace", "status", "-created_at"], name="notif_delivery_status_idx")]
+        indexes = [
+            models.Index(fields=["workspace", "status", "-created_at"], name="notif_delivery_status_idx"),
+            *outbox_indexes("notif_delivery"),
+        ]
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:

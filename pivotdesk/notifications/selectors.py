@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import AgentProfile, Workspace
 from pivotdesk.common.errors import NotFound
@@ -24,7 +25,7 @@ def access_notification(*, agent: AgentProfile, notification_id: int) -> Notific
     """One of the agent's own notifications; anyone else's (or another workspace's) is NotFound."""
     found = my_notifications(agent=agent).filter(pk=notification_id).first()
     if found is None:
-        raise NotFound("No such notification.")
+        raise NotFound(gettext("No such notification."))
     return found
 
 
@@ -41,7 +42,7 @@ def access_target(*, agent: AgentProfile, target_id: int, shared: bool = False) 
     qs = workspace_targets(workspace=agent.workspace) if shared else my_targets(agent=agent)
     found = qs.filter(pk=target_id).first()
     if found is None:
-        raise NotFound("No such target.")
+        raise NotFound(gettext("No such target."))
     return found
 
 
@@ -57,5 +58,5 @@ def delivery_log(*, workspace: Workspace, status: str = "", channel: str = "") -
 def access_delivery(*, workspace: Workspace, delivery_id: int) -> Delivery:
     found = Delivery.objects.filter(workspace=workspace, pk=delivery_id).first()
     if found is None:
-        raise NotFound("No such delivery.")
+        raise NotFound(gettext("No such delivery."))
     return found

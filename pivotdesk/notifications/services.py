@@ -1,9 +1,10 @@
 """Notifying agents: in-app always, external channels (email, apprise) per preference, de-duplicated, logged.
 
 `notify` writes the notification and its deliveries in one transaction and queues the due deliveries after commit.
-A delivery is claimed with one conditional UPDATE (open and due → `sending` with a lease in `next_attempt_at`), so
-two workers, a duplicate task or the retry scan never send the same delivery twice. No transaction is held open
-while a message is on the wire. Failures back off exponentially (capped) and become `failed` with the reason after
+Deliveries are rows of the one outbox (`pivotdesk.common.outbox`): claimed with a lease by one conditional UPDATE, so
+two workers, a duplicate task or the retry scan never send the same delivery twice, and a worker that dies mid-send
+leaves a row the retry scan claims again after the lease. No transaction is held open while a message is on the
+wire. Failures back off (the shared capped, jittered back-off) and become `failed` with the reason after
 PIVOTDESK_NOTIFICATION_MAX_ATTEMPTS. Quiet hours defer non-urgent external deliveries to their end; in-app is
 always immediate.
 """
@@ -18,20 +19,22 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Workspace
-from pivotdesk.accounts.permissions import Perm, can
+from pivotdesk.accounts.permissions import Perm, authorize, authorize_system, can
+from pivotdesk.common import outbox
 from pivotdesk.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.notifications import senders
-from pivotdesk.notifications.domain.backoff import backoff_seconds
 from pivotdesk.notifications.domain.channels import channels_for, clean_channels, matches
 from pivotdesk.notifications.domain.quiet import quiet_until
+from pivotdesk.notifications.errors import NotificationErrorCode
 from pivotdesk.notifications.kinds import DEFAULT_CHANNELS
 from pivotdesk.notifications.models import (
-    OPEN_STATUSES,
     Delivery,
     DeliveryChannel,
     DeliveryStatus,
@@ -95,6 +98,7 @@ def _defer_until(
 def notify(
     *,
     workspace: Workspace,
+    actor: Actor,
     recipient: AgentProfile,
     kind: str,
     title: str,
@@ -107,14 +111,20 @@ def notify(
 ) -> Notification | None:
     """Notify one agent: an in-app notification always, plus the external channels their preferences enable for
     this kind. Returns None when a notification with the same (recipient, dedupe_key) exists (de-duplicated).
-    External deliveries are queued (after commit) as Celery tasks; never raises for a delivery failure."""
+    External deliveries are queued (after commit) as Celery tasks; never raises for a delivery failure.
+    The desk notifies, as the system (after the gate of whatever service caused it): no person calls this."""
+    authorize_system(actor)
     if recipient.workspace_id != workspace.pk:
-        raise ValidationFailed("The recipient belongs to another workspace.", code="wrong_workspace")
+        raise ValidationFailed(
+            gettext("The recipient belongs to another workspace."), code=NotificationErrorCode.WRONG_WORKSPACE
+        )
     if ticket is not None and ticket.workspace_id != workspace.pk:
-        raise ValidationFailed("The ticket belongs to another workspace.", code="wrong_workspace")
+        raise ValidationFailed(
+            gettext("The ticket belongs to another workspace."), code=NotificationErrorCode.WRONG_WORKSPACE
+        )
     kind = (kind or "").strip()[:MAX_KIND]
     if not kind:
-        raise ValidationFailed("A notification needs a kind.", code="kind_required")
+        raise ValidationFailed(gettext("A notification needs a kind."), code=NotificationErrorCode.KIND_REQUIRED)
     dedupe_key = (dedupe_key or "")[:MAX_DEDUPE]
     if dedupe_key and Notification.objects.filter(recipient=recipient, dedupe_key=dedupe_key).exists():
         return None
@@ -157,6 +167,7 @@ def notify(
 def notify_workspace(
     *,
     workspace: Workspace,
+    actor: Actor,
     kind: str,
     title: str,
     body: str = "",
@@ -167,10 +178,12 @@ def notify_workspace(
     data: dict[str, Any] | None = None,
 ) -> Notification | None:
     """Broadcast to the workspace's shared targets (agent NULL) that subscribed to this kind, e.g. a team's group
-    robot. No in-app entry. Returns None when de-duplicated or when no shared target wants the kind."""
+    robot. No in-app entry. Returns None when de-duplicated or when no shared target wants the kind. The system
+    only, as for `notify`."""
+    authorize_system(actor)
     kind = (kind or "").strip()[:MAX_KIND]
     if not kind:
-        raise ValidationFailed("A notification needs a kind.", code="kind_required")
+        raise ValidationFailed(gettext("A notification needs a kind."), code=NotificationErrorCode.KIND_REQUIRED)
     targets = [
         t
         for t in NotificationTarget.objects.filter(workspace=workspace, agent__isnull=True, active=True)
@@ -276,24 +289,20 @@ def _queue_after_commit(ids: Iterable[int | None]) -> None:
 # --- sending ----------------------------------------------------------------------------------------------------
 
 
-def _claim(delivery_id: int, at: dt.datetime) -> bool:
-    """Take an open, due delivery for one attempt; False when it is done, in flight, or not due yet."""
-    lease = at + dt.timedelta(seconds=send_timeout() + LEASE_MARGIN_S)
-    return bool(
-        Delivery.objects.filter(pk=delivery_id, status__in=OPEN_STATUSES, next_attempt_at__lte=at).update(
-            status=DeliveryStatus.SENDING, next_attempt_at=lease, attempts=F("attempts") + 1, last_attempt_at=at
-        )
-    )
-
-
 def deliver(*, delivery_id: int) -> Delivery | None:
-    """Send one attempt of a delivery if it is open and due, and record the outcome. None: nothing to do."""
-    at = now()
-    if not _claim(delivery_id, at):
+    """Send one attempt of a delivery if it is open and due, and record the outcome. None: nothing to do (or this
+    attempt's lease ran out before it could record; the attempt that took over records its own)."""
+    d = outbox.claim(
+        Delivery.objects.select_related(
+            "notification", "target", "notification__recipient__user", "notification__ticket"
+        ),
+        pk=delivery_id,
+        lease_seconds=send_timeout() + LEASE_MARGIN_S,
+    )
+    if d is None:
         return None
-    d = Delivery.objects.select_related(
-        "notification", "target", "notification__recipient__user", "notification__ticket"
-    ).get(pk=delivery_id)
+    if outbox.exhausted(d, max_attempts=max_attempts()):
+        return _record(d, ok=False, error="earlier attempts never finished (their worker stopped)", final=True)
     n = d.notification
     if d.channel == DeliveryChannel.EMAIL:
         recipient = n.recipient
@@ -348,27 +357,22 @@ def _text(n: Notification) -> str:
     return "\n\n".join(parts) or n.title
 
 
-def _record(d: Delivery, *, ok: bool, error: str, final: bool = False, suppress: bool = False) -> Delivery:
-    at = now()
-    with transaction.atomic():
-        row = Delivery.objects.select_for_update().get(pk=d.pk)
-        row.last_error = "" if ok else (error or "unknown error")[:4000]
-        if ok:
-            row.status = DeliveryStatus.SENT
-            row.sent_at = at
-            row.next_attempt_at = None
-        elif suppress:
-            row.status = DeliveryStatus.SUPPRESSED
-            row.next_attempt_at = None
-        elif final or row.attempts >= max_attempts():
-            row.status = DeliveryStatus.FAILED
-            row.failed_at = at
-            row.next_attempt_at = None
-        else:
-            row.status = DeliveryStatus.QUEUED
-            row.next_attempt_at = at + dt.timedelta(seconds=backoff_seconds(row.attempts))
-        row.save()
-    return row
+def _record(d: Delivery, *, ok: bool, error: str, final: bool = False, suppress: bool = False) -> Delivery | None:
+    if ok:
+        recorded = outbox.mark_sent(d)
+    else:
+        recorded = (
+            outbox.mark_failed(
+                d,
+                reason=error or "unknown error",
+                max_attempts=max_attempts(),
+                permanent=final or suppress,
+                final_status=DeliveryStatus.SUPPRESSED if suppress else DeliveryStatus.FAILED,
+                fields={"failed_at": None} if suppress else None,
+            )
+            is not None
+        )
+    return d if recorded else None
 
 
 def retry_due(*, batch_size: int = 200, max_batches: int = 10, at: dt.datetime | None = None) -> int:
@@ -376,31 +380,21 @@ def retry_due(*, batch_size: int = 200, max_batches: int = 10, at: dt.datetime |
     Queuing one twice is harmless: only one task wins the claim. Returns how many were queued."""
     from pivotdesk.notifications.tasks import deliver as deliver_task
 
-    at = at or now()
     queued = 0
-    after: tuple[dt.datetime, int] | None = None
-    for _ in range(max_batches):
-        qs = Delivery.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=at)
-        if after is not None:
-            qs = qs.filter(Q(next_attempt_at__gt=after[0]) | Q(next_attempt_at=after[0], pk__gt=after[1]))
-        batch = list(qs.order_by("next_attempt_at", "pk").values_list("pk", "next_attempt_at")[:batch_size])
-        for pk, _due in batch:
-            deliver_task.delay(pk)
-        queued += len(batch)
-        if len(batch) < batch_size:
-            break
-        last_pk, last_due = batch[-1]
-        if last_due is None:  # cannot happen (filtered on next_attempt_at), keeps the type checker honest
-            break
-        after = (last_due, last_pk)
+    for pk in outbox.scan_due(Delivery, at=at, batch_size=batch_size, max_batches=max_batches):
+        deliver_task.delay(pk)
+        queued += 1
     return queued
 
 
-def delivery_retry(*, delivery: Delivery, agent: AgentProfile) -> Delivery:
+def delivery_retry(*, delivery: Delivery, actor: Actor) -> Delivery:
     """Send a failed (or suppressed) delivery again now, with a fresh attempt budget. Supervisors and admins only."""
-    _require_supervisor(agent, delivery.workspace_id)
+    authorize(actor, Perm.NOTIFICATION_MANAGE, workspace_id=delivery.workspace_id)
     if not deliveries_requeue(delivery_ids=[delivery.pk]):
-        raise Conflict("This delivery was already sent or is being sent right now.", code="not_retryable")
+        raise Conflict(
+            gettext("This delivery was already sent or is being sent right now."),
+            code=NotificationErrorCode.NOT_RETRYABLE,
+        )
     delivery.refresh_from_db()
     return delivery
 
@@ -413,39 +407,37 @@ def deliveries_requeue(*, delivery_ids: list[int]) -> int:
     permissions: the UI through `delivery_retry`, Django admin through staff rights). Returns how many."""
     from pivotdesk.notifications.tasks import deliver as deliver_task
 
-    at = now()
     with transaction.atomic():
-        ids = list(Delivery.objects.filter(pk__in=delivery_ids, status__in=RETRYABLE).values_list("pk", flat=True))
-        Delivery.objects.filter(pk__in=ids, status__in=RETRYABLE).update(
-            status=DeliveryStatus.QUEUED,
-            attempts=0,
-            next_attempt_at=at,
-            deferred_until=None,
-            failed_at=None,
-            retries_requested=F("retries_requested") + 1,
+        ids = outbox.retry_now(
+            Delivery,
+            pks=delivery_ids,
+            from_statuses=RETRYABLE,
+            fields={"deferred_until": None, "retries_requested": F("retries_requested") + 1},
         )
         transaction.on_commit(lambda: [deliver_task.delay(pk) for pk in ids])
     return len(ids)
 
 
 def can_manage(agent: AgentProfile | None) -> bool:
-    """Who sees the delivery log and retries deliveries: supervisors and admins (those who see reports)."""
-    return can(agent, Perm.REPORTS_VIEW)
+    """Who sees the delivery log, retries deliveries and keeps shared targets (the services check the same)."""
+    return can(agent, Perm.NOTIFICATION_MANAGE)
 
 
-def _require_supervisor(agent: AgentProfile, workspace_id: int) -> None:
-    if agent.workspace_id != workspace_id:
-        raise NotFound("No such delivery.")
-    if not can_manage(agent):
-        raise PermissionDenied("Only supervisors and admins can do this.", code="permission_denied")
+def _authorize_own(actor: Actor, agent: AgentProfile) -> None:
+    """One's own notifications, preferences and targets: SELF_MANAGE, and only one's own (the system: any)."""
+    authorize(actor, Perm.SELF_MANAGE, workspace_id=agent.workspace_id)
+    if actor.kind != "system" and actor.agent != agent:
+        raise PermissionDenied(gettext("These belong to another agent."), code=NotificationErrorCode.PERMISSION_DENIED)
 
 
 # --- in-app: read state -----------------------------------------------------------------------------------------
 
 
-def notification_mark_read(*, agent: AgentProfile, notification_id: int) -> Notification:
+def notification_mark_read(*, agent: AgentProfile, actor: Actor, notification_id: int) -> Notification:
     """Mark one of the agent's notifications read (idempotent: the first read time is kept)."""
     from pivotdesk.notifications.selectors import access_notification
+
+    _authorize_own(actor, agent)
 
     notification = access_notification(agent=agent, notification_id=notification_id)
     if notification.read_at is None:
@@ -455,8 +447,9 @@ def notification_mark_read(*, agent: AgentProfile, notification_id: int) -> Noti
     return notification
 
 
-def notifications_mark_all_read(*, agent: AgentProfile) -> int:
+def notifications_mark_all_read(*, agent: AgentProfile, actor: Actor) -> int:
     """Mark all of the agent's unread notifications read; returns how many changed."""
+    _authorize_own(actor, agent)
     return Notification.objects.filter(workspace_id=agent.workspace_id, recipient=agent, read_at__isnull=True).update(
         read_at=now()
     )
@@ -476,8 +469,8 @@ def _clean_key(key: str) -> str:
         or ("*" in key and key != "*" and not key.endswith(".*"))
     ):
         raise ValidationFailed(
-            f"“{key}” is not a notification kind or group (like sla.breach or sla.*).",
-            code="bad_kind",
+            gettext("“%(key)s” is not a notification kind or group (like sla.breach or sla.*).") % {"key": key},
+            code=NotificationErrorCode.BAD_KIND,
             details={"kind": key},
         )
     return key
@@ -486,6 +479,7 @@ def _clean_key(key: str) -> str:
 def preference_save(
     *,
     agent: AgentProfile,
+    actor: Actor,
     channels: dict[str, list[str]],
     quiet_hours_enabled: bool,
     quiet_start: dt.time | None,
@@ -493,19 +487,27 @@ def preference_save(
     urgent_overrides_quiet: bool = True,
 ) -> NotificationPreference:
     """Replace the agent's preferences. A kind's list names its external channels (in-app is always on)."""
+    _authorize_own(actor, agent)
     cleaned: dict[str, list[str]] = {}
     for key, values in channels.items():
         unknown = [v for v in values if v not in ("email", "apprise")]
         if unknown:
             raise ValidationFailed(
-                f"Unknown channel {unknown[0]!r}: use email or apprise.", code="bad_channel", details={"kind": key}
+                gettext("Unknown channel “%(channel)s”: use email or apprise.") % {"channel": unknown[0]},
+                code=NotificationErrorCode.BAD_CHANNEL,
+                details={"kind": key},
             )
         cleaned[_clean_key(key)] = clean_channels(values)
     if quiet_hours_enabled:
         if quiet_start is None or quiet_end is None:
-            raise ValidationFailed("Quiet hours need a start and an end time.", code="quiet_hours_incomplete")
+            raise ValidationFailed(
+                gettext("Quiet hours need a start and an end time."), code=NotificationErrorCode.QUIET_HOURS_INCOMPLETE
+            )
         if quiet_start == quiet_end:
-            raise ValidationFailed("Quiet hours must start and end at different times.", code="quiet_hours_empty")
+            raise ValidationFailed(
+                gettext("Quiet hours must start and end at different times."),
+                code=NotificationErrorCode.QUIET_HOURS_EMPTY,
+            )
     with transaction.atomic():
         pref, _created = NotificationPreference.objects.select_for_update().get_or_create(
             agent=agent, defaults={"workspace_id": agent.workspace_id}
@@ -526,29 +528,44 @@ def validate_apprise_url(url: str) -> str:
     url = (url or "").strip()
     if not url or "://" not in url:
         raise ValidationFailed(
-            "Enter an apprise URL such as dingtalk://token/, wecom://key, tgram://bot/chat or json://host/path.",
-            code="bad_url",
+            gettext(
+                "Enter an apprise URL such as dingtalk://token/, wecom://key, tgram://bot/chat or json://host/path."
+            ),
+            code=NotificationErrorCode.BAD_URL,
         )
     if len(url) > 2000:
-        raise ValidationFailed("That URL is too long (2000 characters at most).", code="bad_url")
+        raise ValidationFailed(
+            gettext("That URL is too long (2000 characters at most)."), code=NotificationErrorCode.BAD_URL
+        )
     if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
         scheme = url.split("://", 1)[0]
         raise ValidationFailed(
-            f"Apprise does not understand this URL (scheme “{scheme}”): check the scheme and its parts.",
-            code="bad_url",
+            gettext("Apprise does not understand this URL (scheme “%(scheme)s”): check the scheme and its parts.")
+            % {"scheme": scheme},
+            code=NotificationErrorCode.BAD_URL,
         )
     return url
 
 
 def target_create(
-    *, agent: AgentProfile, label: str, url: str, kinds: list[str] | None = None, shared: bool = False
+    *,
+    agent: AgentProfile,
+    actor: Actor,
+    label: str,
+    url: str,
+    kinds: list[str] | None = None,
+    shared: bool = False,
 ) -> NotificationTarget:
-    """Add an apprise target for the agent (or, shared=True and a supervisor/admin, for the whole workspace)."""
+    """Add an apprise target for the agent (or, shared=True and NOTIFICATION_MANAGE, for the whole workspace)."""
     if shared:
-        _require_supervisor(agent, agent.workspace_id)
+        authorize(actor, Perm.NOTIFICATION_MANAGE, workspace_id=agent.workspace_id)
+    else:
+        _authorize_own(actor, agent)
     label = (label or "").strip()
     if not label:
-        raise ValidationFailed("Give the target a name, e.g. “My DingTalk”.", code="label_required")
+        raise ValidationFailed(
+            gettext("Give the target a name, e.g. “My DingTalk”."), code=NotificationErrorCode.LABEL_REQUIRED
+        )
     url = validate_apprise_url(url)
     clean_kinds = [_clean_key(k) for k in (kinds or []) if k.strip()]
     target = NotificationTarget(
@@ -559,30 +576,36 @@ def target_create(
     return target
 
 
-def target_set_active(*, target: NotificationTarget, agent: AgentProfile, active: bool) -> NotificationTarget:
-    _require_target_owner(target, agent)
+def target_set_active(
+    *, target: NotificationTarget, agent: AgentProfile, actor: Actor, active: bool
+) -> NotificationTarget:
+    """Turn a target on or off (one's own; a shared one with NOTIFICATION_MANAGE)."""
+    _require_target_owner(target, agent, actor)
     NotificationTarget.objects.filter(pk=target.pk).update(active=active)
     target.active = active
     return target
 
 
-def target_delete(*, target: NotificationTarget, agent: AgentProfile) -> None:
-    _require_target_owner(target, agent)
+def target_delete(*, target: NotificationTarget, agent: AgentProfile, actor: Actor) -> None:
+    """Remove a target (one's own; a shared one with NOTIFICATION_MANAGE)."""
+    _require_target_owner(target, agent, actor)
     target.delete()
 
 
-def _require_target_owner(target: NotificationTarget, agent: AgentProfile) -> None:
+def _require_target_owner(target: NotificationTarget, agent: AgentProfile, actor: Actor) -> None:
     if target.workspace_id != agent.workspace_id:
-        raise NotFound("No such target.")
+        raise NotFound(gettext("No such target."))
     if target.agent_id is None:
-        _require_supervisor(agent, target.workspace_id)
+        authorize(actor, Perm.NOTIFICATION_MANAGE, workspace_id=target.workspace_id)
     elif target.agent_id != agent.pk:
-        raise NotFound("No such target.")
+        raise NotFound(gettext("No such target."))
+    else:
+        _authorize_own(actor, agent)
 
 
-def target_test(*, target: NotificationTarget, agent: AgentProfile) -> tuple[bool, str]:
+def target_test(*, target: NotificationTarget, agent: AgentProfile, actor: Actor) -> tuple[bool, str]:
     """Send a test message to the target right now; returns (sent, reason). Nothing is queued or retried."""
-    _require_target_owner(target, agent)
+    _require_target_owner(target, agent, actor)
     try:
         url = target.url
     except ValueError as exc:

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 
-from pivotdesk.accounts.models import AgentProfile, Role, Workspace
+from pivotdesk.accounts.models import AgentProfile, Workspace
+from pivotdesk.accounts.permissions import assignable_q
 from pivotdesk.common.choices import channel_type
 from pivotdesk.common.errors import NotFound
 from pivotdesk.common.time import now
@@ -105,8 +106,7 @@ class BoardRow:
 def board(*, workspace: Workspace, team_id: int | None = None, tickets_per_agent: int = 5) -> list[BoardRow]:
     """Every routable agent with status, load/capacity per channel type, skills and current tickets (few queries)."""
     agents = (
-        AgentProfile.objects.filter(workspace=workspace, is_active=True)
-        .exclude(role=Role.LIGHT_AGENT)
+        AgentProfile.objects.filter(assignable_q(), workspace=workspace)
         .select_related("user")
         .prefetch_related("skills__skill")
         .order_by("status", "user__display_name", "user__username")

@@ -9,6 +9,7 @@ from celery import shared_task
 
 from pivotdesk.routing import services
 from pivotdesk.routing.models import QueuedTicket, Trigger
+from pivotdesk.routing.services.dispatch import ROUTING_ACTOR
 from pivotdesk.tickets.models import Status, Ticket
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def route_on_created(event: dict[str, Any]) -> None:
         return
     ticket = Ticket.objects.filter(pk=ticket_id, workspace_id=workspace_id).first()
     if ticket is not None and ticket.assignee_id is None:
-        services.route_ticket(ticket=ticket, trigger=Trigger.NEW)
+        services.route_ticket(actor=ROUTING_ACTOR, ticket=ticket, trigger=Trigger.NEW)
 
 
 @shared_task(name="routing.on_status_changed", ignore_result=True)
@@ -42,9 +43,11 @@ def on_status_changed(event: dict[str, Any]) -> None:
     if old in CLOSED and new in (Status.NEW, Status.OPEN) and isinstance(ticket_id, int):
         ticket = Ticket.objects.filter(pk=ticket_id, workspace_id=workspace_id).first()
         if ticket is not None:
-            services.route_ticket(ticket=ticket, trigger=Trigger.REOPEN, expected_assignee_id=ticket.assignee_id)
+            services.route_ticket(
+                actor=ROUTING_ACTOR, ticket=ticket, trigger=Trigger.REOPEN, expected_assignee_id=ticket.assignee_id
+            )
     elif new not in (Status.NEW, Status.OPEN):
-        services.drain_queue(workspace_id=workspace_id)
+        services.drain_queue(actor=ROUTING_ACTOR, workspace_id=workspace_id)
 
 
 @shared_task(name="routing.on_unassigned", ignore_result=True)
@@ -55,7 +58,7 @@ def on_unassigned(event: dict[str, Any]) -> None:
     if not isinstance(workspace_id, int):
         return
     if payload.get("assignee_id") is None:
-        services.drain_queue(workspace_id=workspace_id)
+        services.drain_queue(actor=ROUTING_ACTOR, workspace_id=workspace_id)
     elif isinstance(payload.get("ticket_id"), int):
         QueuedTicket.objects.filter(workspace_id=workspace_id, ticket_id=payload["ticket_id"]).delete()
 
@@ -69,7 +72,7 @@ def on_waiting_ticket_changed(event: dict[str, Any]) -> None:
         return
     ticket = Ticket.objects.filter(pk=ticket_id, workspace_id=workspace_id, routing_queue__isnull=False).first()
     if ticket is not None and ticket.assignee_id is None:
-        services.route_ticket(ticket=ticket, trigger=Trigger.QUEUE)
+        services.route_ticket(actor=ROUTING_ACTOR, ticket=ticket, trigger=Trigger.QUEUE)
 
 
 @shared_task(name="routing.on_agent_status", ignore_result=True)
@@ -78,7 +81,9 @@ def on_agent_status(event: dict[str, Any]) -> None:
     payload = _payload(event)
     workspace_id, agent_id = event.get("workspace_id"), payload.get("agent_id")
     if isinstance(workspace_id, int) and isinstance(agent_id, int):
-        services.on_agent_status(workspace_id=workspace_id, agent_id=agent_id, new=str(payload.get("new") or ""))
+        services.on_agent_status(
+            actor=ROUTING_ACTOR, workspace_id=workspace_id, agent_id=agent_id, new=str(payload.get("new") or "")
+        )
 
 
 @shared_task(name="routing.drain_queues", ignore_result=True)
@@ -86,6 +91,6 @@ def drain_queues() -> None:
     """Beat: retry the due waiting tickets of every workspace that has any (relaxing and overflowing on time)."""
     for workspace_id in QueuedTicket.objects.values_list("workspace_id", flat=True).distinct().order_by():
         try:
-            services.drain_queue(workspace_id=workspace_id, due_only=True)
+            services.drain_queue(actor=ROUTING_ACTOR, workspace_id=workspace_id, due_only=True)
         except Exception:  # one workspace's failure must not stop the others
             log.exception("routing: draining the queue of workspace %s failed", workspace_id)

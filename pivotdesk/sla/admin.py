@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.sla.models import (
     BusinessCalendar,
     EscalationLevel,
@@ -41,7 +42,8 @@ else:
 class _Rechecks:
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)  # type: ignore[misc]
-        recheck_open_tickets(obj.workspace_id)
+        actor = Actor.for_site_admin(request.user.get_username())
+        recheck_open_tickets(actor=actor, workspace_id=obj.workspace_id)
 
 
 @admin.register(BusinessCalendar)

@@ -6,10 +6,10 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from pivotdesk.sla.domain.hours import parse_closed_dates, parse_weekly, parse_working_dates
+from pivotdesk.common.calendars.hours import parse_closed_dates, parse_weekly, parse_working_dates
 
 if TYPE_CHECKING:
-    from pivotdesk.sla.domain.calendar import BusinessCalendar as DomainCalendar
+    from pivotdesk.common.calendars.calendar import BusinessCalendar as DomainCalendar
     from pivotdesk.sla.models import BusinessCalendar
 
 _CACHE: OrderedDict[tuple[Any, ...], DomainCalendar] = OrderedDict()
@@ -20,9 +20,9 @@ CACHE_SIZE = 256
 def domain_calendar(calendar: BusinessCalendar, years: tuple[int, ...] | None = None) -> DomainCalendar:
     """The domain calendar for a row and a span of years, cached (per process) by the row's content: an edit to
     the row changes the key, so a stale calendar is never used."""
+    from pivotdesk.common.calendars.calendar import BusinessCalendar as Domain
+    from pivotdesk.common.calendars.calendar import with_country_holidays
     from pivotdesk.common.time import now
-    from pivotdesk.sla.domain.calendar import BusinessCalendar as Domain
-    from pivotdesk.sla.domain.calendar import with_country_holidays
 
     if years is None:
         this_year = now().year
@@ -64,6 +64,6 @@ def domain_calendar(calendar: BusinessCalendar, years: tuple[int, ...] | None = 
 
 def always_open(time_zone: str) -> DomainCalendar:
     """A calendar open around the clock (calendar-hours targets, workspaces without a calendar)."""
-    from pivotdesk.sla.domain.calendar import BusinessCalendar as Domain
+    from pivotdesk.common.calendars.calendar import BusinessCalendar as Domain
 
     return Domain.always_open(time_zone)

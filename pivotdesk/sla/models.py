@@ -18,12 +18,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from pivotdesk.common.calendars.hours import HoursError, parse_closed_dates, parse_weekly, parse_working_dates
 from pivotdesk.common.models import WorkspaceScoped
 from pivotdesk.sla.domain.conditions import ConditionError, Conditions
-from pivotdesk.sla.domain.hours import HoursError, parse_closed_dates, parse_weekly, parse_working_dates
 
 if TYPE_CHECKING:
-    from pivotdesk.sla.domain.calendar import BusinessCalendar as DomainCalendar
+    from pivotdesk.common.calendars.calendar import BusinessCalendar as DomainCalendar
 
 
 class Metric(models.TextChoices):

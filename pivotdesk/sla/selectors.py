@@ -7,10 +7,12 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.common.errors import NotFound
 from pivotdesk.sla.domain.conditions import ConditionError
+from pivotdesk.sla.errors import SlaErrorCode
 from pivotdesk.sla.models import BusinessCalendar, SLACheckFailure, SLAFiring, SLAPolicy, TicketSLA
 from pivotdesk.tickets.models import Ticket
 
@@ -41,7 +43,7 @@ def access_policy(*, workspace: Workspace, policy_id: int) -> SLAPolicy:
     """A policy of this workspace by id, else NotFound."""
     policy = SLAPolicy.objects.filter(workspace=workspace, pk=policy_id).first()
     if policy is None:
-        raise NotFound("SLA policy not found.")
+        raise NotFound(gettext("SLA policy not found."), code=SlaErrorCode.POLICY_NOT_FOUND)
     return policy
 
 
@@ -54,7 +56,7 @@ def access_calendar(*, workspace: Workspace, calendar_id: int) -> BusinessCalend
     """A calendar of this workspace by id, else NotFound."""
     calendar = BusinessCalendar.objects.filter(workspace=workspace, pk=calendar_id).first()
     if calendar is None:
-        raise NotFound("Business calendar not found.")
+        raise NotFound(gettext("Business calendar not found."), code=SlaErrorCode.CALENDAR_NOT_FOUND)
     return calendar
 
 

@@ -7,11 +7,13 @@ from typing import Any
 
 from celery import shared_task
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.common.time import now
 from pivotdesk.sla import services
 from pivotdesk.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
+SLA_TASKS = Actor.system("sla")  # the SLA tasks act as the system
 
 
 @shared_task(name="sla.apply_on_event", ignore_result=True)
@@ -28,7 +30,7 @@ def sla_apply_on_event(event: dict[str, Any]) -> None:
         if ticket is None:
             continue
         try:
-            services.sla_apply(ticket=ticket)
+            services.sla_apply(actor=SLA_TASKS, ticket=ticket)
         except Exception:  # the scanner takes over: it retries with back-off and records the reason if it fails
             log.exception("SLA recompute of ticket %s after %s failed", ticket_id, event.get("name"))
             Ticket.objects.filter(pk=ticket_id).update(sla_next_check_at=now())
@@ -42,7 +44,9 @@ def sla_recheck_on_contact_event(event: dict[str, Any]) -> int:
     contact_id = payload.get("target_id") if event.get("name") == "contact.merged" else payload.get("contact_id")
     if contact_id is None:
         return 0
-    return services.recheck_contact_tickets(workspace_id=int(event["workspace_id"]), contact_id=int(contact_id))
+    return services.recheck_contact_tickets(
+        actor=SLA_TASKS, workspace_id=int(event["workspace_id"]), contact_id=int(contact_id)
+    )
 
 
 @shared_task(name="sla.recheck_on_organization_event", ignore_result=True)
@@ -52,11 +56,11 @@ def sla_recheck_on_organization_event(event: dict[str, Any]) -> int:
     if organization_id is None:
         return 0
     return services.recheck_organization_tickets(
-        workspace_id=int(event["workspace_id"]), organization_id=int(organization_id)
+        actor=SLA_TASKS, workspace_id=int(event["workspace_id"]), organization_id=int(organization_id)
     )
 
 
 @shared_task(name="sla.scan_due", ignore_result=True)
 def sla_scan_due() -> int:
     """Check the tickets whose next SLA check has come and fire what is due (beat, every 30 s)."""
-    return services.sla_scan_due().fired
+    return services.sla_scan_due(actor=SLA_TASKS).fired

@@ -55,11 +55,14 @@ class CustomFieldAdmin(_CustomFieldAdminBase):
     def save_model(self, request: HttpRequest, obj: CustomField, form: ModelForm[Any], change: bool) -> None:
         if change:
             allowed = {"label", "label_zh", "options", "required", "active", "position"}
-            services.custom_field_update(field=obj, **changed_values(obj, form, allowed))
+            services.custom_field_update(
+                actor=Actor.for_site_admin(request.user.get_username()), field=obj, **changed_values(obj, form, allowed)
+            )
             return
         adopt(
             obj,
             services.custom_field_create(
+                actor=Actor.for_site_admin(request.user.get_username()),
                 workspace=obj.workspace,
                 key=obj.key,
                 label=obj.label,
@@ -84,6 +87,7 @@ class StatusDefinitionAdmin(_StatusDefinitionAdminBase):
         adopt(
             obj,
             services.status_definition_create(
+                actor=Actor.for_site_admin(request.user.get_username()),
                 workspace=obj.workspace,
                 category=obj.category,
                 label=obj.label,
@@ -107,7 +111,13 @@ class CategoryAdmin(_CategoryAdminBase):
             return
         adopt(
             obj,
-            services.category_create(workspace=obj.workspace, name=obj.name, parent=obj.parent, name_zh=obj.name_zh),
+            services.category_create(
+                actor=Actor.for_site_admin(request.user.get_username()),
+                workspace=obj.workspace,
+                name=obj.name,
+                parent=obj.parent,
+                name_zh=obj.name_zh,
+            ),
         )
 
 
@@ -121,7 +131,12 @@ class TagAdmin(_TagAdminBase):
         if change:
             super().save_model(request, obj, form, change)
             return
-        adopt(obj, services.tag_get_or_create(workspace=obj.workspace, name=obj.name))
+        adopt(
+            obj,
+            services.tag_get_or_create(
+                actor=Actor.for_site_admin(request.user.get_username()), workspace=obj.workspace, name=obj.name
+            ),
+        )
 
 
 @admin.register(SavedView)
@@ -137,12 +152,17 @@ class SavedViewAdmin(_SavedViewAdminBase):
         adopt(
             obj,
             services.saved_view_create(
-                workspace=obj.workspace, name=obj.name, filters=obj.filters, sort=obj.sort, owner=obj.owner
+                actor=Actor.for_site_admin(request.user.get_username()),
+                workspace=obj.workspace,
+                name=obj.name,
+                filters=obj.filters,
+                sort=obj.sort,
+                owner=obj.owner,
             ),
         )
 
     def delete_model(self, request: HttpRequest, obj: SavedView) -> None:
-        services.saved_view_delete(view=obj)
+        services.saved_view_delete(actor=Actor.for_site_admin(request.user.get_username()), view=obj)
 
 
 class _ReadOnlyInline:

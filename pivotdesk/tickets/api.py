@@ -17,13 +17,13 @@ from django.db import transaction
 from django.http import FileResponse, HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
+from django.utils.translation import gettext
 from ninja import Query, Router
 from ninja import Status as Reply
 from ninja.errors import ValidationError as NinjaValidationError
 
 from pivotdesk.accounts import selectors as account_selectors
 from pivotdesk.accounts.api_auth import ApiContext, context
-from pivotdesk.accounts.permissions import Perm, require
 from pivotdesk.accounts.schemas import MAX_ID, ErrorOut, Id
 from pivotdesk.common.errors import DomainError, NotFound, ValidationFailed
 from pivotdesk.common.pagination import paginate
@@ -31,6 +31,7 @@ from pivotdesk.customers import selectors as customer_selectors
 from pivotdesk.customers import services as customer_services
 from pivotdesk.customers.models import Contact
 from pivotdesk.tickets import selectors, services
+from pivotdesk.tickets.errors import TicketErrorCode
 from pivotdesk.tickets.models import Message, Priority, Status, Ticket, TicketEvent, TicketLink
 from pivotdesk.tickets.schemas import (
     BulkIn,
@@ -192,14 +193,17 @@ def _requester(ctx: ApiContext, payload: TicketIn) -> Contact:
     r = payload.requester
     if r is None or not (r.email or r.phone or r.name):
         raise ValidationFailed(
-            "A ticket needs requester_id or requester {name, email, phone}.", details={"requester": "required"}
+            gettext("A ticket needs requester_id or requester {name, email, phone}."), details={"requester": "required"}
         )
     if r.email:
-        return customer_services.contact_resolve(workspace=ctx.workspace, kind="email", value=r.email, name=r.name)
+        return customer_services.contact_resolve(
+            actor=ctx.actor, workspace=ctx.workspace, kind="email", value=r.email, name=r.name
+        )
     if r.phone:
-        return customer_services.contact_resolve(workspace=ctx.workspace, kind="phone", value=r.phone, name=r.name)
-    require(ctx.agent, Perm.CONTACT_MANAGE)
-    return customer_services.contact_create(workspace=ctx.workspace, name=r.name)
+        return customer_services.contact_resolve(
+            actor=ctx.actor, workspace=ctx.workspace, kind="phone", value=r.phone, name=r.name
+        )
+    return customer_services.contact_create(actor=ctx.actor, workspace=ctx.workspace, name=r.name)
 
 
 # ---- tickets ------------------------------------------------------------------------------------------------------
@@ -213,10 +217,14 @@ def list_tickets(request: HttpRequest, filters: Query[TicketListQuery]) -> dict[
     priorities = [p for p in filters.priority.split(",") if p]
     bad = [p for p in priorities if p not in Priority.values]
     if bad:
-        raise ValidationFailed(f"Unknown priority {bad}.", details={"priority": Priority.values})
+        raise ValidationFailed(
+            gettext("Unknown priority %(bad)s.") % {"bad": bad}, details={"priority": Priority.values}
+        )
     assignee = filters.assignee
     if assignee and assignee not in ("me", "none") and not (assignee.isdigit() and 0 < int(assignee) <= MAX_ID):
-        raise ValidationFailed("Filter 'assignee' is an agent id, 'me' or 'none'.", details={"assignee": assignee})
+        raise ValidationFailed(
+            gettext("Filter 'assignee' is an agent id, 'me' or 'none'."), details={"assignee": assignee}
+        )
     if data.get("scope") == "all":
         data["scope"] = ""
     qs = selectors.ticket_list(
@@ -230,7 +238,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Reply[dict[str, An
     """Open a ticket for a requester (by id, or found/created by email or phone); the body is their first message."""
     ctx = context(request)
     if not (payload.subject or payload.body.strip() or payload.body_html.strip()):
-        raise ValidationFailed("A ticket needs a subject or a body.", details={"subject": "required"})
+        raise ValidationFailed(gettext("A ticket needs a subject or a body."), details={"subject": "required"})
     with transaction.atomic():
         requester = _requester(ctx, payload)
         team = assignee = category = None
@@ -249,8 +257,6 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Reply[dict[str, An
                 category = selectors.access_category(workspace=ctx.workspace, category_id=payload.category_id)
         except NotFound as exc:
             raise _unknown("category_id", payload.category_id) from exc
-        if assignee is not None and (not assignee.is_active or assignee.role == "light_agent"):
-            raise ValidationFailed(f"{assignee.name} cannot be assigned tickets.", details={"assignee_id": "invalid"})
         ticket = services.ticket_create(
             workspace=ctx.workspace,
             requester=requester,
@@ -281,9 +287,9 @@ def bulk_update_tickets(request: HttpRequest, payload: BulkIn) -> dict[str, Any]
     changes = {renames.get(k, k): v for k, v in payload.changes.model_dump(exclude_unset=True).items()}
     for key in ("status", "priority", "ticket_type"):
         if key in changes and changes[key] is None:
-            raise ValidationFailed(f"'{key}' cannot be null.", details={key: "null"})
+            raise ValidationFailed(gettext("'%(key)s' cannot be null.") % {"key": key}, details={key: "null"})
     if not changes:
-        raise ValidationFailed("Nothing to change.", details={"changes": "empty"})
+        raise ValidationFailed(gettext("Nothing to change."), details={"changes": "empty"})
     ids = list(dict.fromkeys(payload.ticket_ids))
     visible = set(
         selectors.visible_tickets(workspace=ctx.workspace, agent=ctx.agent)
@@ -328,7 +334,7 @@ def update_ticket(request: HttpRequest, ticket_id: Id, payload: TicketPatchIn) -
     changes = {renames.get(k, k): v for k, v in payload.model_dump(exclude_unset=True).items()}
     for key in ("subject", "status", "priority", "ticket_type", "language", "custom_fields"):
         if key in changes and changes[key] is None:
-            raise ValidationFailed(f"'{key}' cannot be null.", details={key: "null"})
+            raise ValidationFailed(gettext("'%(key)s' cannot be null.") % {"key": key}, details={key: "null"})
     updated = services.ticket_update(ticket=ticket, actor=ctx.actor, changes=changes)
     return _fresh(updated)
 
@@ -345,16 +351,20 @@ def _message_input(request: HttpRequest) -> tuple[MessageIn, list[UploadedFile[b
             data: Any = {k: request.POST.get(k) for k in ("body", "body_html", "kind", "status_after")}
             files = [*request.FILES.getlist("files"), *request.FILES.getlist("attachments")]
         except MultiPartParserError as exc:
-            raise DomainError("The multipart body could not be read.", code="bad_request") from exc
+            raise DomainError(
+                gettext("The multipart body could not be read."), code=TicketErrorCode.BAD_REQUEST
+            ) from exc
         data = {k: v for k, v in data.items() if v not in (None, "") or k in ("body", "body_html")}
         data = {k: v for k, v in data.items() if v is not None}
     else:
         try:
             data = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError) as exc:
-            raise DomainError("The request body is not valid JSON.", code="invalid_json") from exc
+            raise DomainError(
+                gettext("The request body is not valid JSON."), code=TicketErrorCode.INVALID_JSON
+            ) from exc
         if not isinstance(data, dict):
-            raise ValidationFailed("The request body must be a JSON object.")
+            raise ValidationFailed(gettext("The request body must be a JSON object."))
     try:
         message = MessageIn.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -362,10 +372,13 @@ def _message_input(request: HttpRequest) -> tuple[MessageIn, list[UploadedFile[b
             [{"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         ) from exc
     if len(files) > MAX_FILES:
-        raise ValidationFailed(f"At most {MAX_FILES} files per message.")
+        raise ValidationFailed(gettext("At most %(MAX_FILES)s files per message.") % {"MAX_FILES": MAX_FILES})
     for f in files:
         if (f.size or 0) > settings.PIVOTDESK_ATTACHMENT_MAX_BYTES:
-            raise ValidationFailed(f"'{f.name}' is larger than the attachment limit.", code="file_too_large")
+            raise ValidationFailed(
+                gettext("'%(name)s' is larger than the attachment limit.") % {"name": f.name},
+                code=TicketErrorCode.FILE_TOO_LARGE,
+            )
     return message, files
 
 
@@ -438,7 +451,7 @@ def download_attachment(request: HttpRequest, attachment_id: Id) -> FileResponse
     try:
         handle = attachment.file.open("rb")
     except (FileNotFoundError, OSError) as exc:
-        raise NotFound("The file of this attachment is missing.") from exc
+        raise NotFound(gettext("The file of this attachment is missing.")) from exc
     return FileResponse(
         handle, as_attachment=not attachment.inline, filename=attachment.filename, content_type=attachment.content_type
     )

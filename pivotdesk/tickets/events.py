@@ -1,10 +1,11 @@
-"""The ticket domain's events, published after commit. Who reacts is listed in `config.subscribers`."""
+"""The ticket domain's events: typed, stored with the change, relayed after commit. Reactions: `config.subscribers`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from pivotdesk.common.events import publish
+from pivotdesk.common.events import Event, publish, register
 
 TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
@@ -14,22 +15,75 @@ TICKET_MERGED = "ticket.merged"
 TICKET_LINKED = "ticket.linked"
 MESSAGE_CREATED = "message.created"
 
-ALL_EVENTS = (
-    TICKET_CREATED,
-    TICKET_UPDATED,
-    TICKET_ASSIGNED,
-    TICKET_STATUS_CHANGED,
-    TICKET_MERGED,
-    TICKET_LINKED,
-    MESSAGE_CREATED,
-    "contact.created",
-    "contact.updated",
-    "contact.merged",
-    "organization.updated",
-    "agent.status_changed",
-)
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class TicketCreated(Event):
+    name = TICKET_CREATED
+    description = "A ticket was created (from any channel, the API or an agent)."
+    ticket_id: int
+    channel: str
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class TicketUpdated(Event):
+    name = TICKET_UPDATED
+    description = "Fields of a ticket changed (priority, category, tags, custom fields…)."
+    ticket_id: int
+    fields: list[str]
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class TicketAssigned(Event):
+    name = TICKET_ASSIGNED
+    description = "A ticket was assigned to an agent, or unassigned (assignee_id null)."
+    ticket_id: int
+    assignee_id: int | None
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class TicketStatusChanged(Event):
+    name = TICKET_STATUS_CHANGED
+    description = "A ticket's status changed (old → new)."
+    ticket_id: int
+    old: str
+    new: str
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class TicketMerged(Event):
+    name = TICKET_MERGED
+    description = "A ticket (source_id) was merged into another (ticket_id)."
+    ticket_id: int
+    source_id: int
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class TicketLinked(Event):
+    name = TICKET_LINKED
+    description = "Two tickets were linked (related, duplicate of)."
+    ticket_id: int
+    target_id: int
+    kind: str
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class MessageCreated(Event):
+    name = MESSAGE_CREATED
+    description = "A message was added to a ticket (customer or agent, public or internal note)."
+    ticket_id: int
+    message_id: int
+    kind: str
+    author_type: str
+    channel: str
 
 
 def emit(name: str, *, workspace_id: int, ticket_id: int, **payload: Any) -> None:
-    """Publish a ticket event after the current transaction commits."""
+    """Store a ticket event in the current transaction (the relay delivers it after commit)."""
     publish(name, workspace_id=workspace_id, ticket_id=ticket_id, **payload)

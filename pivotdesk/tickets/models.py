@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db import NotSupportedError, models
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from pivotdesk.common.choices import Channel
@@ -351,56 +349,3 @@ class SavedView(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.name
-
-
-class SearchText(models.TextField):  # type: ignore[type-arg]
-    """Space-separated search words (see `tickets.domain.search_text`); `body__matches=expr` asks the full-text
-    index: an FTS5 MATCH on SQLite (expr in FTS5 syntax), a `simple` tsvector @@ tsquery on PostgreSQL."""
-
-
-@SearchText.register_lookup
-class Matches(models.Lookup):
-    lookup_name = "matches"
-
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        params = (*lhs_params, *rhs_params)
-        if connection.vendor == "sqlite":
-            return f"{lhs} MATCH {rhs}", params
-        if connection.vendor == "postgresql":  # the same expression as the GIN index of migration 0006
-            return f"to_tsvector('simple'::regconfig, {lhs}) @@ to_tsquery('simple'::regconfig, {rhs})", params
-        raise NotSupportedError(f"No full-text index on {connection.vendor}.")
-
-
-class TicketSearchDocument(models.Model):
-    """A ticket's words for full-text search: subject, messages and the text read from its attachments, cut into
-    words by `tickets.domain.search_text` (jieba for Chinese). Rebuilt by the periodic sweep after the ticket
-    changes (`tickets.search.search_index_sweep`); indexed by an SQLite FTS5 table or a PostgreSQL GIN index
-    (migration 0006), searched by `tickets.search`."""
-
-    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
-    body = SearchText(blank=True, default="")
-    indexed_at = models.DateTimeField()
-    # The ticket's updated_at the document was built from: older than the ticket's means stale; the newest one is
-    # how far the sweep has come.
-    source_updated_at = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return f"search document of #{self.ticket_id}"
-
-
-class TicketSearchIndex(models.Model):
-    """The SQLite FTS5 table over the documents' words (created by migration 0006, kept in step by triggers; not
-    present on other databases). Read-only: `rowid` is the ticket id."""
-
-    rowid = models.BigIntegerField(primary_key=True, db_column="rowid")
-    body = SearchText()
-
-    class Meta:
-        managed = False
-        db_table = "tickets_search_fts"
-
-    def __str__(self) -> str:
-        return f"search index row of #{self.rowid}"

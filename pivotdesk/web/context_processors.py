@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.functional import SimpleLazyObject
 
 from pivotdesk.accounts.models import AgentStatus
-from pivotdesk.accounts.selectors import memberships_for_user
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
@@ -20,6 +18,6 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "desk": desk,
         "current_workspace": desk.workspace,
         "current_agent": desk.agent,
-        "memberships": SimpleLazyObject(lambda: list(memberships_for_user(user=desk.agent.user))),
+        "memberships": list(desk.memberships),
         "agent_statuses": AgentStatus.choices,
     }

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from pivotdesk.common.models import TimeStamped, WorkspaceScoped
+from pivotdesk.common.outbox import OutboxRow, OutboxStatus, outbox_indexes
 
 PING_EVENT = "webhook.ping"
 
@@ -42,42 +43,28 @@ class WebhookEndpoint(WorkspaceScoped):
         return not self.event_types or event_name in self.event_types
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SENDING = "sending", _("Sending")
-    RETRYING = "retrying", _("Retrying")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
+# Deliveries use the one outbox vocabulary: queued → sending → sent | failed (see `pivotdesk.common.outbox`).
+DeliveryStatus = OutboxStatus
 
 
-OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.RETRYING)
-
-
-class WebhookDelivery(WorkspaceScoped):
-    """One event for one endpoint. `next_attempt_at` is set while the delivery is open (pending, sending — as a
-    lease — or retrying) and NULL once it succeeded or failed, so the retry scan is a range over an index."""
+class WebhookDelivery(WorkspaceScoped, OutboxRow):
+    """One event for one endpoint, an outbox row (`pivotdesk.common.outbox`): claimed with a lease, retried with the
+    shared back-off, failed with a reason after the attempt budget; every POST is a `WebhookAttempt`."""
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event_name = models.CharField(max_length=64)
     event_id = models.UUIDField(default=uuid.uuid4)
     payload = models.JSONField(default=dict)
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
     response_body_excerpt = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
     replays = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_unique_event"),
         ]
-        indexes = [models.Index(fields=["endpoint", "status", "-created_at"])]
+        indexes = [models.Index(fields=["endpoint", "status", "-created_at"]), *outbox_indexes("webhook_delivery")]
 
     def __str__(self) -> str:
         return f"{self.event_name} → {self.endpoint_id} ({self.status})"

@@ -51,7 +51,7 @@ class DeliveryOut(Schema):
     endpoint_id: int
     event_name: str
     event_id: uuid.UUID
-    status: str
+    status: str = Field(..., description="queued, sending, sent or failed (the outbox's one vocabulary).")
     attempts: int
     replays: int
     next_attempt_at: dt.datetime | None
@@ -61,7 +61,7 @@ class DeliveryOut(Schema):
     response_body_excerpt: str
     duration_ms: int | None
     created_at: dt.datetime
-    succeeded_at: dt.datetime | None
+    sent_at: dt.datetime | None
     failed_at: dt.datetime | None
 
 

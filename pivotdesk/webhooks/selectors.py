@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.common.errors import NotFound, ValidationFailed
-from pivotdesk.webhooks.models import OPEN_STATUSES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from pivotdesk.common.outbox import OutboxStatus
+from pivotdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 def endpoint_list(*, workspace: Workspace) -> QuerySet[WebhookEndpoint]:
@@ -26,7 +27,7 @@ def access_endpoint(*, workspace: Workspace, endpoint_id: int) -> WebhookEndpoin
     """An endpoint of this workspace by id, else NotFound."""
     endpoint = WebhookEndpoint.objects.filter(workspace=workspace, pk=endpoint_id).first()
     if endpoint is None:
-        raise NotFound("Webhook endpoint not found.")
+        raise NotFound(gettext("Webhook endpoint not found."))
     return endpoint
 
 
@@ -34,8 +35,10 @@ def delivery_list(*, endpoint: WebhookEndpoint, status: str | None = None) -> Qu
     """An endpoint's deliveries, newest first, optionally of one status."""
     qs = WebhookDelivery.objects.filter(workspace_id=endpoint.workspace_id, endpoint=endpoint)
     if status:
-        if status not in DeliveryStatus.values:
-            raise ValidationFailed(f"Unknown status '{status}'.", details={"status": DeliveryStatus.values})
+        if status not in OutboxStatus.values:
+            raise ValidationFailed(
+                gettext("Unknown status '%(status)s'.") % {"status": status}, details={"status": OutboxStatus.values}
+            )
         qs = qs.filter(status=status)
     return qs.order_by("-created_at", "-pk")
 
@@ -48,23 +51,8 @@ def access_delivery(*, endpoint: WebhookEndpoint, delivery_id: int) -> WebhookDe
         .first()
     )
     if delivery is None:
-        raise NotFound("Webhook delivery not found.")
+        raise NotFound(gettext("Webhook delivery not found."))
     return delivery
-
-
-def due_deliveries(
-    *, at: dt.datetime, limit: int, after: tuple[dt.datetime, int] | None = None
-) -> list[tuple[int, dt.datetime]]:
-    """(id, next_attempt_at) of open deliveries due by `at`, in due order, after a keyset position.
-
-    A range over the `next_attempt_at` index: closed deliveries hold NULL there, so they are never scanned.
-    """
-    qs = WebhookDelivery.objects.filter(next_attempt_at__lte=at, status__in=OPEN_STATUSES)
-    if after is not None:
-        due, pk = after
-        qs = qs.filter(Q(next_attempt_at__gt=due) | Q(next_attempt_at=due, pk__gt=pk))
-    rows = qs.order_by("next_attempt_at", "pk").values_list("pk", "next_attempt_at")[:limit]
-    return [(pk, due) for pk, due in rows if due is not None]
 
 
 def event_has_endpoints(event: dict[str, Any]) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.webhooks import services
 
 
@@ -16,13 +17,13 @@ def webhook_fan_out(self: Task[Any, Any], event: dict[str, Any]) -> None:
     Without an id in the event, the task id stands in for it: a broker redelivering this message keeps the task id,
     so the redelivery creates no second delivery.
     """
-    services.webhook_fan_out(event=event, fallback_event_id=self.request.id)
+    services.webhook_fan_out(event=event, actor=Actor.system("webhooks"), fallback_event_id=self.request.id)
 
 
 @shared_task(name="webhooks.deliver", ignore_result=True)
 def webhook_deliver(delivery_id: int) -> None:
     """Send one attempt of a delivery if it is still open and due."""
-    services.webhook_deliver(delivery_id=delivery_id)
+    services.webhook_deliver(delivery_id=delivery_id, actor=Actor.system("webhooks"))
 
 
 @shared_task(name="webhooks.retry_due", ignore_result=True)

@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import ApiToken, Role
 from pivotdesk.accounts.services import api_token_create, skill_get_or_create
 from pivotdesk.accounts.tests.factories import AgentFactory, TeamFactory
@@ -20,7 +21,7 @@ def _fast_password_hashing(settings):
 
 
 def client_for(agent, scope="write", **kwargs) -> Client:
-    _, secret = api_token_create(agent=agent, name="test", scope=scope, **kwargs)
+    _, secret = api_token_create(actor=Actor.system(), agent=agent, name="test", scope=scope, **kwargs)
     return Client(headers={"authorization": f"Bearer {secret}"})
 
 
@@ -122,7 +123,7 @@ def test_write_token_cannot_mint_tokens_and_only_admins_get_admin_scope(agent, a
 
 
 def test_cannot_revoke_another_agents_token(agent, supervisor):
-    token, _ = api_token_create(agent=supervisor, name="theirs")
+    token, _ = api_token_create(actor=Actor.system(), agent=supervisor, name="theirs")
     assert client_for(agent).delete(f"/api/v1/tokens/{token.pk}").status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None
@@ -132,7 +133,7 @@ def test_cannot_revoke_another_agents_token(agent, supervisor):
 
 
 def test_list_and_get_agents(agent, supervisor, workspace):
-    skill = skill_get_or_create(workspace=workspace, name="Billing")
+    skill = skill_get_or_create(actor=Actor.system(), workspace=workspace, name="Billing")
     api = client_for(agent)
     ids = {a["id"] for a in api.get("/api/v1/agents").json()}
     assert {agent.pk, supervisor.pk} <= ids

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from pivotdesk.accounts import services
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import ApiToken
 from pivotdesk.accounts.permissions import ROLE_PERMISSIONS, Perm, can
 from pivotdesk.common.errors import Conflict, ValidationFailed
@@ -14,7 +15,7 @@ from pivotdesk.common.time import now
 
 
 def test_token_secret_is_only_stored_hashed_and_authenticates(agent):
-    token, secret = services.api_token_create(agent=agent, name="ci")
+    token, secret = services.api_token_create(actor=Actor.system(), agent=agent, name="ci")
     assert secret.startswith("pd_") and secret not in token.secret_hash
     assert services.api_token_authenticate(raw=secret).pk == token.pk
     assert services.api_token_authenticate(raw=secret + "x") is None
@@ -22,17 +23,17 @@ def test_token_secret_is_only_stored_hashed_and_authenticates(agent):
 
 
 def test_revoked_and_expired_tokens_fail(agent):
-    token, secret = services.api_token_create(agent=agent, name="ci")
-    services.api_token_revoke(token=token)
+    token, secret = services.api_token_create(actor=Actor.system(), agent=agent, name="ci")
+    services.api_token_revoke(actor=Actor.system(), token=token)
     assert services.api_token_authenticate(raw=secret) is None
-    token2, secret2 = services.api_token_create(agent=agent, name="exp")
+    token2, secret2 = services.api_token_create(actor=Actor.system(), agent=agent, name="exp")
     ApiToken.objects.filter(pk=token2.pk).update(expires_at=now() - dt.timedelta(seconds=1))
     assert services.api_token_authenticate(raw=secret2) is None
 
 
 def test_inactive_agent_token_fails(agent):
-    _, secret = services.api_token_create(agent=agent, name="ci")
-    services.agent_update(agent=agent, is_active=False)
+    _, secret = services.api_token_create(actor=Actor.system(), agent=agent, name="ci")
+    services.agent_update(actor=Actor.system(), agent=agent, is_active=False)
     assert services.api_token_authenticate(raw=secret) is None
 
 
@@ -50,22 +51,24 @@ def test_can_checks_role_and_active(agent, light_agent, admin_agent):
 
 
 def test_agent_in_two_workspaces(workspace, other_workspace):
-    a = services.agent_create(workspace=workspace, username="li", password="pivotdesk-demo", role="agent")
-    b = services.agent_create(workspace=other_workspace, username="li", role="supervisor")
+    a = services.agent_create(
+        actor=Actor.system(), workspace=workspace, username="li", password="pivotdesk-demo", role="agent"
+    )
+    b = services.agent_create(actor=Actor.system(), workspace=other_workspace, username="li", role="supervisor")
     assert a.user_id == b.user_id and a.role != b.role
     with pytest.raises(Conflict):
-        services.agent_create(workspace=workspace, username="li")
+        services.agent_create(actor=Actor.system(), workspace=workspace, username="li")
 
 
 def test_skill_levels_bounded_and_status(agent):
-    skill = services.skill_get_or_create(workspace=agent.workspace, name="Printers")
-    services.agent_skill_set(agent=agent, skill=skill, level=5)
+    skill = services.skill_get_or_create(actor=Actor.system(), workspace=agent.workspace, name="Printers")
+    services.agent_skill_set(actor=Actor.system(), agent=agent, skill=skill, level=5)
     with pytest.raises(ValidationFailed):
-        services.agent_skill_set(agent=agent, skill=skill, level=6)
-    services.agent_set_status(agent=agent, status="away")
+        services.agent_skill_set(actor=Actor.system(), agent=agent, skill=skill, level=6)
+    services.agent_set_status(actor=Actor.system(), agent=agent, status="away")
     assert agent.status == "away" and agent.status_changed_at is not None
     with pytest.raises(ValidationFailed):
-        services.agent_set_status(agent=agent, status="sleeping")
+        services.agent_set_status(actor=Actor.system(), agent=agent, status="sleeping")
 
 
 def test_team_members_must_share_workspace(agent, other_workspace):
@@ -73,4 +76,4 @@ def test_team_members_must_share_workspace(agent, other_workspace):
 
     stranger = AgentFactory(workspace=other_workspace)
     with pytest.raises(ValidationFailed):
-        services.team_create(workspace=agent.workspace, name="T", members=[agent, stranger])
+        services.team_create(actor=Actor.system(), workspace=agent.workspace, name="T", members=[agent, stranger])

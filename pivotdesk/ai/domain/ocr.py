@@ -187,7 +187,7 @@ def _session_options(threads: int = 1) -> Any:
 
 def _tune(rapid: Any, threads: int = 1) -> Any:
     """Pin the detector's scaling to DET_MAX_SIDE and run the three models on `threads` non-spinning threads."""
-    from onnxruntime import InferenceSession  # type: ignore[import-untyped]
+    from onnxruntime import InferenceSession
     from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
 
     detector = rapid.text_det

@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Team
+from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.ai import selectors
 from pivotdesk.ai.domain.entities import mask_sensitive
 from pivotdesk.ai.domain.steps import Entity, FieldPrediction
@@ -92,9 +93,11 @@ def _decide(
 
 @transaction.atomic
 def predictions_apply(
-    *, ticket: Ticket, predictions: list[FieldPrediction], config: selectors.AISettings
+    *, actor: Actor, ticket: Ticket, predictions: list[FieldPrediction], config: selectors.AISettings
 ) -> list[Prediction]:
-    """Store each prediction with provenance and apply the confident, in-scope ones no person has set."""
+    """Store each prediction with provenance and apply the confident, in-scope ones no person has set. System only
+    (the triage pipeline; each change is then made as the model that predicted it)."""
+    authorize_system(actor)
     if not predictions:
         return []
     ticket = _fresh(ticket)
@@ -106,7 +109,7 @@ def predictions_apply(
     flagged = seen_classify = False
     for p in predictions:
         if p.field == "sentiment":
-            rows.extend(sentiment_apply(ticket=ticket, prediction=p, config=config))
+            rows.extend(sentiment_apply(actor=actor, ticket=ticket, prediction=p, config=config))
             continue
         if p.field not in selectors.TICKET_FIELDS:
             rows.append(_row(ticket, p, PredictionStatus.SUGGESTED, p.value, p.label))
@@ -125,9 +128,9 @@ def predictions_apply(
             seen_classify = True
             flagged |= status in (PredictionStatus.ABSTAINED, PredictionStatus.OUT_OF_SCOPE)
         if status == PredictionStatus.APPLIED and current_value(ticket, p.field) != value:
-            actor = ai_actor(p.model_name, p.model_version)
-            actors[actor.label] = actor
-            changes[actor.label][p.field] = value
+            model = ai_actor(p.model_name, p.model_version)
+            actors[model.label] = model
+            changes[model.label][p.field] = value
     Prediction.objects.bulk_create(rows)
     tags = set(ticket.tags.values_list("name", flat=True))
     tag_change: dict[str, list[str]] = {}
@@ -137,9 +140,9 @@ def predictions_apply(
         tag_change = {"remove_tags": [selectors.NEEDS_TRIAGE_TAG]}
     if tag_change and ticket.merged_into_id is None:
         first = predictions[0]
-        actor = ai_actor(first.model_name, first.model_version)
-        actors.setdefault(actor.label, actor)
-        changes[actor.label].update(tag_change)
+        model = ai_actor(first.model_name, first.model_version)
+        actors.setdefault(model.label, model)
+        changes[model.label].update(tag_change)
     for label, change in changes.items():  # only tags change on a closed ticket (its fields were only suggested)
         if change:
             ticket_services.ticket_update(ticket=ticket, actor=actors[label], changes=change)
@@ -165,9 +168,12 @@ def _sentiment_overridden(ticket: Ticket) -> bool:
     return Prediction.objects.filter(ticket=ticket, field="sentiment", status=PredictionStatus.OVERRIDDEN).exists()
 
 
-def sentiment_apply(*, ticket: Ticket, prediction: FieldPrediction, config: selectors.AISettings) -> list[Prediction]:
+def sentiment_apply(
+    *, actor: Actor, ticket: Ticket, prediction: FieldPrediction, config: selectors.AISettings
+) -> list[Prediction]:
     """Store the sentiment; a confident negative one tags the ticket and triggers the workspace's response:
-    raise priority one step, a routing hint for senior agents, an empathetic reply suggestion."""
+    raise priority one step, a routing hint for senior agents, an empathetic reply suggestion. System only."""
+    authorize_system(actor)
     p = prediction
     label = str(p.value)
     if _sentiment_overridden(ticket):
@@ -179,7 +185,7 @@ def sentiment_apply(*, ticket: Ticket, prediction: FieldPrediction, config: sele
     rows = [_row(ticket, p, status, label, p.label or label)]
     if status != PredictionStatus.APPLIED or label not in NEGATIVE_LABELS or ticket.merged_into_id is not None:
         return rows
-    actor = ai_actor(p.model_name, p.model_version)
+    model = ai_actor(p.model_name, p.model_version)
     changes: dict[str, Any] = {"add_tags": ["negative_sentiment", *(["angry"] if label == "angry" else [])]}
     hint_base = {"model_name": p.model_name, "model_version": p.model_version, "confidence": p.confidence}
     if "raise_priority" in config.on_negative and "priority" not in selectors.human_set_fields(ticket=ticket):
@@ -226,7 +232,7 @@ def sentiment_apply(*, ticket: Ticket, prediction: FieldPrediction, config: sele
         )
     if ticket.status == Status.CLOSED:
         changes.pop("priority", None)
-    ticket_services.ticket_update(ticket=ticket, actor=actor, changes=changes)
+    ticket_services.ticket_update(ticket=ticket, actor=model, changes=changes)
     return rows
 
 
@@ -251,6 +257,7 @@ def _field_value(spec_type: str, options: list[Any], value: str) -> Any:
 @transaction.atomic
 def entities_store(
     *,
+    actor: Actor,
     ticket: Ticket,
     items: list[tuple[Entity, int | None]],
     config: selectors.AISettings,
@@ -258,7 +265,8 @@ def entities_store(
     model_label: str = "entities",
 ) -> list[ExtractedEntity]:
     """Store what was found (one row per kind and value per ticket; values already masked where sensitive) and fill
-    the configured custom fields, never over a value a person (or the customer's form) gave."""
+    the configured custom fields, never over a value a person (or the customer's form) gave. System only."""
+    authorize_system(actor)
     if not items:
         return []
     ticket = _fresh(ticket)
@@ -311,21 +319,23 @@ def _fill_custom_fields(ticket: Ticket, config: selectors.AISettings, model_labe
             filled[key] = entity.pk
     if not values:
         return
-    actor = ai_actor(model_label, "")
+    model = ai_actor(model_label, "")
     try:
-        ticket_services.ticket_update(ticket=ticket, actor=actor, changes={"custom_fields": values})
+        ticket_services.ticket_update(ticket=ticket, actor=model, changes={"custom_fields": values})
     except (ValidationFailed, Conflict):
         for key, value in list(values.items()):  # one bad value must not keep the others out
             try:
-                ticket_services.ticket_update(ticket=ticket, actor=actor, changes={"custom_fields": {key: value}})
+                ticket_services.ticket_update(ticket=ticket, actor=model, changes={"custom_fields": {key: value}})
             except (ValidationFailed, Conflict):
                 filled.pop(key)
     for key, entity_id in filled.items():
         ExtractedEntity.objects.filter(pk=entity_id).update(target_field=key)
 
 
-def enrichment_facts_store(*, ticket: Ticket, facts: list[dict[str, Any]]) -> int:
-    """Attach connector facts ({"kind", "value", …}) to the matching entities of a ticket; returns how many."""
+def enrichment_facts_store(*, actor: Actor, ticket: Ticket, facts: list[dict[str, Any]]) -> int:
+    """Attach connector facts ({"kind", "value", …}) to the matching entities of a ticket; returns how many.
+    System only."""
+    authorize_system(actor)
     count = 0
     for fact in facts:
         if not isinstance(fact, dict) or not fact.get("kind") or not fact.get("value"):

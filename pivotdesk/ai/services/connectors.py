@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
-from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.permissions import Perm, authorize
 from pivotdesk.ai.models import Connector
 from pivotdesk.common.crypto import decrypt_json, encrypt_json
 from pivotdesk.common.errors import Conflict, ValidationFailed
@@ -47,8 +47,7 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
 def _require(actor: Actor) -> None:
-    if actor.kind in ("agent", "api"):
-        require(actor.agent, Perm.WORKSPACE_CONFIGURE)
+    authorize(actor, Perm.WORKSPACE_CONFIGURE)
 
 
 def _template_fields(template: str, what: str) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.ai.domain import asr, ocr, video
 from pivotdesk.ai.domain.steps import StepOutput, TriageInput
 from pivotdesk.tickets.models import Attachment
@@ -28,6 +29,7 @@ STEP_NAME = "multimodal"
 MAX_ATTACHMENTS_PER_RUN = 10  # the rest wait for the next run (each image ~1 s, each minute of speech ~15 s)
 MIN_IMAGE_SIDE = 24  # tracking pixels and icons carry no text worth reading
 UNREADABLE_IMAGE_TYPES = ("image/svg+xml",)
+_READER = Actor(kind="ai", label="multimodal")  # who stores the text read from an attachment
 
 
 @dataclass
@@ -189,6 +191,7 @@ def run_step(inp: TriageInput) -> StepOutput:
     for result in results:  # all writes at the end: reading took the time, writing takes milliseconds
         attachment_set_extracted_text(
             attachment=result.attachment,
+            actor=_READER,
             text=result.text,
             source=result.source,
             model=result.model,

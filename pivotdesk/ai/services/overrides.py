@@ -13,7 +13,7 @@ from django.db import transaction
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile
-from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.ai import selectors
 from pivotdesk.ai.models import Prediction, PredictionStatus
 from pivotdesk.ai.services.apply import NEGATIVE_LABELS, SENTIMENT_LABELS, ai_actor, current_value
@@ -50,9 +50,11 @@ def _mark_human(prediction: Prediction, value: Any, agent: AgentProfile | None) 
 
 
 @transaction.atomic
-def predictions_track_overrides(*, ticket_id: int, fields: list[str]) -> int:
+def predictions_track_overrides(*, actor: Actor, ticket_id: int, fields: list[str]) -> int:
     """After a ticket change: each AI field a person (agent or API client) changed since the newest prediction for
-    it gets that person's latest value. Safe to run twice. Returns how many predictions were updated."""
+    it gets that person's latest value. Safe to run twice. Returns how many predictions were updated. System only
+    (the task reacting to ticket changes)."""
+    authorize_system(actor)
     ticket = Ticket.objects.filter(pk=ticket_id).first()
     if ticket is None:
         return 0
@@ -115,9 +117,8 @@ def _sentiment_tags(ticket: Ticket, actor: Actor, label: str) -> None:
     ticket_services.ticket_update(ticket=ticket, actor=actor, changes=changes)
 
 
-def _agent_of(actor: Actor) -> AgentProfile | None:
-    if actor.kind in ("agent", "api"):
-        require(actor.agent, Perm.TICKET_UPDATE)
+def _agent_of(actor: Actor, prediction: Prediction) -> AgentProfile | None:
+    authorize(actor, Perm.TICKET_UPDATE, workspace_id=prediction.workspace_id)
     return actor.agent
 
 
@@ -125,7 +126,7 @@ def _agent_of(actor: Actor) -> AgentProfile | None:
 def prediction_correct(*, prediction: Prediction, value: Any, actor: Actor) -> Prediction:
     """A person picks another value for an AI field: the ticket changes as that person, the prediction keeps the
     person's value as a training signal (overridden, or confirmed when they picked the AI's value)."""
-    agent = _agent_of(actor)
+    agent = _agent_of(actor, prediction)
     ticket = Ticket.objects.get(pk=prediction.ticket_id)
     if prediction.field == "sentiment":
         if value not in SENTIMENT_LABELS:
@@ -149,7 +150,7 @@ def prediction_correct(*, prediction: Prediction, value: Any, actor: Actor) -> P
 @transaction.atomic
 def prediction_confirm(*, prediction: Prediction, actor: Actor) -> Prediction:
     """A person confirms the AI's value (applying it first when the AI had only proposed it)."""
-    agent = _agent_of(actor)
+    agent = _agent_of(actor, prediction)
     if prediction.status == PredictionStatus.OVERRIDDEN:
         raise Conflict("A person already changed this field; correct it instead.", code="already_overridden")
     ticket = Ticket.objects.get(pk=prediction.ticket_id)

@@ -29,7 +29,9 @@ from django.db import transaction
 from django.db.models import Max
 from sklearn.model_selection import train_test_split
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Team, Workspace
+from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.ai.domain import classify
 from pivotdesk.ai.domain import sentiment as sentiment_domain
 from pivotdesk.ai.domain import texts as texts_domain
@@ -232,10 +234,11 @@ def _config_for(workspace: Workspace, field_name: str) -> classify.ClassifierCon
 
 
 def model_train(
-    *, workspace: Workspace, field_name: str, config: classify.ClassifierConfig | None = None
+    *, actor: Actor, workspace: Workspace, field_name: str, config: classify.ClassifierConfig | None = None
 ) -> TrainResult:
     """Train a new version of a workspace's model for one field; activate it only if it beats the active one on
-    the same held-out split (accuracy, then macro-F1)."""
+    the same held-out split (accuracy, then macro-F1). Needs AI_CONFIGURE (admins; the system's periodic job)."""
+    authorize(actor, Perm.AI_CONFIGURE, workspace_id=workspace.pk)
     if field_name not in TRAINABLE_FIELDS:
         raise ValueError(f"cannot train field {field_name!r}; one of {', '.join(TRAINABLE_FIELDS)}")
     ex = training_examples(workspace=workspace, field_name=field_name)
@@ -385,16 +388,20 @@ def _aligned_proba(model: classify.TextClassifier, texts: list[str], classes: li
     return out
 
 
-def workspace_train(*, workspace: Workspace, fields: tuple[str, ...] = TRAINABLE_FIELDS) -> list[TrainResult]:
-    """Retrain every trainable field of a workspace (the periodic job and `pivotdesk ai train`)."""
-    return [model_train(workspace=workspace, field_name=f) for f in fields]
+def workspace_train(
+    *, actor: Actor, workspace: Workspace, fields: tuple[str, ...] = TRAINABLE_FIELDS
+) -> list[TrainResult]:
+    """Retrain every trainable field of a workspace (the periodic job and `pivotdesk ai train`); AI_CONFIGURE."""
+    authorize(actor, Perm.AI_CONFIGURE, workspace_id=workspace.pk)
+    return [model_train(actor=actor, workspace=workspace, field_name=f) for f in fields]
 
 
-def retrain_all() -> dict[str, list[str]]:
-    """Retrain every active workspace; returns the notes per workspace slug (for the task log)."""
+def retrain_all(*, actor: Actor) -> dict[str, list[str]]:
+    """Retrain every active workspace; returns the notes per workspace slug (for the task log). System only."""
+    authorize_system(actor)
     out: dict[str, list[str]] = {}
     for workspace in Workspace.objects.order_by("pk"):
-        out[workspace.slug] = [f"{r.field}: {r.note}" for r in workspace_train(workspace=workspace)]
+        out[workspace.slug] = [f"{r.field}: {r.note}" for r in workspace_train(actor=actor, workspace=workspace)]
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.ai import pipeline
 from pivotdesk.ai.models import ModelVersion, Prediction, TriageRun
 from pivotdesk.ai.tests import test_pipeline
@@ -41,7 +42,7 @@ def _own_steps(monkeypatch):
 
 @pytest.fixture
 def shipping(workspace):
-    return ticket_services.category_create(workspace=workspace, name="Shipping", name_zh="物流")
+    return ticket_services.category_create(actor=Actor.system(), workspace=workspace, name="Shipping", name_zh="物流")
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def test_an_untriaged_ticket_says_so(agent, ticket):
 
 
 def test_correcting_a_field_changes_the_ticket_as_the_agent_and_records_the_override(agent, workspace, triaged):
-    billing = ticket_services.category_create(workspace=workspace, name="Billing")
+    billing = ticket_services.category_create(actor=Actor.system(), workspace=workspace, name="Billing")
     prediction = Prediction.objects.get(ticket=triaged, field="category")
     response = client_for(agent).post(
         f"/tickets/{triaged.number}/ai/{prediction.pk}/correct/", {"value": str(billing.pk)}, headers=HTMX
@@ -194,7 +195,7 @@ def test_the_supervisor_page_needs_reports_permission(agent, supervisor, admin_a
 
 
 def test_the_supervisor_page_shows_rates_steps_and_models(supervisor, agent, workspace, triaged, other_workspace):
-    billing = ticket_services.category_create(workspace=workspace, name="Billing")
+    billing = ticket_services.category_create(actor=Actor.system(), workspace=workspace, name="Billing")
     prediction = Prediction.objects.get(ticket=triaged, field="category")
     client_for(agent).post(f"/tickets/{triaged.number}/ai/{prediction.pk}/correct/", {"value": str(billing.pk)})
     ModelVersion.objects.create(

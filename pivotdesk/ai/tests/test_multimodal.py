@@ -123,7 +123,9 @@ def test_ticket_without_attachments_gives_an_empty_output(ticket):
 
 def test_attachment_text_is_searchable(ticket, workspace, agent):
     attachment = customer_message(ticket, [("a.png", b"png", "image/png")]).attachments.get()
-    attachment_set_extracted_text(attachment=attachment, text="ERROR E-2047\nModel: PD-X300", source="ocr", model="t")
+    attachment_set_extracted_text(
+        actor=Actor.system(), attachment=attachment, text="ERROR E-2047\nModel: PD-X300", source="ocr", model="t"
+    )
     filters = ticket_selectors.TicketFilters(q="PD-X300")
     found = ticket_selectors.ticket_list(workspace=workspace, agent=agent, filters=filters)
     assert list(found) == [ticket]
@@ -134,12 +136,14 @@ def test_attachment_text_is_searchable(ticket, workspace, agent):
 def test_unknown_extraction_source_is_refused(ticket):
     attachment = customer_message(ticket, [("a.png", b"png", "image/png")]).attachments.get()
     with pytest.raises(ValidationFailed):
-        attachment_set_extracted_text(attachment=attachment, text="x", source="magic", model="t")
+        attachment_set_extracted_text(actor=Actor.system(), attachment=attachment, text="x", source="magic", model="t")
 
 
 def test_agent_sees_the_text_beside_the_attachment_and_queued_transcriptions(ticket, agent):
     image = customer_message(ticket, [("screen.png", b"png", "image/png")]).attachments.get()
-    attachment_set_extracted_text(attachment=image, text="ERROR E-2047\n打印头过热", source="ocr", model="t")
+    attachment_set_extracted_text(
+        actor=Actor.system(), attachment=image, text="ERROR E-2047\n打印头过热", source="ocr", model="t"
+    )
     customer_message(ticket, [("voice.amr", b"#!AMR\n", "audio/amr")], metadata={"transcription": "queued"})
     client = Client(headers={"accept-language": "en"})
     client.force_login(agent.user)

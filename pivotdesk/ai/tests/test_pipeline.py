@@ -56,13 +56,13 @@ def _own_steps(monkeypatch):
 
 @pytest.fixture
 def category(workspace):
-    return ticket_services.category_create(workspace=workspace, name="Shipping", name_zh="物流")
+    return ticket_services.category_create(actor=Actor.system(), workspace=workspace, name="Shipping", name_zh="物流")
 
 
 @pytest.fixture
 def order_field(workspace):
     return ticket_services.custom_field_create(
-        workspace=workspace, key="order_number", label="Order number", field_type="text"
+        actor=Actor.system(), workspace=workspace, key="order_number", label="Order number", field_type="text"
     )
 
 
@@ -181,7 +181,7 @@ def test_out_of_scope_is_not_applied_and_needs_triage(django_capture_on_commit_c
 def test_a_field_a_person_set_is_not_overwritten(
     django_capture_on_commit_callbacks, workspace, contact, category, agent
 ):
-    other = ticket_services.category_create(workspace=workspace, name="Billing")
+    other = ticket_services.category_create(actor=Actor.system(), workspace=workspace, name="Billing")
     ticket = make_ticket(workspace=workspace, requester=contact, body="Refund please")  # no callbacks: not triaged
     ticket_services.ticket_update(ticket=ticket, actor=Actor.for_agent(agent), changes={"category": other.pk})
     FAKE.update(category=category.pk, confidence=0.99)
@@ -197,7 +197,7 @@ def test_an_agent_changing_an_ai_set_field_records_the_override(
     FAKE.update(category=category.pk, confidence=0.95)
     ticket = _create(django_capture_on_commit_callbacks, workspace, contact, body="Where is my parcel")
     assert ticket.category_id == category.pk
-    billing = ticket_services.category_create(workspace=workspace, name="Billing")
+    billing = ticket_services.category_create(actor=Actor.system(), workspace=workspace, name="Billing")
     with django_capture_on_commit_callbacks(execute=True):
         ticket_services.ticket_update(ticket=ticket, actor=Actor.for_agent(agent), changes={"category": billing.pk})
     prediction = Prediction.objects.get(ticket=ticket, field="category")
@@ -320,8 +320,8 @@ def test_peer_steps_are_called_with_the_contract(monkeypatch, workspace, contact
     import types
 
     module = types.ModuleType("fake_peer")
-    module.summary_step = summary_step  # type: ignore[attr-defined]
-    module.enrichment_step = enrichment_step  # type: ignore[attr-defined]
+    module.summary_step = summary_step
+    module.enrichment_step = enrichment_step
     monkeypatch.setitem(sys.modules, "fake_peer", module)
     monkeypatch.setitem(pipeline.ENTRY_POINTS, "summary", ("fake_peer", "summary_step"))
     monkeypatch.setitem(pipeline.ENTRY_POINTS, "enrichment", ("fake_peer", "enrichment_step"))

@@ -229,14 +229,14 @@ def test_a_failing_llm_keeps_the_log_of_each_failed_call(
 def _trained_workspace(workspace):
     """Solved tickets in three categories (the synthetic bilingual set) and a category model trained on them."""
     categories = {
-        name: ticket_services.category_create(workspace=workspace, name=name)
+        name: ticket_services.category_create(actor=Actor.system(), workspace=workspace, name=name)
         for name in ("billing", "shipping", "login")
     }
     texts, labels = dataset(24)
     for i, (text, label) in enumerate(zip(texts, labels, strict=True)):
         ticket = make_ticket(workspace=workspace, subject=f"#{i}", body=text, category=categories[label])
         ticket_services.ticket_set_status(ticket=ticket, status="solved", actor=Actor.system())
-    (result,) = training.workspace_train(workspace=workspace, fields=("category",))
+    (result,) = training.workspace_train(actor=Actor.system(), workspace=workspace, fields=("category",))
     assert result.activated
     return categories, result.model_version
 

@@ -32,7 +32,7 @@ def _resolved_workspace(n_per_class: int = 12, open_too: bool = True):
     """A workspace with solved tickets in three categories (and one open ticket that must be ignored)."""
     workspace: Workspace = WorkspaceFactory.create()
     categories = {
-        name: ticket_services.category_create(workspace=workspace, name=name)
+        name: ticket_services.category_create(actor=Actor.system(), workspace=workspace, name=name)
         for name in ("billing", "shipping", "login")
     }
     texts, labels = dataset(n_per_class)
@@ -61,7 +61,7 @@ def test_trains_from_resolved_tickets_and_serves_the_classify_step():
         model_version="v0",
     )
 
-    result = training.model_train(workspace=workspace, field_name="category")
+    result = training.model_train(actor=Actor.system(), workspace=workspace, field_name="category")
 
     mv = result.model_version
     assert result.activated and mv is not None and mv.active and mv.version == 1
@@ -101,13 +101,13 @@ def test_tickets_without_stored_facts_train_on_subject_and_the_customer_s_words(
 
 def test_a_worse_model_stays_inactive_and_a_better_one_replaces_the_active_one():
     workspace, _, _ = _resolved_workspace()
-    first = training.model_train(workspace=workspace, field_name="category", config=POOR)
+    first = training.model_train(actor=Actor.system(), workspace=workspace, field_name="category", config=POOR)
     assert first.activated  # the first model is active whatever its score
 
-    better = training.model_train(workspace=workspace, field_name="category")
+    better = training.model_train(actor=Actor.system(), workspace=workspace, field_name="category")
     assert better.activated and "better than v1" in better.note
 
-    worse = training.model_train(workspace=workspace, field_name="category", config=POOR)
+    worse = training.model_train(actor=Actor.system(), workspace=workspace, field_name="category", config=POOR)
     assert not worse.activated
     assert worse.model_version is not None and worse.model_version.note.startswith("kept inactive: not better than v2")
 
@@ -117,7 +117,7 @@ def test_a_worse_model_stays_inactive_and_a_better_one_replaces_the_active_one()
 
 def test_too_few_tickets_trains_nothing_and_steps_fall_back():
     workspace: Workspace = WorkspaceFactory.create()
-    result = training.model_train(workspace=workspace, field_name="priority")
+    result = training.model_train(actor=Actor.system(), workspace=workspace, field_name="priority")
     assert result.model_version is None and "not trained" in result.note
     inp = TriageInput(workspace_id=workspace.pk, ticket_id=0, subject="x", text="y")
     assert training.classify_step(inp).predictions == []
@@ -142,7 +142,7 @@ def test_sentiment_trains_from_people_s_sentiment_labels():
             model_version="1",
         )
 
-    result = training.model_train(workspace=workspace, field_name="sentiment")
+    result = training.model_train(actor=Actor.system(), workspace=workspace, field_name="sentiment")
 
     assert result.activated
     out = training.sentiment_step(
@@ -153,4 +153,4 @@ def test_sentiment_trains_from_people_s_sentiment_labels():
 
 def test_unknown_field_is_refused():
     with pytest.raises(ValueError, match="cannot train"):
-        training.model_train(workspace=WorkspaceFactory(), field_name="assignee")
+        training.model_train(actor=Actor.system(), workspace=WorkspaceFactory(), field_name="assignee")

@@ -112,9 +112,16 @@ def test_training_reads_a_ticket_exactly_as_the_classify_step_read_it(workspace,
         )
         first = ticket.messages.get()
         shot = attachment_add(
-            ticket=ticket, message=first, filename="shot.png", content=b"png", content_type="image/png"
+            actor=Actor.system(),
+            ticket=ticket,
+            message=first,
+            filename="shot.png",
+            content=b"png",
+            content_type="image/png",
         )
-        attachment_set_extracted_text(attachment=shot, text="订单状态: 已发货", source="ocr", model="t")
+        attachment_set_extracted_text(
+            actor=Actor.system(), attachment=shot, text="订单状态: 已发货", source="ocr", model="t"
+        )
         pipeline.triage_ticket(ticket_id=ticket.pk)
         # When an agent replies, notes something, and the customer writes again (triaged for that message)
         staff = Actor.for_agent(agent)
@@ -162,7 +169,10 @@ def test_a_model_trained_with_the_erp_facts_classifies_a_new_ticket_by_them(
     kinds = ["shipping", "payment"] * 14 + ["shipping", "payment"] * 3  # 28 to train on, then 6 new tickets
     orders = _orders(len(kinds), rng)
     routes = {f"/orders/{o}": Answer.json(_erp_answer(k, rng)) for o, k in zip(orders, kinds, strict=True)}
-    categories = {k: ticket_services.category_create(workspace=workspace, name=k) for k in ("shipping", "payment")}
+    categories = {
+        k: ticket_services.category_create(actor=Actor.system(), workspace=workspace, name=k)
+        for k in ("shipping", "payment")
+    }
     with RoutePeer(routes) as erp:
         _connector(workspace, erp)
         # Given solved tickets whose customers all wrote the same vague complaints, told apart by the ERP alone
@@ -188,7 +198,7 @@ def test_a_model_trained_with_the_erp_facts_classifies_a_new_ticket_by_them(
         assert TriageRun.objects.filter(ticket__in=solved, step="enrichment", status="succeeded").count() == 28
 
         # When the category model is trained
-        result = training.model_train(workspace=workspace, field_name="category")
+        result = training.model_train(actor=Actor.system(), workspace=workspace, field_name="category")
         mv = result.model_version
         assert result.activated and mv is not None
         assert mv.metrics["with_facts"] == 28 and mv.metrics["overridden"] == 1
@@ -212,7 +222,7 @@ def test_a_model_trained_with_the_erp_facts_classifies_a_new_ticket_by_them(
 @pytest.mark.django_db
 def test_sentiment_trains_on_the_customer_s_words_and_the_fields_on_the_facts_too(workspace, contact):
     # Given solved tickets with a stored enrichment run each, and a person's sentiment on each
-    category = ticket_services.category_create(workspace=workspace, name="shipping")
+    category = ticket_services.category_create(actor=Actor.system(), workspace=workspace, name="shipping")
     for i in range(3):
         ticket = make_ticket(workspace=workspace, requester=contact, subject=f"#{i}", body="太慢了", category=category)
         ticket_services.ticket_set_status(ticket=ticket, status="solved", actor=Actor.system())

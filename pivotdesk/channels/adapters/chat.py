@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels import intake_selectors
 from pivotdesk.channels.adapters import register_parser, register_sender, sender_for
 from pivotdesk.channels.domain.inbound import NormalizedInbound, PayloadError
@@ -38,15 +39,21 @@ def _identity(payload: InboundPayload, visitor: str, email: str, name: str) -> t
     web = intake_selectors.CHAT_IDENTITY
     if intake_selectors.has_chat_identity(workspace_id=workspace.pk, visitor=visitor):
         if email:
-            contact = customer_services.contact_resolve(workspace=workspace, kind=web, value=visitor, name=name)
+            contact = customer_services.contact_resolve(
+                actor=Actor.system("channel"), workspace=workspace, kind=web, value=visitor, name=name
+            )
             # An address that is another contact's stays there: agents see the pair as a probable duplicate.
             with contextlib.suppress(DomainError):
-                customer_services.identity_attach(contact=contact, kind="email", value=email)
+                customer_services.identity_attach(
+                    actor=Actor.system("channel"), contact=contact, kind="email", value=email
+                )
         return web, visitor
     if email:
-        contact = customer_services.contact_resolve(workspace=workspace, kind="email", value=email, name=name)
+        contact = customer_services.contact_resolve(
+            actor=Actor.system("channel"), workspace=workspace, kind="email", value=email, name=name
+        )
         try:
-            customer_services.identity_attach(contact=contact, kind=web, value=visitor)
+            customer_services.identity_attach(actor=Actor.system("channel"), contact=contact, kind=web, value=visitor)
         except DomainError:
             return web, visitor
         return "email", email

@@ -157,7 +157,9 @@ def _call_ticket_message(payload: InboundPayload, call: CallEvent) -> Message:
     ).first()
     if started is not None:
         return started
-    message, _ = inbound_deliver(workspace=payload.workspace, inbound=_started(call), account=payload.account)
+    message, _ = inbound_deliver(
+        actor=Actor.system("channel"), workspace=payload.workspace, inbound=_started(call), account=payload.account
+    )
     return message
 
 

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.adapters import register_parser, register_sender
 from pivotdesk.channels.adapters.transport import MediaCollector, send_request
 from pivotdesk.channels.domain.inbound import NormalizedInbound, PayloadError
@@ -101,7 +102,11 @@ def signed_webhook(request: HttpRequest, account: ChannelAccount, *, dedupe_key:
     if failure is not None:
         status, reason = failure
         inbound_reject(
-            request=request, account=account, reason=f"Rejected: {reason}", extra_headers=(SIGNATURE_HEADER,)
+            actor=Actor.system("channel"),
+            request=request,
+            account=account,
+            reason=f"Rejected: {reason}",
+            extra_headers=(SIGNATURE_HEADER,),
         )
         return json_error(status, "unauthorized" if status == 401 else "forbidden", reason)
     payload = store_and_queue(request, account, dedupe_key=dedupe_key, extra_headers=(SIGNATURE_HEADER,))
@@ -209,8 +214,12 @@ def _remember_external_id(workspace: Workspace, kind: str, value: str, external:
     """A person known by email or phone also keeps the sender's own id, so replies can address them by it and a
     later message carrying only that id finds the same contact. An id already on another contact is left there."""
     try:
-        contact = customer_services.contact_resolve(workspace=workspace, kind=kind, value=value, name=name)
-        customer_services.identity_attach(contact=contact, kind="external", value=external)
+        contact = customer_services.contact_resolve(
+            actor=Actor.system("channel"), workspace=workspace, kind=kind, value=value, name=name
+        )
+        customer_services.identity_attach(
+            actor=Actor.system("channel"), contact=contact, kind="external", value=external
+        )
     except DomainError:
         return
 

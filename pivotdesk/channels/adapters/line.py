@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.adapters import register_parser, register_sender
 from pivotdesk.channels.adapters.transport import MediaCollector, send_request
 from pivotdesk.channels.domain.inbound import NormalizedInbound
@@ -45,6 +46,7 @@ def line_webhook(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
     if request.method != "POST":
         return json_error(405, "method_not_allowed", "LINE posts webhook events.")
     rejected = signature_rejection(
+        actor=Actor.system("channel"),
         request=request,
         account=account,
         header=SIGNATURE_HEADER,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from django.http import HttpRequest, HttpResponse
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.adapters import register_parser, register_sender
 from pivotdesk.channels.adapters.transport import MediaCollector, send_request
 from pivotdesk.channels.domain.inbound import NormalizedInbound, PayloadError
@@ -49,6 +50,7 @@ def messenger_webhook(request: HttpRequest, account: ChannelAccount) -> HttpResp
     if request.method != "POST":
         return json_error(405, "method_not_allowed", "Meta posts webhook events.")
     rejected = signature_rejection(
+        actor=Actor.system("channel"),
         request=request,
         account=account,
         header=SIGNATURE_HEADER,

@@ -13,6 +13,7 @@ import httpx
 from django.db import transaction
 from django.http import HttpRequest
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.domain.inbound import InboundAttachment, PayloadError
 from pivotdesk.channels.services.inbound import inbound_store
 from pivotdesk.channels.services.outbox import SendError
@@ -162,6 +163,7 @@ def store_rejected(
         meta["truncated_from"] = len(request.body)
     with transaction.atomic():
         payload = inbound_store(
+            actor=Actor.system("channel"),
             workspace=account.workspace,
             channel=account.kind,
             raw=request.body[:REJECTED_KEEP_BYTES],

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from django.http import HttpRequest, HttpResponse
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.adapters import register_parser, register_sender
 from pivotdesk.channels.adapters.transport import MediaCollector, send_request
 from pivotdesk.channels.domain.inbound import NormalizedInbound, PayloadError
@@ -61,7 +62,12 @@ def sms_webhook(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
         return HttpResponse("POST the message form.", status=405, content_type="text/plain")
     header = request.headers.get(SIGNATURE_HEADER)
     if not header:
-        inbound_reject(request=request, account=account, reason=f"Rejected: no {SIGNATURE_HEADER} header.")
+        inbound_reject(
+            actor=Actor.system("channel"),
+            request=request,
+            account=account,
+            reason=f"Rejected: no {SIGNATURE_HEADER} header.",
+        )
         return HttpResponse("Missing signature.", status=401, content_type="text/plain")
     try:
         params = _form_params(request.body)
@@ -71,6 +77,7 @@ def sms_webhook(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
     urls = signed_urls(request, account)
     if not verify_twilio_signature(token, urls, params, header):
         inbound_reject(
+            actor=Actor.system("channel"),
             request=request,
             account=account,
             reason=f"Rejected: {SIGNATURE_HEADER} does not match the auth token for {' or '.join(urls)}.",

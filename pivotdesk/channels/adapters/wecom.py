@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.adapters import register_parser, register_sender
 from pivotdesk.channels.adapters.platform_api import (
     PLACEHOLDER,
@@ -113,6 +114,7 @@ def pull_messages(account: ChannelAccount, *, token: str, open_kfid: str, callba
             }
             with transaction.atomic():
                 page = inbound_store(
+                    actor=Actor.system("channel"),
                     workspace=account.workspace,
                     channel="wecom",
                     raw=json.dumps(data, ensure_ascii=False).encode(),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.adapters import register_parser, register_sender
 from pivotdesk.channels.adapters.platform_api import (
     PLACEHOLDER,
@@ -213,8 +214,12 @@ def link_phone_identity(*, workspace: Workspace, wa_id: str, name: str = "") -> 
         return
     try:
         with transaction.atomic():
-            contact = customer_services.contact_resolve(workspace=workspace, kind="phone", value=phone, name=name)
-            customer_services.identity_attach(contact=contact, kind="whatsapp", value=wa_id)
+            contact = customer_services.contact_resolve(
+                actor=Actor.system("channel"), workspace=workspace, kind="phone", value=phone, name=name
+            )
+            customer_services.identity_attach(
+                actor=Actor.system("channel"), contact=contact, kind="whatsapp", value=wa_id
+            )
     except DomainError as exc:  # taken by another contact meanwhile: resolution by wa_id still works
         log.info("whatsapp %s not linked by phone: %s", wa_id, exc)
 
@@ -237,10 +242,13 @@ def apply_statuses(workspace: Workspace, statuses: list[dict[str, Any]]) -> None
                 for e in _list(status.get("errors"))
             )
             ticket_services.message_set_delivery_status(
-                message=message, status="failed", error=f"WhatsApp: not delivered. {errors}".strip()
+                message=message,
+                actor=Actor.system("whatsapp"),
+                status="failed",
+                error=f"WhatsApp: not delivered. {errors}".strip(),
             )
         elif message.delivery_status != "sent":
-            ticket_services.message_set_delivery_status(message=message, status="sent")
+            ticket_services.message_set_delivery_status(message=message, actor=Actor.system("whatsapp"), status="sent")
 
 
 def normalize_whatsapp(

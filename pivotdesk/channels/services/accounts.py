@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
+from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.channels.models import ChannelAccount, ChannelKind
 from pivotdesk.common.errors import Conflict, ValidationFailed
 
@@ -12,6 +14,7 @@ from pivotdesk.common.errors import Conflict, ValidationFailed
 def channel_account_create(
     *,
     workspace: Workspace,
+    actor: Actor,
     kind: str,
     name: str,
     config: dict[str, Any] | None = None,
@@ -19,6 +22,7 @@ def channel_account_create(
     active: bool = True,
 ) -> ChannelAccount:
     """Add a channel to a workspace; the webhook key of its public URL is generated."""
+    authorize(actor, Perm.CHANNEL_CONFIGURE, workspace_id=workspace.pk)
     if kind not in ChannelKind.values:
         raise ValidationFailed(f"Unknown channel kind '{kind}'.", details={"kind": ChannelKind.values})
     name = name.strip()
@@ -35,12 +39,14 @@ def channel_account_create(
 def channel_account_update(
     *,
     account: ChannelAccount,
+    actor: Actor,
     name: str | None = None,
     config: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
     active: bool | None = None,
 ) -> ChannelAccount:
     """Change a channel's settings; given secrets are merged into the stored ones (a None value removes one)."""
+    authorize(actor, Perm.CHANNEL_CONFIGURE, workspace_id=account.workspace_id)
     if name is not None:
         if not name.strip():
             raise ValidationFailed("A channel needs a name.")
@@ -56,16 +62,18 @@ def channel_account_update(
     return account
 
 
-def channel_account_record_poll(*, account: ChannelAccount, error: str = "") -> None:
-    """Remember when a polled channel (IMAP) last ran and its last error (shown to admins)."""
+def channel_account_record_poll(*, actor: Actor, account: ChannelAccount, error: str = "") -> None:
+    """Remember when a polled channel (IMAP) last ran and its last error (shown to admins). System only."""
+    authorize_system(actor)
     from pivotdesk.common.time import now
 
     ChannelAccount.objects.filter(pk=account.pk).update(last_polled_at=now(), last_error=error[:2000])
 
 
-def channel_account_merge_config(*, account: ChannelAccount, values: dict[str, Any]) -> ChannelAccount:
+def channel_account_merge_config(*, actor: Actor, account: ChannelAccount, values: dict[str, Any]) -> ChannelAccount:
     """Merge a few keys into a channel's config under a row lock (a mailbox's IMAP cursor: UIDVALIDITY, last UID),
-    leaving the other settings as they are."""
+    leaving the other settings as they are. System only (the mailbox poller)."""
+    authorize_system(actor)
     from django.db import transaction
 
     with transaction.atomic():

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.channels import intake_selectors
 from pivotdesk.channels.models import ChannelAccount, InboundPayload
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
@@ -45,10 +47,15 @@ def away_after_minutes(account: ChannelAccount) -> int:
     return int(getattr(settings, "PIVOTDESK_CHAT_AWAY_MINUTES", 5))
 
 
-def chat_post(*, account: ChannelAccount, visitor: str, raw: bytes, meta: dict[str, Any]) -> InboundPayload:
+def chat_post(
+    *, actor: Actor, account: ChannelAccount, visitor: str, raw: bytes, meta: dict[str, Any]
+) -> InboundPayload:
     """Store a visitor's message exactly as posted (with the verified visitor id in the meta), then process it
-    at once so the widget learns the ticket it went to. A failure stays a failed row with its reason."""
+    at once so the widget learns the ticket it went to. A failure stays a failed row with its reason. System only
+    (the widget's public view)."""
+    authorize_system(actor)
     payload = inbound_store(
+        actor=actor,
         workspace=account.workspace,
         channel=account.kind,
         raw=raw,
@@ -56,15 +63,20 @@ def chat_post(*, account: ChannelAccount, visitor: str, raw: bytes, meta: dict[s
         meta={**meta, "visitor": visitor},
         account=account,
     )
-    return inbound_process(payload=payload)
+    return inbound_process(actor=actor, payload=payload)
 
 
-def chat_seen(*, account: ChannelAccount, visitor: str) -> None:
-    """Record that the visitor's widget is open (it polls); written at most every few seconds per visitor."""
+def chat_seen(*, actor: Actor, account: ChannelAccount, visitor: str) -> None:
+    """Record that the visitor's widget is open (it polls); written at most every few seconds per visitor. System
+    only (the widget's public view)."""
+    authorize_system(actor)
     throttle = f"pivotdesk:chat:seen:{visitor}"
     if not cache.add(throttle, 1, timeout=SEEN_WRITE_EVERY_SECONDS):
         return
     if intake_selectors.has_chat_identity(workspace_id=account.workspace_id, visitor=visitor):
         customer_services.contact_resolve(
-            workspace=account.workspace, kind=intake_selectors.CHAT_IDENTITY, value=visitor
+            actor=Actor.system("channel"),
+            workspace=account.workspace,
+            kind=intake_selectors.CHAT_IDENTITY,
+            value=visitor,
         )

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Workspace
+from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.channels import adapters, selectors
 from pivotdesk.channels.domain.inbound import NormalizedInbound, PayloadError
 from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundStatus
@@ -25,6 +26,7 @@ from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import Message, Status, Ticket
 
 log = logging.getLogger(__name__)
+INTAKE = Actor.system("channel")  # the channel machinery: stores, parses and delivers what customers send
 
 
 class RateLimitedSender(DomainError):
@@ -33,6 +35,7 @@ class RateLimitedSender(DomainError):
 
 def inbound_store(
     *,
+    actor: Actor,
     workspace: Workspace,
     channel: str,
     raw: bytes,
@@ -44,7 +47,9 @@ def inbound_store(
     """Store a raw payload exactly as received, before any parsing. Always succeeds for any bytes.
 
     The raw bytes are kept whole; the text columns beside them (headers and query in `meta`, the content type, the
-    dedupe key) lose NUL characters, which PostgreSQL text and jsonb cannot hold."""
+    dedupe key) lose NUL characters, which PostgreSQL text and jsonb cannot hold. Only the system stores
+    (webhooks, pollers, the public forms)."""
+    authorize_system(actor)
     return InboundPayload.objects.create(
         workspace=workspace,
         account=account,
@@ -57,9 +62,11 @@ def inbound_store(
     )
 
 
-def inbound_process(*, payload: InboundPayload) -> InboundPayload:
+def inbound_process(*, actor: Actor, payload: InboundPayload) -> InboundPayload:
     """Parse a stored payload and deliver each message it holds. Safe to run twice: a processed, ignored or
-    duplicate payload is left alone; a failure is recorded with its reason and can be re-processed."""
+    duplicate payload is left alone; a failure is recorded with its reason and can be re-processed. The system
+    processes; an admin (CHANNEL_CONFIGURE) may re-process, and the delivery is then done by the intake."""
+    authorize(actor, Perm.CHANNEL_CONFIGURE, workspace_id=payload.workspace_id)
     if payload.status in (InboundStatus.PROCESSED, InboundStatus.IGNORED, InboundStatus.DUPLICATE):
         return payload
     parser = adapters.parser_for(payload.channel)
@@ -85,7 +92,7 @@ def inbound_process(*, payload: InboundPayload) -> InboundPayload:
         try:
             with transaction.atomic():
                 message, duplicate = inbound_deliver(
-                    workspace=payload.workspace, inbound=inbound, account=payload.account
+                    actor=INTAKE, workspace=payload.workspace, inbound=inbound, account=payload.account
                 )
         except DomainError as exc:
             return _finish(payload, InboundStatus.FAILED, exc.message)
@@ -170,10 +177,11 @@ def _storable(inbound: NormalizedInbound) -> NormalizedInbound:
 
 
 def inbound_deliver(
-    *, workspace: Workspace, inbound: NormalizedInbound, account: ChannelAccount | None = None
+    *, actor: Actor, workspace: Workspace, inbound: NormalizedInbound, account: ChannelAccount | None = None
 ) -> tuple[Message, bool]:
     """Turn one normalised message into a ticket message: resolve the contact, thread it, store it.
-    Returns (message, was_duplicate). The same external id twice gives the same message."""
+    Returns (message, was_duplicate). The same external id twice gives the same message. System only."""
+    authorize_system(actor)
     inbound = _storable(inbound)
     if inbound.external_id:
         existing = Message.objects.filter(
@@ -182,7 +190,11 @@ def inbound_deliver(
         if existing is not None:
             return existing, True
     contact = customer_services.contact_resolve(
-        workspace=workspace, kind=inbound.identity_kind, value=inbound.identity_value, name=inbound.sender_name
+        actor=Actor.system("channel"),
+        workspace=workspace,
+        kind=inbound.identity_kind,
+        value=inbound.identity_value,
+        name=inbound.sender_name,
     )
     actor = Actor.for_contact(contact.pk, contact.display_name)
     ticket = _find_ticket(workspace, inbound, contact)
@@ -232,7 +244,7 @@ def inbound_deliver(
         if existing is None:
             raise
         return existing, True
-    _store_inline(message, inbound)
+    _store_inline(message, inbound, actor)
     _add_followers(workspace, message.ticket, inbound, actor)
     return message, False
 
@@ -267,12 +279,12 @@ def _open_ticket(
         raise RuntimeError("ticket_create wrote no first message")
     for filename, content, content_type in attachments:
         ticket_services.attachment_add(
-            ticket=ticket, message=message, filename=filename, content=content, content_type=content_type
+            ticket=ticket, actor=actor, message=message, filename=filename, content=content, content_type=content_type
         )
     return message
 
 
-def _store_inline(message: Message, inbound: NormalizedInbound) -> None:
+def _store_inline(message: Message, inbound: NormalizedInbound, actor: Actor) -> None:
     """Inline images are stored with their Content-ID and the message HTML points at them."""
     html = message.body_html
     changed = False
@@ -281,6 +293,7 @@ def _store_inline(message: Message, inbound: NormalizedInbound) -> None:
             continue
         stored = ticket_services.attachment_add(
             ticket=message.ticket,
+            actor=actor,
             message=message,
             filename=att.filename,
             content=att.content,
@@ -309,7 +322,11 @@ def _add_followers(workspace: Workspace, ticket: Ticket, inbound: NormalizedInbo
         if address in agents:
             continue
         try:
-            contacts.append(customer_services.contact_resolve(workspace=workspace, kind="email", value=address))
+            contacts.append(
+                customer_services.contact_resolve(
+                    actor=Actor.system("channel"), workspace=workspace, kind="email", value=address
+                )
+            )
         except DomainError:
             continue
     if contacts:

@@ -1,17 +1,24 @@
-"""Outbound: replies go through an outbox with retries and back-off; each message shows its delivery status."""
+"""Outbound: replies go through the one outbox (`pivotdesk.common.outbox`) — claimed with a lease, retried with the
+shared back-off, failed with a reason — and each message shows its delivery status.
+
+A worker that dies mid-send leaves the row `sending` until its lease (PIVOTDESK_OUTBOX_LEASE_SECONDS) runs out; the
+retry scan then claims it again, so no reply is stranded.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from django.conf import settings
 from django.db import transaction
 
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.channels import adapters
-from pivotdesk.channels.domain.backoff import retry_delay_seconds
-from pivotdesk.channels.models import ChannelAccount, OutboundMessage, OutboxStatus
+from pivotdesk.channels.models import ChannelAccount, OutboundMessage
+from pivotdesk.common import outbox
 from pivotdesk.common.choices import Channel
+from pivotdesk.common.outbox import OutboxStatus
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import ChannelIdentity
 from pivotdesk.tickets import services as ticket_services
@@ -81,8 +88,10 @@ def _recipient(message: Message, channel: str) -> str:
     return identity.value if identity else ""
 
 
-def outbox_enqueue(*, message: Message) -> OutboundMessage | None:
-    """Queue a public agent or bot reply for delivery through the channel the customer used (idempotent)."""
+def outbox_enqueue(*, actor: Actor, message: Message) -> OutboundMessage | None:
+    """Queue a public agent or bot reply for delivery through the channel the customer used (idempotent).
+    System only (the task reacting to a new reply)."""
+    authorize_system(actor)
     if message.kind != MessageKind.PUBLIC or message.author_type not in (AuthorType.AGENT, AuthorType.BOT):
         return None
     existing = OutboundMessage.objects.filter(message=message).first()
@@ -94,7 +103,10 @@ def outbox_enqueue(*, message: Message) -> OutboundMessage | None:
     recipient = _recipient(message, channel)
     if not recipient:
         ticket_services.message_set_delivery_status(
-            message=message, status="failed", error=f"The customer has no {channel} identity to reply to."
+            message=message,
+            actor=_OUTBOX,
+            status="failed",
+            error=f"The customer has no {channel} identity to reply to.",
         )
         return None
     with transaction.atomic():
@@ -109,24 +121,38 @@ def outbox_enqueue(*, message: Message) -> OutboundMessage | None:
             },
         )
         if created:
-            ticket_services.message_set_delivery_status(message=message, status="queued")
+            ticket_services.message_set_delivery_status(message=message, actor=_OUTBOX, status="queued")
             from pivotdesk.channels.tasks import outbox_send_task
 
             transaction.on_commit(lambda: outbox_send_task.delay(outbound.pk))
     return outbound
 
 
-def outbox_send(*, outbound: OutboundMessage) -> OutboundMessage:
-    """Try to send one outbound message. Claimed with a conditional update so two workers never both send it."""
-    claimed = OutboundMessage.objects.filter(pk=outbound.pk, status=OutboxStatus.QUEUED).update(
-        status=OutboxStatus.SENDING, attempts=outbound.attempts + 1
-    )
-    if not claimed:
+_OUTBOX = Actor.system("outbox")  # who records a reply's delivery status on its message
+
+
+def _max_attempts() -> int:
+    return max(1, int(settings.PIVOTDESK_OUTBOX_MAX_ATTEMPTS))
+
+
+def _lease_seconds() -> float:
+    """How long one claim holds a message: longer than any sender's own timeout."""
+    return float(getattr(settings, "PIVOTDESK_OUTBOX_LEASE_SECONDS", 300.0))
+
+
+def outbox_send(*, actor: Actor, outbound: OutboundMessage) -> OutboundMessage:
+    """Try to send one outbound message if it is due (or its last send's lease ran out). Claimed by the outbox's
+    conditional UPDATE, so two workers never both send it; returns the row as it stands afterwards. System only."""
+    authorize_system(actor)
+    claimed = outbox.claim(OutboundMessage, pk=outbound.pk, lease_seconds=_lease_seconds())
+    if claimed is None:
         outbound.refresh_from_db()
         return outbound
-    outbound.refresh_from_db()
-    sender = adapters.sender_for(outbound.channel)
+    outbound = claimed
     message = Message.objects.select_related("ticket__requester").get(pk=outbound.message_id)
+    if outbox.exhausted(outbound, max_attempts=_max_attempts()):
+        return _failed(outbound, message, "Earlier attempts never finished (their worker stopped).", permanent=True)
+    sender = adapters.sender_for(outbound.channel)
     try:
         if sender is None:
             raise SendError(f"No sender for channel '{outbound.channel}'.", permanent=True)
@@ -135,45 +161,42 @@ def outbox_send(*, outbound: OutboundMessage) -> OutboundMessage:
         permanent = isinstance(exc, SendError) and exc.permanent
         retry_after = exc.retry_after if isinstance(exc, SendError) else None
         return _failed(outbound, message, f"{type(exc).__name__}: {exc}", permanent=permanent, retry_after=retry_after)
-    OutboundMessage.objects.filter(pk=outbound.pk).update(
-        status=OutboxStatus.SENT, sent_at=now(), provider_id=provider_id[:255], last_error=""
-    )
-    ticket_services.message_set_delivery_status(message=message, status="sent")
+    if not outbox.mark_sent(outbound, fields={"provider_id": (provider_id or "")[:255]}):
+        log.warning("outbound %s: sent after its lease ran out; the attempt that took over records it", outbound.pk)
+        outbound.refresh_from_db()
+        return outbound
+    ticket_services.message_set_delivery_status(message=message, actor=_OUTBOX, status="sent")
     if provider_id and outbound.channel == "email":
-        ticket_services.message_set_external_id(message=message, external_id=provider_id)
-    outbound.refresh_from_db()
+        ticket_services.message_set_external_id(message=message, actor=_OUTBOX, external_id=provider_id)
     return outbound
 
 
 def _failed(
     outbound: OutboundMessage, message: Message, error: str, *, permanent: bool, retry_after: float | None = None
 ) -> OutboundMessage:
-    give_up = permanent or outbound.attempts >= settings.PIVOTDESK_OUTBOX_MAX_ATTEMPTS
-    delay = max(retry_delay_seconds(outbound.attempts, key=str(outbound.pk)), retry_after or 0.0)
-    OutboundMessage.objects.filter(pk=outbound.pk).update(
-        status=OutboxStatus.FAILED if give_up else OutboxStatus.QUEUED,
-        last_error=error[:2000],
-        next_attempt_at=None if give_up else now() + dt.timedelta(seconds=delay),
+    status = outbox.mark_failed(
+        outbound, reason=error[:2000], max_attempts=_max_attempts(), permanent=permanent, retry_after=retry_after
     )
+    if status is None:  # the lease ran out and another attempt took over: it records the outcome
+        outbound.refresh_from_db()
+        return outbound
+    give_up = status != OutboxStatus.QUEUED
     reason = error if give_up else f"Retrying (attempt {outbound.attempts}): {error}"
-    ticket_services.message_set_delivery_status(message=message, status="failed" if give_up else "queued", error=reason)
+    ticket_services.message_set_delivery_status(
+        message=message, actor=_OUTBOX, status="failed" if give_up else "queued", error=reason
+    )
     log.warning("outbound %s failed: %s", outbound.pk, error)
-    outbound.refresh_from_db()
     return outbound
 
 
-def outbox_retry(*, outbound: OutboundMessage) -> OutboundMessage:
-    """Send a failed message again now (agent's "retry" button)."""
-    if outbound.status == OutboxStatus.FAILED:
-        OutboundMessage.objects.filter(pk=outbound.pk).update(status=OutboxStatus.QUEUED, next_attempt_at=now())
-        outbound.refresh_from_db()
-    return outbox_send(outbound=outbound)
+def outbox_retry(*, actor: Actor, outbound: OutboundMessage) -> OutboundMessage:
+    """Send a failed message again now, with a fresh attempt budget (agent's "retry" button): sending a public
+    reply again needs TICKET_REPLY_PUBLIC; the send itself is the outbox's."""
+    authorize(actor, Perm.TICKET_REPLY_PUBLIC, workspace_id=outbound.workspace_id)
+    outbox.retry_now(OutboundMessage, pks=[outbound.pk])
+    return outbox_send(actor=_OUTBOX, outbound=outbound)
 
 
-def outbox_due(*, limit: int = 200) -> list[int]:
-    """Ids of queued messages whose next attempt is due (indexed range query)."""
-    return list(
-        OutboundMessage.objects.filter(status=OutboxStatus.QUEUED, next_attempt_at__lte=now())
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+def outbox_due(*, batch_size: int = 200, max_batches: int = 10) -> list[int]:
+    """Ids of messages whose next attempt is due, or whose send's lease ran out (the outbox's keyset scan)."""
+    return list(outbox.scan_due(OutboundMessage, batch_size=batch_size, max_batches=max_batches))

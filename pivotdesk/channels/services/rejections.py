@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundStatus
 from pivotdesk.channels.services.inbound import inbound_store
 from pivotdesk.channels.webhooks import json_error, request_meta
@@ -17,14 +19,17 @@ REJECTED_KEEP_BYTES = 64 * 1024
 
 
 def inbound_reject(
-    *, request: HttpRequest, account: ChannelAccount, reason: str, extra_headers: tuple[str, ...] = ()
+    *, actor: Actor, request: HttpRequest, account: ChannelAccount, reason: str, extra_headers: tuple[str, ...] = ()
 ) -> InboundPayload:
-    """Store a webhook call that failed authentication as a failed payload with its reason (not queued)."""
+    """Store a webhook call that failed authentication as a failed payload with its reason (not queued).
+    System only (the channel webhooks)."""
+    authorize_system(actor)
     body = request.body
     meta = request_meta(request, extra_headers=extra_headers)
     meta["rejected"] = True
     meta["body_length"] = len(body)
     payload = inbound_store(
+        actor=actor,
         workspace=account.workspace,
         channel=account.kind,
         raw=body[:REJECTED_KEEP_BYTES],
@@ -40,16 +45,24 @@ def inbound_reject(
 
 
 def signature_rejection(
-    *, request: HttpRequest, account: ChannelAccount, header: str, verify: Callable[[str], bool], key_label: str
+    *,
+    actor: Actor,
+    request: HttpRequest,
+    account: ChannelAccount,
+    header: str,
+    verify: Callable[[str], bool],
+    key_label: str,
 ) -> HttpResponse | None:
     """Check a signature header: None when `verify(header value)` holds; otherwise the call is kept as a rejected
-    row and the answer is 401 (header missing) or 403 (does not match)."""
+    row and the answer is 401 (header missing) or 403 (does not match). System only (the channel webhooks)."""
+    authorize_system(actor)
     value = request.headers.get(header)
     if not value:
-        inbound_reject(request=request, account=account, reason=f"Rejected: no {header} header.")
+        inbound_reject(actor=actor, request=request, account=account, reason=f"Rejected: no {header} header.")
         return json_error(401, "signature_missing", f"{header} is required.")
     if not verify(value):
         inbound_reject(
+            actor=actor,
             request=request,
             account=account,
             reason=f"Rejected: {header} does not match the {key_label}.",

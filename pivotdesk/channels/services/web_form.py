@@ -9,9 +9,9 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 
 from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.channels.domain.web_form import CheckedSubmission, FormField
 from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundStatus
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
@@ -21,19 +21,6 @@ from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
-
-
-def rate_limit_hit(*, scope: str, key: str, limit: int, window_seconds: int = 3600) -> bool:
-    """Count one attempt for (scope, key) in a fixed window; True once the limit is exceeded."""
-    cache_key = f"pivotdesk:rate:{scope}:{key}"
-    if cache.add(cache_key, 1, timeout=window_seconds):
-        return limit < 1
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=window_seconds)
-        count = 1
-    return count > limit
 
 
 def form_rate_limit(account: ChannelAccount) -> int:
@@ -68,11 +55,14 @@ def submission_document(
 
 
 def web_form_submit(
-    *, account: ChannelAccount, document: dict[str, Any], meta: dict[str, Any] | None = None
+    *, actor: Actor, account: ChannelAccount, document: dict[str, Any], meta: dict[str, Any] | None = None
 ) -> InboundPayload:
     """Store the submission before anything else, then process it into a ticket right away (so the visitor sees
-    the ticket number). A processing failure leaves the stored row failed with its reason, for an admin."""
+    the ticket number). A processing failure leaves the stored row failed with its reason, for an admin. System
+    only (the public form view)."""
+    authorize_system(actor)
     payload = inbound_store(
+        actor=actor,
         workspace=account.workspace,
         channel=account.kind,
         raw=json.dumps(document, ensure_ascii=False).encode(),
@@ -81,13 +71,14 @@ def web_form_submit(
         account=account,
         dedupe_key=f"web_form:{document.get('id', '')}",
     )
-    return inbound_reprocess(payload=payload)
+    return inbound_reprocess(actor=actor, payload=payload)
 
 
-def inbound_reprocess(*, payload: InboundPayload) -> InboundPayload:
+def inbound_reprocess(*, actor: Actor, payload: InboundPayload) -> InboundPayload:
     """Process (or re-process after a fix) a stored payload; for a web form also apply its custom field values and
-    the phone it gave to the new ticket and contact."""
-    payload = inbound_process(payload=payload)
+    the phone it gave to the new ticket and contact. The system, or an admin (CHANNEL_CONFIGURE) after a fix."""
+    authorize(actor, Perm.CHANNEL_CONFIGURE, workspace_id=payload.workspace_id)
+    payload = inbound_process(actor=actor, payload=payload)
     if payload.channel == "web_form" and payload.status == InboundStatus.PROCESSED and payload.ticket_id:
         _apply_form_extras(payload, payload.ticket_id)
     return payload
@@ -111,6 +102,8 @@ def _apply_form_extras(payload: InboundPayload, ticket_id: int) -> None:
     phone = document.get("phone") if isinstance(document, dict) else None
     if isinstance(phone, str) and phone:
         try:
-            customer_services.identity_attach(contact=ticket.requester, kind="phone", value=phone)
+            customer_services.identity_attach(
+                actor=Actor.system("channel"), contact=ticket.requester, kind="phone", value=phone
+            )
         except DomainError:  # the number belongs to another contact: shown as a probable duplicate instead
             return

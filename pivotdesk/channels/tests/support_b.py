@@ -16,7 +16,9 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x02" * 64
 
 
 def make_account(workspace: Any, kind: str, *, config: dict[str, Any], secrets: dict[str, Any]) -> ChannelAccount:
-    return channel_account_create(workspace=workspace, kind=kind, name=f"{kind} test", config=config, secrets=secrets)
+    return channel_account_create(
+        actor=Actor.system(), workspace=workspace, kind=kind, name=f"{kind} test", config=config, secrets=secrets
+    )
 
 
 def inbound_url(account: ChannelAccount) -> str:

@@ -44,6 +44,7 @@ def admin(workspace):
 @pytest.fixture
 def mailbox(workspace):
     return channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="email",
         name="Support mailbox",
@@ -53,9 +54,11 @@ def mailbox(workspace):
 
 
 def test_channel_list_shows_kind_status_errors_and_public_urls(admin, workspace, mailbox):
-    wechat = channel_account_create(workspace=workspace, kind="wechat", name="公众号", config={"app_id": "wx1"})
+    wechat = channel_account_create(
+        actor=Actor.system(), workspace=workspace, kind="wechat", name="公众号", config={"app_id": "wx1"}
+    )
     ChannelAccount.objects.filter(pk=mailbox.pk).update(last_error="IMAP login failed: bad credentials")
-    chat = channel_account_create(workspace=workspace, kind="chat", name="Site chat")
+    chat = channel_account_create(actor=Actor.system(), workspace=workspace, kind="chat", name="Site chat")
     html = admin.get(reverse("web:channels")).content.decode()
     assert "Support mailbox" in html and "公众号" in html and "IMAP login failed" in html
     assert f"/channels/in/wechat/{wechat.webhook_key}/" in html
@@ -121,13 +124,17 @@ def test_channel_screens_are_for_admins_only(workspace, mailbox, agent):
 
 def _failed_chat_payload(workspace, account=None):
     payload = inbound_store(
-        workspace=workspace, channel="web_form", raw=b'{"email": "not-an-address"}', account=account
+        actor=Actor.system(),
+        workspace=workspace,
+        channel="web_form",
+        raw=b'{"email": "not-an-address"}',
+        account=account,
     )
-    return inbound_process(payload=payload)
+    return inbound_process(actor=Actor.system(), payload=payload)
 
 
 def test_failed_payloads_list_view_download_and_reprocess(admin, workspace):
-    form = channel_account_create(workspace=workspace, kind="web_form", name="Form")
+    form = channel_account_create(actor=Actor.system(), workspace=workspace, kind="web_form", name="Form")
     payload = _failed_chat_payload(workspace, form)
     assert payload.status == "failed"
     html = admin.get(reverse("web:inbound_failed")).content.decode()
@@ -142,6 +149,7 @@ def test_failed_payloads_list_view_download_and_reprocess(admin, workspace):
     assert payload.status == "failed" and payload.attempts == 2
     # the fix: the raw JSON was fine all along, the parser lacked something; here we simulate it by a parser swap
     good = inbound_store(
+        actor=Actor.system(),
         workspace=workspace,
         channel="web_form",
         raw=b'{"email": "ok@example.cn", "description": "hello"}',
@@ -155,9 +163,9 @@ def test_failed_payloads_list_view_download_and_reprocess(admin, workspace):
 
 
 def test_contact_page_and_ticket_panel_show_identities_and_possible_duplicates(admin, workspace):
-    wang = contact_create(workspace=workspace, name="Wang Fang", email="wangfang@hongda.cn")
-    identity_attach(contact=wang, kind="wechat", value="o6_bmjrPTlm6_wang")
-    twin = contact_create(workspace=workspace, name="王芳", email="wangfang@qq.com")
+    wang = contact_create(actor=Actor.system(), workspace=workspace, name="Wang Fang", email="wangfang@hongda.cn")
+    identity_attach(actor=Actor.system(), contact=wang, kind="wechat", value="o6_bmjrPTlm6_wang")
+    twin = contact_create(actor=Actor.system(), workspace=workspace, name="王芳", email="wangfang@qq.com")
     html = admin.get(reverse("web:contact", args=[wang.pk])).content.decode()
     assert "o6_bmjrPTlm6_wang" in html and "WeChat openid" in html
     assert "Possible duplicates" in html and "wangfang@qq.com" in html
@@ -168,8 +176,10 @@ def test_contact_page_and_ticket_panel_show_identities_and_possible_duplicates(a
 
 
 def test_merge_flow_for_a_supervisor(workspace, supervisor):
-    keep = contact_create(workspace=workspace, name="Li Lei", email="lilei@org.cn")
-    away = contact_create(workspace=workspace, name="Li Lei", email="lilei@gmail.com", phone="+8613800138000")
+    keep = contact_create(actor=Actor.system(), workspace=workspace, name="Li Lei", email="lilei@org.cn")
+    away = contact_create(
+        actor=Actor.system(), workspace=workspace, name="Li Lei", email="lilei@gmail.com", phone="+8613800138000"
+    )
     make_ticket(workspace=workspace, requester=away, subject="Old order", channel="chat")
     client = client_for(supervisor)
     url = reverse("web:contact_merge", args=[keep.pk, away.pk])
@@ -183,8 +193,8 @@ def test_merge_flow_for_a_supervisor(workspace, supervisor):
 
 
 def test_agents_see_the_suggestion_but_need_a_supervisor_to_merge(workspace, agent):
-    keep = contact_create(workspace=workspace, email="lilei@org.cn")
-    away = contact_create(workspace=workspace, email="lilei@gmail.com")
+    keep = contact_create(actor=Actor.system(), workspace=workspace, email="lilei@org.cn")
+    away = contact_create(actor=Actor.system(), workspace=workspace, email="lilei@gmail.com")
     client = client_for(agent)
     url = reverse("web:contact_merge", args=[keep.pk, away.pk])
     page = client.get(url).content.decode()
@@ -206,7 +216,7 @@ def failing_chat(workspace, monkeypatch):
 
     adapters.load()
     monkeypatch.setitem(adapters.SENDERS, "chat", sender)
-    contact = contact_create(workspace=workspace, name="Visitor", identities=[("web", "v-123")])
+    contact = contact_create(actor=Actor.system(), workspace=workspace, name="Visitor", identities=[("web", "v-123")])
     return make_ticket(workspace=workspace, requester=contact, channel="chat")
 
 
@@ -234,10 +244,10 @@ def test_every_message_shows_its_channel(workspace, agent):
 
 
 def test_new_object_urls_are_404_across_workspaces(workspace, other_workspace, admin, supervisor):
-    theirs = channel_account_create(workspace=other_workspace, kind="email", name="Theirs")
+    theirs = channel_account_create(actor=Actor.system(), workspace=other_workspace, kind="email", name="Theirs")
     their_payload = _failed_chat_payload(other_workspace)
-    mine = contact_create(workspace=workspace, email="a@mine.cn")
-    their_contact = contact_create(workspace=other_workspace, email="a@theirs.cn")
+    mine = contact_create(actor=Actor.system(), workspace=workspace, email="a@mine.cn")
+    their_contact = contact_create(actor=Actor.system(), workspace=other_workspace, email="a@theirs.cn")
     their_ticket = make_ticket(workspace=other_workspace)
     their_message = their_ticket.messages.first()
     for url in (

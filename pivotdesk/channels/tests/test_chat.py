@@ -35,6 +35,7 @@ def _clean_cache():
 @pytest.fixture
 def chat(workspace):
     return channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="chat",
         name="Website chat",
@@ -100,7 +101,7 @@ def test_first_message_opens_a_chat_ticket_and_later_ones_append(chat, workspace
 def test_the_same_email_on_chat_is_the_same_contact(chat, workspace):
     from pivotdesk.customers.services import contact_resolve
 
-    known = contact_resolve(workspace=workspace, kind="email", value="lilei@example.cn")
+    known = contact_resolve(actor=Actor.system(), workspace=workspace, kind="email", value="lilei@example.cn")
     Visitor(chat).say("hi", email="LiLei@example.cn")
     assert Ticket.objects.get(workspace=workspace).requester_id == known.pk
 
@@ -154,7 +155,11 @@ def test_reply_after_the_visitor_left_continues_by_email(
 ):
     """The real SMTP sender is exercised in test_email_transport; here a recording sender stands in for "email"."""
     mailbox = channel_account_create(
-        workspace=workspace, kind="email", name="Support", config={"address": "support@pivot.test"}
+        actor=Actor.system(),
+        workspace=workspace,
+        kind="email",
+        name="Support",
+        config={"address": "support@pivot.test"},
     )
     sent = []
 
@@ -229,7 +234,7 @@ def test_cors_preflight_and_allowed_origins(chat):
 
 
 def test_any_origin_when_none_is_configured(workspace):
-    open_chat = channel_account_create(workspace=workspace, kind="chat", name="Open chat")
+    open_chat = channel_account_create(actor=Actor.system(), workspace=workspace, kind="chat", name="Open chat")
     response = Client(headers={"origin": "https://anything.example"}).post(
         reverse("channels:chat_session", args=[open_chat.webhook_key])
     )
@@ -237,7 +242,7 @@ def test_any_origin_when_none_is_configured(workspace):
 
 
 def test_tokens_are_bound_to_their_chat_and_checked(chat, workspace):
-    other = channel_account_create(workspace=workspace, kind="chat", name="Other chat")
+    other = channel_account_create(actor=Actor.system(), workspace=workspace, kind="chat", name="Other chat")
     v = Visitor(chat)
     v.say("mine")
     stranger = Client(headers={"x-pivotdesk-visitor": v.token})

@@ -48,6 +48,7 @@ def customer(servers):
 @pytest.fixture
 def account(servers, workspace, support):
     return channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="email",
         name="Support mailbox",
@@ -93,7 +94,7 @@ def reply_as_agent(agent, django_capture_on_commit_callbacks):
 
 
 def parsed(raw: bytes) -> EmailMessage:
-    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+    return email.message_from_bytes(raw, policy=email.policy.default)
 
 
 def open_ticket(servers, account, support, customer) -> tuple[Ticket, str]:
@@ -137,7 +138,11 @@ def test_agent_reply_arrives_threaded_in_the_customers_mailbox(servers, account,
     boss = servers.mailbox("boss")
     ticket_services.ticket_add_cc(
         ticket=ticket,
-        contacts=[customer_services.contact_resolve(workspace=account.workspace, kind="email", value=boss)],
+        contacts=[
+            customer_services.contact_resolve(
+                actor=Actor.system(), workspace=account.workspace, kind="email", value=boss
+            )
+        ],
         actor=Actor.system("test"),
     )
 
@@ -237,7 +242,9 @@ def test_smtp_down_is_retried_then_failed(servers, account, customer, reply_as_a
     assert reply.delivery_error.startswith("Retrying (attempt 1)") and "SMTP connection failed" in reply.delivery_error
     outbound = OutboundMessage.objects.get(message=reply)
     assert outbound.status == "queued" and outbound.next_attempt_at > timezone.now()
-    outbox_send(outbound=outbound)  # the retry scan's second attempt, also refused: the last one allowed
+    outbox_send(
+        actor=Actor.system(), outbound=outbound
+    )  # the retry scan's second attempt, also refused: the last one allowed
     reply.refresh_from_db()
     assert reply.delivery_status == "failed" and "SMTP connection failed" in reply.delivery_error
     assert OutboundMessage.objects.get(pk=outbound.pk).status == "failed"
@@ -287,6 +294,7 @@ def test_gbk_in_gb2312_and_html_only_mails_decode(servers, account, support, cus
 
 def test_processed_folder_and_poll_errors(servers, workspace, support, customer):
     account = channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="email",
         name="Filed mailbox",

@@ -78,7 +78,9 @@ def message(**fields: object) -> dict:
 
 
 def test_signed_message_opens_a_ticket_for_the_email_contact(hook, workspace):
-    known = customer_services.contact_create(workspace=workspace, name="Wang Fang", email="wangfang@example.cn")
+    known = customer_services.contact_create(
+        actor=Actor.system(), workspace=workspace, name="Wang Fang", email="wangfang@example.cn"
+    )
     response = post(hook, message())
     assert response.status_code == 202 and response.json()["status"] == "accepted"
     payload = latest_payload(hook.account)
@@ -96,7 +98,7 @@ def test_sender_with_only_an_id_is_an_external_identity(hook):
 
 
 def test_phone_unifies_with_the_sms_contact(hook, workspace):
-    known = customer_services.contact_resolve(workspace=workspace, kind="phone", value=CALLER)
+    known = customer_services.contact_resolve(actor=Actor.system(), workspace=workspace, kind="phone", value=CALLER)
     post(hook, message(**{"from": {"id": "u1", "phone": "+86 138 0013 8000"}}))
     assert Ticket.objects.get().requester_id == known.pk
 
@@ -355,7 +357,9 @@ def as_bodies(shaped):
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=as_bodies(generic_shaped))
 def test_generic_parser_never_raises_out_of_processing(workspace, generic, raw):
-    result = inbound_process(payload=inbound_store(workspace=workspace, channel="generic", raw=raw, account=generic))
+    result = inbound_process(
+        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="generic", raw=raw, account=generic)
+    )
     assert result.status in ("processed", "ignored", "failed", "duplicate")
     assert result.status != "failed" or result.reason
 
@@ -363,7 +367,9 @@ def test_generic_parser_never_raises_out_of_processing(workspace, generic, raw):
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=as_bodies(cti_shaped))
 def test_cti_parser_never_raises_out_of_processing(workspace, cti, raw):
-    result = inbound_process(payload=inbound_store(workspace=workspace, channel="cti", raw=raw, account=cti))
+    result = inbound_process(
+        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="cti", raw=raw, account=cti)
+    )
     assert result.status in ("processed", "ignored", "failed", "duplicate")
     assert result.status != "failed" or result.reason
 

@@ -30,8 +30,10 @@ def mail(
 
 
 def deliver(workspace, raw: bytes) -> InboundPayload:
-    payload = inbound_store(workspace=workspace, channel="email", raw=raw, content_type="message/rfc822")
-    return inbound_process(payload=payload)
+    payload = inbound_store(
+        actor=Actor.system(), workspace=workspace, channel="email", raw=raw, content_type="message/rfc822"
+    )
+    return inbound_process(actor=Actor.system(), payload=payload)
 
 
 def test_new_mail_opens_ticket_for_resolved_contact(workspace):
@@ -75,7 +77,7 @@ def test_duplicate_delivery_creates_one_message(workspace):
     b = deliver(workspace, mail())
     assert b.status == "duplicate" and b.message_id == a.message_id
     assert Message.objects.filter(external_id="<m1@example.cn>").count() == 1
-    assert inbound_process(payload=a).status == "processed"  # processing twice is harmless
+    assert inbound_process(actor=Actor.system(), payload=a).status == "processed"  # processing twice is harmless
 
 
 def test_bounce_and_auto_reply_open_nothing(workspace):
@@ -133,7 +135,7 @@ def test_parser_failure_is_a_visible_row_and_reprocessable(workspace, monkeypatc
     assert p.status == "failed" and "boom" in p.reason
     monkeypatch.undo()
     adapters.load()
-    assert inbound_process(payload=p).status == "processed" and p.attempts == 2
+    assert inbound_process(actor=Actor.system(), payload=p).status == "processed" and p.attempts == 2
 
 
 def test_sender_rate_limit(workspace, settings):
@@ -177,7 +179,9 @@ def test_raw_mail_endpoint_stores_then_processes(client):
     from pivotdesk.channels.services.accounts import channel_account_create
 
     ws = WorkspaceFactory()
-    account = channel_account_create(workspace=ws, kind="email", name="support", config={"address": "s@x"})
+    account = channel_account_create(
+        actor=Actor.system(), workspace=ws, kind="email", name="support", config={"address": "s@x"}
+    )
     url = f"/channels/in/email/{account.webhook_key}/"
     resp = client.post(url, data=mail(), content_type="message/rfc822")
     assert resp.status_code == 202
@@ -202,8 +206,8 @@ def test_each_web_form_submission_opens_its_own_ticket(workspace):
             external_id=f"form-{i}",
         )
 
-    first, _ = inbound_deliver(workspace=workspace, inbound=form(1))
-    second, _ = inbound_deliver(workspace=workspace, inbound=form(2))
+    first, _ = inbound_deliver(actor=Actor.system(), workspace=workspace, inbound=form(1))
+    second, _ = inbound_deliver(actor=Actor.system(), workspace=workspace, inbound=form(2))
     assert first.ticket_id != second.ticket_id
     assert first.ticket.requester_id == second.ticket.requester_id
 

@@ -9,11 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.domain.signatures import line_signature
 from pivotdesk.channels.models import InboundPayload, OutboundMessage
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
 from pivotdesk.channels.tests.peers_b import running_peer
 from pivotdesk.channels.tests.support_b import MP4, PNG, Hook, latest_payload, make_account
+from pivotdesk.common.time import now
 from pivotdesk.customers.models import ChannelIdentity
 from pivotdesk.tickets.models import Message, Ticket
 
@@ -172,11 +174,15 @@ def test_platform_failure_keeps_the_reply_queued_and_a_retry_reuses_the_key(hook
     reply = hook.reply(Ticket.objects.get(), agent, "確認します")
     assert reply.delivery_status == "queued" and "HTTP 500" in reply.delivery_error
     peer.route("/v2/bot/message/push", status=409, json_body={"message": "The retry key is already accepted"})
-    outbound = outbox_send(outbound=OutboundMessage.objects.get(message=reply))
+    assert (
+        outbox_send(actor=Actor.system(), outbound=OutboundMessage.objects.get(message=reply)).attempts == 1
+    )  # backing off: not sent
+    OutboundMessage.objects.filter(message=reply).update(next_attempt_at=now())  # the back-off passes
+    outbound = outbox_send(actor=Actor.system(), outbound=OutboundMessage.objects.get(message=reply))
     assert outbound.status == "sent"
     first, second = peer.calls("/v2/bot/message/push")
     assert first.headers["X-Line-Retry-Key"] == second.headers["X-Line-Retry-Key"]
-    assert outbox_retry(outbound=outbound).status == "sent"
+    assert outbox_retry(actor=Actor.system(), outbound=outbound).status == "sent"
 
 
 # --- fuzzing ---------------------------------------------------------------------------------------------------------
@@ -210,7 +216,9 @@ bodies = st.one_of(
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=bodies)
 def test_parser_never_raises_out_of_processing(workspace, account, raw):
-    result = inbound_process(payload=inbound_store(workspace=workspace, channel="line", raw=raw, account=account))
+    result = inbound_process(
+        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="line", raw=raw, account=account)
+    )
     assert result.status in ("processed", "ignored", "failed", "duplicate")
     assert result.status != "failed" or result.reason
 

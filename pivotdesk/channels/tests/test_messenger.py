@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.domain.signatures import sha256_header
 from pivotdesk.channels.models import InboundPayload, OutboundMessage
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
@@ -256,8 +257,8 @@ bodies = st.one_of(
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=bodies)
 def test_parser_never_raises_out_of_processing(workspace, account, raw):
-    payload = inbound_store(workspace=workspace, channel="messenger", raw=raw, account=account)
-    result = inbound_process(payload=payload)
+    payload = inbound_store(actor=Actor.system(), workspace=workspace, channel="messenger", raw=raw, account=account)
+    result = inbound_process(actor=Actor.system(), payload=payload)
     assert result.status in ("processed", "ignored", "failed", "duplicate")
     if result.status == "failed":
         assert result.reason

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.adapters.sms import EMPTY_TWIML
 from pivotdesk.channels.domain.signatures import twilio_signature
 from pivotdesk.channels.models import InboundPayload, OutboundMessage
@@ -194,7 +195,9 @@ bodies = st.one_of(st.binary(max_size=300), forms.map(lambda f: urlencode(f).enc
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=bodies)
 def test_parser_never_raises_out_of_processing(workspace, account, raw):
-    result = inbound_process(payload=inbound_store(workspace=workspace, channel="sms", raw=raw, account=account))
+    result = inbound_process(
+        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="sms", raw=raw, account=account)
+    )
     assert result.status in ("processed", "ignored", "failed", "duplicate")
     assert result.status != "failed" or result.reason
 

@@ -36,6 +36,7 @@ def peer():
 @pytest.fixture
 def account(workspace, peer):
     return channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="telegram",
         name="bot",
@@ -231,8 +232,10 @@ _update = st.fixed_dictionaries({"update_id": _json}, optional={"message": _mess
     )
 )
 def test_parser_never_crashes(account, raw):
-    payload = inbound_store(workspace=account.workspace, channel="telegram", raw=raw, account=account)
-    result = inbound_process(payload=payload)
+    payload = inbound_store(
+        actor=Actor.system(), workspace=account.workspace, channel="telegram", raw=raw, account=account
+    )
+    result = inbound_process(actor=Actor.system(), payload=payload)
     assert result.status in ("processed", "ignored", "duplicate", "failed")
     if result.status == "failed":
         assert result.reason and not result.reason.startswith("Parser error")

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels import captcha
 from pivotdesk.channels.models import InboundPayload
 from pivotdesk.channels.services.accounts import channel_account_create
@@ -38,6 +39,7 @@ def form(workspace):
         options=["Printer", "Scanner"],
     )  # fmt: skip
     return channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="web_form",
         name="Support form",
@@ -104,7 +106,9 @@ def test_valid_submission_opens_a_ticket_and_thanks_with_its_number(form, worksp
 def test_same_email_on_the_form_is_the_same_contact_as_by_email(form, workspace):
     from pivotdesk.customers.services import contact_resolve
 
-    known = contact_resolve(workspace=workspace, kind="email", value="wangfang@example.cn", name="Wang")
+    known = contact_resolve(
+        actor=Actor.system(), workspace=workspace, kind="email", value="wangfang@example.cn", name="Wang"
+    )
     Client().post(url(form), valid())
     assert Ticket.objects.get(workspace=workspace).requester_id == known.pk
 
@@ -176,6 +180,7 @@ def test_captcha_hook_calls_the_configured_verifier(form, workspace, monkeypatch
     from pivotdesk.channels.services.accounts import channel_account_update
 
     channel_account_update(
+        actor=Actor.system(),
         account=form,
         config={**form.config, "captcha": {"provider": "turnstile", "site_key": "site-1"}},
         secrets={"captcha_secret": "s3cret"},
@@ -223,7 +228,7 @@ def test_raw_submission_is_kept_when_processing_fails_and_reprocesses_after_a_fi
     thanks = Client().get(response["Location"]).content.decode()
     assert "will be turned into a ticket shortly" in thanks
     settings.PIVOTDESK_INBOUND_MAX_TICKETS_PER_SENDER_HOUR = 20
-    payload = inbound_reprocess(payload=payload)
+    payload = inbound_reprocess(actor=Actor.system(), payload=payload)
     assert payload.status == "processed"
     assert Ticket.objects.get(pk=payload.ticket_id).custom_fields["order_no"] == "A-1001"
 
@@ -237,7 +242,7 @@ def test_unknown_or_inactive_form_is_404(form):
 
 def test_thanks_page_of_another_form_is_404(form, workspace, other_workspace):
     response = Client().post(url(form), valid())
-    other = channel_account_create(workspace=other_workspace, kind="web_form", name="Other")
+    other = channel_account_create(actor=Actor.system(), workspace=other_workspace, kind="web_form", name="Other")
     token = response["Location"].rstrip("/").split("?")[0].split("/")[-2]
     stolen = reverse("channels:form_thanks", args=[other.webhook_key, token])
     assert Client().get(stolen).status_code == 404

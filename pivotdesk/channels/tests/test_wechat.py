@@ -42,6 +42,7 @@ def account(workspace, peer):
 
     cache.clear()
     return channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="wechat",
         name="公众号",
@@ -105,7 +106,9 @@ def test_missing_or_bad_signature_is_refused_and_kept_as_failed(
     assert payload.status == "failed" and "bad signature" in payload.reason
     assert payload.meta["rejected"] == "bad signature"
     assert not Ticket.objects.exists()
-    assert inbound_process(payload=payload).status == "failed"  # a manual retry never processes it
+    assert (
+        inbound_process(actor=Actor.system(), payload=payload).status == "failed"
+    )  # a manual retry never processes it
 
 
 def test_image_is_downloaded_as_an_attachment(client, account, peer, django_capture_on_commit_callbacks):
@@ -304,8 +307,10 @@ _fields = st.dictionaries(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=st.one_of(st.binary(max_size=300), _fields.map(lambda f: build_xml(f).encode())))
 def test_parser_never_crashes(account, raw):
-    payload = inbound_store(workspace=account.workspace, channel="wechat", raw=raw, account=account)
-    result = inbound_process(payload=payload)
+    payload = inbound_store(
+        actor=Actor.system(), workspace=account.workspace, channel="wechat", raw=raw, account=account
+    )
+    result = inbound_process(actor=Actor.system(), payload=payload)
     assert result.status in ("processed", "ignored", "duplicate", "failed")
     if result.status == "failed":
         assert result.reason and not result.reason.startswith("Parser error")

@@ -42,6 +42,7 @@ def account(workspace, peer):
 
     cache.clear()
     return channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="wecom",
         name="微信客服",
@@ -117,9 +118,14 @@ def test_duplicate_pages_give_one_message(client, account, peer, django_capture_
         callback(client, account)
     page = InboundPayload.objects.filter(meta__source="sync_msg").get()
     again = inbound_store(
-        workspace=account.workspace, channel="wecom", raw=bytes(page.raw), meta=page.meta, account=account
+        actor=Actor.system(),
+        workspace=account.workspace,
+        channel="wecom",
+        raw=bytes(page.raw),
+        meta=page.meta,
+        account=account,
     )
-    assert inbound_process(payload=again).status == "duplicate"
+    assert inbound_process(actor=Actor.system(), payload=again).status == "duplicate"
     assert Message.objects.count() == 1
 
 
@@ -148,7 +154,7 @@ def test_sync_failure_leaves_the_callback_failed_and_retryable(
     row = InboundPayload.objects.get()
     assert row.status == "failed" and "sync_msg" in row.reason
     with django_capture_on_commit_callbacks(execute=True):
-        assert inbound_process(payload=row).status == "ignored"
+        assert inbound_process(actor=Actor.system(), payload=row).status == "ignored"
     assert Message.objects.get().external_id == "m1"
 
 
@@ -192,8 +198,10 @@ _msg = st.fixed_dictionaries(
        page=st.booleans())  # fmt: skip
 def test_parser_never_crashes(account, raw, page):
     meta = {"source": "sync_msg", "open_kfid": KF} if page else {}
-    payload = inbound_store(workspace=account.workspace, channel="wecom", raw=raw, meta=meta, account=account)
-    result = inbound_process(payload=payload)
+    payload = inbound_store(
+        actor=Actor.system(), workspace=account.workspace, channel="wecom", raw=raw, meta=meta, account=account
+    )
+    result = inbound_process(actor=Actor.system(), payload=payload)
     assert result.status in ("processed", "ignored", "duplicate", "failed")
     if result.status == "failed":
         assert result.reason and not result.reason.startswith("Parser error")

@@ -36,6 +36,7 @@ def peer():
 @pytest.fixture
 def account(workspace, peer):
     return channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="whatsapp",
         name="WhatsApp",
@@ -101,7 +102,9 @@ def test_text_opens_ticket_for_the_wa_id_and_phone(client, account, django_captu
 
 
 def test_same_person_as_on_sms_is_the_same_contact(client, account, workspace, django_capture_on_commit_callbacks):
-    sms_contact = customer_services.contact_resolve(workspace=workspace, kind="phone", value="+86 138 0013 8000")
+    sms_contact = customer_services.contact_resolve(
+        actor=Actor.system(), workspace=workspace, kind="phone", value="+86 138 0013 8000"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         post(client, account, notification(text()))
     assert Ticket.objects.get().requester_id == sms_contact.pk
@@ -223,8 +226,10 @@ _message = st.fixed_dictionaries(
     )
 )
 def test_parser_never_crashes(account, raw):
-    payload = inbound_store(workspace=account.workspace, channel="whatsapp", raw=raw, account=account)
-    result = inbound_process(payload=payload)
+    payload = inbound_store(
+        actor=Actor.system(), workspace=account.workspace, channel="whatsapp", raw=raw, account=account
+    )
+    result = inbound_process(actor=Actor.system(), payload=payload)
     assert result.status in ("processed", "ignored", "duplicate", "failed")
     if result.status == "failed":
         assert result.reason and not result.reason.startswith("Parser error")

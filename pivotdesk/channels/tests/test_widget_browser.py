@@ -87,6 +87,7 @@ def test_visitor_chats_from_another_origin_and_sees_the_agents_reply(
     chromium: Browser, live_server: Any, shop: dict[str, Any], workspace: Any, pages: list[Page]
 ):
     chat = channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="chat",
         name="Shop chat",
@@ -142,6 +143,7 @@ def test_screenshots_of_the_public_form_and_the_channels_admin(
         workspace=workspace, key="order_no", label="Order number", label_zh="订单号", field_type="text"
     )
     form = channel_account_create(
+        actor=Actor.system(),
         workspace=workspace,
         kind="web_form",
         name="Support form",
@@ -151,11 +153,13 @@ def test_screenshots_of_the_public_form_and_the_channels_admin(
             "fields": ["name", "email", "phone", "subject", "description", "order_no"],
         },
     )
-    channel_account_create(
+    channel_account_create(actor=Actor.system(),
         workspace=workspace, kind="email", name="support@hongda.cn", config={"address": "support@hongda.cn"},
         secrets={"password": "x"},
     )  # fmt: skip
-    channel_account_create(workspace=workspace, kind="wechat", name="宏达公众号", config={"app_id": "wx123"})
+    channel_account_create(
+        actor=Actor.system(), workspace=workspace, kind="wechat", name="宏达公众号", config={"app_id": "wx123"}
+    )
     page = chromium.new_page(viewport={"width": 1100, "height": 900})
     pages.append(page)
     page.goto(f"{live_server.url}/channels/form/{form.webhook_key}/?lang=zh-hans")

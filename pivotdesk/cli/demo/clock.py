@@ -30,12 +30,12 @@ class SimulatedClock:
 
     def __enter__(self) -> SimulatedClock:
         self._real = timezone.now
-        timezone.now = self._now  # type: ignore[assignment]
+        timezone.now = self._now
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._real is not None:
-            timezone.now = self._real  # type: ignore[assignment]
+            timezone.now = self._real
             self._real = None
 
     def _now(self) -> dt.datetime:
@@ -44,11 +44,7 @@ class SimulatedClock:
 
 @contextmanager
 def events_held_back() -> Iterator[None]:
-    """Commit without queueing domain events: a month of seeded history must not wake routing, SLA or webhooks
-    thousands of times when `make run` starts. (common.events has no public way to read the dispatcher yet.)"""
-    previous = common_events._dispatcher
-    common_events.set_dispatcher(None)
-    try:
+    """Commit without storing domain events: a month of seeded history must not wake routing, SLA or webhooks
+    thousands of times when `make run` starts."""
+    with common_events.held_back():
         yield
-    finally:
-        common_events.set_dispatcher(previous)

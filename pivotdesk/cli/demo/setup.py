@@ -10,7 +10,9 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 
 from pivotdesk.accounts import services as accounts_services
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Team, User, Workspace
+from pivotdesk.accounts.permissions import is_assignable
 from pivotdesk.cli.demo import DEMO_NAME, DEMO_PASSWORD, DEMO_SLUG
 from pivotdesk.cli.demo.people import (
     AGENTS,
@@ -53,9 +55,14 @@ class DemoWorld:
 
 def create_workspace_and_people(rng: random.Random) -> DemoWorld:
     """The workspace, its agents with skills, teams, and the ticket configuration."""
-    workspace = accounts_services.workspace_create(name=DEMO_NAME, slug=DEMO_SLUG, languages=["zh", "en"])
+    workspace = accounts_services.workspace_create(
+        actor=Actor.system("demo"), name=DEMO_NAME, slug=DEMO_SLUG, languages=["zh", "en"]
+    )
     world = DemoWorld(workspace=workspace)
-    skills = {name: accounts_services.skill_get_or_create(workspace=workspace, name=name) for name in SKILLS}
+    skills = {
+        name: accounts_services.skill_get_or_create(actor=Actor.system("demo"), workspace=workspace, name=name)
+        for name in SKILLS
+    }
     for spec in AGENTS:
         _, lat, lon = CITIES[spec.city]
         profile: dict[str, object] = {
@@ -67,6 +74,7 @@ def create_workspace_and_people(rng: random.Random) -> DemoWorld:
         if spec.capacity:
             profile["capacity"] = spec.capacity
         agent = accounts_services.agent_create(
+            actor=Actor.system("demo"),
             workspace=workspace,
             username=spec.username,
             email=spec.email,
@@ -77,9 +85,13 @@ def create_workspace_and_people(rng: random.Random) -> DemoWorld:
             **profile,
         )
         for skill_name, level in spec.skills:
-            accounts_services.agent_skill_set(agent=agent, skill=skills[skill_name], level=level)
+            accounts_services.agent_skill_set(
+                actor=Actor.system("demo"), agent=agent, skill=skills[skill_name], level=level
+            )
         if rng.random() < 0.6:
-            accounts_services.agent_set_status(agent=agent, status=rng.choice(["online", "online", "away"]))
+            accounts_services.agent_set_status(
+                actor=Actor.system("demo"), agent=agent, status=rng.choice(["online", "online", "away"])
+            )
         world.agents[spec.username] = agent
     # Seed-data shortcuts without a service yet: one password hash shared by every demo login (hashing twelve
     # times costs ~20 s on a small machine), and the demo admin may open Django's admin.
@@ -90,13 +102,14 @@ def create_workspace_and_people(rng: random.Random) -> DemoWorld:
     for key, (name, description) in TEAMS.items():
         members = [world.agents[a.username] for a in AGENTS if a.team == key]
         world.teams[key] = accounts_services.team_create(
+            actor=Actor.system("demo"),
             workspace=workspace,
             name=name,
             description=description,
             members=members,
             lead=world.agents[leads[key]],
         )
-        world.team_members[key] = [m for m in members if m.role != "light_agent"]
+        world.team_members[key] = [m for m in members if is_assignable(m)]
     _configure_tickets(world)
     _configure_routing(world, skills)
     return world
@@ -161,6 +174,7 @@ def _configure_tickets(world: DemoWorld) -> None:
     workspace = world.workspace
     for position, (key, label, label_zh, field_type, options) in enumerate(CUSTOM_FIELDS):
         ticket_services.custom_field_create(
+            actor=Actor.system("demo"),
             workspace=workspace,
             key=key,
             label=label,
@@ -171,10 +185,15 @@ def _configure_tickets(world: DemoWorld) -> None:
         )
     for key, (name, name_zh, parent) in CATEGORIES.items():  # parents come first in CATEGORIES
         world.categories[key] = ticket_services.category_create(
-            workspace=workspace, name=name, name_zh=name_zh, parent=world.categories.get(parent)
+            actor=Actor.system("demo"),
+            workspace=workspace,
+            name=name,
+            name_zh=name_zh,
+            parent=world.categories.get(parent),
         )
     for position, (category, label, label_zh, is_default) in enumerate(STATUS_LABELS):
         world.status_labels[label] = ticket_services.status_definition_create(
+            actor=Actor.system("demo"),
             workspace=workspace,
             category=category,
             label=label,
@@ -183,7 +202,7 @@ def _configure_tickets(world: DemoWorld) -> None:
             position=position,
         )
     for name, filters in SAVED_VIEWS:
-        ticket_services.saved_view_create(workspace=workspace, name=name, filters=filters)
+        ticket_services.saved_view_create(actor=Actor.system("demo"), workspace=workspace, name=name, filters=filters)
 
 
 def _phone(rng: random.Random, region: str) -> str:
@@ -199,7 +218,12 @@ def create_customers(world: DemoWorld, rng: random.Random, count: int = 80) -> N
     for name, tier, domain, account in ORGANIZATIONS:
         world.organizations.append(
             customer_services.organization_create(
-                workspace=world.workspace, name=name, tier=tier, domains=[domain], account=account
+                actor=Actor.system("demo"),
+                workspace=world.workspace,
+                name=name,
+                tier=tier,
+                domains=[domain],
+                account=account,
             )
         )
     used: set[str] = set()
@@ -232,6 +256,7 @@ def create_customers(world: DemoWorld, rng: random.Random, count: int = 80) -> N
         if english and rng.random() < 0.3:
             identities.append(("telegram", str(rng.randint(10**8, 10**10))))
         contact = customer_services.contact_create(
+            actor=Actor.system("demo"),
             workspace=world.workspace,
             name=name,
             email=email,

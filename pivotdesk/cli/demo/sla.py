@@ -85,4 +85,4 @@ def apply_sla(tickets: list[Ticket], now: dt.datetime) -> None:
     """Compute the seeded tickets' clocks at `now` (what fell due is fired by the scanner once the worker runs)."""
     for ticket in tickets:
         if ticket.merged_into_id is None:
-            sla_services.sla_apply(ticket=ticket, now=now)
+            sla_services.sla_apply(actor=Actor.system("demo"), ticket=ticket, now=now)

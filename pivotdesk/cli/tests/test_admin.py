@@ -21,19 +21,30 @@ APPS = ("accounts", "customers", "tickets")
 @pytest.fixture
 def populated(workspace, agent):
     """One row of every registered model, so changelists render real rows."""
-    skill = accounts_services.skill_get_or_create(workspace=workspace, name="设备维修")
-    accounts_services.agent_skill_set(agent=agent, skill=skill, level=4)
-    accounts_services.team_create(workspace=workspace, name="技术支持", members=[agent])
-    accounts_services.api_token_create(agent=agent, name="ERP")
-    org = customer_services.organization_create(workspace=workspace, name="星河科技", tier="vip")
+    skill = accounts_services.skill_get_or_create(actor=Actor.system(), workspace=workspace, name="设备维修")
+    accounts_services.agent_skill_set(actor=Actor.system(), agent=agent, skill=skill, level=4)
+    accounts_services.team_create(actor=Actor.system(), workspace=workspace, name="技术支持", members=[agent])
+    accounts_services.api_token_create(actor=Actor.system(), agent=agent, name="ERP")
+    org = customer_services.organization_create(actor=Actor.system(), workspace=workspace, name="星河科技", tier="vip")
     contact = customer_services.contact_create(
-        workspace=workspace, name="王伟", email="wang.wei@example.cn", organization=org, identities=[("wechat", "oAbc")]
+        actor=Actor.system(),
+        workspace=workspace,
+        name="王伟",
+        email="wang.wei@example.cn",
+        organization=org,
+        identities=[("wechat", "oAbc")],
     )
-    ticket_services.custom_field_create(workspace=workspace, key="device_model", label="Device", field_type="text")
-    ticket_services.status_definition_create(workspace=workspace, category="on_hold", label="Waiting for parts")
-    ticket_services.category_create(workspace=workspace, name="Billing", name_zh="账务")
-    ticket_services.tag_get_or_create(workspace=workspace, name="vip")
-    ticket_services.saved_view_create(workspace=workspace, name="Unassigned", filters={"unassigned": True})
+    ticket_services.custom_field_create(
+        actor=Actor.system(), workspace=workspace, key="device_model", label="Device", field_type="text"
+    )
+    ticket_services.status_definition_create(
+        actor=Actor.system(), workspace=workspace, category="on_hold", label="Waiting for parts"
+    )
+    ticket_services.category_create(actor=Actor.system(), workspace=workspace, name="Billing", name_zh="账务")
+    ticket_services.tag_get_or_create(actor=Actor.system(), workspace=workspace, name="vip")
+    ticket_services.saved_view_create(
+        actor=Actor.system(), workspace=workspace, name="Unassigned", filters={"unassigned": True}
+    )
     ticket = make_ticket(workspace=workspace, requester=contact, subject="打印机坏了")
     ticket_services.message_create(ticket=ticket, actor=Actor.for_agent(agent), body="我们来看看")
     return ticket
@@ -80,7 +91,7 @@ def test_ticket_page_shows_messages_and_timeline(admin_client, populated):
 
 
 def test_revoke_action_revokes_through_the_service(admin_client, agent):
-    token, _ = accounts_services.api_token_create(agent=agent, name="CI")
+    token, _ = accounts_services.api_token_create(actor=Actor.system(), agent=agent, name="CI")
     admin_client.post(
         reverse("admin:accounts_apitoken_changelist"), {"action": "revoke", "_selected_action": [token.pk]}
     )

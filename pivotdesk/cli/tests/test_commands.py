@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, User, Workspace
 from pivotdesk.accounts.services import api_token_authenticate
 from pivotdesk.cli import main as cli_main
@@ -88,7 +89,7 @@ def test_create_token_prints_a_working_secret_once(agent):
 def test_create_token_for_a_non_member(workspace, other_workspace):
     from pivotdesk.accounts.services import agent_create
 
-    agent_create(workspace=other_workspace, username="stranger")
+    agent_create(actor=Actor.system(), workspace=other_workspace, username="stranger")
     with pytest.raises(CommandError, match="not a member"):
         run("create_token", "--workspace", workspace.slug, "--username", "stranger", "--name", "x")
 

@@ -10,14 +10,20 @@ _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+$")
 
 
 class IdentityError(ValueError):
-    """The value is not a valid identity of its kind."""
+    """The value is not a valid identity of its kind. `template` (English, with named placeholders) and `params`
+    let the services translate the reason (this module imports no Django); `str()` is the English reason."""
+
+    def __init__(self, template: str, **params: str) -> None:
+        super().__init__(template % params)
+        self.template = template
+        self.params = params
 
 
 def normalize_email(value: str) -> str:
     """Lower-cased, trimmed address; raises IdentityError when it is not an address."""
     email = value.strip().strip("<>").lower()
     if not _EMAIL.match(email):
-        raise IdentityError(f"'{value}' is not an email address.")
+        raise IdentityError("'%(value)s' is not an email address.", value=value)
     return email
 
 
@@ -26,9 +32,9 @@ def normalize_phone(value: str, default_region: str = "CN") -> str:
     try:
         parsed = phonenumbers.parse(value.strip(), default_region)
     except phonenumbers.NumberParseException as exc:
-        raise IdentityError(f"'{value}' is not a phone number.") from exc
+        raise IdentityError("'%(value)s' is not a phone number.", value=value) from exc
     if not phonenumbers.is_possible_number(parsed):
-        raise IdentityError(f"'{value}' is not a possible phone number.")
+        raise IdentityError("'%(value)s' is not a possible phone number.", value=value)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -40,5 +46,5 @@ def normalize_identity(kind: str, value: str) -> str:
         return normalize_phone(value)
     cleaned = value.strip()
     if not cleaned or len(cleaned) > 255:
-        raise IdentityError(f"An identity of kind '{kind}' must be 1–255 characters.")
+        raise IdentityError("An identity of kind '%(kind)s' must be 1–255 characters.", kind=kind)
     return cleaned

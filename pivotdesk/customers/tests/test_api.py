@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.services import api_token_create
 from pivotdesk.customers.models import Contact
 from pivotdesk.customers.tests.factories import ContactFactory, OrganizationFactory
@@ -19,7 +20,7 @@ def _fast_password_hashing(settings):
 
 
 def client_for(agent, scope="write") -> Client:
-    _, secret = api_token_create(agent=agent, name="test", scope=scope)
+    _, secret = api_token_create(actor=Actor.system(), agent=agent, name="test", scope=scope)
     return Client(headers={"authorization": f"Bearer {secret}"})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.tests.factories import UserFactory
 from pivotdesk.notifications import services
 from pivotdesk.notifications.models import Delivery, DeliveryStatus, NotificationTarget
@@ -22,7 +23,7 @@ def staff():
 
 
 def test_changelists_render(staff, agent):
-    services.notify(workspace=agent.workspace, recipient=agent, kind="sla.breach", title="t")
+    services.notify(actor=Actor.system(), workspace=agent.workspace, recipient=agent, kind="sla.breach", title="t")
     for model in ("notification", "notificationpreference", "notificationtarget", "delivery"):
         assert staff.get(f"/admin/notifications/{model}/").status_code == 200
 
@@ -49,7 +50,7 @@ def test_target_url_is_never_shown_and_bad_url_refused(staff, agent):
 def test_retry_action_requeues_failed(staff, agent, settings):
     settings.PIVOTDESK_NOTIFICATION_MAX_ATTEMPTS = 1
     set_channels(agent, {"*": ["email"]})
-    n = services.notify(workspace=agent.workspace, recipient=agent, kind="x.y", title="t")
+    n = services.notify(actor=Actor.system(), workspace=agent.workspace, recipient=agent, kind="x.y", title="t")
     d = n.deliveries.get()
     Delivery.objects.filter(pk=d.pk).update(status=DeliveryStatus.FAILED, next_attempt_at=None, last_error="boom")
     r = staff.post("/admin/notifications/delivery/", {"action": "retry_now", "_selected_action": [d.pk]})

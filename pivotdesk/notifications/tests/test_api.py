@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.services import api_token_create
 from pivotdesk.accounts.tests.factories import AgentFactory
 from pivotdesk.notifications import services
@@ -15,19 +16,21 @@ BASE = "/api/v1/notifications/"
 
 
 def _auth(agent, scope="write"):
-    _, raw = api_token_create(agent=agent, name=f"t-{scope}", scope=scope)
+    _, raw = api_token_create(actor=Actor.system(), agent=agent, name=f"t-{scope}", scope=scope)
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
 def _n(agent, **kw):
-    return services.notify(workspace=agent.workspace, recipient=agent, kind="routing.assigned", title="t", **kw)
+    return services.notify(
+        actor=Actor.system(), workspace=agent.workspace, recipient=agent, kind="routing.assigned", title="t", **kw
+    )
 
 
 def test_list_mine_with_unread_filter_and_ticket_number(client, agent, supervisor, ticket):
     first = _n(agent, ticket=ticket)
     _n(agent)
     _n(supervisor)
-    services.notification_mark_read(agent=agent, notification_id=first.pk)
+    services.notification_mark_read(actor=Actor.for_agent(agent), agent=agent, notification_id=first.pk)
     auth = _auth(agent)
     body = client.get(BASE, **auth).json()
     assert body["count"] == 2 and body["unread"] == 1

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 import zoneinfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pivotdesk.notifications.domain.backoff import backoff_ceiling, backoff_seconds
 from pivotdesk.notifications.domain.channels import channels_for, group_of, matches
 from pivotdesk.notifications.domain.quiet import in_window, quiet_until
 
@@ -93,11 +91,3 @@ def test_channels_for_is_a_subset_of_known_channels_without_duplicates(kind, map
     # An exact-kind entry always wins.
     if kind in mapping:
         assert out == [c for c in ("email", "apprise") if c in mapping[kind]]
-
-
-@given(st.integers(min_value=1, max_value=200), st.integers(min_value=0, max_value=2**32))
-def test_backoff_bounded_and_monotone_ceiling(attempt, seed):
-    wait = backoff_seconds(attempt, rng=random.Random(seed))
-    ceiling = backoff_ceiling(attempt)
-    assert ceiling / 2 <= wait <= ceiling <= 3600
-    assert backoff_ceiling(attempt + 1) >= ceiling

@@ -10,6 +10,8 @@ import pytest
 from django.core import mail
 from django.db import connection
 
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.common import outbox
 from pivotdesk.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.notifications import selectors, services
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def _notify(workspace, agent, **kw):
     args = {"kind": "sla.breach", "title": "Ticket #7 breached its first-reply target", "body": "Reply now."}
     args.update(kw)
-    return services.notify(workspace=workspace, recipient=agent, **args)
+    return services.notify(actor=Actor.system(), workspace=workspace, recipient=agent, **args)
 
 
 def test_notify_creates_in_app_and_one_delivery_per_enabled_channel(
@@ -91,9 +93,9 @@ def test_dedupe_inside_callers_transaction_keeps_the_transaction_usable(workspac
 
 def test_wrong_workspace_and_missing_kind_are_refused(workspace, other_workspace, agent):
     with pytest.raises(ValidationFailed):
-        services.notify(workspace=other_workspace, recipient=agent, kind="sla.breach", title="x")
+        services.notify(actor=Actor.system(), workspace=other_workspace, recipient=agent, kind="sla.breach", title="x")
     with pytest.raises(ValidationFailed):
-        services.notify(workspace=workspace, recipient=agent, kind=" ", title="x")
+        services.notify(actor=Actor.system(), workspace=workspace, recipient=agent, kind=" ", title="x")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -284,22 +286,21 @@ def test_retry_now_after_failure_and_permission(
     d = n.deliveries.get()
     assert d.status == DeliveryStatus.FAILED
     with pytest.raises(PermissionDenied):
-        services.delivery_retry(delivery=d, agent=agent)
+        services.delivery_retry(delivery=d, actor=Actor.for_agent(agent))
     with django_capture_on_commit_callbacks(execute=True):
-        services.delivery_retry(delivery=d, agent=supervisor)
+        services.delivery_retry(delivery=d, actor=Actor.for_agent(supervisor))
     d.refresh_from_db()
     assert d.status == DeliveryStatus.SENT and d.retries_requested == 1 and d.last_error == ""
     with pytest.raises(Conflict):
-        services.delivery_retry(delivery=d, agent=supervisor)
+        services.delivery_retry(delivery=d, actor=Actor.for_agent(supervisor))
 
 
 def test_claim_is_exclusive(workspace, agent, receiver):
     set_channels(agent, {"*": ["apprise"]})
     make_target(agent, receiver.url())
     d = _notify(workspace, agent).deliveries.get()  # on_commit not run: still queued
-    at = now()
-    assert services._claim(d.pk, at) is True
-    assert services._claim(d.pk, at) is False  # leased
+    assert outbox.claim(Delivery, pk=d.pk, lease_seconds=60) is not None  # another worker is sending it
+    assert outbox.claim(Delivery, pk=d.pk, lease_seconds=60) is None  # leased
     assert services.deliver(delivery_id=d.pk) is None
     assert receiver.requests == []
 
@@ -327,43 +328,66 @@ def test_workspace_broadcast_to_shared_targets(workspace, receiver, django_captu
 
     owner = AgentFactory(workspace=workspace)
     make_target(owner, receiver.url("/team"), shared=True, kinds=["sla.breach"])
-    assert services.notify_workspace(workspace=workspace, kind="sla.warning", title="w") is None
+    assert services.notify_workspace(actor=Actor.system(), workspace=workspace, kind="sla.warning", title="w") is None
     with django_capture_on_commit_callbacks(execute=True):
-        n = services.notify_workspace(workspace=workspace, kind="sla.breach", title="b", dedupe_key="b1")
+        n = services.notify_workspace(
+            actor=Actor.system(), workspace=workspace, kind="sla.breach", title="b", dedupe_key="b1"
+        )
     assert n is not None and n.recipient is None
-    assert services.notify_workspace(workspace=workspace, kind="sla.breach", title="b", dedupe_key="b1") is None
+    assert (
+        services.notify_workspace(
+            actor=Actor.system(), workspace=workspace, kind="sla.breach", title="b", dedupe_key="b1"
+        )
+        is None
+    )
     assert [p for p, _ in receiver.requests] == ["/team"]
 
 
 def test_mark_read_one_and_all_scoped_to_me(workspace, agent, supervisor):
     a1, a2 = _notify(workspace, agent), _notify(workspace, agent)
     theirs = _notify(workspace, supervisor)
-    services.notification_mark_read(agent=agent, notification_id=a1.pk)
+    services.notification_mark_read(actor=Actor.for_agent(agent), agent=agent, notification_id=a1.pk)
     assert selectors.unread_count(agent=agent) == 1
     with pytest.raises(NotFound):
-        services.notification_mark_read(agent=agent, notification_id=theirs.pk)
-    assert services.notifications_mark_all_read(agent=agent) == 1
+        services.notification_mark_read(actor=Actor.for_agent(agent), agent=agent, notification_id=theirs.pk)
+    assert services.notifications_mark_all_read(actor=Actor.for_agent(agent), agent=agent) == 1
     assert selectors.unread_count(agent=agent) == 0 and selectors.unread_count(agent=supervisor) == 1
     first_read = Notification.objects.get(pk=a2.pk).read_at
-    services.notification_mark_read(agent=agent, notification_id=a2.pk)
+    services.notification_mark_read(actor=Actor.for_agent(agent), agent=agent, notification_id=a2.pk)
     assert Notification.objects.get(pk=a2.pk).read_at == first_read
 
 
 def test_preference_save_validates(agent):
     with pytest.raises(ValidationFailed) as err:
         services.preference_save(
-            agent=agent, channels={"sla.breach": ["fax"]}, quiet_hours_enabled=False, quiet_start=None, quiet_end=None
+            actor=Actor.for_agent(agent),
+            agent=agent,
+            channels={"sla.breach": ["fax"]},
+            quiet_hours_enabled=False,
+            quiet_start=None,
+            quiet_end=None,
         )
     assert "fax" in err.value.message
     with pytest.raises(ValidationFailed):
         services.preference_save(
-            agent=agent, channels={}, quiet_hours_enabled=True, quiet_start=dt.time(22), quiet_end=None
+            actor=Actor.for_agent(agent),
+            agent=agent,
+            channels={},
+            quiet_hours_enabled=True,
+            quiet_start=dt.time(22),
+            quiet_end=None,
         )
     with pytest.raises(ValidationFailed):
         services.preference_save(
-            agent=agent, channels={"bad key!": []}, quiet_hours_enabled=False, quiet_start=None, quiet_end=None
+            actor=Actor.for_agent(agent),
+            agent=agent,
+            channels={"bad key!": []},
+            quiet_hours_enabled=False,
+            quiet_start=None,
+            quiet_end=None,
         )
     pref = services.preference_save(
+        actor=Actor.for_agent(agent),
         agent=agent,
         channels={"SLA.*": ["apprise", "email", "email"]},
         quiet_hours_enabled=True,
@@ -375,22 +399,26 @@ def test_preference_save_validates(agent):
 
 def test_target_create_validates_url_offline(agent):
     with pytest.raises(ValidationFailed):
-        services.target_create(agent=agent, label="x", url="nonsense://foo")
+        services.target_create(actor=Actor.for_agent(agent), agent=agent, label="x", url="nonsense://foo")
     with pytest.raises(ValidationFailed):
-        services.target_create(agent=agent, label="x", url="not a url")
+        services.target_create(actor=Actor.for_agent(agent), agent=agent, label="x", url="not a url")
     with pytest.raises(ValidationFailed):
-        services.target_create(agent=agent, label=" ", url="json://127.0.0.1:9/x")
+        services.target_create(actor=Actor.for_agent(agent), agent=agent, label=" ", url="json://127.0.0.1:9/x")
     with pytest.raises(PermissionDenied):
-        services.target_create(agent=agent, label="team", url="json://127.0.0.1:9/x", shared=True)
-    t = services.target_create(agent=agent, label="DingTalk", url="dingtalk://abcdef0123456789/")
+        services.target_create(
+            actor=Actor.for_agent(agent), agent=agent, label="team", url="json://127.0.0.1:9/x", shared=True
+        )
+    t = services.target_create(
+        actor=Actor.for_agent(agent), agent=agent, label="DingTalk", url="dingtalk://abcdef0123456789/"
+    )
     assert t.scheme == "dingtalk"
 
 
 def test_target_test_reports_result(agent, receiver):
-    t = services.target_create(agent=agent, label="Hook", url=receiver.url("/t"))
-    assert services.target_test(target=t, agent=agent) == (True, "")
+    t = services.target_create(actor=Actor.for_agent(agent), agent=agent, label="Hook", url=receiver.url("/t"))
+    assert services.target_test(actor=Actor.for_agent(agent), target=t, agent=agent) == (True, "")
     receiver.respond(503)
-    ok, reason = services.target_test(target=t, agent=agent)
+    ok, reason = services.target_test(actor=Actor.for_agent(agent), target=t, agent=agent)
     assert not ok and "503" in reason
     assert receiver.requests[0][1]["title"] == "PivotDesk test notification"
 

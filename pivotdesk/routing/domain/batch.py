@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from pivotdesk.routing.domain.engine import (
     Evaluation,
@@ -152,6 +151,10 @@ def batch_assign(
     Returns one decision per ticket, in the input order; a ticket is assigned at most once and no agent gets more
     tickets of a channel type than its free capacity.
     """
+    # Imported here, not at module level: scipy.optimize costs every web and worker process ~50 MiB and ~1.4 s at
+    # start-up, and only a batch drain needs it.
+    from scipy.optimize import linear_sum_assignment
+
     problem = _prepare(tickets, agents, policy, relax_level)
     chosen: dict[int, tuple[int, float]] = {}
     rows_by_channel: dict[str, list[int]] = defaultdict(list)

@@ -19,7 +19,8 @@ from typing import Any
 from django.db import connection, transaction
 
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.models import AgentProfile, AgentStatus, Role
+from pivotdesk.accounts.models import AgentProfile, AgentStatus
+from pivotdesk.accounts.permissions import authorize_system, is_assignable
 from pivotdesk.common.choices import channel_type
 from pivotdesk.common.time import now as current_time
 from pivotdesk.routing.domain import Decision, decide
@@ -34,7 +35,7 @@ from pivotdesk.routing.services.pool import (
     note_load,
 )
 from pivotdesk.routing.services.specs import DEVICE_LINK, policy_spec, ticket_spec
-from pivotdesk.tickets.models import PRIORITY_RANK, Status, Ticket
+from pivotdesk.tickets.models import PRIORITY_RANK, Ticket
 from pivotdesk.tickets.services import ticket_assign
 from pivotdesk.tickets.services.timeline import record
 
@@ -79,6 +80,7 @@ def _escalation(policy: RoutingPolicy, queued: QueuedTicket | None, at: dt.datet
 
 def route_ticket(
     *,
+    actor: Actor,
     ticket: Ticket,
     trigger: str,
     now: dt.datetime | None = None,
@@ -92,7 +94,9 @@ def route_ticket(
 
     `exclude` leaves agents out (a decline, the agent who went offline); `expected_assignee_id` is the assignee the
     ticket must still have (re-routing) — None means it must be unassigned. `decision` is a batch decision to try
-    first (its winner is still re-checked under lock)."""
+    first (its winner is still re-checked under lock). Only the system routes (the routing tasks, and the
+    services that re-route after their own gate)."""
+    authorize_system(actor)
     if trigger not in Trigger.values:
         raise ValueError(f"unknown trigger {trigger}")
     at = now or current_time()
@@ -188,7 +192,7 @@ def _claim(ticket: Ticket, decision: Decision, excluded: set[int], *, trigger: s
         qs = AgentProfile.objects.select_for_update(of=("self",), skip_locked=waited and skip_locked)
         agent = qs.select_related("user").filter(pk=agent_id, workspace_id=ticket.workspace_id).first()
         waited = True
-        if agent is None or not agent.is_active or agent.role == Role.LIGHT_AGENT or agent.status != AgentStatus.ONLINE:
+        if agent is None or not is_assignable(agent) or agent.status != AgentStatus.ONLINE:
             continue
         if agent.pk == ticket.assignee_id:  # a reopened ticket staying with its agent already counts in the load
             return agent
@@ -376,6 +380,7 @@ def _notify_after_commit(ticket: Ticket, agent: AgentProfile, row: RoutingDecisi
         try:
             notify(
                 workspace=workspace,
+                actor=Actor.system("routing"),
                 recipient=agent,
                 kind="routing.assigned",
                 title=title,
@@ -389,8 +394,3 @@ def _notify_after_commit(ticket: Ticket, agent: AgentProfile, row: RoutingDecisi
             log.exception("could not notify agent %s of ticket %s", agent.pk, ticket.pk)
 
     transaction.on_commit(send)
-
-
-def unqueue_closed(*, ticket_id: int) -> None:
-    """A solved, closed or merged ticket leaves the waiting queue."""
-    QueuedTicket.objects.filter(ticket_id=ticket_id).exclude(ticket__status__in=[Status.NEW, Status.OPEN]).delete()

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import F
 
 from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.permissions import Perm, authorize
 from pivotdesk.common.errors import ValidationFailed
 from pivotdesk.routing.models import Device, DevicePartUsage, Part, TicketDevice
 from pivotdesk.tickets.models import Ticket
@@ -15,6 +16,7 @@ from pivotdesk.tickets.services.timeline import record
 @transaction.atomic
 def device_link(*, ticket: Ticket, device: Device, onsite: bool = True, actor: Actor) -> TicketDevice:
     """Say which device a ticket is about and whether it needs an engineer on site (routed by distance)."""
+    authorize(actor, Perm.TICKET_UPDATE, workspace_id=ticket.workspace_id)
     if device.workspace_id != ticket.workspace_id:
         raise ValidationFailed("Unknown device.", details={"device": "not found"})
     link, _ = TicketDevice.objects.update_or_create(
@@ -32,8 +34,11 @@ def device_link(*, ticket: Ticket, device: Device, onsite: bool = True, actor: A
 
 
 @transaction.atomic
-def part_usage_record(*, ticket: Ticket, device: Device, part: Part, quantity: int = 1) -> DevicePartUsage:
+def part_usage_record(
+    *, ticket: Ticket, device: Device, part: Part, actor: Actor, quantity: int = 1
+) -> DevicePartUsage:
     """Parts used on a device for a ticket: kept in the device's history and taken out of stock."""
+    authorize(actor, Perm.TICKET_UPDATE, workspace_id=ticket.workspace_id)
     if not (ticket.workspace_id == device.workspace_id == part.workspace_id):
         raise ValidationFailed("Unknown device or part.")
     if quantity < 1:

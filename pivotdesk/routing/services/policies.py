@@ -12,7 +12,7 @@ from django.db import transaction
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Skill, Team, Workspace
-from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.permissions import Perm, authorize
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import Conflict, ValidationFailed
 from pivotdesk.customers.models import Tier
@@ -283,8 +283,7 @@ def policy_delete(*, policy: RoutingPolicy, actor: Actor) -> None:
 
 
 def _require(actor: Actor) -> None:
-    if actor.kind in ("agent", "api"):
-        require(actor.agent, Perm.ROUTING_MANAGE)
+    authorize(actor, Perm.ROUTING_MANAGE)
 
 
 def category_skill_set(*, category: Category, skill: Skill, min_level: int, actor: Actor) -> CategorySkill | None:
@@ -306,9 +305,9 @@ def category_skill_set(*, category: Category, skill: Skill, min_level: int, acto
 def leave_create(
     *, agent: AgentProfile, start: dt.datetime, end: dt.datetime, reason: str = "", actor: Actor
 ) -> AgentLeave:
-    """Record a period an agent is on leave (never routed to then)."""
-    if actor.kind in ("agent", "api") and actor.agent != agent:
-        require(actor.agent, Perm.ROUTING_MANAGE)
+    """Record a period an agent is on leave (never routed to then): one's own, or anyone's with ROUTING_MANAGE."""
+    own = actor.kind in ("agent", "api") and actor.agent == agent
+    authorize(actor, Perm.SELF_MANAGE if own else Perm.ROUTING_MANAGE, workspace_id=agent.workspace_id)
     if end <= start:
         raise ValidationFailed("A leave ends after it starts.", details={"end": "after start"})
     leave = AgentLeave.objects.create(

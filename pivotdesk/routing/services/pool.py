@@ -28,7 +28,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
-from pivotdesk.accounts.models import AgentProfile, AgentSkill, AgentStatus, Role
+from pivotdesk.accounts.models import AgentProfile, AgentSkill, AgentStatus
+from pivotdesk.accounts.permissions import assignable_q
 from pivotdesk.common.choices import Channel, channel_type
 from pivotdesk.common.compiled import compiled_rows
 from pivotdesk.common.time import now as current_time
@@ -112,9 +113,7 @@ def _cache_seconds() -> float:
 
 def _load_profiles(workspace_id: int) -> list[_Profile]:
     agents = list(
-        AgentProfile.objects.filter(workspace_id=workspace_id, is_active=True)
-        .exclude(role=Role.LIGHT_AGENT)
-        .values_list(
+        AgentProfile.objects.filter(assignable_q(), workspace_id=workspace_id).values_list(
             "pk",
             "user__display_name",
             "user__username",

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from django.db import OperationalError, connection, transaction
 
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.common.time import now as current_time
 from pivotdesk.routing.domain import Decision, batch_assign
 from pivotdesk.routing.models import QUEUE_ORDER, QueuedTicket, RoutingPolicy, Trigger
@@ -48,8 +50,12 @@ def _claim_ticket(ticket_id: int) -> bool:
     )
 
 
-def drain_queue(*, workspace_id: int, now: dt.datetime | None = None, due_only: bool = False) -> DrainResult:
-    """Try every waiting ticket of the workspace in queue order (`due_only`: those whose retry time has come)."""
+def drain_queue(
+    *, actor: Actor, workspace_id: int, now: dt.datetime | None = None, due_only: bool = False
+) -> DrainResult:
+    """Try every waiting ticket of the workspace in queue order (`due_only`: those whose retry time has come).
+    Only the system drains the queue (the routing tasks)."""
+    authorize_system(actor)
     at = now or current_time()
     qs = QueuedTicket.objects.filter(workspace_id=workspace_id).select_related("policy")
     if due_only:
@@ -75,7 +81,11 @@ def drain_queue(*, workspace_id: int, now: dt.datetime | None = None, due_only: 
                     continue
                 ticket = Ticket.objects.get(pk=entry.ticket_id)
                 outcome = route_ticket(
-                    ticket=ticket, trigger=Trigger.QUEUE, now=at, decision=batch_decisions.get(entry.ticket_id)
+                    actor=actor,
+                    ticket=ticket,
+                    trigger=Trigger.QUEUE,
+                    now=at,
+                    decision=batch_decisions.get(entry.ticket_id),
                 )
         except Ticket.DoesNotExist:
             continue

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.models import AgentProfile, AgentStatus, Role
-from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.models import AgentProfile, AgentStatus
+from pivotdesk.accounts.permissions import AGENT_KINDS, Perm, authorize, authorize_system, is_assignable
 from pivotdesk.common.errors import Conflict, PermissionDenied, ValidationFailed
 from pivotdesk.common.time import now as current_time
 from pivotdesk.routing.models import QueuedTicket, RoutingDecision, Trigger
-from pivotdesk.routing.services.dispatch import Outcome, explain_on_timeline, route_ticket
+from pivotdesk.routing.services.dispatch import ROUTING_ACTOR, Outcome, explain_on_timeline, route_ticket
 from pivotdesk.routing.services.policies import active_policies, policy_for
 from pivotdesk.routing.services.pool import LOAD_STATES, note_presence
 from pivotdesk.tickets.models import Ticket
@@ -34,20 +34,27 @@ def _reason(reason: str) -> str:
 
 
 def ticket_decline(*, ticket: Ticket, actor: Actor, reason: str) -> Outcome:
-    """The assignee gives a ticket back with a reason; it is routed again without them (or waits)."""
+    """The assignee gives a ticket back with a reason; it is routed again without them (or waits). The system or
+    automation (which pass the gate) decline in the name of the current assignee."""
     text = _reason(reason)
-    agent = actor.agent
-    if actor.kind not in ("agent", "api") or agent is None:
+    authorize(actor, Perm.TICKET_UPDATE, workspace_id=ticket.workspace_id)
+    person = actor.kind in AGENT_KINDS
+    if person and actor.agent is None:
         raise PermissionDenied("Only the assignee can decline a ticket.")
     with transaction.atomic():
         locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
-        if locked.assignee_id != agent.pk:
+        agent = actor.agent if person else locked.assignee
+        if agent is None or locked.assignee_id != agent.pk:
             raise Conflict("Only the current assignee can decline this ticket.", code="not_assignee")
         if locked.status not in LOAD_STATES:
             raise Conflict("Only new or open tickets can be declined.", code="not_routable")
         record(ticket=locked, actor=actor, verb="routing_declined", data={"reason": text})
         outcome = route_ticket(
-            ticket=locked, trigger=Trigger.DECLINE, exclude=(agent.pk,), expected_assignee_id=agent.pk
+            actor=ROUTING_ACTOR,
+            ticket=locked,
+            trigger=Trigger.DECLINE,
+            exclude=(agent.pk,),
+            expected_assignee_id=agent.pk,
         )
         if outcome.skipped:  # no policy matches: give it back to the unassigned tickets
             ticket_assign(ticket=locked, assignee=None, actor=actor)
@@ -58,11 +65,10 @@ def ticket_override(*, ticket: Ticket, actor: Actor, agent: AgentProfile, reason
     """A supervisor assigns a ticket by hand with a reason (capacity is the supervisor's call); recorded as an
     `override` decision and on the timeline."""
     text = _reason(reason)
-    if actor.kind in ("agent", "api"):
-        require(actor.agent, Perm.ROUTING_MANAGE)
+    authorize(actor, Perm.ROUTING_MANAGE, workspace_id=ticket.workspace_id)
     if agent.workspace_id != ticket.workspace_id:
         raise ValidationFailed("Unknown agent.", details={"agent": "not found"})
-    if not agent.is_active or agent.role == Role.LIGHT_AGENT:
+    if not is_assignable(agent):
         raise ValidationFailed(f"{agent.name} cannot be assigned tickets.", details={"agent": "not assignable"})
     at = current_time()
     with transaction.atomic():
@@ -101,9 +107,12 @@ class RerouteResult:
     outcomes: list[Outcome] = field(default_factory=list)
 
 
-def agent_went_unavailable(*, agent_id: int, status: str, now: dt.datetime | None = None) -> RerouteResult:
+def agent_went_unavailable(
+    *, actor: Actor, agent_id: int, status: str, now: dt.datetime | None = None
+) -> RerouteResult:
     """An agent went offline or away: their new/open tickets whose policy asks for it are routed to others
-    (those nobody can take wait in the queue, unassigned and visible)."""
+    (those nobody can take wait in the queue, unassigned and visible). Only the system re-routes."""
+    authorize_system(actor)
     result = RerouteResult()
     agent = AgentProfile.objects.filter(pk=agent_id).first()
     if agent is None or agent.status != status or status == AgentStatus.ONLINE:
@@ -121,7 +130,12 @@ def agent_went_unavailable(*, agent_id: int, status: str, now: dt.datetime | Non
             result.kept += 1
             continue
         outcome = route_ticket(
-            ticket=ticket, trigger=Trigger.OFFLINE, exclude=(agent.pk,), expected_assignee_id=agent.pk, now=now
+            actor=actor,
+            ticket=ticket,
+            trigger=Trigger.OFFLINE,
+            exclude=(agent.pk,),
+            expected_assignee_id=agent.pk,
+            now=now,
         )
         result.outcomes.append(outcome)
         if outcome.assigned_to is not None:
@@ -131,12 +145,14 @@ def agent_went_unavailable(*, agent_id: int, status: str, now: dt.datetime | Non
     return result
 
 
-def on_agent_status(*, workspace_id: int, agent_id: int, new: str) -> None:
-    """agent.status_changed: forget the cached pool; going offline/away re-routes, coming online drains."""
+def on_agent_status(*, actor: Actor, workspace_id: int, agent_id: int, new: str) -> None:
+    """agent.status_changed: forget the cached pool; going offline/away re-routes, coming online drains.
+    Only the system reacts (the routing task)."""
+    authorize_system(actor)
     from pivotdesk.routing.services.queue import drain_queue
 
     note_presence(workspace_id, agent_id=agent_id, status=new)
     if new in (AgentStatus.OFFLINE, AgentStatus.AWAY):
-        agent_went_unavailable(agent_id=agent_id, status=new)
+        agent_went_unavailable(actor=actor, agent_id=agent_id, status=new)
     elif new == AgentStatus.ONLINE:
-        drain_queue(workspace_id=workspace_id)
+        drain_queue(actor=actor, workspace_id=workspace_id)

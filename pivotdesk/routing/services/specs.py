@@ -56,7 +56,7 @@ DEVICE_LINK = "routing_device__device"
 def ticket_device(ticket: Ticket) -> TicketDevice | None:
     """The ticket's device link: from the ticket's select_related (`DEVICE_LINK`) when it was loaded so, else
     one query."""
-    descriptor = Ticket.routing_device  # type: ignore[attr-defined]  # reverse one-to-one from TicketDevice
+    descriptor = Ticket.routing_device  # reverse one-to-one from TicketDevice
     if descriptor.is_cached(ticket):
         return cast(TicketDevice | None, getattr(ticket, "routing_device", None))
     return TicketDevice.objects.select_related("device").filter(ticket_id=ticket.pk).first()

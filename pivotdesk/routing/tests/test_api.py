@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.services import api_token_create
 from pivotdesk.routing import services
 from pivotdesk.routing.models import RoutingPolicy, Trigger
@@ -11,7 +12,7 @@ from pivotdesk.tickets.tests.factories import make_ticket
 
 
 def _auth(agent, scope="write"):
-    _, raw = api_token_create(agent=agent, name="t", scope=scope)
+    _, raw = api_token_create(actor=Actor.system(), agent=agent, name="t", scope=scope)
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
@@ -55,7 +56,7 @@ def test_queue_decisions_decline_and_override(client, workspace, supervisor, age
     supervisor.save()
     policy(workspace)
     ticket = make_ticket(workspace=workspace)
-    services.route_ticket(ticket=ticket, trigger=Trigger.NEW)
+    services.route_ticket(actor=Actor.system(), ticket=ticket, trigger=Trigger.NEW)
     ticket.refresh_from_db()
     assert ticket.assignee_id == agent.pk
     decisions = client.get(f"/api/v1/routing/tickets/{ticket.pk}/decisions/", **_auth(agent)).json()

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from django.db import connection, connections
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.tests.factories import AgentFactory, WorkspaceFactory
 from pivotdesk.routing import services
 from pivotdesk.routing.models import QueuedTicket, RoutingDecision, RoutingPolicy, Trigger
@@ -47,7 +48,7 @@ def test_many_workers_never_exceed_capacity_nor_double_assign():
             barrier.wait()
             for ticket_id in order:
                 ticket = Ticket.objects.get(pk=ticket_id)
-                services.route_ticket(ticket=ticket, trigger=Trigger.NEW)
+                services.route_ticket(actor=Actor.system(), ticket=ticket, trigger=Trigger.NEW)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -60,7 +61,9 @@ def test_many_workers_never_exceed_capacity_nor_double_assign():
     for t in threads:
         t.join()
     assert not errors, errors
-    services.drain_queue(workspace_id=workspace.pk)  # what a worker left waiting (a skipped locked row) is retried
+    services.drain_queue(
+        actor=Actor.system(), workspace_id=workspace.pk
+    )  # what a worker left waiting (a skipped locked row) is retried
 
     # then no agent holds more open tickets of a channel type than its capacity …
     per_agent = Counter(

@@ -101,7 +101,7 @@ def test_channel_types_group_ticket_channels():
 
 def test_an_unknown_strategy_is_refused():
     with pytest.raises(ValueError, match="unknown routing strategy"):
-        decide(TicketSpec(1), [agent(1)], PolicySpec(strategy="lottery"))  # type: ignore[arg-type]
+        decide(TicketSpec(1), [agent(1)], PolicySpec(strategy="lottery"))
 
 
 # --- strategies --------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pivotdesk.tickets.tests.factories import make_ticket
 
 
 def _route(ticket: Ticket, trigger: str = Trigger.NEW, **kwargs) -> services.Outcome:
-    outcome = route_ticket(ticket=ticket, trigger=trigger, **kwargs)
+    outcome = route_ticket(actor=Actor.system(), ticket=ticket, trigger=trigger, **kwargs)
     ticket.refresh_from_db()
     return outcome
 
@@ -193,11 +193,11 @@ def test_relaxation_after_the_skill_timeout_then_assignment(workspace):
     start = now()
     assert _route(ticket, now=start).queued
     # before the timeout a drain changes nothing
-    services.drain_queue(workspace_id=workspace.pk, now=start + dt.timedelta(seconds=30))
+    services.drain_queue(actor=Actor.system(), workspace_id=workspace.pk, now=start + dt.timedelta(seconds=30))
     ticket.refresh_from_db()
     assert ticket.assignee_id is None
     # after one timeout the skill-level requirement is relaxed and the near miss gets it
-    result = services.drain_queue(workspace_id=workspace.pk, now=start + dt.timedelta(seconds=61))
+    result = services.drain_queue(actor=Actor.system(), workspace_id=workspace.pk, now=start + dt.timedelta(seconds=61))
     ticket.refresh_from_db()
     assert result.assigned == 1 and ticket.assignee_id == near_miss.pk
     decision = RoutingDecision.objects.filter(ticket=ticket, agent=near_miss).get()
@@ -212,7 +212,7 @@ def test_relaxation_can_be_switched_off(workspace):
     ticket = make_ticket(workspace=workspace, category=needs)
     start = now()
     _route(ticket, now=start)
-    services.drain_queue(workspace_id=workspace.pk, now=start + dt.timedelta(hours=5))
+    services.drain_queue(actor=Actor.system(), workspace_id=workspace.pk, now=start + dt.timedelta(hours=5))
     ticket.refresh_from_db()
     assert ticket.assignee_id is None and QueuedTicket.objects.filter(ticket=ticket).exists()
 
@@ -230,11 +230,15 @@ def test_overflow_to_another_team_after_the_ladder(workspace):
     _route(ticket, now=start)
     steps = len(specs.policy_spec(pol).relax_steps)
     # the whole ladder is not enough: still waiting
-    services.drain_queue(workspace_id=workspace.pk, now=start + dt.timedelta(seconds=10 * steps + 1))
+    services.drain_queue(
+        actor=Actor.system(), workspace_id=workspace.pk, now=start + dt.timedelta(seconds=10 * steps + 1)
+    )
     ticket.refresh_from_db()
     assert ticket.assignee_id is None
     # one more timeout → the overflow team is the pool
-    services.drain_queue(workspace_id=workspace.pk, now=start + dt.timedelta(seconds=10 * (steps + 1) + 1))
+    services.drain_queue(
+        actor=Actor.system(), workspace_id=workspace.pk, now=start + dt.timedelta(seconds=10 * (steps + 1) + 1)
+    )
     ticket.refresh_from_db()
     assert ticket.assignee_id == helper.pk
     decision = RoutingDecision.objects.get(ticket=ticket, agent=helper)
@@ -272,12 +276,12 @@ def test_an_agent_going_offline_has_their_tickets_rerouted(workspace, django_cap
     staying = agent(workspace)
     # going away keeps the tickets (flag off) …
     with django_capture_on_commit_callbacks(execute=True):
-        agent_set_status(agent=leaving, status="away")
+        agent_set_status(actor=Actor.system(), agent=leaving, status="away")
     ticket.refresh_from_db()
     assert ticket.assignee_id == leaving.pk
     # … going offline moves them, with an "offline" decision
     with django_capture_on_commit_callbacks(execute=True):
-        agent_set_status(agent=leaving, status="offline")
+        agent_set_status(actor=Actor.system(), agent=leaving, status="offline")
     ticket.refresh_from_db()
     assert ticket.assignee_id == staying.pk
     assert RoutingDecision.objects.filter(ticket=ticket, trigger=Trigger.OFFLINE, agent=staying).exists()
@@ -290,7 +294,7 @@ def test_offline_reroute_with_nobody_else_puts_the_ticket_in_the_queue_unassigne
     _route(ticket)
     leaving.status = "offline"
     leaving.save()
-    result = services.agent_went_unavailable(agent_id=leaving.pk, status="offline")
+    result = services.agent_went_unavailable(actor=Actor.system(), agent_id=leaving.pk, status="offline")
     ticket.refresh_from_db()
     assert result.waiting == 1 and ticket.assignee_id is None
     assert QueuedTicket.objects.get(ticket=ticket).excluded_agent_ids == [leaving.pk]
@@ -329,12 +333,12 @@ def test_a_declined_ticket_goes_to_someone_else_and_never_back(workspace):
     assert outcome.queued and ticket.assignee_id is None
     assert ticket.events.get(verb="routing_declined").data["reason"] == "I do not speak Thai"
     # the decliner is online with room, but the queue never gives it back; the other agent gets it when online
-    services.drain_queue(workspace_id=workspace.pk)
+    services.drain_queue(actor=Actor.system(), workspace_id=workspace.pk)
     ticket.refresh_from_db()
     assert ticket.assignee_id is None
     other.status = "online"
     other.save()
-    services.drain_queue(workspace_id=workspace.pk)
+    services.drain_queue(actor=Actor.system(), workspace_id=workspace.pk)
     ticket.refresh_from_db()
     assert ticket.assignee_id == other.pk
 
@@ -402,7 +406,7 @@ def test_solved_and_merged_tickets_leave_the_queue(workspace):
     _route(ticket)
     assert QueuedTicket.objects.filter(ticket=ticket).exists()
     Ticket.objects.filter(pk=ticket.pk).update(status=Status.SOLVED)
-    services.drain_queue(workspace_id=workspace.pk)
+    services.drain_queue(actor=Actor.system(), workspace_id=workspace.pk)
     assert not QueuedTicket.objects.exists()
 
 
@@ -419,7 +423,7 @@ def test_a_long_queue_is_assigned_jointly_in_batch_mode(workspace):
     for a in agents:
         a.status = "online"
         a.save()
-    result = services.drain_queue(workspace_id=workspace.pk)
+    result = services.drain_queue(actor=Actor.system(), workspace_id=workspace.pk)
     assert result.batched == 5 and result.assigned == 4 and result.waiting == 1
     counts = [Ticket.objects.filter(assignee=a).count() for a in agents]
     assert counts == [2, 2]
@@ -438,7 +442,7 @@ def test_onsite_work_goes_to_the_nearest_engineer_and_shows_the_device_history(w
     earlier = make_ticket(workspace=workspace, subject="Compressor noise")
     TicketDevice.objects.create(workspace=workspace, ticket=earlier, device=device)
     fan = PartFactory(workspace=workspace, stock=3)
-    services.part_usage_record(ticket=earlier, device=device, part=fan, quantity=2)
+    services.part_usage_record(actor=Actor.system(), ticket=earlier, device=device, part=fan, quantity=2)
     ticket = make_ticket(workspace=workspace, subject="Chiller down")
     services.device_link(ticket=ticket, device=device, onsite=True, actor=Actor.system())
     _route(ticket)
@@ -565,7 +569,7 @@ def test_a_ticket_that_fails_to_route_keeps_waiting_with_the_error_as_its_reason
         raise RuntimeError("scorer exploded")
 
     monkeypatch.setattr(queue_module, "route_ticket", broken)
-    result = services.drain_queue(workspace_id=workspace.pk)
+    result = services.drain_queue(actor=Actor.system(), workspace_id=workspace.pk)
     assert result.skipped == 1
     assert QueuedTicket.objects.get(ticket=ticket).last_reason == "Routing failed: scorer exploded"
 
@@ -578,7 +582,7 @@ def test_presence_changes_patch_the_cached_pool(workspace, settings, django_capt
     second = agent(workspace)
     _route(make_ticket(workspace=workspace))  # fills the caches
     with django_capture_on_commit_callbacks(execute=True):
-        agent_set_status(agent=first, status="offline")
+        agent_set_status(actor=Actor.system(), agent=first, status="offline")
     states = {s.id: s for s in pool.agent_states(workspace_id=workspace.pk, policy=None, at=now())}
     assert states[first.pk].online is False and states[second.pk].online is True
     ticket = make_ticket(workspace=workspace)

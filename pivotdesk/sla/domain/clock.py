@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from pivotdesk.sla.domain.calendar import BusinessCalendar, add_business_time, business_time_between
+from pivotdesk.common.calendars.calendar import BusinessCalendar, add_business_time, business_time_between
 
 DEFAULT_PAUSED_STATUSES: frozenset[str] = frozenset({"pending", "on_hold"})
 STOPPED_STATUSES: frozenset[str] = frozenset({"solved", "closed"})

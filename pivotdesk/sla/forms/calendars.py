@@ -9,13 +9,14 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
-from pivotdesk.common.errors import NotFound, ValidationFailed
-from pivotdesk.sla.domain.hours import format_clock
+from pivotdesk.common.calendars.hours import format_clock
+from pivotdesk.common.errors import NotFound
+from pivotdesk.sla.errors import SlaErrorCode
 from pivotdesk.sla.forms.text import (
     WEEKDAYS,
     hours_text,
@@ -25,7 +26,7 @@ from pivotdesk.sla.forms.text import (
     working_dates_text,
 )
 from pivotdesk.sla.models import BusinessCalendar
-from pivotdesk.sla.services.configuration import recheck_open_tickets
+from pivotdesk.sla.services import configuration
 
 
 class CalendarForm(forms.Form):
@@ -132,39 +133,24 @@ def calendar_initial(calendar: BusinessCalendar) -> dict[str, Any]:
 
 
 def calendar_save(
-    *, workspace: Workspace, form: CalendarForm, calendar: BusinessCalendar | None = None
+    *, workspace: Workspace, actor: Actor, form: CalendarForm, calendar: BusinessCalendar | None = None
 ) -> BusinessCalendar:
-    """Create or update a calendar from a valid form; one default per workspace (setting one unsets the other)."""
-    values = form.values()
-    with transaction.atomic():
-        row = calendar or BusinessCalendar(workspace=workspace)
-        for key, value in values.items():
-            setattr(row, key, value)
-        if row.is_default:
-            BusinessCalendar.objects.filter(workspace=workspace, is_default=True).exclude(pk=row.pk).update(
-                is_default=False
-            )
-        try:
-            row.full_clean()
-        except ValidationError as exc:
-            raise ValidationFailed("; ".join(exc.messages)) from exc
-        row.save()
-        recheck_open_tickets(workspace.pk)
-    return row
+    """Create or update a calendar from a valid form through the SLA configuration services (their permission
+    check and validation); one default per workspace (setting one unsets the other)."""
+    if calendar is None:
+        return configuration.calendar_create(workspace=workspace, actor=actor, **form.values())
+    return configuration.calendar_update(calendar=calendar, actor=actor, changes=form.values())
 
 
-def calendar_delete(*, calendar: BusinessCalendar) -> None:
-    """Delete a calendar; policies that used it fall back to the team's or the default calendar."""
-    with transaction.atomic():
-        workspace_id = calendar.workspace_id
-        calendar.delete()
-        recheck_open_tickets(workspace_id)
+def calendar_delete(*, calendar: BusinessCalendar, actor: Actor) -> None:
+    """Delete a calendar (the service's check); policies that used it fall back to the team's or the default."""
+    configuration.calendar_delete(calendar=calendar, actor=actor)
 
 
 def access_calendar(*, workspace: Workspace, calendar_id: int) -> BusinessCalendar:
     row = BusinessCalendar.objects.filter(workspace=workspace, pk=calendar_id).first()
     if row is None:
-        raise NotFound("Calendar not found.")
+        raise NotFound(_("Business calendar not found."), code=SlaErrorCode.CALENDAR_NOT_FOUND)
     return row
 
 

@@ -9,17 +9,18 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Team, Workspace
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import NotFound, ValidationFailed
 from pivotdesk.customers.models import CustomerOrganization, Tier
+from pivotdesk.sla.errors import SlaErrorCode
 from pivotdesk.sla.forms.text import minutes_text, parse_minutes, parse_warnings, warnings_text
-from pivotdesk.sla.models import BusinessCalendar, EscalationLevel, Metric, SLAPolicy, SLATarget
-from pivotdesk.sla.services.configuration import recheck_open_tickets
+from pivotdesk.sla.models import BusinessCalendar, Metric, SLAPolicy
+from pivotdesk.sla.services import configuration
 from pivotdesk.sla.services.escalation import parse_actions
 from pivotdesk.tickets.models import Category, Priority, Status, TicketType
 
@@ -311,93 +312,75 @@ def parse_level_rows(data: Any, *, workspace: Workspace) -> list[LevelRow]:
 def policy_save(
     *,
     workspace: Workspace,
+    actor: Actor,
     form: PolicyForm,
     cells: list[TargetCell],
     levels: list[LevelRow],
     policy: SLAPolicy | None = None,
 ) -> SLAPolicy:
-    """Create or update a policy with its whole targets grid and escalation ladder in one transaction. Callers pass
-    a valid form and cells/levels without errors (else ValidationFailed)."""
+    """Create or update a policy with its whole targets grid and escalation ladder in one transaction, through the
+    SLA configuration services (their permission check and validation). Callers pass a valid form and
+    cells/levels without errors (else ValidationFailed)."""
     if any(c.error for c in cells) or any(r.error for r in levels):
         raise ValidationFailed(_("Fix the marked fields."))
     d = form.cleaned_data
+    fields: dict[str, Any] = {
+        "description": d.get("description", ""),
+        "active": bool(d.get("active")),
+        "calendar": d.get("calendar"),
+        "paused_statuses": sorted(d.get("paused_statuses") or []),
+        "conditions": form.conditions(),
+        "targets": [
+            {
+                "priority": c.priority,
+                "metric": c.metric,
+                "minutes": c.minutes,
+                "business_hours": c.business,
+                "warn_at_percent": list(c.percents),
+                "warn_minutes_before": list(c.before),
+            }
+            for c in cells
+            if c.minutes is not None
+        ],
+    }
+    ladder = [
+        {"level": r.level_number, "metric": r.metric, "minutes_after_breach": r.minutes, "actions": list(r.actions)}
+        for r in levels
+    ]
     with transaction.atomic():
-        row = policy or SLAPolicy(workspace=workspace)
-        if row.pk is None:
-            top = SLAPolicy.objects.filter(workspace=workspace).aggregate(m=Max("position"))["m"]
-            row.position = 0 if top is None else top + 1
-        row.name = d["name"]
-        row.description = d.get("description", "")
-        row.active = bool(d.get("active"))
-        row.calendar = d.get("calendar")
-        row.paused_statuses = sorted(d.get("paused_statuses") or [])
-        row.conditions = form.conditions()
-        try:
-            row.full_clean()
-        except ValidationError as exc:
-            raise ValidationFailed("; ".join(exc.messages)) from exc
-        row.save()
-        wanted = {(c.priority, c.metric): c for c in cells if c.minutes is not None}
-        SLATarget.objects.filter(policy=row).exclude(
-            pk__in=[t.pk for t in SLATarget.objects.filter(policy=row) if (t.priority, t.metric) in wanted]
-        ).delete()
-        for (priority, metric), c in wanted.items():
-            SLATarget.objects.update_or_create(
-                policy=row,
-                priority=priority,
-                metric=metric,
-                defaults={
-                    "minutes": c.minutes or 0,
-                    "business_hours": c.business,
-                    "warn_at_percent": list(c.percents),
-                    "warn_minutes_before": list(c.before),
-                },
-            )
-        EscalationLevel.objects.filter(policy=row).delete()
-        EscalationLevel.objects.bulk_create(
-            EscalationLevel(
-                policy=row,
-                level=r.level_number,
-                metric=r.metric,
-                minutes_after_breach=r.minutes,
-                actions=list(r.actions),
-            )
-            for r in sorted(levels, key=lambda r: (r.level_number, r.metric))
-        )
-        recheck_open_tickets(workspace.pk)
+        if policy is None:
+            row = configuration.policy_create(workspace=workspace, actor=actor, name=d["name"], **fields)
+        else:
+            row = configuration.policy_update(policy=policy, actor=actor, changes={"name": d["name"], **fields})
+        configuration.escalation_levels_replace(policy=row, actor=actor, levels=ladder)
     return row
 
 
-def policy_move(*, policy: SLAPolicy, direction: str) -> None:
-    """Move a policy one place up or down in the workspace's order (positions renumbered 0…n-1)."""
+def policy_move(*, policy: SLAPolicy, actor: Actor, direction: str) -> None:
+    """Move a policy one place up or down in the workspace's order (through `policy_reorder`)."""
     if direction not in ("up", "down"):
         raise ValidationFailed(_("Move a policy up or down."))
-    with transaction.atomic():
-        rows = list(
-            SLAPolicy.objects.select_for_update().filter(workspace_id=policy.workspace_id).order_by("position", "pk")
-        )
-        i = next(i for i, r in enumerate(rows) if r.pk == policy.pk)
-        j = i - 1 if direction == "up" else i + 1
-        if 0 <= j < len(rows):
-            rows[i], rows[j] = rows[j], rows[i]
-        for position, r in enumerate(rows):
-            if r.position != position:
-                SLAPolicy.objects.filter(pk=r.pk).update(position=position)
-        recheck_open_tickets(policy.workspace_id)
+    ids = list(
+        SLAPolicy.objects.filter(workspace_id=policy.workspace_id)
+        .order_by("position", "pk")
+        .values_list("pk", flat=True)
+    )
+    i = ids.index(policy.pk)
+    j = i - 1 if direction == "up" else i + 1
+    if 0 <= j < len(ids):
+        ids[i], ids[j] = ids[j], ids[i]
+    configuration.policy_reorder(workspace=policy.workspace, actor=actor, policy_ids=ids)
 
 
-def policy_delete(*, policy: SLAPolicy) -> None:
-    """Delete a policy with its targets and levels; tickets keep their finished outcomes for reports."""
-    with transaction.atomic():
-        workspace_id = policy.workspace_id
-        policy.delete()
-        recheck_open_tickets(workspace_id)
+def policy_delete(*, policy: SLAPolicy, actor: Actor) -> None:
+    """Delete a policy with its targets and levels (the service's check); tickets keep their finished outcomes."""
+    configuration.policy_delete(policy=policy, actor=actor)
 
 
 def access_policy(*, workspace: Workspace, policy_id: int) -> SLAPolicy:
     row = SLAPolicy.objects.filter(workspace=workspace, pk=policy_id).first()
     if row is None:
-        raise NotFound("Policy not found.")
+        raise NotFound(_("SLA policy not found."), code=SlaErrorCode.POLICY_NOT_FOUND)
     return row
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from pivotdesk.sla.domain.hours import HoursError, parse_ranges
+from pivotdesk.common.calendars.hours import HoursError, parse_ranges
 
 WEEKDAYS = (
     gettext_lazy("Monday"),

@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db import transaction
 
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.common.time import now as current_time
 from pivotdesk.sla.calendars import always_open
 from pivotdesk.sla.domain import clock
@@ -217,10 +219,12 @@ def _due_and_next(
     return due, min(future, default=None)
 
 
-def sla_apply(*, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
+def sla_apply(*, actor: Actor, ticket: Ticket, now: dt.datetime | None = None) -> SlaResult:
     """Recompute a ticket's SLA clocks at `now`: match the policy, measure each target of the ticket's priority,
     upsert one TicketSLA row per metric, record finished cycles, write policy/target changes on the timeline (old
-    and new), and set the ticket's sla_due_at / sla_state / sla_next_check_at. Returns what is due to fire."""
+    and new), and set the ticket's sla_due_at / sla_state / sla_next_check_at. Returns what is due to fire.
+    Only the system runs it (the SLA tasks)."""
+    authorize_system(actor)
     with transaction.atomic():
         return apply_in_transaction(ticket=ticket, now=now)
 
@@ -304,9 +308,7 @@ def apply_in_transaction(
     )
     if own_timeline:
         entries.flush()
-    fired = set(
-        SLAFiring.objects.filter(ticket=ticket).values_list("metric", "cycle", "kind", "label")  # type: ignore[arg-type]
-    )
+    fired = set(SLAFiring.objects.filter(ticket=ticket).values_list("metric", "cycle", "kind", "label"))
     due, next_at = _due_and_next(measurements, config.levels(policy), fired, at)
     state, due_at = _ticket_state(measurements, at)
     next_check = at if (due and not firing) else next_at
@@ -386,8 +388,9 @@ def _save_clocks(rows: dict[str, TicketSLA], at: dt.datetime) -> None:
         TicketSLA.objects.bulk_update(existing, [*CLOCK_FIELDS, "updated_at"])
 
 
-def sla_clear(*, ticket: Ticket) -> None:
-    """Remove a ticket's clocks (a merged-away ticket); its finished outcomes stay for reports."""
+def sla_clear(*, actor: Actor, ticket: Ticket) -> None:
+    """Remove a ticket's clocks (a merged-away ticket); its finished outcomes stay for reports. System only."""
+    authorize_system(actor)
     with transaction.atomic():
         old = {c.metric: c for c in TicketSLA.objects.filter(ticket=ticket).select_related("policy")}
         _clear(ticket, old, "merged into another ticket")

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from pivotdesk.accounts.models import AgentProfile, Role, Team
 from pivotdesk.common.errors import DomainError, ValidationFailed
+from pivotdesk.sla.errors import SlaErrorCode
 from pivotdesk.tickets.models import PRIORITY_RANK, Priority, Ticket
 from pivotdesk.tickets.services import ticket_update
 
@@ -28,19 +29,30 @@ def parse_actions(actions: Any, *, workspace_id: int) -> list[dict[str, Any]]:
     """Validate a level's actions (see EscalationLevel); agent, team ids must belong to the workspace. Returns the
     cleaned list; raises ValidationFailed with a readable message for the first problem."""
     if not isinstance(actions, list):
-        raise ValidationFailed("Escalation actions must be a list.", details={"actions": "a list"})
+        raise ValidationFailed(
+            gettext("Escalation actions must be a list."),
+            code=SlaErrorCode.INVALID_ACTION,
+            details={"actions": "a list"},
+        )
     cleaned: list[dict[str, Any]] = []
     for i, action in enumerate(actions):
         where = f"actions[{i}]"
         if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
             raise ValidationFailed(
-                f"{where}: type must be one of {', '.join(ACTION_TYPES)}.", details={where: "unknown type"}
+                gettext("%(where)s: the type must be one of %(choices)s.")
+                % {"where": where, "choices": ", ".join(ACTION_TYPES)},
+                code=SlaErrorCode.INVALID_ACTION,
+                details={where: "unknown type"},
             )
         kind = action["type"]
         if kind == "notify":
             to = action.get("to")
             if to not in NOTIFY_TARGETS:
-                raise ValidationFailed(f"{where}: notify 'to' must be one of {', '.join(NOTIFY_TARGETS)}.")
+                raise ValidationFailed(
+                    gettext("%(where)s: notify “to” must be one of %(choices)s.")
+                    % {"where": where, "choices": ", ".join(NOTIFY_TARGETS)},
+                    code=SlaErrorCode.INVALID_ACTION,
+                )
             item: dict[str, Any] = {"type": kind, "to": to}
             if to == "agents":
                 item["agents"] = _agent_ids(action.get("agents"), workspace_id, where)
@@ -51,33 +63,50 @@ def parse_actions(actions: Any, *, workspace_id: int) -> list[dict[str, Any]]:
             elif action.get("team") is not None:
                 cleaned.append({"type": kind, "team": _team_id(action["team"], workspace_id, where)})
             else:
-                raise ValidationFailed(f"{where}: reassign needs an 'agent' or a 'team'.")
+                raise ValidationFailed(
+                    gettext("%(where)s: reassign needs an agent or a team.") % {"where": where},
+                    code=SlaErrorCode.INVALID_ACTION,
+                )
         elif kind == "raise_priority":
             to = action.get("to") or ""
             if to and to not in Priority.values:
-                raise ValidationFailed(f"{where}: priority must be one of {', '.join(Priority.values)}.")
+                raise ValidationFailed(
+                    gettext("%(where)s: the priority must be one of %(choices)s.")
+                    % {"where": where, "choices": ", ".join(Priority.values)},
+                    code=SlaErrorCode.INVALID_ACTION,
+                )
             cleaned.append({"type": kind, "to": to} if to else {"type": kind})
         elif kind == "add_follower":
             cleaned.append({"type": kind, "agent": _agent_ids([action.get("agent")], workspace_id, where)[0]})
         else:
             tag = str(action.get("tag") or "").strip().lower()
             if not tag or len(tag) > 64:
-                raise ValidationFailed(f"{where}: add_tag needs a tag of 1–64 characters.")
+                raise ValidationFailed(
+                    gettext("%(where)s: adding a tag needs a tag of 1–64 characters.") % {"where": where},
+                    code=SlaErrorCode.INVALID_ACTION,
+                )
             cleaned.append({"type": kind, "tag": tag})
     return cleaned
 
 
 def _agent_ids(values: Any, workspace_id: int, where: str) -> list[int]:
     if not isinstance(values, list) or not values:
-        raise ValidationFailed(f"{where}: name at least one agent (by id).")
+        raise ValidationFailed(
+            gettext("%(where)s: name at least one agent (by id).") % {"where": where}, code=SlaErrorCode.INVALID_ACTION
+        )
     try:
         ids = [int(v) for v in values]
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed(f"{where}: agents are given by id.") from exc
+        raise ValidationFailed(
+            gettext("%(where)s: agents are given by id.") % {"where": where}, code=SlaErrorCode.INVALID_ACTION
+        ) from exc
     found = set(AgentProfile.objects.filter(workspace_id=workspace_id, pk__in=ids).values_list("pk", flat=True))
     missing = [i for i in ids if i not in found]
     if missing:
-        raise ValidationFailed(f"{where}: unknown agent(s) {', '.join(map(str, missing))}.")
+        raise ValidationFailed(
+            gettext("%(where)s: unknown agent(s) %(ids)s.") % {"where": where, "ids": ", ".join(map(str, missing))},
+            code=SlaErrorCode.INVALID_ACTION,
+        )
     return ids
 
 
@@ -85,9 +114,14 @@ def _team_id(value: Any, workspace_id: int, where: str) -> int:
     try:
         team_id = int(value)
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed(f"{where}: a team is given by id.") from exc
+        raise ValidationFailed(
+            gettext("%(where)s: a team is given by id.") % {"where": where}, code=SlaErrorCode.INVALID_ACTION
+        ) from exc
     if not Team.objects.filter(workspace_id=workspace_id, pk=team_id).exists():
-        raise ValidationFailed(f"{where}: unknown team {team_id}.")
+        raise ValidationFailed(
+            gettext("%(where)s: unknown team %(id)s.") % {"where": where, "id": team_id},
+            code=SlaErrorCode.INVALID_ACTION,
+        )
     return team_id
 
 
@@ -212,7 +246,9 @@ def run_ticket_action(ticket: Ticket, action: dict[str, Any], actor: Any) -> Ste
             return None
         ticket_update(ticket=current, actor=actor, changes={"add_tags": [action["tag"]]})
         return {"do": "tagged", "tag": str(action["tag"])}
-    raise ValidationFailed(f"Unknown escalation action '{kind}'.")
+    raise ValidationFailed(
+        gettext("Unknown escalation action “%(kind)s”.") % {"kind": kind}, code=SlaErrorCode.INVALID_ACTION
+    )
 
 
 def run_safely(ticket: Ticket, action: dict[str, Any], actor: Any) -> tuple[Step | None, str]:

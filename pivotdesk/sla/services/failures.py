@@ -8,13 +8,23 @@ import logging
 
 from django.db import IntegrityError, transaction
 
-from pivotdesk.sla.domain.retry import retry_delay
+from pivotdesk.common.domain.backoff import backoff_ceiling
 from pivotdesk.sla.models import SLACheckFailure
 from pivotdesk.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
 
 MAX_REASON = 2000
+
+FIRST_RETRY = dt.timedelta(minutes=5)
+MAX_RETRY = dt.timedelta(hours=6)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """The wait after the `attempts`-th consecutive failure (1 → 5 min, 2 → 10 min, 3 → 20 min …, at most 6 h):
+    the outboxes' back-off ceiling, without jitter (one scanner retries a ticket; nothing bunches up)."""
+    ceiling = backoff_ceiling(attempts, base_s=FIRST_RETRY.total_seconds(), cap_s=MAX_RETRY.total_seconds())
+    return dt.timedelta(seconds=ceiling)
 
 
 def reason_of(error: BaseException) -> str:

@@ -16,7 +16,9 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile
+from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.common.time import now as current_time
 from pivotdesk.notifications.services import notify
 from pivotdesk.sla import selectors
@@ -50,10 +52,13 @@ class ScanReport:
     firings: list[int] = field(default_factory=list)
 
 
-def sla_scan_due(*, now: dt.datetime | None = None, batch_size: int = 500, max_batches: int = 20) -> ScanReport:
+def sla_scan_due(
+    *, actor: Actor, now: dt.datetime | None = None, batch_size: int = 500, max_batches: int = 20
+) -> ScanReport:
     """Check every ticket whose sla_next_check_at has passed, oldest first, in batches of `batch_size` (keyset
     paging over the sla_next_check_at index, so a ticket that fails is not picked again in the same scan). The
-    configuration (policies, targets, levels, calendars) is read once per batch."""
+    configuration (policies, targets, levels, calendars) is read once per batch. Only the system scans."""
+    authorize_system(actor)
     at = now or current_time()
     report = ScanReport()
     after: tuple[dt.datetime, int] | None = None
@@ -64,7 +69,7 @@ def sla_scan_due(*, now: dt.datetime | None = None, batch_size: int = 500, max_b
         for ticket_id, _check_at in batch:
             report.checked += 1
             try:
-                fired = sla_check_ticket(ticket_id=ticket_id, now=at, cache=cache)
+                fired = sla_check_ticket(actor=actor, ticket_id=ticket_id, now=at, cache=cache)
             except Exception as exc:  # one broken ticket must not stop the scan; it is retried with back-off
                 log.exception("SLA check of ticket %s failed", ticket_id)
                 report.failed += 1
@@ -86,11 +91,12 @@ CLAIM_RELATED = ("requester__organization", "organization")  # the rest comes fr
 
 
 def sla_check_ticket(
-    *, ticket_id: int, now: dt.datetime | None = None, cache: SlaCache | None = None
+    *, actor: Actor, ticket_id: int, now: dt.datetime | None = None, cache: SlaCache | None = None
 ) -> list[SLAFiring]:
     """Recompute one due ticket and fire its due warnings, breaches and escalation levels (each once). One query
     claims and loads the ticket with everything the firing needs; the clocks, outcomes, firing rows and timeline
-    entries are written with one statement each."""
+    entries are written with one statement each. Only the system checks."""
+    authorize_system(actor)
     at = now or current_time()
     cache = cache or SlaCache()
     with transaction.atomic():
@@ -170,6 +176,7 @@ def _notify(
         try:  # notify() writes inside its own savepoint: a failure there leaves this transaction usable
             notify(
                 workspace=ticket.workspace,
+                actor=Actor.system("sla"),
                 recipient=r.agent,
                 kind=kind,
                 title=title,

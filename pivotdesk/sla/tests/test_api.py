@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.test import Client
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.services import api_token_create
 from pivotdesk.accounts.tests.factories import AgentFactory
 from pivotdesk.sla.services import sla_apply, sla_scan_due
@@ -16,7 +17,7 @@ from pivotdesk.tickets.tests.factories import make_ticket
 
 
 def client_for(agent) -> Client:
-    _, secret = api_token_create(agent=agent, name="test", scope="read")
+    _, secret = api_token_create(actor=Actor.system(), agent=agent, name="test", scope="read")
     return Client(headers={"authorization": f"Bearer {secret}"})
 
 
@@ -27,14 +28,14 @@ def setup(clock, workspace, agent):
     add_targets(policy, "normal", first_reply=120, resolution=960)
     add_level(policy, 1, [{"type": "notify", "to": "assignee"}])
     ticket = make_ticket(workspace=workspace, assignee=agent)
-    sla_apply(ticket=ticket, now=clock())
+    sla_apply(actor=Actor.system(), ticket=ticket, now=clock())
     return ticket
 
 
 def test_ticket_sla_shows_clocks_and_firings(clock, setup, agent):
     when = dt.datetime(2026, 3, 2, 11, 30, tzinfo=SH)
     clock.set(when)
-    sla_scan_due(now=when)
+    sla_scan_due(actor=Actor.system(), now=when)
     response = client_for(agent).get(f"/api/v1/tickets/{setup.pk}/sla")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -61,7 +62,7 @@ def test_a_failing_check_is_in_the_tickets_sla(clock, setup, agent, monkeypatch)
     monkeypatch.setattr(scan_module, "apply_in_transaction", boom)
     when = dt.datetime(2026, 3, 2, 11, 30, tzinfo=SH)
     clock.set(when)
-    sla_scan_due(now=when)
+    sla_scan_due(actor=Actor.system(), now=when)
     failure = client_for(agent).get(f"/api/v1/tickets/{setup.pk}/sla").json()["check_failure"]
     assert failure["error"] == "ValueError: no calendar"
     assert failure["attempts"] == 1

@@ -93,9 +93,9 @@ def test_policy_matches_by_channel(clock, workspace, vip_factory, standard):
 
 
 def test_policy_matches_by_category_and_its_subcategories(clock, workspace, vip_factory, standard):
-    billing = category_create(workspace=workspace, name="Billing")
-    refunds = category_create(workspace=workspace, name="Refunds", parent=billing)
-    other = category_create(workspace=workspace, name="Shipping")
+    billing = category_create(actor=Actor.system(), workspace=workspace, name="Billing")
+    refunds = category_create(actor=Actor.system(), workspace=workspace, name="Refunds", parent=billing)
+    other = category_create(actor=Actor.system(), workspace=workspace, name="Shipping")
     vip = vip_factory({"category_ids": [billing.pk]})
     assert match_policy(make_ticket(workspace=workspace, category=billing)) == vip
     assert match_policy(make_ticket(workspace=workspace, category=refunds)) == vip
@@ -136,7 +136,7 @@ def test_first_active_policy_by_position_wins_and_inactive_ones_are_skipped(cloc
 
 def test_no_policy_no_clocks(clock, workspace):
     ticket = make_ticket(workspace=workspace)
-    result = sla_apply(ticket=ticket)
+    result = sla_apply(actor=Actor.system(), ticket=ticket)
     ticket.refresh_from_db()
     assert result.policy is None
     assert (ticket.sla_due_at, ticket.sla_state, ticket.sla_next_check_at) == (None, "", None)
@@ -148,7 +148,7 @@ def test_no_policy_no_clocks(clock, workspace):
 def test_new_ticket_gets_business_hour_deadlines_and_next_check(clock, workspace, standard):
     clock.set(at(2, 11, 0))  # Monday 11:00; lunch 12–13
     ticket = make_ticket(workspace=workspace)
-    result = sla_apply(ticket=ticket, now=at(2, 11, 0))
+    result = sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 11, 0))
     rows = clocks(ticket)
     assert rows["first_reply"].due_at == at(2, 14, 0)  # 1 h before lunch, 1 h after
     assert rows["first_reply"].state == ClockState.RUNNING
@@ -167,7 +167,7 @@ def test_agent_reply_fulfils_first_reply_and_customer_message_starts_next_reply(
     message_create(ticket=ticket, actor=Actor.for_agent(agent), body="We are on it.")
     clock.set(at(2, 10, 0))
     message_create(ticket=ticket, actor=Actor.for_contact(ticket.requester_id), body="Any news?", as_customer=True)
-    sla_apply(ticket=ticket, now=at(2, 10, 5))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 10, 5))
     rows = clocks(ticket)
     assert rows["first_reply"].state == ClockState.FULFILLED
     assert rows["first_reply"].fulfilled_at == at(2, 9, 30)
@@ -183,7 +183,7 @@ def test_pending_pauses_and_open_resumes_without_reset(clock, workspace, standar
     ticket = make_ticket(workspace=workspace)  # 09:00, resolution 960 business minutes
     clock.set(at(2, 10, 0))
     ticket_set_status(ticket=ticket, status="pending", actor=actor)
-    sla_apply(ticket=ticket, now=at(2, 15, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 15, 0))
     row = clocks(ticket)["resolution"]
     ticket.refresh_from_db()
     assert row.state == ClockState.PAUSED
@@ -192,7 +192,7 @@ def test_pending_pauses_and_open_resumes_without_reset(clock, workspace, standar
     assert ticket.sla_next_check_at is None or ticket.sla_next_check_at > at(2, 15, 0)
     clock.set(at(3, 9, 0))  # Tuesday 09:00: resumes
     ticket_set_status(ticket=ticket, status="open", actor=actor)
-    sla_apply(ticket=ticket, now=at(3, 9, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(3, 9, 0))
     row = clocks(ticket)["resolution"]
     assert row.state == ClockState.RUNNING
     assert row.elapsed_seconds == 3600
@@ -206,7 +206,7 @@ def test_on_hold_pauses_only_when_the_policy_says_so(clock, workspace, standard,
     ticket = make_ticket(workspace=workspace)
     clock.set(at(2, 10, 0))
     ticket_set_status(ticket=ticket, status="on_hold", actor=Actor.for_agent(agent))
-    sla_apply(ticket=ticket, now=at(2, 11, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 11, 0))
     assert clocks(ticket)["resolution"].state == ClockState.RUNNING
     assert clocks(ticket)["resolution"].elapsed_seconds == 2 * 3600
 
@@ -217,14 +217,14 @@ def test_reopen_resumes_resolution(clock, workspace, standard, agent):
     clock.set(at(2, 10, 0))
     message_create(ticket=ticket, actor=actor, body="Fixed, please check.")
     ticket_set_status(ticket=ticket, status="solved", actor=actor)
-    sla_apply(ticket=ticket, now=at(2, 10, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 10, 0))
     assert clocks(ticket)["resolution"].state == ClockState.FULFILLED
     assert SLAOutcome.objects.get(ticket=ticket, metric="resolution").achieved is True
     clock.set(at(2, 16, 0))  # the customer writes back: the ticket reopens
     message_create(ticket=ticket, actor=Actor.for_contact(ticket.requester_id), body="Still broken", as_customer=True)
     ticket.refresh_from_db()
     assert ticket.status == "open"
-    sla_apply(ticket=ticket, now=at(2, 17, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 17, 0))
     row = clocks(ticket)["resolution"]
     assert row.state == ClockState.RUNNING
     assert row.elapsed_seconds == 2 * 3600  # 1 h before solving + 1 h since reopening
@@ -233,7 +233,7 @@ def test_reopen_resumes_resolution(clock, workspace, standard, agent):
 
 def test_breached_clock_sets_state_and_due_in_the_past(clock, workspace, standard):
     ticket = make_ticket(workspace=workspace)
-    result = sla_apply(ticket=ticket, now=at(2, 14, 30))  # first reply was due 11:00
+    result = sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 14, 30))  # first reply was due 11:00
     ticket.refresh_from_db()
     assert ticket.sla_state == "breached"
     assert clocks(ticket)["first_reply"].breached_at == at(2, 11, 0)
@@ -247,11 +247,11 @@ def test_priority_change_rematches_policy_and_records_old_and_new(clock, workspa
     urgent = PolicyFactory(workspace=workspace, name="VIP", position=0, conditions={"priorities": ["urgent"]})
     add_targets(urgent, "urgent", first_reply=30, resolution=240)
     ticket = make_ticket(workspace=workspace, priority="urgent")
-    sla_apply(ticket=ticket, now=at(2, 9, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 9, 0))
     assert clocks(ticket)["resolution"].due_at == at(2, 14, 0)
     clock.set(at(2, 9, 10))
     ticket_update(ticket=ticket, actor=Actor.for_agent(agent), changes={"priority": "normal"})
-    sla_apply(ticket=ticket, now=at(2, 9, 10))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 9, 10))
     rows = clocks(ticket)
     assert rows["resolution"].policy == standard
     assert rows["resolution"].target_minutes == 960
@@ -274,11 +274,11 @@ def test_rerunning_apply_writes_no_new_timeline_events(clock, workspace, standar
     ticket = make_ticket(workspace=workspace)
     clock.set(at(2, 10, 0))
     ticket_set_status(ticket=ticket, status="pending", actor=Actor.for_agent(agent))
-    sla_apply(ticket=ticket, now=at(2, 10, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 10, 0))
     before = TicketEvent.objects.filter(ticket=ticket).count()
     ticket_set_status(ticket=ticket, status="open", actor=Actor.for_agent(agent))
-    sla_apply(ticket=ticket, now=at(2, 11, 0))
-    sla_apply(ticket=ticket, now=at(2, 11, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 11, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 11, 0))
     verbs = list(TicketEvent.objects.filter(ticket=ticket).values_list("verb", flat=True)[before:])
     assert verbs == ["status_changed"]  # a due time moved by a pause is not a change of promise
 
@@ -289,8 +289,8 @@ def test_merge_keeps_the_survivors_clocks_and_clears_the_merged_ticket(
     survivor = make_ticket(workspace=workspace)
     clock.set(at(2, 10, 0))
     source = make_ticket(workspace=workspace)
-    sla_apply(ticket=survivor, now=at(2, 10, 0))
-    sla_apply(ticket=source, now=at(2, 10, 0))
+    sla_apply(actor=Actor.system(), ticket=survivor, now=at(2, 10, 0))
+    sla_apply(actor=Actor.system(), ticket=source, now=at(2, 10, 0))
     survivor_due = clocks(survivor)["first_reply"].due_at
     with django_capture_on_commit_callbacks(execute=True):
         ticket_merge(source=source, target=survivor, actor=Actor.for_agent(agent))
@@ -341,7 +341,7 @@ def test_periodic_update_and_calendar_hour_targets(clock, workspace, calendar, a
     ticket = make_ticket(workspace=workspace)
     clock.set(at(2, 17, 45))
     message_create(ticket=ticket, actor=Actor.for_agent(agent), body="Engineer booked for tomorrow")
-    sla_apply(ticket=ticket, now=at(2, 17, 50))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 17, 50))
     rows = clocks(ticket)
     # periodic update: 60 business minutes from 17:45 → 15 today, 45 tomorrow from 09:00
     assert rows["periodic_update"].due_at == at(3, 9, 45)
@@ -357,11 +357,11 @@ def test_minutes_before_warning_fires_with_its_label(clock, workspace, calendar,
     policy = PolicyFactory(workspace=workspace, name="Short")
     add_targets(policy, "normal", first_reply={"minutes": 60, "warn_at_percent": [], "warn_minutes_before": [15]})
     ticket = make_ticket(workspace=workspace, assignee=agent)
-    sla_apply(ticket=ticket, now=at(2, 9, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 9, 0))
     ticket.refresh_from_db()
     assert ticket.sla_next_check_at == at(2, 9, 45)
     clock.set(at(2, 9, 45))
-    assert sla_scan_due(now=at(2, 9, 45)).fired == 1
+    assert sla_scan_due(actor=Actor.system(), now=at(2, 9, 45)).fired == 1
     event = TicketEvent.objects.get(ticket=ticket, verb="sla_warning")
     assert (
         event.data["text"] == f"SLA warning (15 min before): first reply due 10:00 — notified {agent.name} (assignee)"
@@ -370,10 +370,10 @@ def test_minutes_before_warning_fires_with_its_label(clock, workspace, calendar,
 
 def test_when_no_policy_matches_any_more_the_clocks_go_and_the_timeline_says_why(clock, workspace, standard):
     ticket = make_ticket(workspace=workspace)
-    sla_apply(ticket=ticket, now=at(2, 9, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 9, 0))
     standard.active = False
     standard.save()
-    sla_apply(ticket=ticket, now=at(2, 9, 5))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 9, 5))
     ticket.refresh_from_db()
     assert not TicketSLA.objects.filter(ticket=ticket).exists()
     assert (ticket.sla_due_at, ticket.sla_state, ticket.sla_next_check_at) == (None, "", None)

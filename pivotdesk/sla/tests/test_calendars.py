@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pivotdesk.sla.domain.calendar import add_business_time, is_open
+from pivotdesk.common.calendars.calendar import add_business_time, is_open
 from pivotdesk.sla.tests.conftest import SH
 from pivotdesk.sla.tests.factories import CalendarFactory
 

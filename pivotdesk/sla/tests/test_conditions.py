@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pivotdesk.sla.domain.conditions import ConditionError, Conditions, TicketFacts, first_match
-from pivotdesk.sla.domain.hours import HoursError, parse_closed_dates, parse_ranges, parse_weekly, parse_working_dates
 
 PRIORITIES = ["low", "normal", "high", "urgent"]
 TIERS = ["standard", "vip", "strategic"]
@@ -108,21 +107,3 @@ def test_invalid_conditions_name_the_problem(raw, field):
 def test_tags_are_normalised_and_single_values_accepted():
     c = Conditions.from_json({"tags_any": [" VIP ", ""], "priorities": "urgent"})
     assert c.tags_any == frozenset({"vip"}) and c.priorities == frozenset({"urgent"})
-
-
-def test_hours_parse_lunch_breaks_and_reject_nonsense():
-    assert parse_ranges([["13:00", "18:00"], ["09:00", "12:00"]], "w") == ((540, 720), (780, 1080))
-    assert parse_weekly({"0": [["09:00", "24:00"]]}) == {0: ((540, 1440),)}
-    for bad in ([["09:00", "08:00"]], [["09:00", "12:00"], ["11:00", "13:00"]], [["9:00", "12:00"]], "09-18"):
-        with pytest.raises(HoursError):
-            parse_ranges(bad, "w")
-    with pytest.raises(HoursError):
-        parse_weekly({"7": []})
-    with pytest.raises(HoursError):
-        parse_closed_dates(["2026-02-30"])
-
-
-def test_working_date_without_hours_gets_the_standard_day():
-    weekly = parse_weekly({"0": [["09:00", "12:00"], ["13:00", "18:00"]]})
-    days = parse_working_dates({"2026-02-14": [], "2026-02-15": [["10:00", "12:00"]]}, weekly)
-    assert [days[d] for d in sorted(days)] == [((540, 720), (780, 1080)), ((600, 720),)]

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Role
 from pivotdesk.accounts.tests.factories import AgentFactory, TeamFactory
 from pivotdesk.notifications.models import Delivery, DeliveryStatus
@@ -53,12 +54,12 @@ def test_ladder_delivers_to_webhook_and_smtp_once(  # noqa: PLR0917
     ticket = make_ticket(
         workspace=workspace, priority="high", tags=["手术器械"], assignee=ladder["assignee"], team=ladder["team"]
     )
-    sla_apply(ticket=ticket, now=at(2, 9, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 9, 0))
 
     for when in (at(2, 10, 0), at(2, 10, 0), at(2, 10, 29)):  # breach + level 1 at 10:00; rerun; nothing yet
         clock.set(when)
         with django_capture_on_commit_callbacks(execute=True):
-            sla_scan_due(now=when)
+            sla_scan_due(actor=Actor.system(), now=when)
     assert len(receiver.requests) == 1
     path, payload = receiver.requests[0]
     assert path == "/hooks/dingtalk"
@@ -71,7 +72,7 @@ def test_ladder_delivers_to_webhook_and_smtp_once(  # noqa: PLR0917
     for when in (at(2, 10, 30), at(2, 10, 31)):  # level 2 thirty minutes after the breach; rerun
         clock.set(when)
         with django_capture_on_commit_callbacks(execute=True):
-            sla_scan_due(now=when)
+            sla_scan_due(actor=Actor.system(), now=when)
     assert len(smtp_server.messages) == 2
     rcpts, msg = smtp_server.messages[1]
     assert rcpts == [ladder["manager"].user.email]

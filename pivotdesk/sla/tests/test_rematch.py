@@ -60,7 +60,7 @@ def test_a_tier_change_rematches_the_contacts_open_tickets_at_the_next_scan(
 
     clock.set(at(2, 9, 10))
     with django_capture_on_commit_callbacks(execute=True):
-        contact_update(contact=person, tier="vip")
+        contact_update(actor=Actor.system(), contact=person, tier="vip")
     open_ticket.refresh_from_db()
     assert open_ticket.sla_next_check_at == at(2, 9, 10)  # marked for the scanner, not recomputed in the request
     solved.refresh_from_db()
@@ -68,7 +68,7 @@ def test_a_tier_change_rematches_the_contacts_open_tickets_at_the_next_scan(
     others.refresh_from_db()
     assert others.sla_next_check_at == at(2, 10, 30)  # its 75 % warning, untouched
 
-    sla_scan_due(now=at(2, 9, 10))
+    sla_scan_due(actor=Actor.system(), now=at(2, 9, 10))
     assert policy_of(open_ticket) == "VIP"
     open_ticket.refresh_from_db()
     assert open_ticket.sla_due_at == at(2, 9, 30)  # 30 minutes from creation
@@ -87,10 +87,10 @@ def test_a_contact_merge_rematches_the_moved_tickets(
     assert policy_of(ticket) == "Standard"
     clock.set(at(2, 9, 5))
     with django_capture_on_commit_callbacks(execute=True):
-        contact_merge(source=duplicate, target=vip_person, actor=Actor.for_agent(agent))
+        contact_merge(source=duplicate, target=vip_person, actor=Actor.system())
     ticket.refresh_from_db()
     assert ticket.sla_next_check_at == at(2, 9, 5)
-    sla_scan_due(now=at(2, 9, 5))
+    sla_scan_due(actor=Actor.system(), now=at(2, 9, 5))
     assert policy_of(ticket) == "VIP"
 
 
@@ -109,15 +109,17 @@ def test_an_organizations_tier_change_rematches_its_open_tickets(
     outsider_check = outsider.sla_next_check_at
     clock.set(at(2, 9, 7))
     with django_capture_on_commit_callbacks(execute=True):
-        organization_update(organization=org, notes="renamed nothing")  # no tier change: nothing to re-match
+        organization_update(
+            actor=Actor.system(), organization=org, notes="renamed nothing"
+        )  # no tier change: nothing to re-match
     ticket.refresh_from_db()
     assert ticket.sla_next_check_at != at(2, 9, 7)
     with django_capture_on_commit_callbacks(execute=True):
-        organization_update(organization=org, tier="vip")
+        organization_update(actor=Actor.system(), organization=org, tier="vip")
     ticket.refresh_from_db()
     outsider.refresh_from_db()
     assert ticket.sla_next_check_at == at(2, 9, 7) and outsider.sla_next_check_at == outsider_check
-    sla_scan_due(now=at(2, 9, 7))
+    sla_scan_due(actor=Actor.system(), now=at(2, 9, 7))
     assert policy_of(ticket) == "VIP"
 
 
@@ -125,7 +127,7 @@ def test_recheck_is_one_update(clock, workspace, policies):
     person = ContactFactory(workspace=workspace)
     tickets = [make_ticket(workspace=workspace, requester=person) for _ in range(3)]
     with CaptureQueriesContext(connection) as ctx:
-        assert recheck_contact_tickets(workspace_id=workspace.pk, contact_id=person.pk) == 3
+        assert recheck_contact_tickets(actor=Actor.system(), workspace_id=workspace.pk, contact_id=person.pk) == 3
     assert len(ctx.captured_queries) == 1
     assert all(t.sla_next_check_at == at(2, 9, 0) for t in Ticket.objects.filter(pk__in=[t.pk for t in tickets]))
 
@@ -152,11 +154,11 @@ def test_a_policy_change_of_a_ticket_without_clocks_is_one_entry(clock, workspac
     targets, not one per metric."""
     policies["standard"].delete()
     ticket = make_ticket(workspace=workspace)
-    sla_apply(ticket=ticket, now=at(2, 9, 0))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 9, 0))
     assert not TicketSLA.objects.filter(ticket=ticket).exists()
     ticket.requester.tier = "vip"
     ticket.requester.save()
-    sla_apply(ticket=ticket, now=at(2, 9, 1))
+    sla_apply(actor=Actor.system(), ticket=ticket, now=at(2, 9, 1))
     entries = TicketEvent.objects.filter(ticket=ticket, verb__startswith="sla_")
     assert [(e.verb, e.data["text"]) for e in entries] == [
         ("sla_policy_changed", "SLA policy → VIP: first reply 30 min (due 09:30)")

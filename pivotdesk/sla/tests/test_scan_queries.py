@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Role
 from pivotdesk.accounts.tests.factories import AgentFactory, TeamFactory
 from pivotdesk.sla.services import sla_apply, sla_scan_due
@@ -43,7 +44,7 @@ def _tickets(clock, workspace, desk, n):
     clock.set(at(2, 9, 0))
     tickets = [make_ticket(workspace=workspace, assignee=desk["agents"][0], team=desk["team"]) for _ in range(n)]
     for t in tickets:
-        sla_apply(ticket=t, now=at(2, 9, 0))
+        sla_apply(actor=Actor.system(), ticket=t, now=at(2, 9, 0))
     return tickets
 
 
@@ -57,7 +58,7 @@ def _shape(sql: str) -> str:
 def _scan(clock, when):
     clock.set(when)
     with CaptureQueriesContext(connection) as ctx:
-        report = sla_scan_due(now=when)
+        report = sla_scan_due(actor=Actor.system(), now=when)
     return report, [q["sql"] for q in ctx.captured_queries]
 
 

@@ -17,7 +17,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class TransitionError(ValueError):
-    """The status change is not allowed."""
+    """The status change is not allowed. `template` (English, with named placeholders) and `params` let the
+    services translate the reason (this module imports no Django); `str()` is the English reason."""
+
+    def __init__(self, template: str, **params: str) -> None:
+        super().__init__(template % params)
+        self.template = template
+        self.params = params
 
 
 def can_transition(old: str, new: str) -> bool:
@@ -30,7 +36,17 @@ def can_transition(old: str, new: str) -> bool:
 def check_transition(old: str, new: str) -> None:
     """Raise TransitionError with a readable reason unless the move is allowed."""
     if new not in TRANSITIONS:
-        raise TransitionError(f"Unknown status '{new}'. Use one of: {', '.join(ALL_STATUSES)}.")
+        raise TransitionError(
+            "Unknown status '%(new)s'. Use one of: %(allowed)s.", new=new, allowed=", ".join(ALL_STATUSES)
+        )
     if not can_transition(old, new):
-        allowed = ", ".join(sorted(TRANSITIONS.get(old, ()))) or "none (closed tickets are final)"
-        raise TransitionError(f"A ticket cannot go from '{old}' to '{new}'. From '{old}' it can go to: {allowed}.")
+        if not TRANSITIONS.get(old):
+            raise TransitionError(
+                "A ticket cannot go from '%(old)s' to '%(new)s'. Closed tickets are final.", old=old, new=new
+            )
+        raise TransitionError(
+            "A ticket cannot go from '%(old)s' to '%(new)s'. From '%(old)s' it can go to: %(allowed)s.",
+            old=old,
+            new=new,
+            allowed=", ".join(sorted(TRANSITIONS[old])),
+        )

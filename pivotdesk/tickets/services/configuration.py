@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+from django.utils.translation import gettext
+
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Workspace
-from pivotdesk.common.errors import Conflict, ValidationFailed
+from pivotdesk.accounts.permissions import Perm, authorize
+from pivotdesk.common import config_cache
+from pivotdesk.common.errors import Conflict, PermissionDenied, ValidationFailed
 from pivotdesk.tickets.domain.text import normalize_tag
+from pivotdesk.tickets.errors import TicketErrorCode
 from pivotdesk.tickets.models import Category, CustomField, FieldType, SavedView, Status, StatusDefinition, Tag
 
 _SELECT_TYPES = (FieldType.SELECT, FieldType.MULTI_SELECT)
 
 
+def _config_changed(workspace_id: int) -> None:
+    """Custom fields or status labels changed: every process reloads them (after this transaction commits)."""
+    transaction.on_commit(lambda: config_cache.invalidate(workspace_id))
+
+
 def custom_field_create(
     *,
     workspace: Workspace,
+    actor: Actor,
     key: str,
     label: str,
     field_type: str,
@@ -24,16 +37,23 @@ def custom_field_create(
     position: int = 0,
 ) -> CustomField:
     """Define a typed custom field; select types need options."""
+    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=workspace.pk)
     if field_type not in FieldType.values:
-        raise ValidationFailed(f"Unknown field type '{field_type}'.", details={"field_type": FieldType.values})
+        raise ValidationFailed(
+            gettext("Unknown field type '%(field_type)s'.") % {"field_type": field_type},
+            details={"field_type": FieldType.values},
+        )
     options = [str(o) for o in options or []]
     if field_type in _SELECT_TYPES and not options:
-        raise ValidationFailed("Select fields need at least one option.")
+        raise ValidationFailed(gettext("Select fields need at least one option."))
     if len(set(options)) != len(options):
-        raise ValidationFailed("Options must be unique.")
+        raise ValidationFailed(gettext("Options must be unique."))
     if CustomField.objects.filter(workspace=workspace, key=key).exists():
-        raise Conflict(f"A custom field with key '{key}' already exists.", code="field_exists")
-    return CustomField.objects.create(
+        raise Conflict(
+            gettext("A custom field with key '%(key)s' already exists.") % {"key": key},
+            code=TicketErrorCode.FIELD_EXISTS,
+        )
+    field = CustomField.objects.create(
         workspace=workspace,
         key=key,
         label=label,
@@ -43,32 +63,52 @@ def custom_field_create(
         required=required,
         position=position,
     )
+    _config_changed(field.workspace_id)
+    return field
 
 
-def custom_field_update(*, field: CustomField, **changes: Any) -> CustomField:
+def custom_field_update(*, field: CustomField, actor: Actor, **changes: Any) -> CustomField:
     """Change a field's label, options, required flag, position or active flag (its key and type stay)."""
+    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=field.workspace_id)
     allowed = {"label", "label_zh", "options", "required", "active", "position"}
     if set(changes) - allowed:
-        raise ValidationFailed(f"Cannot update: {', '.join(sorted(set(changes) - allowed))}.")
+        raise ValidationFailed(
+            gettext("Cannot update: %(names)s.") % {"names": ", ".join(sorted(set(changes) - allowed))}
+        )
     if "options" in changes and field.field_type in _SELECT_TYPES and not changes["options"]:
-        raise ValidationFailed("Select fields need at least one option.")
+        raise ValidationFailed(gettext("Select fields need at least one option."))
     for key, value in changes.items():
         setattr(field, key, value)
     field.save()
+    _config_changed(field.workspace_id)
     return field
 
 
 def status_definition_create(
-    *, workspace: Workspace, category: str, label: str, label_zh: str = "", is_default: bool = False, position: int = 0
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    category: str,
+    label: str,
+    label_zh: str = "",
+    is_default: bool = False,
+    position: int = 0,
 ) -> StatusDefinition:
     """Add a custom status label mapped onto one of the six categories."""
+    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=workspace.pk)
     if category not in Status.values:
-        raise ValidationFailed(f"Unknown status category '{category}'.", details={"category": Status.values})
+        raise ValidationFailed(
+            gettext("Unknown status category '%(category)s'.") % {"category": category},
+            details={"category": Status.values},
+        )
     if StatusDefinition.objects.filter(workspace=workspace, label=label).exists():
-        raise Conflict(f"A status labelled '{label}' already exists.", code="status_exists")
+        raise Conflict(
+            gettext("A status labelled '%(label)s' already exists.") % {"label": label},
+            code=TicketErrorCode.STATUS_EXISTS,
+        )
     if is_default:
         StatusDefinition.objects.filter(workspace=workspace, category=category).update(is_default=False)
-    return StatusDefinition.objects.create(
+    definition = StatusDefinition.objects.create(
         workspace=workspace,
         category=category,
         label=label,
@@ -76,23 +116,29 @@ def status_definition_create(
         is_default=is_default,
         position=position,
     )
+    _config_changed(definition.workspace_id)
+    return definition
 
 
-def category_create(*, workspace: Workspace, name: str, parent: Category | None = None, name_zh: str = "") -> Category:
+def category_create(
+    *, workspace: Workspace, actor: Actor, name: str, parent: Category | None = None, name_zh: str = ""
+) -> Category:
     """Add a node to the category taxonomy (get if it exists)."""
+    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=workspace.pk)
     if parent is not None and parent.workspace_id != workspace.pk:
-        raise ValidationFailed("The parent category belongs to another workspace.")
+        raise ValidationFailed(gettext("The parent category belongs to another workspace."))
     category, _ = Category.objects.get_or_create(
         workspace=workspace, parent=parent, name=name.strip(), defaults={"name_zh": name_zh}
     )
     return category
 
 
-def tag_get_or_create(*, workspace: Workspace, name: str) -> Tag:
-    """A tag by (normalised) name."""
+def tag_get_or_create(*, workspace: Workspace, actor: Actor, name: str) -> Tag:
+    """A tag by (normalised) name, created if new (as tagging a ticket would)."""
+    authorize(actor, Perm.TICKET_UPDATE, workspace_id=workspace.pk)
     cleaned = normalize_tag(name)
     if not cleaned:
-        raise ValidationFailed("A tag needs at least one letter or digit.")
+        raise ValidationFailed(gettext("A tag needs at least one letter or digit."))
     tag, _ = Tag.objects.get_or_create(workspace=workspace, name=cleaned)
     return tag
 
@@ -123,20 +169,32 @@ SAVED_VIEW_FILTERS = frozenset(
 def saved_view_create(
     *,
     workspace: Workspace,
+    actor: Actor,
     name: str,
     filters: dict[str, Any],
     sort: str = "-updated_at",
     owner: AgentProfile | None = None,
 ) -> SavedView:
-    """Save a queue filter, personal (owner) or shared (no owner)."""
+    """Save a queue filter, personal (owner: one's own) or shared with the workspace (no owner: SAVED_VIEW_SHARE)."""
+    _authorize_view(actor, workspace.pk, owner.pk if owner is not None else None)
     unknown = set(filters) - SAVED_VIEW_FILTERS
     if unknown:
-        raise ValidationFailed(f"Unknown filters: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(gettext("Unknown filters: %(names)s.") % {"names": ", ".join(sorted(unknown))})
     if not name.strip():
-        raise ValidationFailed("A saved view needs a name.")
+        raise ValidationFailed(gettext("A saved view needs a name."))
     return SavedView.objects.create(workspace=workspace, name=name.strip(), filters=filters, sort=sort, owner=owner)
 
 
-def saved_view_delete(*, view: SavedView) -> None:
-    """Delete a saved view."""
+def saved_view_delete(*, view: SavedView, actor: Actor) -> None:
+    """Delete a saved view: one's own, or a shared one with SAVED_VIEW_SHARE."""
+    _authorize_view(actor, view.workspace_id, view.owner_id)
     view.delete()
+
+
+def _authorize_view(actor: Actor, workspace_id: int, owner_id: int | None) -> None:
+    if owner_id is None:
+        authorize(actor, Perm.SAVED_VIEW_SHARE, workspace_id=workspace_id)
+        return
+    authorize(actor, Perm.SELF_MANAGE, workspace_id=workspace_id)
+    if actor.kind != "system" and (actor.agent is None or actor.agent.pk != owner_id):
+        raise PermissionDenied(gettext("A personal view belongs to its owner."), code=TicketErrorCode.PERMISSION_DENIED)

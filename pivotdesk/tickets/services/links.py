@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.permissions import Perm, authorize
 from pivotdesk.common.errors import Conflict, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.tickets import events
+from pivotdesk.tickets.errors import TicketErrorCode
 from pivotdesk.tickets.models import (
     Attachment,
     LinkKind,
@@ -23,14 +25,13 @@ from pivotdesk.tickets.services.timeline import record
 
 def _check_pair(a: Ticket, b: Ticket) -> None:
     if a.pk == b.pk:
-        raise ValidationFailed("A ticket cannot be linked to itself.")
+        raise ValidationFailed(gettext("A ticket cannot be linked to itself."))
     if a.workspace_id != b.workspace_id:
-        raise ValidationFailed("Tickets of different workspaces cannot be linked.")
+        raise ValidationFailed(gettext("Tickets of different workspaces cannot be linked."))
 
 
 def _require(actor: Actor, perm: Perm) -> None:
-    if actor.kind in ("agent", "api"):
-        require(actor.agent, perm)
+    authorize(actor, perm)
 
 
 @transaction.atomic
@@ -39,7 +40,9 @@ def ticket_link(*, source: Ticket, target: Ticket, kind: str, actor: Actor) -> T
     _require(actor, Perm.TICKET_UPDATE)
     _check_pair(source, target)
     if kind not in LinkKind.values:
-        raise ValidationFailed(f"Unknown link kind '{kind}'.", details={"kind": LinkKind.values})
+        raise ValidationFailed(
+            gettext("Unknown link kind '%(kind)s'.") % {"kind": kind}, details={"kind": LinkKind.values}
+        )
     if kind == LinkKind.RELATED and TicketLink.objects.filter(source=target, target=source, kind=kind).exists():
         return TicketLink.objects.get(source=target, target=source, kind=kind)
     link, created = TicketLink.objects.get_or_create(
@@ -81,7 +84,7 @@ def ticket_set_parent(*, child: Ticket, parent: Ticket | None, actor: Actor) -> 
         depth = 0
         while node is not None and depth < 100:
             if node.pk == child.pk:
-                raise ValidationFailed("That would make a ticket its own ancestor.")
+                raise ValidationFailed(gettext("That would make a ticket its own ancestor."))
             node = node.parent
             depth += 1
     old = child.parent
@@ -112,10 +115,14 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
     source = Ticket.objects.select_for_update().get(pk=source.pk)
     target = Ticket.objects.select_for_update().get(pk=target.pk)
     if source.merged_into_id is not None:
-        raise Conflict(f"#{source.number} was already merged.", code="already_merged")
+        raise Conflict(
+            gettext("#%(number)s was already merged.") % {"number": source.number}, code=TicketErrorCode.ALREADY_MERGED
+        )
     if target.merged_into_id is not None or target.status == Status.CLOSED:
         raise Conflict(
-            f"#{target.number} is closed or merged; choose an open ticket to merge into.", code="target_closed"
+            gettext("#%(number)s is closed or merged; choose an open ticket to merge into.")
+            % {"number": target.number},
+            code=TicketErrorCode.TARGET_CLOSED,
         )
     moved = Message.objects.filter(ticket=source).update(ticket=target)
     Attachment.objects.filter(ticket=source).update(ticket=target)

@@ -11,9 +11,10 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import Conflict, ValidationFailed
 from pivotdesk.common.html import html_to_text, sanitize_html, text_to_html
@@ -21,6 +22,7 @@ from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import Contact
 from pivotdesk.tickets import events
+from pivotdesk.tickets.errors import TicketErrorCode
 from pivotdesk.tickets.models import Attachment, AuthorType, DeliveryStatus, Message, MessageKind, Status, Ticket
 from pivotdesk.tickets.services.timeline import record
 
@@ -40,7 +42,6 @@ def _author(actor: Actor, as_customer: bool) -> str:
     }.get(actor.kind, AuthorType.SYSTEM)
 
 
-@transaction.atomic
 def message_create(
     *,
     ticket: Ticket,
@@ -60,33 +61,79 @@ def message_create(
 ) -> Message:
     """Add a message to a ticket and publish `message.created`. The same external id on the same channel gives the
     same message back (idempotent delivery). Agent replies set first response; customer messages reopen."""
+    with transaction.atomic():
+        return create_message(
+            ticket=ticket,
+            actor=actor,
+            body=body,
+            body_html=body_html,
+            kind=kind,
+            as_customer=as_customer,
+            channel=channel,
+            external_id=external_id,
+            metadata=metadata,
+            attachments=attachments,
+            status_after=status_after,
+            author_contact=author_contact,
+            created_at=created_at,
+            _initial=_initial,
+        )
+
+
+def create_message(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    body: str = "",
+    body_html: str = "",
+    kind: str = MessageKind.PUBLIC,
+    as_customer: bool = False,
+    channel: str | None = None,
+    external_id: str = "",
+    metadata: dict[str, Any] | None = None,
+    attachments: list[AttachmentInput] | None = None,
+    status_after: str | None = None,
+    author_contact: Contact | None = None,
+    created_at: Any = None,
+    _initial: bool = False,
+) -> Message:
+    """`message_create` inside the caller's transaction (no savepoint): for `ticket_create`'s first message."""
     if kind not in MessageKind.values:
-        raise ValidationFailed(f"Unknown message kind '{kind}'.", details={"kind": MessageKind.values})
+        raise ValidationFailed(
+            gettext("Unknown message kind '%(kind)s'.") % {"kind": kind}, details={"kind": MessageKind.values}
+        )
     body, body_html, external_id = without_nul(body), without_nul(body_html), without_nul(external_id)
     metadata = without_nul(metadata) if metadata else metadata
     channel = channel or (ticket.channel if as_customer else Channel.AGENT)
     if channel not in Channel.values:
-        raise ValidationFailed(f"Unknown channel '{channel}'.")
+        raise ValidationFailed(gettext("Unknown channel '%(channel)s'.") % {"channel": channel})
     if external_id:
         existing = Message.objects.filter(workspace_id=ticket.workspace_id, channel=channel, external_id=external_id)
         found = existing.first()
         if found is not None:
+            if _initial:  # ticket_create counted this message in advance: it is not this ticket's
+                Ticket.objects.filter(pk=ticket.pk).update(message_count=0, last_customer_message_at=None)
             return found
     author_type = _author(actor, as_customer or actor.kind == "contact")
-    if author_type == AuthorType.AGENT and actor.agent is not None:
-        require(actor.agent, Perm.TICKET_REPLY_PUBLIC if kind == MessageKind.PUBLIC else Perm.TICKET_NOTE)
+    authorize(
+        actor,
+        Perm.TICKET_REPLY_PUBLIC if kind == MessageKind.PUBLIC else Perm.TICKET_NOTE,
+        workspace_id=ticket.workspace_id,
+    )
     if author_type == AuthorType.CONTACT and kind != MessageKind.PUBLIC:
-        raise ValidationFailed("Customers write public messages only.")
+        raise ValidationFailed(gettext("Customers write public messages only."))
     if not (body.strip() or body_html.strip() or attachments):
-        raise ValidationFailed("A message needs text or an attachment.")
+        raise ValidationFailed(gettext("A message needs text or an attachment."))
     if len(body) > MAX_BODY or len(body_html) > MAX_BODY:
-        raise ValidationFailed("A message is at most 1,000,000 characters.")
+        raise ValidationFailed(gettext("A message is at most 1,000,000 characters."))
     if ticket.merged_into_id is not None:
         ticket = Ticket.objects.get(pk=ticket.merged_into_id)
     if not _initial:
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if ticket.status == Status.CLOSED and author_type != AuthorType.SYSTEM:
-            raise Conflict("This ticket is closed; open a follow-up ticket instead.", code="ticket_closed")
+            raise Conflict(
+                gettext("This ticket is closed; open a follow-up ticket instead."), code=TicketErrorCode.TICKET_CLOSED
+            )
     html = sanitize_html(body_html) if body_html.strip() else text_to_html(body)
     text = body if body.strip() else html_to_text(html)
     message = Message(
@@ -111,7 +158,14 @@ def message_create(
         Message.objects.filter(pk=message.pk).update(created_at=created_at)
         message.created_at = created_at
     for filename, content, content_type in attachments or []:
-        attachment_add(ticket=ticket, message=message, filename=filename, content=content, content_type=content_type)
+        attachment_add(
+            ticket=ticket,
+            actor=actor,
+            message=message,
+            filename=filename,
+            content=content,
+            content_type=content_type,
+        )
     _after_message(ticket, message, actor, at, status_after, initial=_initial)
     events.emit(
         events.MESSAGE_CREATED,
@@ -130,6 +184,11 @@ def _after_message(
 ) -> None:
     """Ticket bookkeeping after a message: counters, response times, reopen, status chosen by the agent."""
     from pivotdesk.tickets.services.tickets import _apply_status
+
+    if initial:
+        if message.author_type != AuthorType.CONTACT and message.kind == MessageKind.PUBLIC:
+            Ticket.objects.filter(pk=ticket.pk).update(last_agent_reply_at=at)  # an agent's public first message
+        return  # counted (and the customer's time set) in the ticket's INSERT by ticket_create
 
     updates: dict[str, Any] = {"message_count": F("message_count") + 1, "updated_at": now()}
     if message.author_type == AuthorType.CONTACT:
@@ -167,9 +226,17 @@ def _blocked(filename: str) -> bool:
     return suffix in {s.lower() for s in settings.PIVOTDESK_ATTACHMENT_BLOCKED_EXTENSIONS}
 
 
+def _attachment_perm(message: Message | None) -> Perm:
+    """Attaching to a message needs what writing that message needs; to the ticket alone, updating the ticket."""
+    if message is None:
+        return Perm.TICKET_UPDATE
+    return Perm.TICKET_REPLY_PUBLIC if message.kind == MessageKind.PUBLIC else Perm.TICKET_NOTE
+
+
 def attachment_add(
     *,
     ticket: Ticket,
+    actor: Actor,
     filename: str,
     content: bytes,
     content_type: str = "",
@@ -178,12 +245,20 @@ def attachment_add(
     content_id: str = "",
 ) -> Attachment:
     """Store a file on a ticket (and message), enforcing the size and type limits."""
+    authorize(actor, _attachment_perm(message), workspace_id=ticket.workspace_id)
     filename = PurePath(filename.replace("\\", "/")).name.strip() or "attachment"
     if len(content) > settings.PIVOTDESK_ATTACHMENT_MAX_BYTES:
         limit_mb = settings.PIVOTDESK_ATTACHMENT_MAX_BYTES / 1024 / 1024
-        raise ValidationFailed(f"'{filename}' is larger than the limit of {limit_mb:.0f} MB.", code="file_too_large")
+        raise ValidationFailed(
+            gettext("'%(filename)s' is larger than the limit of %(limit_mb)s MB.")
+            % {"filename": filename, "limit_mb": format(limit_mb, ".0f")},
+            code=TicketErrorCode.FILE_TOO_LARGE,
+        )
     if _blocked(filename):
-        raise ValidationFailed(f"Files of this type are not accepted: '{filename}'.", code="file_type_blocked")
+        raise ValidationFailed(
+            gettext("Files of this type are not accepted: '%(filename)s'.") % {"filename": filename},
+            code=TicketErrorCode.FILE_TYPE_BLOCKED,
+        )
     content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     digest = hashlib.sha256(content).hexdigest()
     attachment = Attachment(
@@ -202,10 +277,12 @@ def attachment_add(
     return attachment
 
 
-def message_set_delivery_status(*, message: Message, status: str, error: str = "") -> Message:
-    """Record how an outbound reply is doing (queued, sent, failed with a reason), shown to the agent."""
+def message_set_delivery_status(*, message: Message, actor: Actor, status: str, error: str = "") -> Message:
+    """Record how an outbound reply is doing (queued, sent, failed with a reason), shown to the agent: the
+    channel's outbox does this, as the system."""
+    authorize_system(actor)
     if status not in DeliveryStatus.values:
-        raise ValidationFailed(f"Unknown delivery status '{status}'.")
+        raise ValidationFailed(gettext("Unknown delivery status '%(status)s'.") % {"status": status})
     Message.objects.filter(pk=message.pk).update(delivery_status=status, delivery_error=error[:2000])
     message.delivery_status, message.delivery_error = status, error[:2000]
     return message
@@ -213,6 +290,7 @@ def message_set_delivery_status(*, message: Message, status: str, error: str = "
 
 def ticket_add_cc(*, ticket: Ticket, contacts: list[Contact], actor: Actor) -> list[Contact]:
     """Copy customers on a ticket (CC'd addresses of a mail); returns those newly added."""
+    authorize(actor, Perm.TICKET_UPDATE, workspace_id=ticket.workspace_id)
     current = set(ticket.cc_contacts.values_list("pk", flat=True))
     new = [c for c in contacts if c.pk not in current and c.pk != ticket.requester_id]
     new = [c for c in new if c.workspace_id == ticket.workspace_id]
@@ -228,8 +306,10 @@ def ticket_add_cc(*, ticket: Ticket, contacts: list[Contact], actor: Actor) -> l
     return new
 
 
-def message_set_external_id(*, message: Message, external_id: str) -> Message:
-    """Remember the id a channel gave our outbound message (its Message-ID), so replies to it thread back."""
+def message_set_external_id(*, message: Message, actor: Actor, external_id: str) -> Message:
+    """Remember the id a channel gave our outbound message (its Message-ID), so replies to it thread back: the
+    channel's outbox does this, as the system."""
+    authorize_system(actor)
     Message.objects.filter(pk=message.pk).update(external_id=external_id[:255])
     message.external_id = external_id[:255]
     return message
@@ -240,13 +320,18 @@ EXTRACTION_SOURCES = ("ocr", "asr", "video")  # image text, speech, video keyfra
 
 @transaction.atomic
 def attachment_set_extracted_text(
-    *, attachment: Attachment, text: str, source: str, model: str, error: str = ""
+    *, attachment: Attachment, actor: Actor, text: str, source: str, model: str, error: str = ""
 ) -> Attachment:
     """Store the text read from an attachment (OCR, speech, video) beside it, and note on its message what read it
     (`metadata["extracted"][attachment id]`). For speech and video, the message's `transcription` goes from queued
-    to done, or to failed with the reason when `error` is given (a later success still turns it to done)."""
+    to done, or to failed with the reason when `error` is given (a later success still turns it to done).
+    The AI pipeline does this (it updates the ticket's searchable text)."""
+    authorize(actor, Perm.TICKET_UPDATE, workspace_id=attachment.workspace_id)
     if source not in EXTRACTION_SOURCES:
-        raise ValidationFailed(f"Unknown extraction source '{source}'.", details={"source": list(EXTRACTION_SOURCES)})
+        raise ValidationFailed(
+            gettext("Unknown extraction source '%(source)s'.") % {"source": source},
+            details={"source": list(EXTRACTION_SOURCES)},
+        )
     text = text.strip()[:MAX_BODY]
     Attachment.objects.filter(pk=attachment.pk).update(extracted_text=text)
     attachment.extracted_text = text

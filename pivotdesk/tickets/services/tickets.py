@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Team, Workspace
-from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.permissions import Perm, authorize, check_assign
 from pivotdesk.common.choices import Channel
+from pivotdesk.common.config_cache import workspace_config
 from pivotdesk.common.errors import Conflict, NotFound, ValidationFailed
 from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
@@ -18,6 +20,7 @@ from pivotdesk.tickets import events
 from pivotdesk.tickets.domain.custom_fields import FieldSpec, FieldValueError, missing_required, validate_values
 from pivotdesk.tickets.domain.status import SOLVED, TransitionError, check_transition
 from pivotdesk.tickets.domain.text import normalize_tag, subject_from_body
+from pivotdesk.tickets.errors import TicketErrorCode
 from pivotdesk.tickets.models import (
     Category,
     CustomField,
@@ -52,12 +55,22 @@ UPDATABLE = frozenset(
 )
 
 
-def _require(actor: Actor, perm: Perm) -> None:
-    if actor.kind in ("agent", "api"):
-        require(actor.agent, perm)
+def _require(actor: Actor, perm: Perm, workspace_id: int | None = None) -> None:
+    authorize(actor, perm, workspace_id=workspace_id)
 
 
 def _next_number(workspace_id: int) -> int:
+    """The workspace's next ticket number: one `UPDATE … RETURNING` (SQLite ≥ 3.35, PostgreSQL), which also locks
+    the sequence row until commit; the row is created on a workspace's first ticket."""
+    table = TicketSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + 1 WHERE workspace_id = %s RETURNING last_number",  # noqa: S608 - the table name is ours
+            [workspace_id],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0])
     seq, _ = TicketSequence.objects.select_for_update().get_or_create(workspace_id=workspace_id)
     seq.last_number += 1
     seq.save(update_fields=["last_number"])
@@ -67,24 +80,30 @@ def _next_number(workspace_id: int) -> int:
 def _same_workspace(workspace_id: int, **objs: Any) -> None:
     for name, obj in objs.items():
         if obj is not None and obj.workspace_id != workspace_id:
-            raise NotFound(f"{name.replace('_', ' ').capitalize()} not found.")
+            raise NotFound(gettext("Not found: %(name)s.") % {"name": name})
 
 
 def field_specs(workspace_id: int) -> dict[str, FieldSpec]:
-    """The workspace's active custom fields as validation specs."""
-    return {
-        f.key: FieldSpec(key=f.key, field_type=f.field_type, options=tuple(f.options or ()), required=f.required)
-        for f in CustomField.objects.filter(workspace_id=workspace_id, active=True)
-    }
+    """The workspace's active custom fields as validation specs (cached per workspace: `common.config_cache`)."""
+
+    def load() -> dict[str, FieldSpec]:
+        return {
+            f.key: FieldSpec(key=f.key, field_type=f.field_type, options=tuple(f.options or ()), required=f.required)
+            for f in CustomField.objects.filter(workspace_id=workspace_id, active=True)
+        }
+
+    return workspace_config(workspace_id, "custom_field_specs", load)
 
 
 def _validated_custom_fields(workspace_id: int, current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(changes, dict):
-        raise ValidationFailed("custom_fields must be an object of key → value.")
+        raise ValidationFailed(gettext("custom_fields must be an object of key → value."))
     try:
         return validate_values(field_specs(workspace_id), current, changes)
     except FieldValueError as exc:
-        raise ValidationFailed(f"Invalid custom fields: {exc}", details={"custom_fields": exc.errors}) from exc
+        raise ValidationFailed(
+            gettext("Invalid custom fields: %(exc)s") % {"exc": exc}, details={"custom_fields": exc.errors}
+        ) from exc
 
 
 def _tags(workspace_id: int, names: list[str]) -> list[Tag]:
@@ -98,11 +117,16 @@ def _tags(workspace_id: int, names: list[str]) -> list[Tag]:
 
 
 def _default_status_label(workspace_id: int, category: str) -> StatusDefinition | None:
-    return (
-        StatusDefinition.objects.filter(workspace_id=workspace_id, category=category, active=True)
-        .order_by("-is_default", "position", "pk")
-        .first()
-    )
+    """The label a ticket gets on entering a status category (cached per workspace: `common.config_cache`)."""
+
+    def load() -> dict[str, StatusDefinition]:
+        labels: dict[str, StatusDefinition] = {}
+        rows = StatusDefinition.objects.filter(workspace_id=workspace_id, active=True)
+        for label in rows.order_by("-is_default", "position", "pk"):
+            labels.setdefault(label.category, label)
+        return labels
+
+    return workspace_config(workspace_id, "default_status_labels", load).get(category)
 
 
 @transaction.atomic
@@ -132,10 +156,12 @@ def ticket_create(
 ) -> Ticket:
     """Open a ticket for a requester, with its first message (from the requester unless `public` is False or an
     agent creates it on the customer's behalf), and publish `ticket.created`."""
-    from pivotdesk.tickets.services.messages import message_create
+    from pivotdesk.tickets.services.messages import create_message
 
-    _require(actor, Perm.TICKET_CREATE)
+    _require(actor, Perm.TICKET_CREATE, workspace.pk)
     _same_workspace(workspace.pk, requester=requester, category=category, team=team, assignee=assignee)
+    if assignee is not None:
+        check_assign(actor, assignee)
     if requester.merged_into_id is not None:
         requester = Contact.objects.get(pk=requester.merged_into_id)
     subject, body, external_id = without_nul(subject or ""), without_nul(body or ""), without_nul(external_id)
@@ -149,9 +175,12 @@ def ticket_create(
         (status, Status.values, "status"),
     ):
         if value not in choices:
-            raise ValidationFailed(f"Unknown {name} '{value}'.", details={name: f"one of {', '.join(choices)}"})
+            raise ValidationFailed(
+                gettext("Unknown %(name)s '%(value)s'.") % {"name": name, "value": value},
+                details={name: f"one of {', '.join(choices)}"},
+            )
     if status in (Status.SOLVED, Status.CLOSED) and not (actor.kind in ("system", "api") and created_at):
-        raise ValidationFailed("A new ticket cannot start solved or closed (imports may).")
+        raise ValidationFailed(gettext("A new ticket cannot start solved or closed (imports may)."))
     values = _validated_custom_fields(workspace.pk, {}, custom_fields or {})
     ticket = Ticket(
         workspace=workspace,
@@ -172,6 +201,11 @@ def ticket_create(
         custom_status=_default_status_label(workspace.pk, status),
         assigned_at=now() if assignee else None,
     )
+    first_message = bool(body or body_html)
+    if first_message:  # counted in the INSERT: the first message then needs no UPDATE of the ticket
+        ticket.message_count = 1
+        if public:
+            ticket.last_customer_message_at = created_at or now()
     if created_at is not None:
         ticket.created_at = created_at
     ticket.save()
@@ -183,8 +217,8 @@ def ticket_create(
     record(ticket=ticket, actor=actor, verb="created", data={"channel": channel, "subject": subject})
     # ticket.created is published before the first message.created, so subscribers see the ticket first.
     events.emit(events.TICKET_CREATED, workspace_id=workspace.pk, ticket_id=ticket.pk, channel=channel)
-    if body or body_html:
-        message_create(
+    if first_message:
+        create_message(
             ticket=ticket,
             actor=actor,
             body=body,
@@ -207,17 +241,20 @@ def _apply_status(ticket: Ticket, new: str, actor: Actor, custom_status: StatusD
     try:
         check_transition(old, new)
     except TransitionError as exc:
-        raise Conflict(str(exc), code="invalid_transition") from exc
+        raise Conflict(gettext(exc.template) % exc.params, code=TicketErrorCode.INVALID_TRANSITION) from exc
     if new == SOLVED and old != SOLVED:
         open_children = ticket.children.exclude(status__in=[Status.SOLVED, Status.CLOSED])
         if open_children.exists():
             numbers = ", ".join(f"#{n}" for n in open_children.values_list("number", flat=True)[:10])
-            raise Conflict(f"Solve the child tickets first: {numbers} still open.", code="open_children")
+            raise Conflict(
+                gettext("Solve the child tickets first: %(numbers)s still open.") % {"numbers": numbers},
+                code=TicketErrorCode.OPEN_CHILDREN,
+            )
         missing = missing_required(field_specs(ticket.workspace_id), ticket.custom_fields)
         if missing:
             raise ValidationFailed(
-                f"Fill in the required fields before solving: {', '.join(missing)}.",
-                code="required_fields_missing",
+                gettext("Fill in the required fields before solving: %(names)s.") % {"names": ", ".join(missing)},
+                code=TicketErrorCode.REQUIRED_FIELDS_MISSING,
                 details={"custom_fields": dict.fromkeys(missing, "required")},
             )
     label = custom_status or _default_status_label(ticket.workspace_id, new)
@@ -260,9 +297,13 @@ def _resolve(model: type[Any], workspace_id: int, value: Any, name: str) -> Any:
         try:
             obj = model.objects.filter(pk=int(value)).first()
         except (TypeError, ValueError) as exc:
-            raise ValidationFailed(f"{name} must be an id.") from exc
+            raise ValidationFailed(gettext("%(name)s must be an id.") % {"name": name}) from exc
     if obj is None or obj.workspace_id != workspace_id:
-        raise ValidationFailed(f"Unknown {name} '{value}'.", code="unknown_reference", details={name: "not found"})
+        raise ValidationFailed(
+            gettext("Unknown %(name)s '%(value)s'.") % {"name": name, "value": value},
+            code=TicketErrorCode.UNKNOWN_REFERENCE,
+            details={name: "not found"},
+        )
     return obj
 
 
@@ -272,14 +313,19 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> T
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ValidationFailed(
-            f"Cannot update: {', '.join(sorted(unknown))}.", details=dict.fromkeys(unknown, "unknown")
+            gettext("Cannot update: %(names)s.") % {"names": ", ".join(sorted(unknown))},
+            details=dict.fromkeys(unknown, "unknown"),
         )
-    _require(actor, Perm.TICKET_UPDATE)
+    _require(actor, Perm.TICKET_UPDATE, ticket.workspace_id)
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.merged_into_id is not None:
-        raise Conflict("This ticket was merged into another; update that one instead.", code="ticket_merged")
+        raise Conflict(
+            gettext("This ticket was merged into another; update that one instead."), code=TicketErrorCode.TICKET_MERGED
+        )
     if ticket.status == Status.CLOSED and set(changes) - {"add_tags", "remove_tags", "tags", "followers"}:
-        raise Conflict("Closed tickets cannot change (tags and followers excepted).", code="ticket_closed")
+        raise Conflict(
+            gettext("Closed tickets cannot change (tags and followers excepted)."), code=TicketErrorCode.TICKET_CLOSED
+        )
     ws = ticket.workspace_id
     changed: list[str] = []
     for field in ("subject", "priority", "ticket_type", "language"):
@@ -289,10 +335,13 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> T
         if field == "subject":
             value = str(value or "").strip()
             if not value or len(value) > 255:
-                raise ValidationFailed("A subject is 1–255 characters.")
+                raise ValidationFailed(gettext("A subject is 1–255 characters."))
         choices = {"priority": Priority.values, "ticket_type": TicketType.values}.get(field)
         if choices is not None and value not in choices:
-            raise ValidationFailed(f"Unknown {field} '{value}'.", details={field: f"one of {', '.join(choices)}"})
+            raise ValidationFailed(
+                gettext("Unknown %(field)s '%(value)s'.") % {"field": field, "value": value},
+                details={field: f"one of {', '.join(choices)}"},
+            )
         old = getattr(ticket, field)
         if old != value:
             setattr(ticket, field, value)
@@ -340,7 +389,10 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> T
         custom_status = _resolve(StatusDefinition, ws, changes.get("custom_status"), "custom_status")
         new_status = changes.get("status") or (custom_status.category if custom_status else ticket.status)
         if custom_status is not None and custom_status.category != new_status:
-            raise ValidationFailed(f"Status label '{custom_status.label}' belongs to '{custom_status.category}'.")
+            raise ValidationFailed(
+                gettext("Status label '%(label)s' belongs to '%(category)s'.")
+                % {"label": custom_status.label, "category": custom_status.category}
+            )
         if _apply_status(ticket, new_status, actor, custom_status):
             changed.append("status")
     if changed:
@@ -386,12 +438,7 @@ def _update_tags(ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> bool:
 def _set_assignee(ticket: Ticket, assignee: AgentProfile | None, actor: Actor) -> bool:
     if assignee == ticket.assignee:
         return False
-    if assignee is not None and not assignee.is_active:
-        raise ValidationFailed(f"{assignee.name} is not an active agent.")
-    if assignee is not None and assignee.role == "light_agent":
-        raise ValidationFailed("Light agents cannot be assigned tickets.")
-    if actor.kind in ("agent", "api") and actor.agent is not None and assignee != actor.agent:
-        require(actor.agent, Perm.TICKET_ASSIGN_OTHERS)
+    check_assign(actor, assignee)
     record(ticket=ticket, actor=actor, verb="assigned", field="assignee", old=ref(ticket.assignee), new=ref(assignee))
     ticket.assignee = assignee
     ticket.assigned_at = now() if assignee else None
@@ -423,12 +470,14 @@ def tickets_bulk_update(
     *, workspace: Workspace, ticket_ids: list[int], actor: Actor, changes: dict[str, Any]
 ) -> dict[str, Any]:
     """Apply the same changes to many tickets; each succeeds or fails on its own. Returns per-ticket results."""
-    _require(actor, Perm.TICKET_BULK)
+    _require(actor, Perm.TICKET_BULK, workspace.pk)
     if len(ticket_ids) > 500:
-        raise ValidationFailed("At most 500 tickets per bulk update.")
+        raise ValidationFailed(gettext("At most 500 tickets per bulk update."))
     allowed = {"status", "priority", "assignee", "team", "add_tags", "remove_tags", "ticket_type", "category"}
     if set(changes) - allowed:
-        raise ValidationFailed(f"Bulk updates cannot change: {', '.join(sorted(set(changes) - allowed))}.")
+        raise ValidationFailed(
+            gettext("Bulk updates cannot change: %(names)s.") % {"names": ", ".join(sorted(set(changes) - allowed))}
+        )
     tickets = {t.pk: t for t in Ticket.objects.filter(workspace=workspace, pk__in=ticket_ids)}
     updated: list[int] = []
     failed: dict[int, str] = {}

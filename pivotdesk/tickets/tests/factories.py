@@ -22,5 +22,8 @@ def make_ticket(
 ) -> Ticket:
     """A ticket created through the service, from a (new) customer."""
     requester = requester or ContactFactory(workspace=workspace)
-    actor = kwargs.pop("actor", None) or Actor.for_contact(requester.pk, requester.display_name)
+    actor = kwargs.pop("actor", None)
+    if actor is None:  # a customer opens it; a ticket set up with an assignee arrives through the system
+        assigned = kwargs.get("assignee") is not None
+        actor = Actor.system("test") if assigned else Actor.for_contact(requester.pk, requester.display_name)
     return ticket_create(workspace=workspace, requester=requester, subject=subject, body=body, actor=actor, **kwargs)

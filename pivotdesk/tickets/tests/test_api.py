@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Role
 from pivotdesk.accounts.services import api_token_create
 from pivotdesk.accounts.tests.factories import AgentFactory, TeamFactory
@@ -33,7 +34,7 @@ TICKET_KEYS = {
 
 def client_for(agent, scope="write", **kwargs) -> Client:
     """A test client authenticated with a fresh API token of this agent."""
-    _, secret = api_token_create(agent=agent, name="test", scope=scope, **kwargs)
+    _, secret = api_token_create(actor=Actor.system(), agent=agent, name="test", scope=scope, **kwargs)
     return Client(headers={"authorization": f"Bearer {secret}"})
 
 
@@ -244,7 +245,7 @@ def test_get_by_id_and_number(api, ticket):
 def test_patch_changes_fields_and_records_the_timeline(api, workspace, agent, ticket):
     team = TeamFactory.create(workspace=workspace)
     team.members.add(agent)
-    custom_field_create(workspace=workspace, key="order_no", label="Order", field_type="text")
+    custom_field_create(actor=Actor.system(), workspace=workspace, key="order_no", label="Order", field_type="text")
     res = patch(
         api,
         f"/api/v1/tickets/{ticket.pk}",

@@ -12,11 +12,11 @@ from pivotdesk.tickets.models import TicketEvent
 from pivotdesk.tickets.tests.factories import make_ticket
 
 
-def test_merge_moves_identities_tickets_and_leaves_pointer(workspace, agent):
-    actor = Actor.for_agent(agent)
-    source = services.contact_create(workspace=workspace, name="Wang", email="w@example.com")
-    services.identity_attach(contact=source, kind="wechat", value="oABC123")
-    target = services.contact_create(workspace=workspace, name="", phone="13900000000")
+def test_merge_moves_identities_tickets_and_leaves_pointer(workspace, supervisor):
+    actor = Actor.for_agent(supervisor)  # merging needs contact.merge
+    source = services.contact_create(actor=Actor.system(), workspace=workspace, name="Wang", email="w@example.com")
+    services.identity_attach(actor=Actor.system(), contact=source, kind="wechat", value="oABC123")
+    target = services.contact_create(actor=Actor.system(), workspace=workspace, name="", phone="13900000000")
     ticket = make_ticket(workspace=workspace, requester=source)
     services.contact_merge(source=source, target=target, actor=actor)
     source.refresh_from_db()
@@ -32,6 +32,9 @@ def test_merge_moves_identities_tickets_and_leaves_pointer(workspace, agent):
     assert ticket.requester_id == target.pk
     assert TicketEvent.objects.filter(ticket=ticket, verb="requester_merged").exists()
     # the old identity now resolves to the survivor
-    assert services.contact_resolve(workspace=workspace, kind="wechat", value="oABC123").pk == target.pk
+    assert (
+        services.contact_resolve(actor=Actor.system(), workspace=workspace, kind="wechat", value="oABC123").pk
+        == target.pk
+    )
     with pytest.raises(Conflict):
         services.contact_merge(source=source, target=target, actor=actor)

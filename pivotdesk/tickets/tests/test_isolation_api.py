@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Role
 from pivotdesk.accounts.services import api_token_create
 from pivotdesk.accounts.tests.factories import AgentFactory, TeamFactory
@@ -30,7 +31,7 @@ def theirs(other_workspace):
     a = make_ticket(workspace=other_workspace)
     b = make_ticket(workspace=other_workspace)
     link = ticket_link(source=a, target=b, kind="related", actor=Actor.for_agent(admin))
-    token, _ = api_token_create(agent=admin, name="theirs")
+    token, _ = api_token_create(actor=Actor.system(), agent=admin, name="theirs")
     return {
         "agent": admin,
         "ticket": a,
@@ -39,8 +40,10 @@ def theirs(other_workspace):
         "contact": ContactFactory.create(workspace=other_workspace),
         "organization": OrganizationFactory.create(workspace=other_workspace),
         "team": TeamFactory.create(workspace=other_workspace),
-        "field": custom_field_create(workspace=other_workspace, key="k", label="K", field_type="text"),
-        "view": saved_view_create(workspace=other_workspace, name="Shared", filters={}),
+        "field": custom_field_create(
+            actor=Actor.system(), workspace=other_workspace, key="k", label="K", field_type="text"
+        ),
+        "view": saved_view_create(actor=Actor.system(), workspace=other_workspace, name="Shared", filters={}),
         "token": token,
         "attachment_ticket": a,
     }
@@ -50,7 +53,7 @@ def theirs(other_workspace):
 def api(workspace):
     """Workspace A's admin, with an admin-scoped token: the most privileged caller still sees nothing of B."""
     admin = AgentFactory.create(workspace=workspace, role=Role.ADMIN)
-    _, secret = api_token_create(agent=admin, name="ours", scope="admin")
+    _, secret = api_token_create(actor=Actor.system(), agent=admin, name="ours", scope="admin")
     return Client(headers={"authorization": f"Bearer {secret}"})
 
 
@@ -82,7 +85,7 @@ def test_reads_by_id_are_404(api, theirs):
 def test_attachment_download_is_404(api, theirs):
     from pivotdesk.tickets.services import attachment_add
 
-    attachment = attachment_add(ticket=theirs["ticket"], filename="secret.txt", content=b"secret")
+    attachment = attachment_add(actor=Actor.system(), ticket=theirs["ticket"], filename="secret.txt", content=b"secret")
     assert api.get(f"/api/v1/attachments/{attachment.pk}/download").status_code == 404
 
 

@@ -61,16 +61,22 @@ def seeded(db):
     agent = AgentFactory.create(workspace=workspace, role=Role.AGENT)
     org = OrganizationFactory.create(workspace=workspace, domains=["acme.cn"])
     contact = ContactFactory.create(workspace=workspace, organization=org)
-    team = team_create(workspace=workspace, name="Tier 1", members=[admin, agent])
+    team = team_create(actor=Actor.system(), workspace=workspace, name="Tier 1", members=[admin, agent])
     a = make_ticket(workspace=workspace, requester=contact, tags=["vip"])
     b = make_ticket(workspace=workspace, requester=contact)
     actor = Actor.for_agent(admin)
     link = ticket_link(source=a, target=b, kind="related", actor=actor)
     message = message_create(ticket=a, actor=actor, body="note", kind="note")
-    attachment = attachment_add(ticket=a, message=message, filename="a.txt", content=b"hello")
-    field = custom_field_create(workspace=workspace, key="plan", label="Plan", field_type="select", options=["a", "b"])
-    view = saved_view_create(workspace=workspace, name="Mine", filters={"assignee": "me"}, owner=admin)
-    _token, secret = api_token_create(agent=admin, name="fuzz", scope="admin", rate_limit_per_minute=1_000_000)
+    attachment = attachment_add(actor=Actor.system(), ticket=a, message=message, filename="a.txt", content=b"hello")
+    field = custom_field_create(
+        actor=Actor.system(), workspace=workspace, key="plan", label="Plan", field_type="select", options=["a", "b"]
+    )
+    view = saved_view_create(
+        actor=Actor.system(), workspace=workspace, name="Mine", filters={"assignee": "me"}, owner=admin
+    )
+    _token, secret = api_token_create(
+        actor=Actor.system(), agent=admin, name="fuzz", scope="admin", rate_limit_per_minute=100_000
+    )
     ids = {
         "ticket_id": a.pk,
         "number": a.number,

@@ -14,14 +14,31 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from pivotdesk.accounts.actors import Actor
+from pivotdesk.search.models import SearchDocument
+from pivotdesk.search.services import document_build, reindex, sweep
 from pivotdesk.tickets import selectors, services
-from pivotdesk.tickets.models import Ticket, TicketSearchDocument
-from pivotdesk.tickets.search import search_document_build, search_index_sweep, search_reindex
+from pivotdesk.tickets.models import Ticket
 from pivotdesk.tickets.selectors import TicketFilters
 from pivotdesk.tickets.services.messages import attachment_add, attachment_set_extracted_text
 from pivotdesk.tickets.tests.factories import make_ticket
 
 pytestmark = pytest.mark.django_db
+
+
+def search_document_build(ticket_id: int) -> bool:
+    return document_build(kind="ticket", object_id=ticket_id)
+
+
+def search_index_sweep(**kwargs) -> int:
+    return sweep(kinds=["ticket"], **kwargs)
+
+
+def search_reindex(**kwargs) -> int:
+    return reindex(kind="ticket", **kwargs)
+
+
+def _document(ticket: Ticket) -> SearchDocument:
+    return SearchDocument.objects.get(kind="ticket", object_id=ticket.pk)
 
 
 def _found(workspace, agent, q: str) -> set[int]:
@@ -78,22 +95,26 @@ def test_the_sweep_follows_messages_subject_merge_and_attachment_text(workspace,
     actor = Actor.for_agent(agent)
     t = make_ticket(workspace=workspace, subject="Wi-Fi drops", body="路由器每晚断网")
     assert search_index_sweep() == 1
-    assert "断网" in TicketSearchDocument.objects.get(ticket=t).body.split()
+    assert "断网" in _document(t).body.split()
     assert search_index_sweep() == 0  # nothing changed since
 
     services.message_create(ticket=t, actor=actor, body="请重启光猫试试", kind="note")
     services.ticket_update(ticket=t, actor=actor, changes={"subject": "Router drops every night"})
     assert search_index_sweep() == 1
-    words = TicketSearchDocument.objects.get(ticket=t).body.split()
+    words = _document(t).body.split()
     assert {"光猫", "router", "断网"} <= set(words) and "wi" not in words
 
     other = make_ticket(workspace=workspace, subject="Same router", body="还是断网，序列号 SN998877")
     services.ticket_merge(source=other, target=t, actor=actor)
     assert search_index_sweep() == 2  # both: the messages moved
-    assert "sn998877" in TicketSearchDocument.objects.get(ticket=t).body.split()
+    assert "sn998877" in _document(t).body.split()
 
-    attachment = attachment_add(ticket=t, filename="screen.png", content=b"\x89PNG fake", content_type="image/png")
-    attachment_set_extracted_text(attachment=attachment, text="ERROR 0x80070005 型号 HG8245", source="ocr", model="t")
+    attachment = attachment_add(
+        actor=Actor.system(), ticket=t, filename="screen.png", content=b"\x89PNG fake", content_type="image/png"
+    )
+    attachment_set_extracted_text(
+        actor=Actor.system(), attachment=attachment, text="ERROR 0x80070005 型号 HG8245", source="ocr", model="t"
+    )
     assert search_index_sweep() >= 1
     _aged(t)  # past the fresh window: only the index can find it now
     assert _found(workspace, agent, "0x80070005") == {t.number}
@@ -106,23 +127,27 @@ def test_the_sweep_works_off_a_backlog_oldest_first_across_runs(workspace):
     assert search_index_sweep(batch=3, budget_seconds=0) == 3  # one batch per run with no time left
     assert search_index_sweep(batch=3, budget_seconds=0) == 3
     assert search_index_sweep(batch=3, budget_seconds=0) == 1
-    assert TicketSearchDocument.objects.count() == 7
+    assert SearchDocument.objects.count() == 7
     # A ticket changed long before the newest document (a worker that was down) is still picked up when it is
     # within the margin of the mark; the sweep looks only that far back.
     first = tickets[0]
     Ticket.objects.filter(pk=first.pk).update(
         subject="changed later", updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     )
-    TicketSearchDocument.objects.filter(ticket=first).update(source_updated_at=dt.datetime(2019, 1, 1, tzinfo=dt.UTC))
+    SearchDocument.objects.filter(kind="ticket", object_id=first.pk).update(
+        source_updated_at=dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
+    )
     assert search_index_sweep() == 0  # far behind the mark: left to search_reindex
     assert search_reindex(workspace_id=workspace.pk) == 7
-    assert "changed" in TicketSearchDocument.objects.get(ticket=first).body.split()
+    assert "changed" in _document(first).body.split()
 
 
 def test_creating_a_ticket_queues_no_search_task(workspace, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         t = make_ticket(workspace=workspace, subject="no task", body="a body")
-    assert not TicketSearchDocument.objects.filter(ticket=t).exists()  # the sweep builds it, not an event
+    assert not SearchDocument.objects.filter(
+        kind="ticket", object_id=t.pk
+    ).exists()  # the sweep builds it, not an event
 
 
 def test_a_fresh_ticket_is_found_before_its_document_is_built(workspace, agent, settings):
@@ -130,7 +155,7 @@ def test_a_fresh_ticket_is_found_before_its_document_is_built(workspace, agent, 
     fresh = make_ticket(workspace=workspace, subject="新工单", body="无法登录 App")
     old = make_ticket(workspace=workspace, subject="旧工单", body="无法登录 App")
     _aged(old)
-    assert not TicketSearchDocument.objects.exists()  # the sweep has not run
+    assert not SearchDocument.objects.exists()  # the sweep has not run
     assert _found(workspace, agent, "无法登录") == {fresh.number}  # the old one waits for search_reindex
     call_command("search_reindex", "--missing", verbosity=0)
     assert _found(workspace, agent, "无法登录") == {fresh.number, old.number}

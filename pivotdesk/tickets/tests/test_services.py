@@ -90,9 +90,16 @@ def test_merge_moves_messages_and_points_to_survivor(workspace, actor):
 
 def test_custom_fields_validated(workspace, ticket, actor):
     services.custom_field_create(
-        workspace=workspace, key="severity", label="Severity", field_type="select", options=["S1", "S2"]
+        actor=Actor.system(),
+        workspace=workspace,
+        key="severity",
+        label="Severity",
+        field_type="select",
+        options=["S1", "S2"],
     )
-    services.custom_field_create(workspace=workspace, key="units", label="Units", field_type="number")
+    services.custom_field_create(
+        actor=Actor.system(), workspace=workspace, key="units", label="Units", field_type="number"
+    )
     services.ticket_update(ticket=ticket, actor=actor, changes={"custom_fields": {"severity": "S1", "units": "3"}})
     ticket.refresh_from_db()
     assert ticket.custom_fields == {"severity": "S1", "units": 3}
@@ -143,8 +150,8 @@ def test_html_is_sanitized(ticket, actor):
 def test_attachment_limits(ticket, settings):
     settings.PIVOTDESK_ATTACHMENT_MAX_BYTES = 10
     with pytest.raises(ValidationFailed, match="larger"):
-        services.attachment_add(ticket=ticket, filename="big.txt", content=b"x" * 11)
+        services.attachment_add(actor=Actor.system(), ticket=ticket, filename="big.txt", content=b"x" * 11)
     with pytest.raises(ValidationFailed, match="not accepted"):
-        services.attachment_add(ticket=ticket, filename="evil.exe", content=b"MZ")
-    att = services.attachment_add(ticket=ticket, filename="../../ok.txt", content=b"hello")
+        services.attachment_add(actor=Actor.system(), ticket=ticket, filename="evil.exe", content=b"MZ")
+    att = services.attachment_add(actor=Actor.system(), ticket=ticket, filename="../../ok.txt", content=b"hello")
     assert att.filename == "ok.txt" and att.size == 5

@@ -30,12 +30,17 @@ A-5,Closed one,Done,bob@example.com,Bob,closed,low,task,,2026-03-03T08:00:00Z,
 @pytest.fixture
 def device_field(workspace):
     return services.custom_field_create(
-        workspace=workspace, key="device_model", label="Device", field_type="select", options=["PD-100", "PD-200"]
+        actor=Actor.system(),
+        workspace=workspace,
+        key="device_model",
+        label="Device",
+        field_type="select",
+        options=["PD-100", "PD-200"],
     )
 
 
 def test_csv_rows_become_tickets_and_bad_rows_are_reported_with_their_line(workspace, device_field):
-    report = tickets_import(workspace=workspace, data=CSV.encode(), fmt="csv")
+    report = tickets_import(actor=Actor.system(), workspace=workspace, data=CSV.encode(), fmt="csv")
     assert len(report.created) == 3
     # the quoted two-line body of A-1 occupies lines 2-3, so A-3 is on line 5 and A-4 on line 6
     assert [(e.line, "requester" in e.reason or "priority" in e.reason) for e in report.errors] == [
@@ -57,32 +62,37 @@ def test_csv_rows_become_tickets_and_bad_rows_are_reported_with_their_line(works
 
 
 def test_importing_the_same_file_twice_creates_nothing_new(workspace, device_field):
-    tickets_import(workspace=workspace, data=CSV.encode(), fmt="csv")
+    tickets_import(actor=Actor.system(), workspace=workspace, data=CSV.encode(), fmt="csv")
     before = (Ticket.objects.count(), Contact.objects.count(), Message.objects.count())
-    again = tickets_import(workspace=workspace, data=CSV.encode(), fmt="csv")
+    again = tickets_import(actor=Actor.system(), workspace=workspace, data=CSV.encode(), fmt="csv")
     assert again.created == [] and len(again.duplicates) == 3
     assert (Ticket.objects.count(), Contact.objects.count(), Message.objects.count()) == before
 
 
 def test_rows_without_an_id_are_keyed_by_their_content(workspace):
     data = b"subject,body,email\nHello,World,a@example.com\nHello,World,b@example.com\n"
-    assert len(tickets_import(workspace=workspace, data=data).created) == 2
-    assert len(tickets_import(workspace=workspace, data=data).duplicates) == 2
+    assert len(tickets_import(actor=Actor.system(), workspace=workspace, data=data).created) == 2
+    assert len(tickets_import(actor=Actor.system(), workspace=workspace, data=data).duplicates) == 2
 
 
 def test_requester_resolves_to_the_existing_contact(workspace, contact):
     data = f"subject,body,requester_email\nHi,Body,{contact.email.upper()}\n".encode()
-    report = tickets_import(workspace=workspace, data=data)
+    report = tickets_import(actor=Actor.system(), workspace=workspace, data=data)
     assert Ticket.objects.get(pk=report.created[0]).requester_id == contact.pk
 
 
 @pytest.mark.parametrize("encoding", ["gb18030", "utf-8-sig"])
 def test_gb18030_and_utf8_bom_csv_with_chinese_headers_are_read(workspace, encoding):
     services.custom_field_create(
-        workspace=workspace, key="order_number", label="Order", label_zh="订单号", field_type="text"
+        actor=Actor.system(),
+        workspace=workspace,
+        key="order_number",
+        label="Order",
+        label_zh="订单号",
+        field_type="text",
     )
     text = "主题,内容,邮箱,客户,优先级,标签,订单号\n发票抬头错误,请重开发票,li.na@example.cn,李娜,紧急,发票,PD-9\n"
-    report = tickets_import(workspace=workspace, data=text.encode(encoding), filename="工单.csv")
+    report = tickets_import(actor=Actor.system(), workspace=workspace, data=text.encode(encoding), filename="工单.csv")
     assert report.errors == [] and len(report.created) == 1
     ticket = Ticket.objects.get(pk=report.created[0])
     assert (ticket.subject, ticket.priority, ticket.requester.name) == ("发票抬头错误", "urgent", "李娜")
@@ -119,7 +129,7 @@ def test_json_rows_with_conversation(workspace, agent):
         },
         {"id": "zd-2", "subject": "no one", "body": "x"},
     ]
-    report = tickets_import(workspace=workspace, data=json.dumps(rows, indent=2).encode())
+    report = tickets_import(actor=Actor.system(), workspace=workspace, data=json.dumps(rows, indent=2).encode())
     assert len(report.created) == 1
     assert len(report.errors) == 1 and report.errors[0].line > 10
     ticket = Ticket.objects.get(external_id="zd-1")
@@ -131,13 +141,13 @@ def test_json_rows_with_conversation(workspace, agent):
 
 def test_json_lines_report_the_bad_line(workspace):
     data = b'{"id": "1", "subject": "a", "body": "b", "email": "x@example.com"}\n{not json}\n'
-    report = tickets_import(workspace=workspace, data=data, fmt="json")
+    report = tickets_import(actor=Actor.system(), workspace=workspace, data=data, fmt="json")
     assert len(report.created) == 1 and report.errors[0].line == 2
 
 
 def test_unknown_references_are_warnings_not_failures(workspace):
     data = b"subject,body,email,assignee,team,category,cf_nope\nS,B,x@example.com,ghost,Nobody,Nowhere,1\n"
-    report = tickets_import(workspace=workspace, data=data)
+    report = tickets_import(actor=Actor.system(), workspace=workspace, data=data)
     assert len(report.created) == 1
     reasons = " ".join(w.reason for w in report.warnings)
     assert "ghost" in reasons and "Nobody" in reasons and "Nowhere" in reasons and "nope" in reasons
@@ -145,8 +155,10 @@ def test_unknown_references_are_warnings_not_failures(workspace):
 
 def _history(workspace, agent, contact):
     """Three tickets with conversations, tags, a custom field, statuses and a category."""
-    category = services.category_create(workspace=workspace, name="Refunds", name_zh="退款")
-    services.custom_field_create(workspace=workspace, key="order_number", label="Order", field_type="text")
+    category = services.category_create(actor=Actor.system(), workspace=workspace, name="Refunds", name_zh="退款")
+    services.custom_field_create(
+        actor=Actor.system(), workspace=workspace, key="order_number", label="Order", field_type="text"
+    )
     actor = Actor.for_agent(agent)
     a = make_ticket(
         workspace=workspace,
@@ -183,10 +195,12 @@ def _shape(workspace):
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_export_then_import_round_trips(workspace, other_workspace, agent, contact, fmt):
     _history(workspace, agent, contact)
-    services.custom_field_create(workspace=other_workspace, key="order_number", label="Order", field_type="text")
+    services.custom_field_create(
+        actor=Actor.system(), workspace=other_workspace, key="order_number", label="Order", field_type="text"
+    )
     out = io.StringIO()
     assert tickets_export(workspace=workspace, out=out, fmt=fmt) == 3
-    report = tickets_import(workspace=other_workspace, data=out.getvalue().encode(), fmt=fmt)
+    report = tickets_import(actor=Actor.system(), workspace=other_workspace, data=out.getvalue().encode(), fmt=fmt)
     assert report.errors == [] and len(report.created) == 3
     original, copy = _shape(workspace), _shape(other_workspace)
     if fmt == "csv":  # CSV carries the first message only
@@ -194,8 +208,18 @@ def test_export_then_import_round_trips(workspace, other_workspace, agent, conta
         copy = [(*row[:5], row[5][:1], *row[6:]) for row in copy]
     assert copy == original
     # importing an export again, or into its own workspace, changes nothing
-    assert len(tickets_import(workspace=other_workspace, data=out.getvalue().encode(), fmt=fmt).duplicates) == 3
-    assert len(tickets_import(workspace=workspace, data=out.getvalue().encode(), fmt=fmt).duplicates) == 3
+    assert (
+        len(
+            tickets_import(
+                actor=Actor.system(), workspace=other_workspace, data=out.getvalue().encode(), fmt=fmt
+            ).duplicates
+        )
+        == 3
+    )
+    assert (
+        len(tickets_import(actor=Actor.system(), workspace=workspace, data=out.getvalue().encode(), fmt=fmt).duplicates)
+        == 3
+    )
 
 
 def test_export_streams_valid_json_and_csv_headers(workspace, contact):

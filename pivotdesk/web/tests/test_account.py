@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import ApiToken
 from pivotdesk.accounts.services import api_token_authenticate, workspace_create
 from pivotdesk.web.tests.helpers import client_for, new_agent, new_user
@@ -50,7 +51,7 @@ def test_admin_link_only_for_admins(agent, admin_agent):
 
 def test_workspace_switcher_shown_for_several_memberships(agent):
     assert 'name="workspace"' not in client_for(agent).get("/queue/").content.decode()
-    second = workspace_create(name="Second desk")
+    second = workspace_create(actor=Actor.system(), name="Second desk")
     new_agent(workspace=second, user=agent.user)
     html = client_for(agent).get("/queue/").content.decode()
     assert 'name="workspace"' in html and "Second desk" in html

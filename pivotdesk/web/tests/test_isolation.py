@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.services import api_token_create
 from pivotdesk.tickets.models import Ticket
 from pivotdesk.tickets.services import attachment_add, saved_view_create
@@ -20,9 +21,9 @@ def foreign(other_workspace):
     make_ticket(workspace=other_workspace, requester=contact)
     ticket = make_ticket(workspace=other_workspace, requester=contact, subject="Secret of B")
     agent_b = new_agent(workspace=other_workspace)
-    view = saved_view_create(workspace=other_workspace, name="B view", filters={}, owner=None)
-    token, _ = api_token_create(agent=agent_b, name="B token")
-    att = attachment_add(ticket=ticket, filename="b.txt", content=b"secret")
+    view = saved_view_create(actor=Actor.system(), workspace=other_workspace, name="B view", filters={}, owner=None)
+    token, _ = api_token_create(actor=Actor.system(), agent=agent_b, name="B token")
+    att = attachment_add(actor=Actor.system(), ticket=ticket, filename="b.txt", content=b"secret")
     return {"ticket": ticket, "contact": contact, "view": view, "token": token, "attachment": att}
 
 
@@ -87,7 +88,7 @@ def test_contact_saved_view_and_token_of_another_workspace_are_404(agent, foreig
 
 def test_another_agents_token_in_the_same_workspace_is_404(agent, workspace):
     colleague = new_agent(workspace=workspace)
-    token, _ = api_token_create(agent=colleague, name="theirs")
+    token, _ = api_token_create(actor=Actor.system(), agent=colleague, name="theirs")
     assert client_for(agent).post(f"/tokens/{token.pk}/revoke/").status_code == 404
 
 

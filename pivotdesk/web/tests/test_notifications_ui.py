@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.notifications import services
 from pivotdesk.notifications.models import Delivery, DeliveryStatus, Notification, NotificationTarget
 from pivotdesk.web.tests.helpers import client_for, new_agent
@@ -48,7 +49,7 @@ def hook():
 def _n(agent, **kw):
     args = {"kind": "routing.assigned", "title": "Ticket assigned to you"}
     args.update(kw)
-    return services.notify(workspace=agent.workspace, recipient=agent, **args)
+    return services.notify(actor=Actor.system(), workspace=agent.workspace, recipient=agent, **args)
 
 
 def test_bell_shows_unread_count_and_polls(agent, supervisor):
@@ -58,7 +59,7 @@ def test_bell_shows_unread_count_and_polls(agent, supervisor):
     client = client_for(agent)
     body = client.get(reverse("web:notifications_bell")).content.decode()
     assert 'data-unread="2"' in body and ">2</span>" in body and 'hx-trigger="every 15s"' in body
-    services.notifications_mark_all_read(agent=agent)
+    services.notifications_mark_all_read(actor=Actor.for_agent(agent), agent=agent)
     assert 'data-unread="0"' in client.get(reverse("web:notifications_bell")).content.decode()
 
 
@@ -168,7 +169,9 @@ def test_add_target_with_bad_url_is_readable_then_test_send(agent, hook):
 
 
 def test_someone_elses_target_is_404(agent, supervisor, hook):
-    theirs = services.target_create(agent=supervisor, label="Theirs", url=hook["url"])
+    theirs = services.target_create(
+        actor=Actor.for_agent(supervisor), agent=supervisor, label="Theirs", url=hook["url"]
+    )
     client = client_for(agent)
     for name in ("web:notification_target_test", "web:notification_target_toggle", "web:notification_target_delete"):
         assert client.post(reverse(name, args=[theirs.pk])).status_code == 404
@@ -180,9 +183,14 @@ def test_delivery_log_for_supervisors_with_filter_and_retry(
 ):
     settings.PIVOTDESK_NOTIFICATION_MAX_ATTEMPTS = 1
     services.preference_save(
-        agent=agent, channels={"*": ["apprise"]}, quiet_hours_enabled=False, quiet_start=None, quiet_end=None
+        actor=Actor.for_agent(agent),
+        agent=agent,
+        channels={"*": ["apprise"]},
+        quiet_hours_enabled=False,
+        quiet_start=None,
+        quiet_end=None,
     )
-    services.target_create(agent=agent, label="Hook", url=hook["url"])
+    services.target_create(actor=Actor.for_agent(agent), agent=agent, label="Hook", url=hook["url"])
     hook["status"] = 500
     with django_capture_on_commit_callbacks(execute=True):
         n = _n(agent, title="Will fail")
@@ -206,9 +214,14 @@ def test_delivery_log_for_supervisors_with_filter_and_retry(
 def test_delivery_of_another_workspace_is_404(supervisor, other_workspace):
     stranger = new_agent(workspace=other_workspace)
     services.preference_save(
-        agent=stranger, channels={"*": ["email"]}, quiet_hours_enabled=False, quiet_start=None, quiet_end=None
+        actor=Actor.for_agent(stranger),
+        agent=stranger,
+        channels={"*": ["email"]},
+        quiet_hours_enabled=False,
+        quiet_start=None,
+        quiet_end=None,
     )
-    n = services.notify(workspace=other_workspace, recipient=stranger, kind="x.y", title="t")
+    n = services.notify(actor=Actor.system(), workspace=other_workspace, recipient=stranger, kind="x.y", title="t")
     d = Delivery.objects.get(notification=n)
     assert client_for(supervisor).post(reverse("web:notification_delivery_retry", args=[d.pk])).status_code == 404
 

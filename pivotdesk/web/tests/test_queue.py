@@ -209,13 +209,13 @@ def test_assign_shortcut_endpoint_via_bulk_for_one_row(agent, workspace, contact
 def test_a_search_shows_the_best_matches_first_until_a_column_is_chosen(agent, workspace, contact):
     import datetime as dt
 
+    from pivotdesk.search.services import document_build
     from pivotdesk.tickets.models import Ticket
-    from pivotdesk.tickets.search import search_document_build
 
     dense = make_ticket(workspace=workspace, requester=contact, subject="退款 退款", body="退款退款，还是退款")
     light = make_ticket(workspace=workspace, requester=contact, subject="打印机坏了", body="顺便问下退款")
     for t in (dense, light):
-        search_document_build(t.pk)
+        document_build(kind="ticket", object_id=t.pk)
     Ticket.objects.filter(pk=dense.pk).update(updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     Ticket.objects.filter(pk=light.pk).update(updated_at=dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
     client = client_for(agent, language="zh-CN")

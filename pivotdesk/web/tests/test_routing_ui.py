@@ -26,7 +26,7 @@ def _routing(settings):
 def _queued_ticket(workspace) -> Ticket:
     policy(workspace)
     ticket = make_ticket(workspace=workspace, subject="Nobody online")
-    services.route_ticket(ticket=ticket, trigger=Trigger.NEW)
+    services.route_ticket(actor=Actor.system(), ticket=ticket, trigger=Trigger.NEW)
     return ticket
 
 
@@ -148,7 +148,7 @@ def test_another_workspaces_policy_is_not_found(workspace, other_workspace, supe
 def test_the_timeline_explains_the_decision_in_plain_words(workspace, agent):
     policy(workspace)
     ticket = make_ticket(workspace=workspace)
-    services.route_ticket(ticket=ticket, trigger=Trigger.NEW)
+    services.route_ticket(actor=Actor.system(), ticket=ticket, trigger=Trigger.NEW)
     html = client_for(agent).get(f"/tickets/{ticket.number}/").content.decode()
     assert f"Routing routed the ticket to {agent.name}" in html
     assert RoutingDecision.objects.get(ticket=ticket).reason[:40] in html
@@ -159,7 +159,7 @@ def test_the_timeline_explains_the_decision_in_plain_words(workspace, agent):
 def test_the_assignee_can_decline_with_a_reason(workspace, agent):
     policy(workspace)
     ticket = make_ticket(workspace=workspace)
-    services.route_ticket(ticket=ticket, trigger=Trigger.NEW)
+    services.route_ticket(actor=Actor.system(), ticket=ticket, trigger=Trigger.NEW)
     client = client_for(agent)
     page = client.get(f"/tickets/{ticket.number}/").content.decode()
     assert f"/tickets/{ticket.number}/decline/" in page
@@ -179,7 +179,7 @@ def test_the_field_view_shows_device_history_and_parts(workspace, agent):
     earlier = make_ticket(workspace=workspace, subject="Compressor noise")
     TicketDevice.objects.create(workspace=workspace, ticket=earlier, device=device)
     part = PartFactory(workspace=workspace, sku="FAN-1", stock=1)
-    services.part_usage_record(ticket=earlier, device=device, part=part, quantity=1)
+    services.part_usage_record(actor=Actor.system(), ticket=earlier, device=device, part=part, quantity=1)
     ticket = make_ticket(workspace=workspace, subject="Chiller down")
     services.device_link(ticket=ticket, device=device, actor=Actor.system())
     html = client_for(agent).get(f"/tickets/{ticket.number}/field/").content.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import Message, Ticket
 from pivotdesk.tickets.tests.factories import make_ticket
@@ -75,7 +76,7 @@ def test_reply_with_attachment_lists_and_serves_it(agent, ticket):
     html = client.get(f"/tickets/{ticket.number}/").content.decode()
     assert "log.txt" in html and f"/attachments/{att.pk}/" in html
     response = client.get(f"/tickets/{ticket.number}/attachments/{att.pk}/")
-    assert response.status_code == 200 and b"".join(response.streaming_content) == b"line 1\n"  # type: ignore[attr-defined]
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"line 1\n"
     assert "attachment" in response["Content-Disposition"]
 
 
@@ -124,12 +125,23 @@ def test_sidebar_changes_only_what_changed(agent, workspace, ticket):
 
 
 def test_custom_fields_rendered_by_type_and_saved(agent, workspace, ticket):
-    ticket_services.custom_field_create(workspace=workspace, key="order_no", label="Order", field_type="text")
     ticket_services.custom_field_create(
-        workspace=workspace, key="plan", label="Plan", field_type="select", options=["basic", "pro"]
+        actor=Actor.system(), workspace=workspace, key="order_no", label="Order", field_type="text"
     )
-    ticket_services.custom_field_create(workspace=workspace, key="urgent_ok", label="OK", field_type="checkbox")
-    ticket_services.custom_field_create(workspace=workspace, key="due", label="Due", field_type="date")
+    ticket_services.custom_field_create(
+        actor=Actor.system(),
+        workspace=workspace,
+        key="plan",
+        label="Plan",
+        field_type="select",
+        options=["basic", "pro"],
+    )
+    ticket_services.custom_field_create(
+        actor=Actor.system(), workspace=workspace, key="urgent_ok", label="OK", field_type="checkbox"
+    )
+    ticket_services.custom_field_create(
+        actor=Actor.system(), workspace=workspace, key="due", label="Due", field_type="date"
+    )
     client = client_for(agent)
     html = client.get(f"/tickets/{ticket.number}/").content.decode()
     assert (
@@ -157,7 +169,7 @@ def test_invalid_transition_is_409_with_message(agent, ticket):
 
 def test_custom_status_labels_are_offered(agent, workspace, ticket):
     label = ticket_services.status_definition_create(
-        workspace=workspace, category="pending", label="Waiting for parts", label_zh="等待配件"
+        actor=Actor.system(), workspace=workspace, category="pending", label="Waiting for parts", label_zh="等待配件"
     )
     client = client_for(agent)
     assert "Waiting for parts" in client.get(f"/tickets/{ticket.number}/").content.decode()

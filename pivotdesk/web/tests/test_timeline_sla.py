@@ -120,7 +120,7 @@ def test_the_first_policy_from_the_service_reads_as_one_sentence(agent, workspac
     policy = PolicyFactory(workspace=workspace, name="Standard")
     add_targets(policy, "normal", first_reply=120, resolution=960)
     ticket = make_ticket(workspace=workspace)
-    sla_apply(ticket=ticket)
+    sla_apply(actor=Actor.system(), ticket=ticket)
     assert TicketEvent.objects.filter(ticket=ticket, verb__startswith="sla_").count() == 1
     en = _timeline(agent, ticket, "en")
     assert "SLA: SLA policy → Standard: First reply 2 h (due " in en and ", Resolution 16 h (due " in en

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from pivotdesk.accounts import services as account_services
 from pivotdesk.accounts.api_auth import SESSION_WORKSPACE_KEY
 from pivotdesk.accounts.models import TokenScope
+from pivotdesk.accounts.permissions import Perm, can
 from pivotdesk.accounts.selectors import memberships_for_user, token_list
 from pivotdesk.common.errors import NotFound, ValidationFailed
 from pivotdesk.web import selectors as web_selectors
@@ -48,7 +49,7 @@ def switch_workspace(request: HttpRequest, desk: Desk) -> HttpResponse:
 @agent_view
 def set_presence(request: HttpRequest, desk: Desk) -> HttpResponse:
     """Set the agent's presence (online / away / offline); HTMX gets the header widget back."""
-    agent = account_services.agent_set_status(agent=desk.agent, status=request.POST.get("status", ""))
+    agent = account_services.agent_set_status(actor=desk.actor, agent=desk.agent, status=request.POST.get("status", ""))
     if getattr(request, "htmx", False):
         return render(request, "web/partials/presence.html", {"current_agent": agent})
     return redirect_next(request, reverse("web:queue"))
@@ -60,17 +61,18 @@ def tokens(request: HttpRequest, desk: Desk) -> HttpResponse:
     secret = ""
     created = None
     status = 200
+    admin_scope = can(desk.agent, Perm.TOKEN_ADMIN_SCOPE)  # offered only to those the service would allow
     if request.method == "POST":
         name = request.POST.get("name", "").strip()
         if not name:
             raise ValidationFailed(_("A token needs a name."))
         created, secret = account_services.api_token_create(
-            agent=desk.agent, name=name, scope=request.POST.get("scope", TokenScope.WRITE)
+            actor=desk.actor, agent=desk.agent, name=name, scope=request.POST.get("scope", TokenScope.WRITE)
         )
         status = 201
     context = {
         "tokens": list(token_list(agent=desk.agent)),
-        "scopes": TokenScope.choices,
+        "scopes": [(v, label) for v, label in TokenScope.choices if v != TokenScope.ADMIN or admin_scope],
         "secret": secret,
         "created": created,
     }
@@ -82,6 +84,6 @@ def tokens(request: HttpRequest, desk: Desk) -> HttpResponse:
 def token_revoke(request: HttpRequest, desk: Desk, token_id: int) -> HttpResponse:
     """Revoke one of the agent's own tokens (others' are 404)."""
     token = web_selectors.access_own_token(agent=desk.agent, token_id=token_id)
-    account_services.api_token_revoke(token=token)
+    account_services.api_token_revoke(actor=desk.actor, token=token)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect_next(request, reverse("web:tokens"))

@@ -16,9 +16,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.api_auth import workspace_for_session
+from pivotdesk.accounts.api_auth import choose_membership
 from pivotdesk.accounts.models import AgentProfile, Role, Workspace
-from pivotdesk.common.errors import DomainError
+from pivotdesk.accounts.selectors import memberships_for_user
+from pivotdesk.common.errors import DomainError, NotFound
 
 PAGE_SIZE = 50
 
@@ -30,6 +31,7 @@ class Desk:
     agent: AgentProfile
     workspace: Workspace
     actor: Actor
+    memberships: tuple[AgentProfile, ...] = ()  # the user's active profiles (the workspace switcher)
 
     @property
     def is_admin(self) -> bool:
@@ -50,10 +52,14 @@ def agent_view(view: DeskView) -> Callable[..., HttpResponseBase]:
                 response["HX-Redirect"] = reverse("web:login")
                 return response
             return redirect_to_login(request.get_full_path(), reverse("web:login"))
-        agent = workspace_for_session(request)
+        # One query for the current profile and the switcher's list; the profile's user is the request's user.
+        memberships = tuple(memberships_for_user(user=request.user))
+        for membership in memberships:
+            membership.user = request.user
+        agent = choose_membership(request, memberships)
         if agent is None:
             return error_response(request, _("You are not a member of any workspace."), status=403)
-        desk = Desk(agent=agent, workspace=agent.workspace, actor=Actor.for_agent(agent))
+        desk = Desk(agent=agent, workspace=agent.workspace, actor=Actor.for_agent(agent), memberships=memberships)
         request.desk = desk  # type: ignore[attr-defined]  # read by the context processor
         try:
             return view(request, desk, *args, **kwargs)
@@ -64,13 +70,11 @@ def agent_view(view: DeskView) -> Callable[..., HttpResponseBase]:
 
 
 def _translated_error(exc: DomainError) -> str:
-    """The domain's message; a few common codes get a message in the UI language."""
-    known = {
-        "not_found": _("Not found: it does not exist, or it belongs to another workspace."),
-        "permission_denied": _("Your role may not do this."),
-    }
-    if exc.code in known:
-        return f"{known[exc.code]} ({exc.message})" if exc.code != "not_found" else known[exc.code]
+    """The message shown to the person, once: the domain's own (translated where it was raised). A missing object
+    gets one wording that does not tell "another workspace's" from "none"; a permission's code is never shown
+    (it stays in `details` for the API)."""
+    if isinstance(exc, NotFound):
+        return str(_("Not found: it does not exist, or it belongs to another workspace."))
     return exc.message
 
 

@@ -25,7 +25,8 @@ RAW_PREVIEW_BYTES = 200_000
 
 
 def _admin(desk: Desk) -> None:
-    require(desk.agent, Perm.WORKSPACE_CONFIGURE)
+    """Whether the channel screens show at all: the permission the channel services check on save."""
+    require(desk.agent, Perm.CHANNEL_CONFIGURE)
 
 
 def public_urls(request: HttpRequest, account: ChannelAccount) -> dict[str, str]:
@@ -84,6 +85,7 @@ def channel_add(request: HttpRequest, desk: Desk) -> HttpResponse:
     try:
         config, secrets = read_settings(kind, request.POST, {})
         account = account_services.channel_account_create(
+            actor=desk.actor,
             workspace=desk.workspace,
             kind=kind,
             name=request.POST.get("name", ""),
@@ -108,6 +110,7 @@ def channel_edit(request: HttpRequest, desk: Desk, account_id: int) -> HttpRespo
     try:
         config, secrets = read_settings(account.kind, request.POST, account.config)
         account = account_services.channel_account_update(
+            actor=desk.actor,
             account=account,
             name=request.POST.get("name", account.name),
             config=config,
@@ -166,7 +169,7 @@ def inbound_reprocess_view(request: HttpRequest, desk: Desk, payload_id: int) ->
     """Process a failed payload again (after a fix); the result is shown as a message."""
     _admin(desk)
     payload = channel_selectors.access_payload(workspace=desk.workspace, payload_id=payload_id)
-    payload = inbound_reprocess(payload=payload)
+    payload = inbound_reprocess(actor=desk.actor, payload=payload)
     if payload.status == "failed":
         flash.error(request, _("Still failing: %(reason)s") % {"reason": payload.reason})
         return HttpResponseRedirect(reverse("web:inbound_payload", args=[payload.pk]))

@@ -78,7 +78,7 @@ def _local_url(request: HttpRequest, url: str) -> str | None:
 @agent_view
 def open_notification(request: HttpRequest, desk: Desk, notification_id: int) -> HttpResponse:
     """Mark read and go where the notification points (its URL, else its ticket, else the list)."""
-    n = services.notification_mark_read(agent=desk.agent, notification_id=notification_id)
+    n = services.notification_mark_read(actor=desk.actor, agent=desk.agent, notification_id=notification_id)
     target = _local_url(request, n.url)
     if target is None and n.ticket is not None:
         target = reverse("web:ticket", args=[n.ticket.number])
@@ -88,7 +88,7 @@ def open_notification(request: HttpRequest, desk: Desk, notification_id: int) ->
 @require_POST
 @agent_view
 def mark_read(request: HttpRequest, desk: Desk, notification_id: int) -> HttpResponse:
-    services.notification_mark_read(agent=desk.agent, notification_id=notification_id)
+    services.notification_mark_read(actor=desk.actor, agent=desk.agent, notification_id=notification_id)
     if _is_htmx(request):
         return _refreshed_dropdown(request, desk)
     return redirect_next(request, reverse("web:notifications"))
@@ -97,7 +97,7 @@ def mark_read(request: HttpRequest, desk: Desk, notification_id: int) -> HttpRes
 @require_POST
 @agent_view
 def read_all(request: HttpRequest, desk: Desk) -> HttpResponse:
-    count = services.notifications_mark_all_read(agent=desk.agent)
+    count = services.notifications_mark_all_read(actor=desk.actor, agent=desk.agent)
     if _is_htmx(request):
         return _refreshed_dropdown(request, desk)
     messages.success(request, _("%(n)d notifications marked read.") % {"n": count})
@@ -180,6 +180,7 @@ def preferences(request: HttpRequest, desk: Desk) -> HttpResponse:
     channels = {key: [c for c in EXTERNAL_CHANNELS if posted.get(f"ch:{key}:{c}")] for key in keys}
     try:
         services.preference_save(
+            actor=desk.actor,
             agent=desk.agent,
             channels=channels,
             quiet_hours_enabled=bool(posted.get("quiet_hours_enabled")),
@@ -201,6 +202,7 @@ def target_add(request: HttpRequest, desk: Desk) -> HttpResponse:
     kinds = [k.strip() for k in request.POST.get("kinds", "").replace("，", ",").split(",") if k.strip()]
     try:
         target = services.target_create(
+            actor=desk.actor,
             agent=desk.agent,
             label=request.POST.get("label", ""),
             url=request.POST.get("url", ""),
@@ -227,7 +229,7 @@ def _target(desk: Desk, request: HttpRequest, target_id: int) -> Any:
 def target_test(request: HttpRequest, desk: Desk, target_id: int) -> HttpResponse:
     """Send a test message now and show what happened (the reason apprise gave when it failed)."""
     target = _target(desk, request, target_id)
-    ok, reason = services.target_test(target=target, agent=desk.agent)
+    ok, reason = services.target_test(actor=desk.actor, target=target, agent=desk.agent)
     if _is_htmx(request):
         return render(request, "web/notifications/_test_result.html", {"ok": ok, "reason": reason, "target": target})
     if ok:
@@ -241,7 +243,7 @@ def target_test(request: HttpRequest, desk: Desk, target_id: int) -> HttpRespons
 @agent_view
 def target_toggle(request: HttpRequest, desk: Desk, target_id: int) -> HttpResponse:
     target = _target(desk, request, target_id)
-    services.target_set_active(target=target, agent=desk.agent, active=not target.active)
+    services.target_set_active(actor=desk.actor, target=target, agent=desk.agent, active=not target.active)
     return redirect_next(request, reverse("web:notification_preferences"))
 
 
@@ -249,7 +251,7 @@ def target_toggle(request: HttpRequest, desk: Desk, target_id: int) -> HttpRespo
 @agent_view
 def target_delete(request: HttpRequest, desk: Desk, target_id: int) -> HttpResponse:
     target = _target(desk, request, target_id)
-    services.target_delete(target=target, agent=desk.agent)
+    services.target_delete(actor=desk.actor, target=target, agent=desk.agent)
     messages.success(request, _("Target removed."))
     return redirect_next(request, reverse("web:notification_preferences"))
 
@@ -284,7 +286,7 @@ def delivery_log(request: HttpRequest, desk: Desk) -> HttpResponse:
 @agent_view
 def delivery_retry(request: HttpRequest, desk: Desk, delivery_id: int) -> HttpResponse:
     delivery = selectors.access_delivery(workspace=desk.workspace, delivery_id=delivery_id)
-    delivery = services.delivery_retry(delivery=delivery, agent=desk.agent)
+    delivery = services.delivery_retry(delivery=delivery, actor=desk.actor)
     if delivery.status == DeliveryStatus.SENT:
         messages.success(request, _("Delivery sent."))
     else:

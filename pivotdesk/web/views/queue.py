@@ -15,13 +15,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from pivotdesk.accounts.selectors import agent_list, team_list
+from pivotdesk.accounts.permissions import Perm, can
 from pivotdesk.common.choices import Channel
-from pivotdesk.common.errors import PermissionDenied, ValidationFailed
+from pivotdesk.common.errors import ValidationFailed
 from pivotdesk.common.pagination import paginate
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import Priority, Status
+from pivotdesk.web.selectors import queue_filter_choices
 from pivotdesk.web.views.base import PAGE_SIZE, Desk, agent_view, int_or_none, redirect_next
 
 FILTER_KEYS = ("scope", "status", "priority", "assignee", "team", "tag", "channel", "q")
@@ -141,14 +142,16 @@ def queue(request: HttpRequest, desk: Desk) -> HttpResponse:
     """The queue page."""
     state = QueueState.from_request(request)
     context = _rows_context(desk, state)
+    agents, teams = queue_filter_choices(workspace_id=desk.workspace.pk)
     context.update(
         scopes=[(key, label, state.query(scope=key, page=None)) for key, label in SCOPES],
         columns=_columns(state),
         filters=state.filters,
         saved_views=list(ticket_selectors.saved_views(workspace=desk.workspace, agent=desk.agent)),
+        can_share_views=can(desk.agent, Perm.SAVED_VIEW_SHARE),
         current_view=int_or_none(request.GET.get("view")),
-        agents=list(agent_list(workspace=desk.workspace)),
-        teams=list(team_list(workspace=desk.workspace)),
+        agents=agents,
+        teams=teams,
         statuses=Status.choices,
         priorities=Priority.choices,
         channels=Channel.choices,
@@ -204,6 +207,7 @@ def saved_view_create(request: HttpRequest, desk: Desk) -> HttpResponse:
     filters = {k: v for k, v in state.filters.items() if k in FILTER_KEYS}
     shared = request.POST.get("shared") == "on"
     view = ticket_services.saved_view_create(
+        actor=desk.actor,
         workspace=desk.workspace,
         name=request.POST.get("name", ""),
         filters=filters,
@@ -226,10 +230,8 @@ def saved_view_open(request: HttpRequest, desk: Desk, view_id: int) -> HttpRespo
 @require_POST
 @agent_view
 def saved_view_delete(request: HttpRequest, desk: Desk, view_id: int) -> HttpResponse:
-    """Delete a saved view (one's own; shared views need an admin)."""
+    """Delete a saved view (one's own; shared views need SAVED_VIEW_SHARE, checked by the service)."""
     view = ticket_selectors.access_saved_view(workspace=desk.workspace, agent=desk.agent, view_id=view_id)
-    if view.owner_id is None and not desk.is_admin:
-        raise PermissionDenied(_("Only an admin may delete a shared view."))
-    ticket_services.saved_view_delete(view=view)
+    ticket_services.saved_view_delete(actor=desk.actor, view=view)
     messages.success(request, _("Deleted view “%(name)s”.") % {"name": view.name})
     return HttpResponseRedirect(reverse("web:queue"))

@@ -13,8 +13,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from pivotdesk.accounts.models import AgentProfile, Role
-from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.models import AgentProfile
+from pivotdesk.accounts.permissions import Perm, assignable_q, require
 from pivotdesk.accounts.selectors import access_agent, team_list
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import ValidationFailed
@@ -43,7 +43,7 @@ def _ticket(desk: Desk, number: int) -> Ticket:
 
 
 def _assignable(desk: Desk) -> list[AgentProfile]:
-    agents = AgentProfile.objects.filter(workspace=desk.workspace, is_active=True).exclude(role=Role.LIGHT_AGENT)
+    agents = AgentProfile.objects.filter(assignable_q(), workspace=desk.workspace)
     return list(agents.select_related("user").order_by("user__display_name", "user__username"))
 
 

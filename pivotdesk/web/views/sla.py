@@ -157,7 +157,8 @@ def report(request: HttpRequest, desk: Desk) -> HttpResponseBase:
 
 
 def _admin(desk: Desk) -> None:
-    require(desk.agent, Perm.WORKSPACE_CONFIGURE)
+    """Whether the settings screens show at all: the permission the SLA configuration services check on save."""
+    require(desk.agent, Perm.SLA_CONFIGURE)
 
 
 def _done(request: HttpRequest, url: str) -> HttpResponse:
@@ -286,7 +287,7 @@ def _calendar_edit(request: HttpRequest, desk: Desk, calendar: BusinessCalendar 
     form = sla_forms.CalendarForm(request.POST, workspace=desk.workspace, instance=calendar)
     if not form.is_valid():
         return _calendar_page(request, desk, form, calendar, status=422)
-    row = sla_forms.calendar_save(workspace=desk.workspace, form=form, calendar=calendar)
+    row = sla_forms.calendar_save(workspace=desk.workspace, actor=desk.actor, form=form, calendar=calendar)
     messages.success(request, _("Calendar “%(name)s” saved.") % {"name": row.name})
     return _done(request, reverse("web:sla_calendar_edit", args=[row.pk]))
 
@@ -316,7 +317,7 @@ def calendar_delete(request: HttpRequest, desk: Desk, calendar_id: int) -> HttpR
     """Delete a calendar (policies using it fall back to the team's or default calendar)."""
     _admin(desk)
     row = sla_forms.access_calendar(workspace=desk.workspace, calendar_id=calendar_id)
-    sla_forms.calendar_delete(calendar=row)
+    sla_forms.calendar_delete(calendar=row, actor=desk.actor)
     messages.success(request, _("Calendar “%(name)s” deleted.") % {"name": row.name})
     return HttpResponseRedirect(reverse("web:sla_calendars"))
 
@@ -401,7 +402,9 @@ def _policy_edit(request: HttpRequest, desk: Desk, policy: SLAPolicy | None) -> 
     valid = form.is_valid()
     if not valid or any(c.error for c in cells) or any(r.error for r in levels):
         return _policy_page(request, desk, form=form, policy=policy, cells=cells, levels=levels, status=422)
-    row = sla_forms.policy_save(workspace=desk.workspace, form=form, cells=cells, levels=levels, policy=policy)
+    row = sla_forms.policy_save(
+        workspace=desk.workspace, actor=desk.actor, form=form, cells=cells, levels=levels, policy=policy
+    )
     messages.success(request, _("Policy “%(name)s” saved.") % {"name": row.name})
     return _done(request, reverse("web:sla_policy_edit", args=[row.pk]))
 
@@ -412,7 +415,7 @@ def policy_move(request: HttpRequest, desk: Desk, policy_id: int) -> HttpRespons
     """Move a policy up or down in the order."""
     _admin(desk)
     row = sla_forms.access_policy(workspace=desk.workspace, policy_id=policy_id)
-    sla_forms.policy_move(policy=row, direction=request.POST.get("direction", ""))
+    sla_forms.policy_move(policy=row, actor=desk.actor, direction=request.POST.get("direction", ""))
     return HttpResponseRedirect(reverse("web:sla_policies"))
 
 
@@ -422,6 +425,6 @@ def policy_delete(request: HttpRequest, desk: Desk, policy_id: int) -> HttpRespo
     """Delete a policy."""
     _admin(desk)
     row = sla_forms.access_policy(workspace=desk.workspace, policy_id=policy_id)
-    sla_forms.policy_delete(policy=row)
+    sla_forms.policy_delete(policy=row, actor=desk.actor)
     messages.success(request, _("Policy “%(name)s” deleted.") % {"name": row.name})
     return HttpResponseRedirect(reverse("web:sla_policies"))

@@ -1,10 +1,10 @@
 """Delivering events to webhook endpoints: fan-out, one signed POST per claim, retries with back-off, replay.
 
-A delivery is claimed with one conditional UPDATE (open, due → `sending` with a lease in `next_attempt_at`), so a
-duplicate task, a retry scan racing the first send, or a second worker never POSTs the same attempt twice, and a
-succeeded delivery is never sent again unless someone replays it. No database transaction is held open while the
-HTTP request runs. A worker that dies mid-send leaves a `sending` row whose lease expires; the retry scan picks it
-up again.
+Deliveries are rows of the one outbox (`pivotdesk.common.outbox`): claimed with a lease by one conditional UPDATE,
+so a duplicate task, a retry scan racing the first send, or a second worker never POSTs the same attempt twice, and
+a sent delivery is never sent again unless someone replays it. No database transaction is held open while the HTTP
+request runs. A worker that dies mid-send leaves a `sending` row whose lease expires; the retry scan claims it again
+(the receiver sees the same event id, `X-PivotDesk-Delivery` and body, so an idempotent receiver acts once).
 """
 
 from __future__ import annotations
@@ -23,22 +23,19 @@ import httpx
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.permissions import authorize_system
+from pivotdesk.common import outbox
 from pivotdesk.common.errors import Conflict
+from pivotdesk.common.outbox import OutboxStatus
 from pivotdesk.common.time import now
 from pivotdesk.tickets.selectors import ticket_snapshot
 from pivotdesk.webhooks import selectors
-from pivotdesk.webhooks.domain.backoff import backoff_seconds
 from pivotdesk.webhooks.domain.signing import signed_headers
-from pivotdesk.webhooks.models import (
-    OPEN_STATUSES,
-    PING_EVENT,
-    DeliveryStatus,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from pivotdesk.webhooks.errors import WebhookErrorCode
+from pivotdesk.webhooks.models import PING_EVENT, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from pivotdesk.webhooks.services.endpoints import _require
 
 log = logging.getLogger(__name__)
@@ -47,10 +44,17 @@ USER_AGENT = "PivotDesk-Webhooks/1.0"
 EXCERPT_BYTES = 2048
 LEASE_MARGIN_S = 60.0
 DEFAULT_DISABLE_AFTER_FAILURES = 20
+BACKOFF_CAP_S = 6 * 60 * 60.0
 
 
 def _max_attempts() -> int:
     return max(1, int(settings.PIVOTDESK_WEBHOOK_MAX_ATTEMPTS))
+
+
+def _lease_seconds() -> float:
+    """How long one claim holds a delivery: the HTTP timeout plus a margin (a setting can shorten it in tests)."""
+    lease = getattr(settings, "PIVOTDESK_WEBHOOK_LEASE_SECONDS", None)
+    return float(lease) if lease else float(settings.PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN_S
 
 
 def _disable_after() -> int:
@@ -86,14 +90,17 @@ def build_payload(*, event: dict[str, Any], event_id: uuid.UUID, at: dt.datetime
     }
 
 
-def webhook_fan_out(*, event: dict[str, Any], fallback_event_id: str | None = None) -> list[WebhookDelivery]:
+def webhook_fan_out(
+    *, event: dict[str, Any], actor: Actor, fallback_event_id: str | None = None
+) -> list[WebhookDelivery]:
     """Create one delivery per active endpoint of the workspace subscribed to the event, and queue each after commit.
 
     Idempotent: one delivery per (endpoint, event id), so fanning the same event out twice sends it once.
-    Returns the deliveries created by this call.
+    Returns the deliveries created by this call. The system only (the subscriber table's task).
     """
     from pivotdesk.webhooks.tasks import webhook_deliver
 
+    authorize_system(actor)
     name = str(event["name"])
     workspace_id = int(event["workspace_id"])
     endpoints = [
@@ -174,24 +181,20 @@ def _ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
-def _claim(delivery_id: int, at: dt.datetime) -> bool:
-    """Take an open, due delivery for one attempt; False when it is done, in flight, or not due yet."""
-    lease = at + dt.timedelta(seconds=float(settings.PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN_S)
-    return bool(
-        WebhookDelivery.objects.filter(pk=delivery_id, status__in=OPEN_STATUSES, next_attempt_at__lte=at).update(
-            status=DeliveryStatus.SENDING, next_attempt_at=lease, attempts=F("attempts") + 1, last_attempt_at=at
-        )
-    )
-
-
-def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
+def webhook_deliver(*, delivery_id: int, actor: Actor) -> WebhookDelivery | None:
     """Send one attempt of a delivery if it is open and due; record the outcome. Returns None when there was nothing
-    to do (already succeeded or failed, being sent by someone else, or not due yet)."""
-    at = now()
-    if not _claim(delivery_id, at):
+    to do (already sent or failed, being sent by someone else, or not due yet) or when this attempt's claim ran out
+    before it could record its outcome (the attempt that replaced it records its own). The system only (a task)."""
+    authorize_system(actor)
+    delivery = outbox.claim(
+        WebhookDelivery.objects.select_related("endpoint"), pk=delivery_id, lease_seconds=_lease_seconds()
+    )
+    if delivery is None:
         return None
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
+    if outbox.exhausted(delivery, max_attempts=_max_attempts()):
+        outcome = _Outcome(False, None, "not sent: earlier attempts never finished (their worker stopped)", "", 0)
+        return _record(delivery, outcome, final=True)
     if not endpoint.deliverable and delivery.event_name != PING_EVENT:
         reason = endpoint.disabled_reason or "endpoint is turned off"
         outcome = _Outcome(False, None, f"not sent: {reason}", "", 0)
@@ -211,40 +214,44 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
 
 def _record(
     delivery: WebhookDelivery, outcome: _Outcome, *, final: bool = False, count_failure: bool = True
-) -> WebhookDelivery:
-    at = now()
+) -> WebhookDelivery | None:
+    """The attempt's log row and outcome in one transaction; nothing when the claim was taken over (stale)."""
+    details = {
+        "last_status_code": outcome.status_code,
+        "response_body_excerpt": outcome.excerpt,
+        "duration_ms": outcome.duration_ms,
+    }
     with transaction.atomic():
-        d = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if outcome.ok:
+            recorded = outbox.mark_sent(delivery, fields=details)
+        else:
+            recorded = (
+                outbox.mark_failed(
+                    delivery,
+                    reason=outcome.error,
+                    max_attempts=_max_attempts(),
+                    permanent=final,
+                    cap_s=BACKOFF_CAP_S,
+                    fields=details,
+                )
+                is not None
+            )
+        if not recorded:
+            return None
         WebhookAttempt.objects.create(
-            delivery=d,
-            number=WebhookAttempt.objects.filter(delivery=d).count() + 1,
+            delivery=delivery,
+            number=WebhookAttempt.objects.filter(delivery=delivery).count() + 1,
             succeeded=outcome.ok,
             status_code=outcome.status_code,
             error=outcome.error,
             response_body_excerpt=outcome.excerpt,
             duration_ms=outcome.duration_ms,
         )
-        d.last_status_code = outcome.status_code
-        d.last_error = outcome.error
-        d.response_body_excerpt = outcome.excerpt
-        d.duration_ms = outcome.duration_ms
         if outcome.ok:
-            d.status = DeliveryStatus.SUCCEEDED
-            d.next_attempt_at = None
-            d.succeeded_at = at
-            WebhookEndpoint.objects.filter(pk=d.endpoint_id).update(consecutive_failures=0)
-        else:
-            if final or d.attempts >= _max_attempts():
-                d.status = DeliveryStatus.FAILED
-                d.next_attempt_at = None
-                d.failed_at = at
-            else:
-                d.status = DeliveryStatus.RETRYING
-                d.next_attempt_at = at + dt.timedelta(seconds=backoff_seconds(d.attempts))
-            if count_failure:
-                _count_failure(d.endpoint_id, at)
-        d.save()
-    return d
+            WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).update(consecutive_failures=0)
+        elif count_failure:
+            _count_failure(delivery.endpoint_id, now())
+    return delivery
 
 
 def _count_failure(endpoint_id: int, at: dt.datetime) -> None:
@@ -263,22 +270,18 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> Webho
     from pivotdesk.webhooks.tasks import webhook_deliver
 
     _require(actor)
-    at = now()
     with transaction.atomic():
-        updated = (
-            WebhookDelivery.objects.filter(pk=delivery.pk)
-            .exclude(status=DeliveryStatus.SENDING, next_attempt_at__gt=at)
-            .update(
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                next_attempt_at=at,
-                succeeded_at=None,
-                failed_at=None,
-                replays=F("replays") + 1,
-            )
+        ids = outbox.retry_now(
+            WebhookDelivery.objects.filter(workspace_id=delivery.workspace_id),
+            pks=[delivery.pk],
+            from_statuses=(*outbox.OPEN_STATUSES, OutboxStatus.SENT, OutboxStatus.FAILED),
+            fields={"replays": F("replays") + 1},
         )
-        if not updated:
-            raise Conflict("This delivery is being sent right now; try again in a moment.")
+        if not ids:
+            raise Conflict(
+                gettext("This delivery is being sent right now; try again in a moment."),
+                code=WebhookErrorCode.DELIVERY_IN_FLIGHT,
+            )
         delivery_id = delivery.pk
         transaction.on_commit(lambda: webhook_deliver.delay(delivery_id))
     delivery.refresh_from_db()
@@ -288,21 +291,13 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> Webho
 def webhook_retry_due(*, batch_size: int = 200, max_batches: int = 10, at: dt.datetime | None = None) -> int:
     """Queue a send for every open delivery whose next attempt is due (and for sends whose lease ran out).
 
-    Reads in keyset batches over the `next_attempt_at` index; returns how many were queued. Queuing a delivery
+    The outbox's keyset scan over the (next_attempt_at, id) index; returns how many were queued. Queuing a delivery
     twice is harmless: only one task wins the claim.
     """
     from pivotdesk.webhooks.tasks import webhook_deliver
 
-    at = at or now()
     queued = 0
-    after: tuple[dt.datetime, int] | None = None
-    for _ in range(max_batches):
-        batch = selectors.due_deliveries(at=at, limit=batch_size, after=after)
-        for delivery_id, _due in batch:
-            webhook_deliver.delay(delivery_id)
-        queued += len(batch)
-        if len(batch) < batch_size:
-            break
-        last_id, last_due = batch[-1]
-        after = (last_due, last_id)
+    for delivery_id in outbox.scan_due(WebhookDelivery, at=at, batch_size=batch_size, max_batches=max_batches):
+        webhook_deliver.delay(delivery_id)
+        queued += 1
     return queued

@@ -8,13 +8,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
-from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.permissions import Perm, authorize
+from pivotdesk.common import events as domain_events
 from pivotdesk.common.errors import ValidationFailed
 from pivotdesk.common.time import now
-from pivotdesk.tickets.events import ALL_EVENTS
+from pivotdesk.webhooks.errors import WebhookErrorCode
 from pivotdesk.webhooks.models import PING_EVENT, WebhookDelivery, WebhookEndpoint
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a visible marker, not a secret
@@ -23,8 +25,7 @@ UPDATABLE = frozenset({"url", "description", "event_types", "active"})
 
 
 def _require(actor: Actor) -> None:
-    if actor.kind in ("agent", "api"):
-        require(actor.agent, Perm.WEBHOOK_MANAGE)
+    authorize(actor, Perm.WEBHOOK_MANAGE)
 
 
 def new_secret() -> str:
@@ -36,18 +37,32 @@ def clean_url(url: str) -> str:
     """An absolute http(s) URL with a host, else ValidationFailed."""
     url = (url or "").strip()
     if not url or len(url) > MAX_URL_LENGTH:
-        raise ValidationFailed("The URL is empty or too long.", details={"url": f"1..{MAX_URL_LENGTH} characters"})
+        raise ValidationFailed(
+            gettext("The URL is empty or too long."),
+            code=WebhookErrorCode.BAD_URL,
+            details={"url": f"1..{MAX_URL_LENGTH} characters"},
+        )
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError on a malformed port
     except ValueError as exc:
-        raise ValidationFailed("The URL is not valid.", details={"url": str(exc)}) from exc
+        raise ValidationFailed(
+            gettext("The URL is not valid."), code=WebhookErrorCode.BAD_URL, details={"url": str(exc)}
+        ) from exc
     if parts.scheme.lower() not in ("http", "https"):
-        raise ValidationFailed("Only http and https URLs are allowed.", details={"url": "scheme must be http(s)"})
+        raise ValidationFailed(
+            gettext("Only http and https URLs are allowed."),
+            code=WebhookErrorCode.BAD_URL,
+            details={"url": "scheme must be http(s)"},
+        )
     if not parts.hostname:
-        raise ValidationFailed("The URL has no host.", details={"url": "missing host"})
+        raise ValidationFailed(
+            gettext("The URL has no host."), code=WebhookErrorCode.BAD_URL, details={"url": "missing host"}
+        )
     if any(c.isspace() for c in url):
-        raise ValidationFailed("The URL contains spaces.", details={"url": "no whitespace"})
+        raise ValidationFailed(
+            gettext("The URL contains spaces."), code=WebhookErrorCode.BAD_URL, details={"url": "no whitespace"}
+        )
     return url
 
 
@@ -55,8 +70,13 @@ def clean_event_types(event_types: list[str] | None) -> list[str]:
     """Known event names, without duplicates, in the given order (empty: every event)."""
     out: list[str] = []
     for name in event_types or []:
-        if name not in ALL_EVENTS:
-            raise ValidationFailed(f"Unknown event type '{name}'.", details={"event_types": list(ALL_EVENTS)})
+        known = domain_events.event_types()
+        if name not in known:
+            raise ValidationFailed(
+                gettext("Unknown event type '%(name)s'.") % {"name": name},
+                code=WebhookErrorCode.UNKNOWN_EVENT_TYPE,
+                details={"event_types": list(known)},
+            )
         if name not in out:
             out.append(name)
     return out
@@ -90,7 +110,11 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor: Actor, changes:
     _require(actor)
     unknown = set(changes) - UPDATABLE
     if unknown:
-        raise ValidationFailed(f"Cannot change {sorted(unknown)}.", details={"allowed": sorted(UPDATABLE)})
+        raise ValidationFailed(
+            gettext("Cannot change: %(names)s.") % {"names": ", ".join(sorted(unknown))},
+            code=WebhookErrorCode.NOT_UPDATABLE,
+            details={"allowed": sorted(UPDATABLE)},
+        )
     fields: set[str] = set()
     if "url" in changes:
         endpoint.url = clean_url(changes["url"])

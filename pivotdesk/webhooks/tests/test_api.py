@@ -6,9 +6,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.services import api_token_create
+from pivotdesk.common.outbox import OutboxStatus
 from pivotdesk.webhooks import tasks
-from pivotdesk.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from pivotdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
 from pivotdesk.webhooks.tests.factories import make_endpoint
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +19,7 @@ BASE = "/api/v1/webhooks/"
 
 
 def _auth(agent, scope="admin"):
-    _, raw = api_token_create(agent=agent, name=f"t-{scope}", scope=scope)
+    _, raw = api_token_create(actor=Actor.system(), agent=agent, name=f"t-{scope}", scope=scope)
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
@@ -167,9 +169,9 @@ def test_deliveries_are_listed_newest_first_paginated_and_filtered_by_status(
     ids = [d["id"] for d in page["items"]]
     assert ids == sorted(ids, reverse=True)
 
-    retrying = client.get(f"{BASE}{endpoint.pk}/deliveries?status=retrying", **admin_auth).json()
-    assert [d["status"] for d in retrying["items"]] == ["retrying"]
-    assert retrying["items"][0]["last_status_code"] == 500
+    queued = client.get(f"{BASE}{endpoint.pk}/deliveries?status=queued", **admin_auth).json()
+    assert [d["status"] for d in queued["items"]] == ["queued"]
+    assert queued["items"][0]["last_status_code"] == 500
 
     bad = client.get(f"{BASE}{endpoint.pk}/deliveries?status=lost", **admin_auth)
     assert bad.status_code == 422
@@ -219,7 +221,7 @@ def test_replaying_a_delivery_posts_it_again(
     assert response.json()["replays"] == 1
     assert len(receiver.requests) == 2
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.status == OutboxStatus.SENT
 
 
 def test_a_test_ping_is_sent_to_the_endpoint(

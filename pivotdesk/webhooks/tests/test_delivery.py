@@ -10,6 +10,7 @@ import pytest
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.services import team_create
+from pivotdesk.common.outbox import OutboxStatus
 from pivotdesk.common.time import now
 from pivotdesk.tickets.services import ticket_set_status
 from pivotdesk.tickets.tests.factories import make_ticket
@@ -22,7 +23,7 @@ from pivotdesk.webhooks.domain.signing import (
     SignatureError,
     verify,
 )
-from pivotdesk.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from pivotdesk.webhooks.models import WebhookAttempt, WebhookDelivery
 from pivotdesk.webhooks.tests.factories import make_endpoint
 
 pytestmark = pytest.mark.django_db
@@ -35,8 +36,9 @@ def _of(receiver, event):
 
 
 def _make_due(delivery):
-    """Given the back-off has passed (the test rewinds the clock of this row instead of waiting)."""
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now() - dt.timedelta(seconds=1))
+    """Given the back-off (or a send's lease) has passed (the test rewinds the clock of this row instead of waiting)."""
+    past = now() - dt.timedelta(seconds=1)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=past, lease_until=past)
 
 
 def _event(workspace, name="ticket.updated", **payload):
@@ -46,7 +48,7 @@ def _event(workspace, name="ticket.updated", **payload):
 def test_a_new_ticket_reaches_the_receiver_signed_with_a_ticket_snapshot(
     workspace, contact, agent, receiver, django_capture_on_commit_callbacks
 ):
-    team = team_create(workspace=workspace, name="Billing")
+    team = team_create(actor=Actor.system(), workspace=workspace, name="Billing")
     endpoint = make_endpoint(workspace=workspace, url=receiver.url())
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -76,7 +78,7 @@ def test_a_new_ticket_reaches_the_receiver_signed_with_a_ticket_snapshot(
     delivery = WebhookDelivery.objects.get(endpoint=endpoint, event_name="ticket.created")
     assert request.headers[DELIVERY_HEADER] == str(delivery.pk)
     assert body["id"] == str(delivery.event_id)
-    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.status == OutboxStatus.SENT
     assert delivery.attempts == 1
     assert delivery.last_status_code == 200
     assert delivery.next_attempt_at is None
@@ -133,7 +135,7 @@ def test_a_500_is_retried_later_and_succeeds_on_the_retry_scan(workspace, receiv
         tasks.webhook_fan_out.delay(_event(workspace, ticket_id=None))
 
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
-    assert delivery.status == DeliveryStatus.RETRYING
+    assert delivery.status == OutboxStatus.QUEUED
     assert delivery.last_status_code == 500
     assert delivery.last_error == "HTTP 500"
     assert delivery.response_body_excerpt == "database down"
@@ -148,7 +150,7 @@ def test_a_500_is_retried_later_and_succeeds_on_the_retry_scan(workspace, receiv
 
     delivery.refresh_from_db()
     assert len(receiver.requests) == 2
-    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.status == OutboxStatus.SENT
     assert delivery.attempts == 2
     assert delivery.next_attempt_at is None
     assert list(WebhookAttempt.objects.filter(delivery=delivery).values_list("number", "status_code")) == [
@@ -175,7 +177,7 @@ def test_a_delivery_fails_for_good_after_the_maximum_attempts(
         delivery.refresh_from_db()
 
     assert len(receiver.requests) == 3
-    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.status == OutboxStatus.FAILED
     assert delivery.attempts == 3
     assert delivery.failed_at is not None
     assert delivery.next_attempt_at is None
@@ -232,16 +234,17 @@ def test_a_delivery_in_flight_is_not_sent_again_until_its_lease_runs_out(workspa
         endpoint=endpoint,
         event_name="ticket.updated",
         payload={"type": "ticket.updated"},
-        status=DeliveryStatus.SENDING,
+        status=OutboxStatus.SENDING,
         attempts=1,
         next_attempt_at=now() + dt.timedelta(seconds=60),
+        lease_until=now() + dt.timedelta(seconds=60),
     )
 
-    assert services.webhook_deliver(delivery_id=delivery.pk) is None
+    assert services.webhook_deliver(actor=Actor.system(), delivery_id=delivery.pk) is None
     assert receiver.requests == []
 
     _make_due(delivery)  # the worker that held it died; its lease ran out
-    assert services.webhook_deliver(delivery_id=delivery.pk) is not None
+    assert services.webhook_deliver(actor=Actor.system(), delivery_id=delivery.pk) is not None
     assert len(receiver.requests) == 1
 
 
@@ -261,7 +264,7 @@ def test_replay_sends_the_same_delivery_again_with_a_fresh_signature(
     assert second.body == first.body
     assert second.headers[DELIVERY_HEADER] == first.headers[DELIVERY_HEADER]
     verify(endpoint.secret, second.headers[SIGNATURE_HEADER], second.body)
-    assert replayed.status == DeliveryStatus.SUCCEEDED
+    assert replayed.status == OutboxStatus.SENT
     assert replayed.replays == 1
     assert WebhookAttempt.objects.filter(delivery=delivery).count() == 2
 
@@ -275,13 +278,13 @@ def test_replay_gives_a_failed_delivery_a_fresh_attempt_budget(
     with django_capture_on_commit_callbacks(execute=True):
         tasks.webhook_fan_out.delay(_event(workspace))
     delivery = WebhookDelivery.objects.get()
-    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.status == OutboxStatus.FAILED
 
     with django_capture_on_commit_callbacks(execute=True):
         replayed = services.webhook_delivery_replay(delivery=delivery, actor=SYSTEM)
     replayed.refresh_from_db()
 
-    assert replayed.status == DeliveryStatus.SUCCEEDED
+    assert replayed.status == OutboxStatus.SENT
     assert replayed.failed_at is None
     assert len(receiver.requests) == 2
 
@@ -310,7 +313,7 @@ def test_an_endpoint_failing_too_often_in_a_row_is_disabled_with_a_reason(
     tasks.webhook_retry_due.delay()
     assert WebhookDelivery.objects.count() == 3
     assert len(receiver.requests) == 3
-    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.FAILED}
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {OutboxStatus.FAILED}
     assert all(d.last_error.startswith("not sent: disabled after 3") for d in WebhookDelivery.objects.all())
 
     # Turning it on again clears the disablement.
@@ -339,7 +342,7 @@ def test_a_slow_receiver_times_out_and_is_retried(workspace, receiver, settings,
         tasks.webhook_fan_out.delay(_event(workspace))
 
     delivery = WebhookDelivery.objects.get()
-    assert delivery.status == DeliveryStatus.RETRYING
+    assert delivery.status == OutboxStatus.QUEUED
     assert delivery.last_status_code is None
     assert delivery.last_error.startswith("timeout after 0.2 s")
 
@@ -349,7 +352,7 @@ def test_an_unreachable_receiver_is_a_recorded_failure(workspace, receiver, djan
     with django_capture_on_commit_callbacks(execute=True):
         tasks.webhook_fan_out.delay(_event(workspace))
     delivery = WebhookDelivery.objects.get()
-    assert delivery.status == DeliveryStatus.RETRYING
+    assert delivery.status == OutboxStatus.QUEUED
     assert delivery.last_error.startswith("ConnectError")
 
 
@@ -359,7 +362,7 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(workspace, receiver,
     with django_capture_on_commit_callbacks(execute=True):
         tasks.webhook_fan_out.delay(_event(workspace))
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.status, delivery.last_status_code) == (DeliveryStatus.RETRYING, 302)
+    assert (delivery.status, delivery.last_status_code) == (OutboxStatus.QUEUED, 302)
     assert len(receiver.requests) == 1
 
 
@@ -371,7 +374,7 @@ def test_a_test_ping_reaches_even_an_endpoint_that_is_off(workspace, receiver, d
     [request] = receiver.requests
     assert request.headers[EVENT_HEADER] == "webhook.ping"
     verify(endpoint.secret, request.headers[SIGNATURE_HEADER], request.body)
-    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.status == OutboxStatus.SENT
 
 
 def test_the_retry_scan_walks_every_due_delivery_in_batches(workspace, receiver, settings):
@@ -383,14 +386,14 @@ def test_the_retry_scan_walks_every_due_delivery_in_batches(workspace, receiver,
             endpoint=endpoint,
             event_name="ticket.updated",
             payload={"n": i},
-            status=DeliveryStatus.RETRYING,
+            status=OutboxStatus.QUEUED,
             next_attempt_at=due,  # the same instant: the keyset must break ties by id
         )
     WebhookDelivery.objects.create(
         workspace=workspace,
         endpoint=endpoint,
         event_name="ticket.updated",
-        status=DeliveryStatus.RETRYING,
+        status=OutboxStatus.QUEUED,
         next_attempt_at=now() + dt.timedelta(hours=1),
     )
 

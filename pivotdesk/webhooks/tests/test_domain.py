@@ -1,20 +1,11 @@
-"""Signing, verification and back-off: pure functions, property-tested."""
+"""Signing and verification: pure functions, property-tested (the back-off is common's: common/tests/test_outbox)."""
 
 from __future__ import annotations
-
-import itertools
-import random
-import statistics
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pivotdesk.webhooks.domain.backoff import (
-    backoff_ceiling,
-    backoff_seconds,
-    expected_backoff_seconds,
-)
 from pivotdesk.webhooks.domain.signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -110,34 +101,3 @@ def test_signed_headers_carry_event_delivery_and_timestamp():
     assert headers[TIMESTAMP_HEADER] == "1700000000"
     assert headers[SIGNATURE_HEADER].startswith("t=1700000000,v1=")
     assert verify("s", headers[SIGNATURE_HEADER], b"{}", now=1700000000) == 1700000000
-
-
-@given(attempt=st.integers(min_value=1, max_value=500), seed=st.integers())
-def test_backoff_stays_within_half_and_whole_ceiling_and_under_the_cap(attempt, seed):
-    delay = backoff_seconds(attempt, base_s=30, cap_s=3600, rng=random.Random(seed))
-    ceiling = backoff_ceiling(attempt, base_s=30, cap_s=3600)
-    assert ceiling / 2 <= delay <= ceiling <= 3600
-
-
-@given(
-    attempt=st.integers(min_value=1, max_value=200),
-    base=st.floats(min_value=0.1, max_value=600),
-    cap=st.floats(min_value=1, max_value=86400),
-)
-def test_expected_backoff_is_non_decreasing_and_capped(attempt, base, cap):
-    assert expected_backoff_seconds(attempt, base_s=base, cap_s=cap) <= expected_backoff_seconds(
-        attempt + 1, base_s=base, cap_s=cap
-    )
-    assert expected_backoff_seconds(attempt, base_s=base, cap_s=cap) <= cap
-
-
-def test_sampled_backoff_grows_in_expectation():
-    rng = random.Random(7)
-    means = [statistics.fmean(backoff_seconds(n, rng=rng) for _ in range(400)) for n in range(1, 10)]
-    assert all(a <= b for a, b in itertools.pairwise(means))
-    assert means[-1] <= backoff_ceiling(9)
-
-
-def test_attempts_are_one_based():
-    with pytest.raises(ValueError, match="1-based"):
-        backoff_ceiling(0)

@@ -25,6 +25,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from sklearn.model_selection import train_test_split
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.ai.domain import classify
 from pivotdesk.ai.models import ModelVersion
@@ -116,7 +117,7 @@ class Command(BaseCommand):
         fields = (options["field"],) if options["field"] else training.TRAINABLE_FIELDS
         for workspace in _workspaces(options["workspace"]):
             self.stdout.write(f"== {workspace.slug}")
-            for result in training.workspace_train(workspace=workspace, fields=fields):
+            for result in training.workspace_train(actor=Actor.system("cli"), workspace=workspace, fields=fields):
                 mv = result.model_version
                 head = f"{result.field}: " + (f"v{mv.version} ({mv.algorithm}) " if mv else "")
                 self.stdout.write(head + result.note)

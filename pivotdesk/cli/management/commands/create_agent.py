@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pivotdesk.accounts import services as accounts_services
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Role, User
 from pivotdesk.cli.management.commands._common import workspace_by_slug
 from pivotdesk.common.errors import DomainError
@@ -44,6 +45,7 @@ class Command(BaseCommand):
                 raise CommandError(" ".join(exc.messages)) from exc
         try:
             agent = accounts_services.agent_create(
+                actor=Actor.system("cli"),
                 workspace=workspace,
                 username=options["username"],
                 email=options["email"],

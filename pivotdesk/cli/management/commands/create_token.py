@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pivotdesk.accounts import services as accounts_services
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import TokenScope
 from pivotdesk.cli.management.commands._common import agent_by_username, workspace_by_slug
 from pivotdesk.common.errors import DomainError
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         agent = agent_by_username(workspace, options["username"])
         try:
             token, secret = accounts_services.api_token_create(
+                actor=Actor.system("cli"),
                 agent=agent,
                 name=options["name"],
                 scope=options["scope"],

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pivotdesk.accounts import services as accounts_services
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.common.errors import DomainError
 
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             workspace = accounts_services.workspace_create(
-                name=options["name"], slug=options["slug"], time_zone=options["time_zone"]
+                actor=Actor.system("cli"), name=options["name"], slug=options["slug"], time_zone=options["time_zone"]
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc

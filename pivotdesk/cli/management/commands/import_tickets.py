@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.cli.management.commands._common import workspace_by_slug
 from pivotdesk.common.errors import DomainError
 from pivotdesk.tickets.services.transfer import FORMATS, tickets_import
@@ -40,7 +41,12 @@ class Command(BaseCommand):
         try:
             with tqdm(desc="rows", unit="", disable=True if quiet else None, leave=False, file=sys.stderr) as bar:
                 report = tickets_import(
-                    workspace=workspace, data=data, fmt=options["format"], filename=name, progress=bar.update
+                    actor=Actor.system("cli"),
+                    workspace=workspace,
+                    data=data,
+                    fmt=options["format"],
+                    filename=name,
+                    progress=bar.update,
                 )
         except DomainError as exc:
             raise CommandError(exc.message) from exc

@@ -7,6 +7,7 @@ import json
 from typing import Any, Protocol
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.common.errors import ValidationFailed
@@ -100,7 +101,7 @@ def tickets_export(
 ) -> int:
     """Write the workspace's tickets to `out` as CSV or JSON, streaming in chunks; returns how many."""
     if fmt not in FORMATS:
-        raise ValidationFailed(f"Unknown format '{fmt}'.", details={"format": list(FORMATS)})
+        raise ValidationFailed(gettext("Unknown format '%(fmt)s'.") % {"fmt": fmt}, details={"format": list(FORMATS)})
     keys = list(CustomField.objects.filter(workspace=workspace).values_list("key", flat=True))
     writer = None
     if fmt == "csv":

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.utils.translation import gettext
+
 from pivotdesk.common.errors import ValidationFailed
 
 FORMATS = ("csv", "json")
@@ -109,7 +111,7 @@ def decode_text(data: bytes) -> str:
         try:
             return data.decode("gb18030")
         except UnicodeDecodeError as exc:
-            raise ValidationFailed("The file is neither UTF-8 nor GB18030 text.") from exc
+            raise ValidationFailed(gettext("The file is neither UTF-8 nor GB18030 text.")) from exc
 
 
 def detect_format(text: str, filename: str = "") -> str:
@@ -168,19 +170,21 @@ def _json_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= len(text):
-            raise ValidationFailed("The JSON array is not closed.")
+            raise ValidationFailed(gettext("The JSON array is not closed."))
         if text[pos] == "]":
             return
         line = text.count("\n", 0, pos) + 1
         try:
             obj, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            raise ValidationFailed(f"Invalid JSON at line {exc.lineno}: {exc.msg}.") from exc
+            raise ValidationFailed(
+                gettext("Invalid JSON at line %(lineno)s: %(msg)s.") % {"lineno": exc.lineno, "msg": exc.msg}
+            ) from exc
         yield line, obj if isinstance(obj, dict) else "not a JSON object"
 
 
 def read_rows(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line, row) pairs of a CSV or JSON document; a row that cannot be read is (line, reason)."""
     if fmt not in FORMATS:
-        raise ValidationFailed(f"Unknown format '{fmt}'.", details={"format": list(FORMATS)})
+        raise ValidationFailed(gettext("Unknown format '%(fmt)s'.") % {"fmt": fmt}, details={"format": list(FORMATS)})
     return _csv_rows(text) if fmt == "csv" else _json_rows(text)

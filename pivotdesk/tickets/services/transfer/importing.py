@@ -13,10 +13,11 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Team, Workspace
-from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.permissions import Perm, authorize
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import Conflict, DomainError, ValidationFailed
 from pivotdesk.customers import services as customer_services
@@ -92,7 +93,9 @@ def _when(value: Any, tz: zoneinfo.ZoneInfo) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValidationFailed(f"'{value}' is not a date-time (ISO 8601, e.g. 2026-03-01T09:30:00+08:00).") from exc
+        raise ValidationFailed(
+            gettext("'%(value)s' is not a date-time (ISO 8601, e.g. 2026-03-01T09:30:00+08:00).") % {"value": value}
+        ) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
@@ -163,19 +166,21 @@ class _Importer:
         phone = _text(row, "requester_phone", "phone")
         name = _text(row, "requester_name", "name")
         if not (email or phone):
-            raise ValidationFailed("no requester email or phone")
+            raise ValidationFailed(gettext("no requester email or phone"))
         kind, value = ("email", email) if email else ("phone", phone)
-        contact = customer_services.contact_resolve(workspace=self.workspace, kind=kind, value=value, name=name)
+        contact = customer_services.contact_resolve(
+            actor=self.actor, workspace=self.workspace, kind=kind, value=value, name=name
+        )
         if email and phone and not contact.phone:
             try:
-                customer_services.identity_attach(contact=contact, kind="phone", value=phone)
+                customer_services.identity_attach(actor=self.actor, contact=contact, kind="phone", value=phone)
             except (Conflict, ValidationFailed) as exc:
                 warn(f"phone not attached: {exc.message}")
         org_name = _text(row, "organization")
         if org_name and contact.organization_id is None:
             org = CustomerOrganization.objects.filter(workspace=self.workspace, name=org_name).first()
             if org is not None:
-                contact = customer_services.contact_update(contact=contact, organization=org)
+                contact = customer_services.contact_update(actor=self.actor, contact=contact, organization=org)
         return contact
 
     def status(self, row: dict[str, Any], warn: Callable[[str], None]) -> tuple[str, StatusDefinition | None]:
@@ -190,7 +195,10 @@ class _Importer:
         else:
             by_label = self.labels.get(raw.lower())
             if by_label is None:
-                raise ValidationFailed(f"unknown status '{raw}' (use {', '.join(Status.values)} or a status label)")
+                raise ValidationFailed(
+                    gettext("unknown status '%(raw)s' (use %(names)s or a status label)")
+                    % {"raw": raw, "names": ", ".join(Status.values)}
+                )
             status, label = by_label.category, label or by_label
         if label is not None and label.category != status:
             warn(f"status label '{label.label}' belongs to '{label.category}', not '{status}'")
@@ -230,7 +238,7 @@ class _Importer:
                 warn(f"category '{ref}' does not exist here")
         messages = row.get("messages") or []
         if not isinstance(messages, list):
-            raise ValidationFailed("'messages' must be a list")
+            raise ValidationFailed(gettext("'messages' must be a list"))
         if created_at is None:  # a ticket is as old as its oldest message
             times = [_when(m.get("created_at"), self.tz) for m in messages if isinstance(m, dict)]
             created_at = min((t for t in times if t is not None), default=None)
@@ -269,7 +277,7 @@ class _Importer:
 
     def import_message(self, ticket: Ticket, message: Any, position: int, keep: str | None) -> None:
         if not isinstance(message, dict):
-            raise ValidationFailed(f"message {position} is not an object")
+            raise ValidationFailed(gettext("message %(position)s is not an object") % {"position": position})
         author_type = _text(message, "author_type") or "contact"
         kind = _text(message, "kind") or MessageKind.PUBLIC
         author = _text(message, "author", "author_name")
@@ -280,7 +288,8 @@ class _Importer:
             actor = Actor.for_contact(ticket.requester_id, author)
         elif author_type == "agent":
             agent = self.agent(email) if email else None
-            actor = Actor.for_agent(agent) if agent is not None else Actor(kind="api", label=author or "import")
+            label = agent.name if agent is not None else author or "import"
+            actor = Actor(kind="agent" if agent else "api", agent=agent, label=label, replayed=True)
         else:
             actor = Actor.system(author or "import")
         message_create(
@@ -302,13 +311,11 @@ def tickets_import(
     data: bytes,
     fmt: str | None = None,
     filename: str = "",
-    actor: Actor | None = None,
+    actor: Actor,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import tickets from CSV or JSON bytes. Every row is its own transaction; see the module docstring."""
-    actor = actor or Actor.system("import")
-    if actor.kind in ("agent", "api"):
-        require(actor.agent, Perm.TICKET_IMPORT_EXPORT)
+    authorize(actor, Perm.TICKET_IMPORT_EXPORT, workspace_id=workspace.pk)
     text = decode_text(data)
     fmt = fmt or detect_format(text, filename)
     importer = _Importer(workspace, actor)

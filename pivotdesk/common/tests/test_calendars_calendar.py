@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pivotdesk.sla.domain.calendar import (
+from pivotdesk.common.calendars.calendar import (
     BusinessCalendar,
     add_business_time,
     business_time_between,
@@ -379,7 +379,7 @@ def test_calendars_are_immutable_hashable_and_equal_by_value():
     assert hash(a) == hash(b)
     assert len({a, b}) == 1
     with pytest.raises(TypeError):
-        a.weekly[1] = ((0, 60),)  # type: ignore[index]
+        a.weekly[1] = ((0, 60),)
     china_calendar = china(lunch=True)
     add_business_time(china_calendar, dt.datetime(2026, 3, 2, tzinfo=SH), MIN)  # fills the cache
     copy = pickle.loads(pickle.dumps(china_calendar))  # noqa: S301 - our own bytes

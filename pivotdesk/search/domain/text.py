@@ -1,4 +1,5 @@
-"""Search text: the words a ticket is indexed under and the words a query asks for, cut the same way.
+"""Search text: the words a document (a ticket, later an article or a contact) is indexed under and the words a
+query asks for, cut the same way.
 
 Chinese has no spaces, so a full-text index over raw text sees one "word" per sentence. Both sides go through
 jieba's search mode (`lcut_for_search`: 退款申请 → 退款, 申请, 退款申请), and the words are joined with spaces;
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 
 from pivotdesk.common.segment import jieba
 
-MAX_DOCUMENT_CHARS = 200_000  # a ticket's indexed text; a mail thread longer than this is cut (its start is kept)
+MAX_DOCUMENT_CHARS = 200_000  # a document's indexed text; a mail thread longer than this is cut (its start is kept)
 MAX_QUERY_TERMS = 12
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -55,7 +56,8 @@ def words(text: str) -> list[str]:
 
 
 def document(parts: Iterable[str]) -> str:
-    """The indexed text of a ticket from its parts (subject, messages, attachment text), cut to a bounded size."""
+    """The indexed text of an object from its parts (a ticket's subject, messages, attachment text), cut to a
+    bounded size."""
     text = "\n".join(p for p in parts if p)[:MAX_DOCUMENT_CHARS]
     return " ".join(words(text))
 

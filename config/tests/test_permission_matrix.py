@@ -1,0 +1,955 @@
+"""The role × service matrix: every public write service, every role, allowed or refused with nothing written.
+
+In the manner of NetBox's "with / without permission" view test cases, generated rather than written by hand:
+
+- the services are found by reading every app's services modules (`pivotdesk/<app>/services.py` and
+  `pivotdesk/<app>/services/**.py`): a public function that writes (directly, or through another function of the
+  services modules that does) is a write service; read-only helpers and `_private` functions are left out;
+- `SERVICE_PERMISSIONS` below says which permission each one needs, with a factory that builds a minimal valid
+  input; the roles allowed are read from `ROLE_PERMISSIONS`, so the table never repeats the role rules;
+- for every role (and the system, and a contact) the service is called: an allowed role succeeds, a refused one
+  gets `PermissionDenied` and the database saw no INSERT, UPDATE or DELETE.
+
+A new write service with no row here fails `test_every_write_service_is_in_the_table` with a message saying what to
+add; one that forgets `actor` fails `test_every_gated_service_takes_the_actor`; one that forgets its check fails
+the matrix for the roles that lack the permission.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import functools
+import importlib
+import inspect
+import pkgutil
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import pivotdesk
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.models import AgentProfile, Role, Workspace
+from pivotdesk.accounts.permissions import CONTACT_PERMISSIONS, ROLE_PERMISSIONS, Perm
+from pivotdesk.accounts.tests.factories import AgentFactory, TeamFactory
+from pivotdesk.common.errors import PermissionDenied
+from pivotdesk.customers.models import Contact
+from pivotdesk.customers.tests.factories import ContactFactory
+
+# ---- finding the write services -----------------------------------------------------------------------------------
+
+# Calls that write whatever they are called on, and calls that write when called on a manager, a queryset or a
+# related manager (`Model.objects.filter(…).update()`, `ticket.tags.set()`), not on a local dict or set.
+_ALWAYS_WRITES = {"save", "delete", "bulk_create", "bulk_update", "get_or_create", "update_or_create"}
+_WRITES_ON_MANAGERS = {"create", "update", "add", "set", "remove", "clear", "select_for_update"}
+_NOT_THE_DATABASE = {"cache", "self", "os", "shutil", "path"}
+
+
+def service_modules() -> Iterator[ModuleType]:
+    """Every app's services module, and every module of a services package (sub-packages included)."""
+    root = Path(pivotdesk.__file__).parent
+    for app in sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("_")):
+        if (root / app / "services.py").exists():
+            yield importlib.import_module(f"pivotdesk.{app}.services")
+        elif (root / app / "services" / "__init__.py").exists():
+            package = importlib.import_module(f"pivotdesk.{app}.services")
+            yield package
+            for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+                yield importlib.import_module(info.name)
+
+
+def _receiver_root(node: ast.expr) -> str:
+    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _direct_write(func: ast.AST) -> bool:
+    for node in ast.walk(func):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        name, receiver = node.func.attr, node.func.value
+        if _receiver_root(receiver) in _NOT_THE_DATABASE:
+            continue
+        on_manager = isinstance(receiver, ast.Attribute | ast.Call)  # not a local name nor a dict/list item
+        if name in _ALWAYS_WRITES or (name in _WRITES_ON_MANAGERS and on_manager):
+            return True
+    return False
+
+
+Key = tuple[str, str]  # (module, function or method name)
+
+
+def _target(module: ModuleType, local: set[str], call: ast.Call) -> Key | None:
+    """The function of the services modules a call reaches, as far as the source tells: a name defined in the
+    module, a name it imports, `other_module.function`, or a method of the module's own classes."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        if func.id in local:
+            return (module.__name__, func.id)
+        obj = vars(module).get(func.id)
+        return (obj.__module__, obj.__name__) if inspect.isfunction(obj) else None
+    if isinstance(func, ast.Attribute):
+        if isinstance(func.value, ast.Name):
+            owner = vars(module).get(func.value.id)
+            if inspect.ismodule(owner):
+                obj = getattr(owner, func.attr, None)
+                return (obj.__module__, obj.__name__) if inspect.isfunction(obj) else None
+        return (module.__name__, func.attr) if func.attr in local else None
+    return None
+
+
+def _writers(modules: list[ModuleType]) -> set[Key]:
+    """The functions (and methods) of the services modules that write, directly or through each other."""
+    calls: dict[Key, set[Key]] = {}
+    writes: set[Key] = set()
+    for module in modules:
+        tree = ast.parse(inspect.getsource(module))
+        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        local = {f.name for f in functions}
+        for node in functions:
+            key = (module.__name__, node.name)
+            reached = {_target(module, local, c) for c in ast.walk(node) if isinstance(c, ast.Call)}
+            calls.setdefault(key, set()).update(k for k in reached if k is not None)
+            if _direct_write(node):
+                writes.add(key)
+    changed = True
+    while changed:
+        changed = False
+        for key, called in calls.items():
+            if key not in writes and called & writes:
+                writes.add(key)
+                changed = True
+    return writes
+
+
+@functools.cache
+def write_services() -> dict[str, Callable[..., Any]]:
+    """`<app>.services[.<module>].<function>` → the function, for every public function that writes."""
+    modules = list(service_modules())
+    writers = _writers(modules)
+    found: dict[str, Callable[..., Any]] = {}
+    for module in modules:
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_") and (module.__name__, name) in writers:
+                found[f"{module.__name__.removeprefix('pivotdesk.')}.{name}"] = fn
+    return found
+
+
+# ---- the world the factories build on -----------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """A workspace with one agent of every role, a customer and a ticket."""
+
+    workspace: Workspace
+    agents: dict[str, AgentProfile]
+    contact: Contact
+
+    def me(self, agent: AgentProfile | None) -> AgentProfile:
+        """The acting agent, or (for the system or a contact) a plain agent to act on."""
+        return agent or self.agents[Role.AGENT]
+
+    def ticket(self, **kwargs: Any) -> Any:
+        from pivotdesk.tickets.tests.factories import make_ticket
+
+        return make_ticket(workspace=self.workspace, requester=self.contact, **kwargs)
+
+
+Build = Callable[[World, AgentProfile | None], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One way of calling a service: the permission it needs and a factory for a minimal valid input."""
+
+    perm: Perm
+    build: Build
+    label: str = ""
+
+
+def _token(world: World, owner: Any) -> Any:
+    from pivotdesk.accounts import services
+
+    token, _secret = services.api_token_create(agent=owner, actor=Actor.system(), name="fixture")
+    return token
+
+
+def _view(world: World, owner: AgentProfile | None) -> Any:
+    from pivotdesk.tickets.services import saved_view_create
+
+    return saved_view_create(workspace=world.workspace, actor=Actor.system(), name="v", filters={}, owner=owner)
+
+
+def _field(world: World) -> Any:
+    from pivotdesk.tickets.services import custom_field_create
+
+    return custom_field_create(workspace=world.workspace, actor=Actor.system(), key="k", label="K", field_type="text")
+
+
+def _org(world: World) -> Any:
+    from pivotdesk.customers.services import organization_create
+
+    return organization_create(workspace=world.workspace, actor=Actor.system(), name="ACME")
+
+
+def _skill(world: World) -> Any:
+    from pivotdesk.accounts.services import skill_get_or_create
+
+    return skill_get_or_create(workspace=world.workspace, actor=Actor.system(), name="printers")
+
+
+_RATE_ABOVE_DEFAULT = 100_000
+_ESCALATE: list[dict[str, Any]] = [{"type": "notify", "to": "assignee"}]
+_LEAVE: dict[str, Any] = {
+    "start": dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    "end": dt.datetime(2030, 1, 2, tzinfo=dt.UTC),
+}
+_CONNECTOR: dict[str, Any] = {
+    "name": "Orders",
+    "entity_kind": "order_number",
+    "url_template": "https://erp.example.com/o/{value}",
+}
+_HOOK = "https://hooks.example.com/pivotdesk"
+_APPRISE = "json://hooks.example.com/pivotdesk"
+
+SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
+    # accounts
+    "accounts.services.agent_create": (
+        Case(Perm.AGENT_MANAGE, lambda w, a: {"workspace": w.workspace, "username": "new-agent"}),
+    ),
+    "accounts.services.agent_update": (
+        Case(Perm.AGENT_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace), "capacity": {"chat": 2}}),
+    ),
+    "accounts.services.agent_set_status": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a), "status": "away"}, "own presence"),
+        Case(Perm.TEAM_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace), "status": "away"}, "other"),
+    ),
+    "accounts.services.team_create": (Case(Perm.TEAM_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "T"}),),
+    "accounts.services.team_set_members": (
+        Case(Perm.TEAM_MANAGE, lambda w, a: {"team": TeamFactory(workspace=w.workspace), "members": [w.me(a)]}),
+    ),
+    "accounts.services.team_update": (
+        Case(Perm.TEAM_MANAGE, lambda w, a: {"team": TeamFactory(workspace=w.workspace), "name": "Renamed"}),
+    ),
+    "accounts.services.skill_get_or_create": (
+        Case(Perm.TEAM_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "printers"}),
+    ),
+    "accounts.services.agent_skill_set": (
+        Case(Perm.TEAM_MANAGE, lambda w, a: {"agent": w.me(a), "skill": _skill(w), "level": 3}),
+    ),
+    "accounts.services.api_token_create": (
+        Case(Perm.TOKEN_CREATE, lambda w, a: {"agent": w.me(a), "name": "ci"}, "own write token"),
+        Case(Perm.TOKEN_ADMIN_SCOPE, lambda w, a: {"agent": w.me(a), "name": "ci", "scope": "admin"}, "admin scope"),
+        Case(
+            Perm.TOKEN_RATE_LIMIT_RAISE,
+            lambda w, a: {"agent": w.me(a), "name": "ci", "rate_limit_per_minute": _RATE_ABOVE_DEFAULT},
+            "raised rate limit",
+        ),
+    ),
+    "accounts.services.api_token_revoke": (
+        Case(Perm.TOKEN_CREATE, lambda w, a: {"token": _token(w, w.me(a))}, "own token"),
+        Case(Perm.AGENT_MANAGE, lambda w, a: {"token": _token(w, AgentFactory(workspace=w.workspace))}, "other's"),
+    ),
+    # customers
+    "customers.services.organization_create": (
+        Case(Perm.CONTACT_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "ACME"}),
+    ),
+    "customers.services.organization_update": (
+        Case(Perm.CONTACT_MANAGE, lambda w, a: {"organization": _org(w), "notes": "key account"}),
+    ),
+    "customers.services.contact_create": (
+        Case(Perm.CONTACT_MANAGE, lambda w, a: {"workspace": w.workspace, "email": "new@example.com"}),
+    ),
+    "customers.services.contact_update": (Case(Perm.CONTACT_MANAGE, lambda w, a: {"contact": w.contact, "name": "N"}),),
+    "customers.services.identity_attach": (
+        Case(Perm.CONTACT_MANAGE, lambda w, a: {"contact": w.contact, "kind": "phone", "value": "+8613800138000"}),
+    ),
+    "customers.services.contact_resolve": (
+        Case(Perm.CONTACT_MANAGE, lambda w, a: {"workspace": w.workspace, "kind": "email", "value": "x@example.com"}),
+    ),
+    "customers.services.contact_merge": (
+        Case(Perm.CONTACT_MERGE, lambda w, a: {"source": ContactFactory(workspace=w.workspace), "target": w.contact}),
+    ),
+    # tickets: configuration
+    "tickets.services.configuration.custom_field_create": (
+        Case(
+            Perm.WORKSPACE_CONFIGURE,
+            lambda w, a: {"workspace": w.workspace, "key": "order", "label": "Order", "field_type": "text"},
+        ),
+    ),
+    "tickets.services.configuration.custom_field_update": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"field": _field(w), "label": "Renamed"}),
+    ),
+    "tickets.services.configuration.status_definition_create": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"workspace": w.workspace, "category": "pending", "label": "Wait"}),
+    ),
+    "tickets.services.configuration.category_create": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"workspace": w.workspace, "name": "Billing"}),
+    ),
+    "tickets.services.configuration.tag_get_or_create": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"workspace": w.workspace, "name": "vip"}),
+    ),
+    "tickets.services.configuration.saved_view_create": (
+        Case(
+            Perm.SELF_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "Mine", "filters": {}, "owner": w.me(a)}
+        ),
+        Case(Perm.SAVED_VIEW_SHARE, lambda w, a: {"workspace": w.workspace, "name": "All", "filters": {}}, "shared"),
+    ),
+    "tickets.services.configuration.saved_view_delete": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"view": _view(w, w.me(a))}, "own view"),
+        Case(Perm.SAVED_VIEW_SHARE, lambda w, a: {"view": _view(w, None)}, "shared view"),
+    ),
+    # tickets: tickets, conversation, links
+    "tickets.services.tickets.ticket_create": (
+        Case(Perm.TICKET_CREATE, lambda w, a: {"workspace": w.workspace, "requester": w.contact, "subject": "Hi"}),
+    ),
+    "tickets.services.tickets.ticket_update": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "changes": {"priority": "high"}}),
+    ),
+    "tickets.services.tickets.ticket_assign": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "assignee": w.me(a)}, "to oneself"),
+        Case(Perm.TICKET_ASSIGN_OTHERS, lambda w, a: {"ticket": w.ticket(), "assignee": w.agents[Role.ADMIN]}, "other"),
+    ),
+    "tickets.services.tickets.ticket_set_status": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "status": "pending"}),
+    ),
+    "tickets.services.tickets.tickets_bulk_update": (
+        Case(
+            Perm.TICKET_BULK,
+            lambda w, a: {"workspace": w.workspace, "ticket_ids": [w.ticket().pk], "changes": {"priority": "low"}},
+        ),
+    ),
+    "tickets.services.messages.message_create": (
+        Case(Perm.TICKET_REPLY_PUBLIC, lambda w, a: {"ticket": w.ticket(), "body": "Try again"}, "public reply"),
+        Case(Perm.TICKET_NOTE, lambda w, a: {"ticket": w.ticket(), "body": "Hm", "kind": "note"}, "internal note"),
+    ),
+    "tickets.services.messages.create_message": (
+        Case(Perm.TICKET_REPLY_PUBLIC, lambda w, a: {"ticket": w.ticket(), "body": "Try again"}, "public reply"),
+        Case(Perm.TICKET_NOTE, lambda w, a: {"ticket": w.ticket(), "body": "Hm", "kind": "note"}, "internal note"),
+    ),
+    "tickets.services.messages.attachment_add": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "filename": "a.txt", "content": b"x"}, "ticket"),
+        Case(
+            Perm.TICKET_REPLY_PUBLIC,
+            lambda w, a: {**_on_message(w, "public"), "filename": "a.txt", "content": b"x"},
+            "on a reply",
+        ),
+        Case(Perm.TICKET_NOTE, lambda w, a: {**_on_message(w, "note"), "filename": "a.txt", "content": b"x"}, "note"),
+    ),
+    "tickets.services.messages.attachment_set_extracted_text": (
+        Case(
+            Perm.TICKET_UPDATE,
+            lambda w, a: {"attachment": _attachment(w), "text": "E-2047", "source": "ocr", "model": "fixture"},
+        ),
+    ),
+    "tickets.services.messages.ticket_add_cc": (
+        Case(
+            Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "contacts": [ContactFactory(workspace=w.workspace)]}
+        ),
+    ),
+    "tickets.services.links.ticket_link": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"source": w.ticket(), "target": w.ticket(), "kind": "related"}),
+    ),
+    "tickets.services.links.ticket_unlink": (Case(Perm.TICKET_UPDATE, lambda w, a: {"link": _link(w)}),),
+    "tickets.services.links.ticket_set_parent": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"child": w.ticket(), "parent": w.ticket()}),
+    ),
+    "tickets.services.links.ticket_merge": (
+        Case(Perm.TICKET_MERGE, lambda w, a: {"source": w.ticket(), "target": w.ticket()}),
+    ),
+    "tickets.services.contacts.move_tickets_on_contact_merge": (
+        Case(Perm.CONTACT_MERGE, lambda w, a: {"source": w.contact, "target": ContactFactory(workspace=w.workspace)}),
+    ),
+    # sla: configuration (the settings screens write through these)
+    "sla.services.configuration.calendar_create": (
+        Case(Perm.SLA_CONFIGURE, lambda w, a: {"workspace": w.workspace, "name": "Office"}),
+    ),
+    "sla.services.configuration.calendar_update": (
+        Case(Perm.SLA_CONFIGURE, lambda w, a: {"calendar": _calendar(w), "changes": {"name": "Renamed"}}),
+    ),
+    "sla.services.configuration.calendar_delete": (Case(Perm.SLA_CONFIGURE, lambda w, a: {"calendar": _calendar(w)}),),
+    "sla.services.configuration.team_calendar_set": (
+        Case(Perm.SLA_CONFIGURE, lambda w, a: {"team": TeamFactory(workspace=w.workspace), "calendar": _calendar(w)}),
+    ),
+    "sla.services.configuration.policy_create": (
+        Case(Perm.SLA_CONFIGURE, lambda w, a: {"workspace": w.workspace, "name": "Gold"}),
+    ),
+    "sla.services.configuration.policy_update": (
+        Case(Perm.SLA_CONFIGURE, lambda w, a: {"policy": _sla_policy(w), "changes": {"active": False}}),
+    ),
+    "sla.services.configuration.policy_delete": (Case(Perm.SLA_CONFIGURE, lambda w, a: {"policy": _sla_policy(w)}),),
+    "sla.services.configuration.policy_reorder": (
+        Case(Perm.SLA_CONFIGURE, lambda w, a: {"workspace": w.workspace, "policy_ids": [_sla_policy(w).pk]}),
+    ),
+    "sla.services.configuration.escalation_level_set": (
+        Case(Perm.SLA_CONFIGURE, lambda w, a: {"policy": _sla_policy(w), "level": 1, "actions": _ESCALATE}),
+    ),
+    "sla.services.configuration.escalation_levels_replace": (
+        Case(
+            Perm.SLA_CONFIGURE, lambda w, a: {"policy": _sla_policy(w), "levels": [{"level": 1, "actions": _ESCALATE}]}
+        ),
+    ),
+    # routing
+    "routing.services.policies.policy_create": (
+        Case(Perm.ROUTING_MANAGE, lambda w, a: {"workspace": w.workspace, "fields": {"name": "Default"}}),
+    ),
+    "routing.services.policies.policy_update": (
+        Case(Perm.ROUTING_MANAGE, lambda w, a: {"policy": _routing_policy(w), "fields": {"name": "Renamed"}}),
+    ),
+    "routing.services.policies.policy_delete": (
+        Case(Perm.ROUTING_MANAGE, lambda w, a: {"policy": _routing_policy(w)}),
+    ),
+    "routing.services.policies.category_skill_set": (
+        Case(Perm.ROUTING_MANAGE, lambda w, a: {"category": _category(w), "skill": _skill(w), "min_level": 2}),
+    ),
+    "routing.services.policies.leave_create": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a), **_LEAVE}, "own leave"),
+        Case(Perm.ROUTING_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace), **_LEAVE}, "other"),
+    ),
+    "routing.services.field.device_link": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "device": _device(w)}),
+    ),
+    "routing.services.field.part_usage_record": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "device": _device(w), "part": _part(w)}),
+    ),
+    "routing.services.reroute.ticket_override": (
+        Case(
+            Perm.ROUTING_MANAGE,
+            lambda w, a: {"ticket": w.ticket(), "agent": w.agents[Role.AGENT], "reason": "VIP asked for them"},
+        ),
+    ),
+    # ai
+    "ai.services.connectors.connector_create": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"workspace": w.workspace, **_CONNECTOR}),
+    ),
+    "ai.services.connectors.connector_update": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"connector": _connector(w), "changes": {"name": "Orders v2"}}),
+    ),
+    "ai.services.connectors.connector_delete": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"connector": _connector(w)}),
+    ),
+    # webhooks
+    "webhooks.services.endpoints.webhook_endpoint_create": (
+        Case(Perm.WEBHOOK_MANAGE, lambda w, a: {"workspace": w.workspace, "url": _HOOK}),
+    ),
+    "webhooks.services.endpoints.webhook_endpoint_update": (
+        Case(Perm.WEBHOOK_MANAGE, lambda w, a: {"endpoint": _endpoint(w), "changes": {"description": "CRM"}}),
+    ),
+    "webhooks.services.endpoints.webhook_endpoint_delete": (
+        Case(Perm.WEBHOOK_MANAGE, lambda w, a: {"endpoint": _endpoint(w)}),
+    ),
+    "webhooks.services.endpoints.webhook_endpoint_ping": (
+        Case(Perm.WEBHOOK_MANAGE, lambda w, a: {"endpoint": _endpoint(w)}),
+    ),
+    "webhooks.services.endpoints.webhook_endpoint_rotate_secret": (
+        Case(Perm.WEBHOOK_MANAGE, lambda w, a: {"endpoint": _endpoint(w)}),
+    ),
+    # notifications: one's own, and the shared targets
+    "notifications.services.notification_mark_read": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a), "notification_id": _notification(w, w.me(a)).pk}),
+    ),
+    "notifications.services.notifications_mark_all_read": (Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a)}),),
+    "notifications.services.preference_save": (
+        Case(
+            Perm.SELF_MANAGE,
+            lambda w, a: {
+                "agent": w.me(a),
+                "channels": {},
+                "quiet_hours_enabled": False,
+                "quiet_start": None,
+                "quiet_end": None,
+            },
+        ),
+    ),
+    "notifications.services.target_create": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a), "label": "Mine", "url": _APPRISE}, "own"),
+        Case(
+            Perm.NOTIFICATION_MANAGE,
+            lambda w, a: {"agent": w.me(a), "label": "Desk", "url": _APPRISE, "shared": True},
+            "shared",
+        ),
+    ),
+    "notifications.services.target_set_active": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {**_notification_target(w, w.me(a), shared=False), "active": False}, "own"),
+        Case(
+            Perm.NOTIFICATION_MANAGE,
+            lambda w, a: {**_notification_target(w, w.me(a), shared=True), "active": False},
+            "shared",
+        ),
+    ),
+    "notifications.services.target_delete": (
+        Case(Perm.SELF_MANAGE, lambda w, a: _notification_target(w, w.me(a), shared=False), "own"),
+        Case(Perm.NOTIFICATION_MANAGE, lambda w, a: _notification_target(w, w.me(a), shared=True), "shared"),
+    ),
+    # channels: configuration
+    "channels.services.accounts.channel_account_create": (
+        Case(Perm.CHANNEL_CONFIGURE, lambda w, a: {"workspace": w.workspace, "kind": "web_form", "name": "Contact us"}),
+    ),
+    "channels.services.accounts.channel_account_update": (
+        Case(Perm.CHANNEL_CONFIGURE, lambda w, a: {"account": _channel(w), "active": False}),
+    ),
+    "tickets.services.transfer.importing.tickets_import": (
+        Case(Perm.TICKET_IMPORT_EXPORT, lambda w, a: {"workspace": w.workspace, "data": b"subject,email\nHi,a@b.cn\n"}),
+    ),
+    # sla: the recheck the configuration services ask for
+    "sla.services.configuration.recheck_open_tickets": (
+        Case(Perm.SLA_CONFIGURE, lambda w, a: {"workspace_id": w.workspace.pk}),
+    ),
+    # routing: the assignee gives a ticket back (the system or automation, for the current assignee)
+    "routing.services.reroute.ticket_decline": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": _assigned_to(w, a), "reason": "Not my area"}),
+    ),
+    # channels: re-processing a stored payload, retrying a failed reply
+    "channels.services.inbound.inbound_process": (Case(Perm.CHANNEL_CONFIGURE, lambda w, a: {"payload": _payload(w)}),),
+    "channels.services.web_form.inbound_reprocess": (
+        Case(Perm.CHANNEL_CONFIGURE, lambda w, a: {"payload": _payload(w)}),
+    ),
+    "channels.services.outbox.outbox_retry": (Case(Perm.TICKET_REPLY_PUBLIC, lambda w, a: {"outbound": _outbound(w)}),),
+    # ai: a person confirms or corrects a prediction; training
+    "ai.services.overrides.prediction_confirm": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"prediction": _prediction(w)}),
+    ),
+    "ai.services.overrides.prediction_correct": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"prediction": _prediction(w), "value": "low"}),
+    ),
+    "ai.services.training.model_train": (
+        Case(Perm.AI_CONFIGURE, lambda w, a: {"workspace": w.workspace, "field_name": "category"}),
+    ),
+    "ai.services.training.workspace_train": (
+        Case(Perm.AI_CONFIGURE, lambda w, a: {"workspace": w.workspace, "fields": ("category",)}),
+    ),
+}
+
+
+def _calendar(world: World) -> Any:
+    from pivotdesk.sla.services.configuration import calendar_create
+
+    return calendar_create(workspace=world.workspace, actor=Actor.system(), name="Fixture")
+
+
+def _sla_policy(world: World) -> Any:
+    from pivotdesk.sla.services.configuration import policy_create
+
+    return policy_create(workspace=world.workspace, actor=Actor.system(), name="Fixture")
+
+
+def _routing_policy(world: World) -> Any:
+    from pivotdesk.routing.services.policies import policy_create
+
+    return policy_create(workspace=world.workspace, actor=Actor.system(), fields={"name": "Fixture"})
+
+
+def _category(world: World) -> Any:
+    from pivotdesk.tickets.services import category_create
+
+    return category_create(workspace=world.workspace, actor=Actor.system(), name="Hardware")
+
+
+def _device(world: World) -> Any:
+    from pivotdesk.routing.models import Device
+
+    return Device.objects.create(workspace=world.workspace, name="Printer 3F")
+
+
+def _part(world: World) -> Any:
+    from pivotdesk.routing.models import Part
+
+    return Part.objects.create(workspace=world.workspace, sku="FAN-1", name="Fan", stock=3)
+
+
+def _connector(world: World) -> Any:
+    from pivotdesk.ai.services.connectors import connector_create
+
+    return connector_create(workspace=world.workspace, actor=Actor.system(), **_CONNECTOR)
+
+
+def _endpoint(world: World) -> Any:
+    from pivotdesk.webhooks.services.endpoints import webhook_endpoint_create
+
+    return webhook_endpoint_create(workspace=world.workspace, url=_HOOK, actor=Actor.system())
+
+
+def _notification(world: World, agent: AgentProfile) -> Any:
+    from pivotdesk.notifications.services import notify
+
+    return notify(
+        workspace=world.workspace, actor=Actor.system(), recipient=agent, kind="ticket.assigned", title="Yours now"
+    )
+
+
+def _on_message(world: World, kind: str) -> dict[str, Any]:
+    from pivotdesk.tickets.services import message_create
+
+    ticket = world.ticket()
+    return {"ticket": ticket, "message": message_create(ticket=ticket, actor=Actor.system(), body="m", kind=kind)}
+
+
+def _attachment(world: World) -> Any:
+    from pivotdesk.tickets.services import attachment_add
+
+    return attachment_add(ticket=world.ticket(), actor=Actor.system(), filename="shot.png", content=b"\x89PNG")
+
+
+def _notification_target(world: World, agent: AgentProfile, *, shared: bool) -> dict[str, Any]:
+    from pivotdesk.notifications.services import target_create
+
+    target = target_create(agent=agent, actor=Actor.system(), label="T", url=_APPRISE, shared=shared)
+    return {"target": target, "agent": agent}
+
+
+def _channel(world: World) -> Any:
+    from pivotdesk.channels.services.accounts import channel_account_create
+
+    return channel_account_create(workspace=world.workspace, actor=Actor.system(), kind="web_form", name="Form")
+
+
+def _link(world: World) -> Any:
+    from pivotdesk.tickets.services import ticket_link
+
+    return ticket_link(source=world.ticket(), target=world.ticket(), kind="related", actor=Actor.system())
+
+
+def _assigned_to(world: World, agent: AgentProfile | None) -> Any:
+    """A ticket held by the acting agent (one who cannot hold tickets: by a plain agent)."""
+    from pivotdesk.accounts.permissions import is_assignable
+
+    holder = world.me(agent) if agent is None or is_assignable(agent) else world.agents[Role.AGENT]
+    return world.ticket(assignee=holder)
+
+def _payload(world: World) -> Any:
+    from pivotdesk.channels.services.inbound import inbound_store
+
+    return inbound_store(workspace=world.workspace, actor=Actor.system(), channel="web_form", raw=b"{}")
+
+
+def _outbound(world: World) -> Any:
+    from pivotdesk.channels.models import OutboundMessage
+
+    message = _on_message(world, "public")["message"]
+    return OutboundMessage.objects.create(
+        workspace=world.workspace, message=message, channel="email", recipient=world.contact.email or "c@example.com"
+    )
+
+
+def _prediction(world: World) -> Any:
+    from pivotdesk.ai.models import Prediction
+
+    return Prediction.objects.create(
+        workspace=world.workspace,
+        ticket=world.ticket(),
+        field="priority",
+        value="high",
+        label="high",
+        confidence=0.6,
+        status="suggested",
+        model_name="fixture",
+        model_version="1",
+    )
+
+
+def _ai_settings(world: World) -> Any:
+    from pivotdesk.ai.selectors import ai_settings
+
+    return ai_settings(workspace=world.workspace)
+
+
+def _chat(world: World) -> Any:
+    from pivotdesk.channels.services.accounts import channel_account_create
+
+    return channel_account_create(workspace=world.workspace, actor=Actor.system(), kind="chat", name="Chat")
+
+
+def _webhook_request() -> Any:
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/hooks/x", data=b"{}", content_type="application/json")
+
+
+def _inbound() -> Any:
+    from pivotdesk.channels.domain.inbound import NormalizedInbound
+
+    return NormalizedInbound(channel="email", identity_kind="email", identity_value="c@example.com", text="Hi")
+
+
+def _sentiment() -> Any:
+    from pivotdesk.ai.domain.steps import FieldPrediction
+
+    return FieldPrediction("sentiment", "neutral", 0.9, "fixture", "1")
+
+
+# Services only the system calls (tasks, start-up, the CLI): they take the actor and refuse every workspace member.
+SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
+    "accounts.services.workspace_create": (
+        "a tenant is created by the CLI or the seed, outside any workspace",
+        lambda w, a: {"name": "Another desk"},
+    ),
+    "accounts.services.user_get_or_create": (
+        "a user spans workspaces; members are added with agent_create",
+        lambda w, a: {"username": "someone-new"},
+    ),
+    "tickets.services.messages.message_set_delivery_status": (
+        "the channel's outbox records how a reply's sending went",
+        lambda w, a: {"message": _on_message(w, "public")["message"], "status": "sent"},
+    ),
+    "tickets.services.messages.message_set_external_id": (
+        "the channel's outbox records the id the mail server gave a reply",
+        lambda w, a: {"message": _on_message(w, "public")["message"], "external_id": "<r1@mail.example.com>"},
+    ),
+    "notifications.services.notify": (
+        "the desk notifies an agent after the gate of the service that caused it (routing, SLA)",
+        lambda w, a: {"workspace": w.workspace, "recipient": w.me(a), "kind": "ticket.assigned", "title": "Yours"},
+    ),
+    "notifications.services.notify_workspace": (
+        "the desk broadcasts to shared targets after the gate of the service that caused it",
+        lambda w, a: {"workspace": w.workspace, "kind": "sla.breach", "title": "Breached"},
+    ),
+    "webhooks.services.deliveries.webhook_fan_out": (
+        "the subscriber table's task turns an event into deliveries",
+        lambda w, a: {"event": {"name": "ticket.created", "workspace_id": w.workspace.pk, "ticket_id": 0}},
+    ),
+    "webhooks.services.deliveries.webhook_deliver": (
+        "a task sends one attempt of a delivery",
+        lambda w, a: {"delivery_id": 0},
+    ),
+    # sla: the tasks and the scan
+    "sla.services.apply.sla_apply": ("the SLA tasks recompute a ticket's clocks", lambda w, a: {"ticket": w.ticket()}),
+    "sla.services.apply.sla_clear": ("the SLA task clears a merged-away ticket", lambda w, a: {"ticket": w.ticket()}),
+    "sla.services.scan.sla_scan_due": ("the periodic scan", lambda w, a: {}),
+    "sla.services.scan.sla_check_ticket": (
+        "a step of the periodic scan",
+        lambda w, a: {"ticket_id": w.ticket().pk},
+    ),
+    "sla.services.configuration.recheck_contact_tickets": (
+        "the task reacting to a contact's change",
+        lambda w, a: {"workspace_id": w.workspace.pk, "contact_id": w.contact.pk},
+    ),
+    "sla.services.configuration.recheck_organization_tickets": (
+        "the task reacting to an organization's change",
+        lambda w, a: {"workspace_id": w.workspace.pk, "organization_id": _org(w).pk},
+    ),
+    # routing: the tasks (and services re-routing after their own gate, as the routing actor)
+    "routing.services.dispatch.route_ticket": (
+        "the routing tasks pick an agent",
+        lambda w, a: {"ticket": w.ticket(), "trigger": "new"},
+    ),
+    "routing.services.queue.drain_queue": ("the routing tasks", lambda w, a: {"workspace_id": w.workspace.pk}),
+    "routing.services.reroute.agent_went_unavailable": (
+        "the task reacting to an agent's presence",
+        lambda w, a: {"agent_id": w.agents[Role.AGENT].pk, "status": "offline"},
+    ),
+    "routing.services.reroute.on_agent_status": (
+        "the task reacting to an agent's presence",
+        lambda w, a: {"workspace_id": w.workspace.pk, "agent_id": w.me(a).pk, "new": "online"},
+    ),
+    # channels: intake (webhooks, pollers, the public widget and form) and the outbox
+    "channels.services.inbound.inbound_store": (
+        "intake stores what a channel received",
+        lambda w, a: {"workspace": w.workspace, "channel": "web_form", "raw": b"{}"},
+    ),
+    "channels.services.inbound.inbound_deliver": (
+        "intake delivers a parsed message (inbound_process calls it as the intake)",
+        lambda w, a: {"workspace": w.workspace, "inbound": _inbound()},
+    ),
+    "channels.services.chat.chat_post": (
+        "the chat widget's public view",
+        lambda w, a: {"account": _chat(w), "visitor": "v-1", "raw": b'{"text": "Hi"}', "meta": {}},
+    ),
+    "channels.services.chat.chat_seen": (
+        "the chat widget's public view",
+        lambda w, a: {"account": _chat(w), "visitor": "v-1"},
+    ),
+    "channels.services.web_form.web_form_submit": (
+        "the public form's view",
+        lambda w, a: {"account": _channel(w), "document": {"id": "f1", "email": "c@example.com", "body": "Hi"}},
+    ),
+    "channels.services.rejections.inbound_reject": (
+        "a channel webhook keeps a call that failed authentication",
+        lambda w, a: {"request": _webhook_request(), "account": _channel(w), "reason": "Rejected: bad signature."},
+    ),
+    "channels.services.rejections.signature_rejection": (
+        "a channel webhook checks a signature",
+        lambda w, a: {
+            "request": _webhook_request(),
+            "account": _channel(w),
+            "header": "X-Signature",
+            "verify": lambda value: False,
+            "key_label": "secret",
+        },
+    ),
+    "channels.services.accounts.channel_account_record_poll": (
+        "the mailbox poller",
+        lambda w, a: {"account": _channel(w)},
+    ),
+    "channels.services.accounts.channel_account_merge_config": (
+        "the mailbox poller keeps its IMAP cursor",
+        lambda w, a: {"account": _channel(w), "values": {"last_uid": 7}},
+    ),
+    "channels.services.outbox.outbox_enqueue": (
+        "the task reacting to a new reply",
+        lambda w, a: {"message": _on_message(w, "public")["message"]},
+    ),
+    "channels.services.outbox.outbox_send": ("the outbox's send task", lambda w, a: {"outbound": _outbound(w)}),
+    # ai: the triage pipeline and the periodic jobs
+    "ai.services.apply.predictions_apply": (
+        "the triage pipeline stores what the models predicted",
+        lambda w, a: {"ticket": w.ticket(), "predictions": [], "config": _ai_settings(w)},
+    ),
+    "ai.services.apply.sentiment_apply": (
+        "the triage pipeline stores a sentiment",
+        lambda w, a: {"ticket": w.ticket(), "prediction": _sentiment(), "config": _ai_settings(w)},
+    ),
+    "ai.services.apply.entities_store": (
+        "the triage pipeline stores the entities found",
+        lambda w, a: {"ticket": w.ticket(), "items": [], "config": _ai_settings(w)},
+    ),
+    "ai.services.apply.enrichment_facts_store": (
+        "the triage pipeline attaches connector facts",
+        lambda w, a: {"ticket": w.ticket(), "facts": []},
+    ),
+    "ai.services.overrides.predictions_track_overrides": (
+        "the task reacting to a ticket change",
+        lambda w, a: {"ticket_id": w.ticket().pk, "fields": ["priority"]},
+    ),
+    "ai.services.training.retrain_all": ("the periodic retraining of every workspace", lambda w, a: {}),
+}
+
+# Writes that cannot take an actor, with the reason.
+EXCLUDED: dict[str, str] = {
+    "accounts.services.api_token_authenticate": "turns a raw token into the actor; only stamps last_used_at",
+    "tickets.services.timeline.record": "the timeline writer each service calls after its own gate",
+    "search.services.document_build": (
+        "search sits below accounts (import contract: no Actor); derived documents of gated writes, built by the sweep"
+    ),
+    "search.services.reindex": "search sits below accounts (no Actor); run by `manage.py search_reindex` only",
+    "search.services.sweep": "search sits below accounts (no Actor); the periodic sweep rebuilds derived documents",
+    "ai.services.runs.triage_run_get_or_create": "the triage pipeline's bookkeeping of its own steps",
+    "ai.services.runs.triage_run_attempt": "the triage pipeline's bookkeeping of its own steps",
+    "ai.services.runs.triage_run_finish": "the triage pipeline's bookkeeping of its own steps",
+    "ai.services.multimodal.run_step": "a pipeline step (the `run_step(inp) -> StepOutput` protocol) run by the pipeline",
+    "routing.services.dispatch.explain_on_timeline": (
+        "the timeline entry of a routing decision, written after route_ticket's or ticket_override's gate"
+    ),
+    "sla.services.apply.apply_in_transaction": "sla_apply's body in the scanner's transaction, after its gate",
+    "sla.services.escalation.run_safely": "an escalation level's action, run by sla_check_ticket after its gate",
+    "sla.services.escalation.run_ticket_action": "an escalation level's action, run by sla_check_ticket after its gate",
+    "sla.services.failures.record_failure": "the scanner's failure bookkeeping, after sla_scan_due's gate",
+    "sla.services.failures.resolve": "the scanner's failure bookkeeping, after sla_scan_due's gate",
+}
+
+# The ratchet: write services not yet behind the gate when the matrix was introduced. This set may only shrink;
+# move a service from here to SERVICE_PERMISSIONS (or SYSTEM_ONLY) when it takes the actor and checks it.
+NOT_YET_GATED: frozenset[str] = frozenset()
+NOT_YET_GATED_CEILING = 0  # lower it with every service moved out; never raise it
+
+
+# ---- the tests ----------------------------------------------------------------------------------------------------
+
+
+def test_every_write_service_is_in_the_table():
+    found = set(write_services())
+    listed = set(SERVICE_PERMISSIONS) | set(SYSTEM_ONLY) | set(EXCLUDED) | NOT_YET_GATED
+    missing = sorted(found - listed)
+    assert not missing, (
+        "These write services have no row in the permission table: add each to SERVICE_PERMISSIONS in "
+        f"{__file__} with the Perm it needs and a factory for a minimal valid input (or to SYSTEM_ONLY with a "
+        f"reason): {missing}"
+    )
+    stale = sorted(listed - found)
+    assert not stale, f"Rows for services that no longer exist or no longer write: {stale}"
+    assert not (set(SERVICE_PERMISSIONS) | set(SYSTEM_ONLY)) & NOT_YET_GATED, "A gated service is still listed"
+    assert len(NOT_YET_GATED) <= NOT_YET_GATED_CEILING, "NOT_YET_GATED only shrinks: gate the new service instead"
+
+
+@pytest.mark.parametrize("name", sorted(set(SERVICE_PERMISSIONS) | set(SYSTEM_ONLY)))
+def test_every_gated_service_takes_the_actor(name):
+    fn = write_services()[name]
+    parameter = inspect.signature(fn).parameters.get("actor")
+    assert parameter is not None, f"{name} must take `actor` and check it with permissions.authorize"
+    assert parameter.kind is not inspect.Parameter.POSITIONAL_ONLY
+    assert parameter.default is inspect.Parameter.empty, f"{name}: `actor` has no default (who acts is explicit)"
+
+
+_ROLES = [Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.LIGHT_AGENT]
+_MATRIX = [
+    pytest.param(name, i, role, id=f"{name.rsplit('.', 1)[1]}[{case.label or case.perm.value}]-{role}")
+    for name, cases in sorted(SERVICE_PERMISSIONS.items())
+    for i, case in enumerate(cases)
+    for role in [*_ROLES, "system", "contact"]
+]
+_WRITE_SQL = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+
+
+@pytest.fixture
+def world(workspace, contact):
+    agents = {role: AgentFactory(workspace=workspace, role=role) for role in _ROLES}
+    return World(workspace=workspace, agents=agents, contact=contact)
+
+
+def _actor(world: World, role: str) -> tuple[Actor, AgentProfile | None]:
+    if role == "system":
+        return Actor.system("matrix"), None
+    if role == "contact":
+        return Actor.for_contact(world.contact.pk, world.contact.display_name), None
+    agent = world.agents[role]
+    return Actor.for_agent(agent), agent
+
+
+def _allowed(role: str, perm: Perm) -> bool:
+    if role == "system":
+        return True
+    if role == "contact":
+        return perm in CONTACT_PERMISSIONS
+    return perm in ROLE_PERMISSIONS[role]
+
+
+def _writes(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if _WRITE_SQL.match(q["sql"])]
+
+
+@pytest.mark.parametrize(("name", "index", "role"), _MATRIX)
+def test_role_matrix(world, name, index, role):
+    # given a service, one way of calling it, and an actor of this role
+    service = write_services()[name]
+    case = SERVICE_PERMISSIONS[name][index]
+    actor, agent = _actor(world, role)
+    kwargs = case.build(world, agent)
+    if role == "contact" and _allowed(role, case.perm):
+        pytest.skip("what a contact may do is covered through the channels, with the contact's own tickets")
+    # when the actor calls it
+    if _allowed(role, case.perm):
+        # then an allowed role succeeds
+        service(actor=actor, **kwargs)
+        return
+    with CaptureQueriesContext(connection) as queries, pytest.raises(PermissionDenied):
+        service(actor=actor, **kwargs)
+    # and a refused one changed nothing
+    assert _writes(queries) == []
+
+
+@pytest.mark.parametrize("name", sorted(SYSTEM_ONLY))
+@pytest.mark.parametrize("role", [*_ROLES, "contact"])
+def test_system_only_services_refuse_every_member(world, name, role):
+    service = write_services()[name]
+    actor, agent = _actor(world, role)
+    kwargs = SYSTEM_ONLY[name][1](world, agent)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(PermissionDenied):
+        service(actor=actor, **kwargs)
+    assert _writes(queries) == []
+    service(actor=Actor.system("matrix"), **kwargs)
+
+
+def test_the_finder_sees_writes_through_other_services_and_not_read_helpers():
+    found = write_services()
+    # ticket_assign writes only through ticket_update; field_specs and clean_url only read
+    assert "tickets.services.tickets.ticket_assign" in found
+    assert "tickets.services.tickets.field_specs" not in found
+    assert "webhooks.services.endpoints.clean_url" not in found

@@ -1,0 +1,1 @@
+"""Pure parts of `common` (no Django): shared arithmetic every app may use."""
