@@ -44,7 +44,7 @@ install: $(BIN)/python ## create the virtualenv and install the locked dependenc
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=.tools >/dev/null 2>&1 || true
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=.tools --ignore=bench >/dev/null 2>&1 || true
 
 seed: migrate ## seed the demo workspace when the database is empty, train its first models, triage it
 	@out=$$(mktemp); $(BIN)/python manage.py seed_demo --if-empty | tee $$out; status=$${PIPESTATUS[0]}; \

@@ -150,6 +150,18 @@ def _run_system(
     return helpdesk.run(config, out, timeout_s)
 
 
+def _create_cost(repo: Path) -> dict[str, Any]:
+    """bench/create_cost.py (this checkout's copy) run against `repo`, in a fresh process."""
+    script = Path(__file__).resolve().parent / "create_cost.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(repo)], cwd=repo, capture_output=True, text=True, timeout=900, check=False
+    )
+    if proc.returncode != 0:
+        return {"fatal": (proc.stderr or proc.stdout)[-800:]}
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
 def run(*, size: str, with_peer: bool, databases: list[str], log: Any = print) -> dict[str, Any]:
     """Run every (database × system) pair; returns the raw results and the peer's status."""
     params = SIZES[size]
@@ -192,7 +204,12 @@ def run(*, size: str, with_peer: bool, databases: list[str], log: Any = print) -
                         _admin(pg_url or "", f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
                     except Exception as exc:
                         log(f"    could not drop {BENCH_DB}: {exc}")
+    costs = {"pivotdesk": _create_cost(REPO)}
+    baseline, _ = baseline_checkout()
+    if baseline is not None:
+        costs["pivotdesk-baseline"] = _create_cost(baseline)
     return {
+        "create_costs": costs,
         "size": size,
         "params": params,
         "peer": {"versions": peer_versions, "problem": peer_problem},
@@ -310,6 +327,16 @@ def query_count_lines(report: dict[str, Any]) -> list[str]:
 def create_cost_lines(report: dict[str, Any]) -> list[str]:
     """Statements, commits and broker messages per created ticket (load-independent), now and in today's code."""
     lines = []
+    for system, cost in (report.get("create_costs") or {}).items():
+        if "fatal" in cost:
+            lines.append(f"{system}: creation cost not measured: {cost['fatal'][-200:]}")
+            continue
+        lines.append(
+            f"{system}, per ticket created on SQLite + the embedded broker (bench/create_cost.py, n={cost['n']}, "
+            f"returning customers): {cost['statements']:.1f} SQL statements, {cost['commits']:.2f} database commits, "
+            f"{cost['broker_messages']:.2f} broker messages (each a commit on the broker's file); "
+            f"{cost['tickets_per_s']} tickets/s in that process"
+        )
     for r in report["results"]:
         cost = r.get("create_cost")
         if cost:

@@ -625,6 +625,7 @@ def _assigned_to(world: World, agent: AgentProfile | None) -> Any:
     holder = world.me(agent) if agent is None or is_assignable(agent) else world.agents[Role.AGENT]
     return world.ticket(assignee=holder)
 
+
 def _payload(world: World) -> Any:
     from pivotdesk.channels.services.inbound import inbound_store
 

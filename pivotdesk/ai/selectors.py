@@ -11,10 +11,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.ai.domain import texts
 from pivotdesk.ai.domain.steps import Entity, TriageInput
+from pivotdesk.ai.errors import AIErrorCode
 from pivotdesk.ai.models import ExtractedEntity, Prediction, PredictionStatus, StepStatus, TriageRun
 from pivotdesk.common.errors import NotFound
 from pivotdesk.tickets.models import Attachment, CustomField, Message, Ticket, TicketEvent
@@ -217,7 +219,7 @@ def access_prediction(*, ticket: Ticket, prediction_id: int) -> Prediction:
     """A prediction of this ticket (already access-checked), else NotFound."""
     prediction = Prediction.objects.filter(workspace_id=ticket.workspace_id, ticket=ticket, pk=prediction_id).first()
     if prediction is None:
-        raise NotFound("Prediction not found.")
+        raise NotFound(gettext("Prediction not found."), code=AIErrorCode.PREDICTION_NOT_FOUND)
     return prediction
 
 

@@ -8,9 +8,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Max, QuerySet
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.channels.domain.web_form import AttachmentRules, FormField, attachment_rules, form_fields
+from pivotdesk.channels.errors import ChannelErrorCode
 from pivotdesk.channels.models import ChannelAccount, ChannelKind, InboundPayload, OutboundMessage
 from pivotdesk.common.errors import NotFound
 from pivotdesk.customers.models import ChannelIdentity
@@ -65,10 +67,10 @@ def web_form_definition(*, account: ChannelAccount, language: str = "en") -> Web
 def public_account(*, kind: str, key: str) -> ChannelAccount:
     """The active web_form/chat account behind a public URL key, else NotFound."""
     if kind not in (ChannelKind.WEB_FORM, ChannelKind.CHAT):
-        raise NotFound("Unknown channel.")
+        raise NotFound(gettext("Unknown channel."), code=ChannelErrorCode.CHANNEL_NOT_FOUND)
     account = ChannelAccount.objects.select_related("workspace").filter(kind=kind, webhook_key=key, active=True).first()
     if account is None:
-        raise NotFound("Unknown channel.")
+        raise NotFound(gettext("Unknown channel."), code=ChannelErrorCode.CHANNEL_NOT_FOUND)
     return account
 
 
@@ -152,7 +154,7 @@ def outbound_for_message(*, workspace: Workspace, message_id: int) -> OutboundMe
     """The outbox row of a message of this workspace, else NotFound."""
     found = OutboundMessage.objects.filter(workspace=workspace, message_id=message_id).first()
     if found is None:
-        raise NotFound("No outbound delivery for this message.")
+        raise NotFound(gettext("No outbound delivery for this message."), code=ChannelErrorCode.DELIVERY_NOT_FOUND)
     return found
 
 
@@ -174,7 +176,7 @@ def public_payload(*, account: ChannelAccount, payload_id: int) -> InboundPayloa
     """A payload this public channel received, else NotFound."""
     found = InboundPayload.objects.filter(workspace_id=account.workspace_id, account=account, pk=payload_id).first()
     if found is None:
-        raise NotFound("Submission not found.")
+        raise NotFound(gettext("Submission not found."), code=ChannelErrorCode.SUBMISSION_NOT_FOUND)
     return found
 
 
@@ -186,5 +188,5 @@ def chat_message(*, account: ChannelAccount, message_id: int) -> Message:
         .first()
     )
     if found is None:
-        raise NotFound("Message not found.")
+        raise NotFound(gettext("Message not found."), code=ChannelErrorCode.MESSAGE_NOT_FOUND)
     return found

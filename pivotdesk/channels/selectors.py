@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import Workspace
+from pivotdesk.channels.errors import ChannelErrorCode
 from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundStatus
 from pivotdesk.common.errors import NotFound
 from pivotdesk.customers.models import Contact
@@ -21,7 +23,7 @@ def account_list(*, workspace: Workspace, kind: str | None = None) -> QuerySet[C
 def access_account(*, workspace: Workspace, account_id: int) -> ChannelAccount:
     account = ChannelAccount.objects.filter(workspace=workspace, pk=account_id).first()
     if account is None:
-        raise NotFound("Channel not found.")
+        raise NotFound(gettext("Channel not found."), code=ChannelErrorCode.CHANNEL_NOT_FOUND)
     return account
 
 
@@ -29,7 +31,7 @@ def account_by_webhook_key(*, kind: str, key: str) -> ChannelAccount:
     """The active account a public webhook URL points at (the key is the secret part of the URL)."""
     account = ChannelAccount.objects.select_related("workspace").filter(kind=kind, webhook_key=key, active=True).first()
     if account is None:
-        raise NotFound("Unknown channel.")
+        raise NotFound(gettext("Unknown channel."), code=ChannelErrorCode.CHANNEL_NOT_FOUND)
     return account
 
 
@@ -41,7 +43,7 @@ def failed_payloads(*, workspace: Workspace) -> QuerySet[InboundPayload]:
 def access_payload(*, workspace: Workspace, payload_id: int) -> InboundPayload:
     payload = InboundPayload.objects.filter(workspace=workspace, pk=payload_id).first()
     if payload is None:
-        raise NotFound("Inbound payload not found.")
+        raise NotFound(gettext("Inbound payload not found."), code=ChannelErrorCode.PAYLOAD_NOT_FOUND)
     return payload
 
 

@@ -56,9 +56,7 @@ class EventRecord(models.Model):
         db_table = "common_event"
         indexes = [
             # The relay's scan: pending rows in order; a partial index stays small however many rows are done.
-            models.Index(
-                fields=["id"], name="common_event_pending", condition=models.Q(state="pending")
-            ),
+            models.Index(fields=["id"], name="common_event_pending", condition=models.Q(state="pending")),
             models.Index(fields=["state", "processed_at"], name="common_event_prune"),
         ]
 

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import AgentProfile, Workspace
 from pivotdesk.accounts.permissions import assignable_q
 from pivotdesk.common.choices import channel_type
 from pivotdesk.common.errors import NotFound
 from pivotdesk.common.time import now
+from pivotdesk.routing.errors import RoutingErrorCode
 from pivotdesk.routing.models import (
     QUEUE_ORDER,
     AgentLeave,
@@ -162,7 +164,7 @@ def access_policy(*, workspace: Workspace, policy_id: int) -> RoutingPolicy:
     """A policy of this workspace, else NotFound."""
     policy = RoutingPolicy.objects.filter(workspace=workspace, pk=policy_id).first()
     if policy is None:
-        raise NotFound("Routing policy not found.")
+        raise NotFound(gettext("Routing policy not found."), code=RoutingErrorCode.POLICY_NOT_FOUND)
     return policy
 
 

@@ -10,7 +10,6 @@ from enum import StrEnum
 
 
 class WebhookErrorCode(StrEnum):
-    BAD_URL = "bad_url"
     DELIVERY_IN_FLIGHT = "delivery_in_flight"
     NOT_UPDATABLE = "not_updatable"
     UNKNOWN_EVENT_TYPE = "unknown_event_type"

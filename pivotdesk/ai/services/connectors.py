@@ -14,10 +14,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.accounts.permissions import Perm, authorize
+from pivotdesk.ai.errors import AIErrorCode
 from pivotdesk.ai.models import Connector
 from pivotdesk.common.crypto import decrypt_json, encrypt_json
 from pivotdesk.common.errors import Conflict, ValidationFailed
@@ -54,14 +56,20 @@ def _template_fields(template: str, what: str) -> list[str]:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise ValidationFailed(f"The {what} has an unmatched brace.", details={what: str(exc)}) from exc
+        raise ValidationFailed(
+            gettext("The template %(what)s has an unmatched brace.") % {"what": what},
+            code=AIErrorCode.INVALID_TEMPLATE,
+            details={what: str(exc)},
+        ) from exc
     names: list[str] = []
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
         if not name or spec or conversion or "[" in name:
             raise ValidationFailed(
-                f"The {what} may only use plain {{name}} placeholders.", details={what: f"bad placeholder {{{name}}}"}
+                gettext("The template %(what)s may only use plain {name} placeholders.") % {"what": what},
+                code=AIErrorCode.INVALID_TEMPLATE,
+                details={what: f"bad placeholder {{{name}}}"},
             )
         names.append(name)
     return names
@@ -71,20 +79,30 @@ def clean_url_template(url_template: str) -> str:
     """An absolute http(s) URL whose only placeholder is {value} (used once or more), else ValidationFailed."""
     url_template = (url_template or "").strip()
     if not url_template or len(url_template) > 500 or any(c.isspace() for c in url_template):
-        raise ValidationFailed("The URL is empty, too long or has spaces.", details={"url_template": "1..500 chars"})
+        raise ValidationFailed(
+            gettext("The URL is empty, too long or has spaces."),
+            code=AIErrorCode.INVALID_URL,
+            details={"url_template": "1..500 chars"},
+        )
     names = _template_fields(url_template, "url_template")
     if set(names) != {"value"}:
         raise ValidationFailed(
-            "The URL must contain {value} and no other placeholder.", details={"url_template": "e.g. …/orders/{value}"}
+            gettext("The URL must contain {value} and no other placeholder."),
+            code=AIErrorCode.INVALID_URL,
+            details={"url_template": "e.g. …/orders/{value}"},
         )
     try:
         parts = urlsplit(url_template.replace("{value}", "x"))
         _ = parts.port
     except ValueError as exc:
-        raise ValidationFailed("The URL is not valid.", details={"url_template": str(exc)}) from exc
+        raise ValidationFailed(
+            gettext("The URL is not valid."), code=AIErrorCode.INVALID_URL, details={"url_template": str(exc)}
+        ) from exc
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValidationFailed(
-            "Only http(s) URLs with a host are allowed.", details={"url_template": "http(s)://host/…"}
+            gettext("Only http(s) URLs with a host are allowed."),
+            code=AIErrorCode.INVALID_URL,
+            details={"url_template": "http(s)://host/…"},
         )
     return url_template
 
@@ -94,14 +112,26 @@ def clean_headers(headers: Any, *, what: str = "headers") -> dict[str, str]:
     if headers is None:
         return {}
     if not isinstance(headers, dict):
-        raise ValidationFailed("Headers are a JSON object of name → value.", details={what: "an object"})
+        raise ValidationFailed(
+            gettext("Headers are a JSON object of name → value."),
+            code=AIErrorCode.INVALID_HEADERS,
+            details={what: "an object"},
+        )
     out: dict[str, str] = {}
     for name, value in headers.items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name) or not isinstance(value, (str, int, float)):
-            raise ValidationFailed(f"Bad header {name!r}.", details={what: "token names, string values"})
+            raise ValidationFailed(
+                gettext("Bad header “%(name)s”.") % {"name": name},
+                code=AIErrorCode.INVALID_HEADERS,
+                details={what: "token names, string values"},
+            )
         text = str(value)
         if "\r" in text or "\n" in text:
-            raise ValidationFailed(f"Header {name} contains a line break.", details={what: "no line breaks"})
+            raise ValidationFailed(
+                gettext("Header %(name)s contains a line break.") % {"name": name},
+                code=AIErrorCode.INVALID_HEADERS,
+                details={what: "no line breaks"},
+            )
         out[name] = text
     return out
 
@@ -111,11 +141,19 @@ def clean_fields(fields: Any) -> list[str]:
     if fields is None:
         return []
     if not isinstance(fields, list) or len(fields) > MAX_FIELDS:
-        raise ValidationFailed(f"Fields are a list of at most {MAX_FIELDS} dotted paths.", details={"fields": "list"})
+        raise ValidationFailed(
+            gettext("Fields are a list of at most %(count)s dotted paths.") % {"count": MAX_FIELDS},
+            code=AIErrorCode.INVALID_FIELDS,
+            details={"fields": "list"},
+        )
     out: list[str] = []
     for path in fields:
         if not isinstance(path, str) or not _PATH.match(path.strip()):
-            raise ValidationFailed(f"Bad field path {path!r}.", details={"fields": "e.g. tracking.last_node"})
+            raise ValidationFailed(
+                gettext("Bad field path “%(path)s”.") % {"path": path},
+                code=AIErrorCode.INVALID_FIELDS,
+                details={"fields": "e.g. tracking.last_node"},
+            )
         if path.strip() not in out:
             out.append(path.strip())
     return out
@@ -125,10 +163,18 @@ def clean_summary_template(template: str) -> str:
     """A summary template with plain {dotted.path} placeholders."""
     template = (template or "").strip()
     if len(template) > 500:
-        raise ValidationFailed("The summary template is too long.", details={"summary_template": "≤ 500 characters"})
+        raise ValidationFailed(
+            gettext("The summary template is too long."),
+            code=AIErrorCode.INVALID_TEMPLATE,
+            details={"summary_template": "≤ 500 characters"},
+        )
     for name in _template_fields(template, "summary_template"):
         if not _PATH.match(name):
-            raise ValidationFailed(f"Bad placeholder {{{name}}}.", details={"summary_template": "{dotted.path}"})
+            raise ValidationFailed(
+                gettext("Bad placeholder {%(name)s}.") % {"name": name},
+                code=AIErrorCode.INVALID_TEMPLATE,
+                details={"summary_template": "{dotted.path}"},
+            )
     return template
 
 
@@ -138,17 +184,29 @@ def clean_values(values: dict[str, Any]) -> dict[str, Any]:
     if "name" in out:
         out["name"] = str(out["name"] or "").strip()
         if not out["name"] or len(out["name"]) > 120:
-            raise ValidationFailed("A name of 1..120 characters is required.", details={"name": "required"})
+            raise ValidationFailed(
+                gettext("A name of 1..120 characters is required."),
+                code=AIErrorCode.INVALID_NAME,
+                details={"name": "required"},
+            )
     if "entity_kind" in out:
         out["entity_kind"] = str(out["entity_kind"] or "").strip().lower()
         if not _KIND.match(out["entity_kind"]):
-            raise ValidationFailed("The entity kind is a short snake_case word.", details={"entity_kind": "e.g. order"})
+            raise ValidationFailed(
+                gettext("The entity kind is a short snake_case word."),
+                code=AIErrorCode.INVALID_ENTITY_KIND,
+                details={"entity_kind": "e.g. order"},
+            )
     if "url_template" in out:
         out["url_template"] = clean_url_template(out["url_template"])
     if "method" in out:
         out["method"] = str(out["method"] or "GET").upper()
         if out["method"] not in METHODS:
-            raise ValidationFailed("The method is GET or POST.", details={"method": list(METHODS)})
+            raise ValidationFailed(
+                gettext("The method is GET or POST."),
+                code=AIErrorCode.INVALID_METHOD,
+                details={"method": list(METHODS)},
+            )
     if "headers" in out:
         out["headers"] = clean_headers(out["headers"])
     if "fields" in out:
@@ -160,11 +218,16 @@ def clean_values(values: dict[str, Any]) -> dict[str, Any]:
             timeout = float(out["timeout_seconds"])
         except (TypeError, ValueError) as exc:
             raise ValidationFailed(
-                "The timeout is a number of seconds.", details={"timeout_seconds": "number"}
+                gettext("The timeout is a number of seconds."),
+                code=AIErrorCode.INVALID_TIMEOUT,
+                details={"timeout_seconds": "number"},
             ) from exc
         if not MIN_TIMEOUT_S <= timeout <= MAX_TIMEOUT_S:
             raise ValidationFailed(
-                f"The timeout is {MIN_TIMEOUT_S:g}..{MAX_TIMEOUT_S:g} seconds.", details={"timeout_seconds": "range"}
+                gettext("The timeout is %(min)s..%(max)s seconds.")
+                % {"min": f"{MIN_TIMEOUT_S:g}", "max": f"{MAX_TIMEOUT_S:g}"},
+                code=AIErrorCode.INVALID_TIMEOUT,
+                details={"timeout_seconds": "range"},
             )
         out["timeout_seconds"] = timeout
     if "active" in out:
@@ -212,7 +275,10 @@ def connector_create(
         with transaction.atomic():
             return Connector.objects.create(workspace=workspace, secret_config=secret_config, **values)
     except IntegrityError as exc:
-        raise Conflict(f"A connector named {values['name']!r} already exists.", code="duplicate") from exc
+        raise Conflict(
+            gettext("A connector named “%(name)s” already exists.") % {"name": values["name"]},
+            code=AIErrorCode.DUPLICATE,
+        ) from exc
 
 
 def connector_update(
@@ -227,7 +293,11 @@ def connector_update(
     changes = changes or {}
     unknown = set(changes) - UPDATABLE
     if unknown:
-        raise ValidationFailed(f"Cannot change {sorted(unknown)}.", details={"changes": sorted(UPDATABLE)})
+        raise ValidationFailed(
+            gettext("Cannot change: %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
+            code=AIErrorCode.UNKNOWN_FIELD,
+            details={"changes": sorted(UPDATABLE)},
+        )
     values = clean_values(changes)
     for key, value in values.items():
         setattr(connector, key, value)
@@ -240,7 +310,10 @@ def connector_update(
         with transaction.atomic():
             connector.save(update_fields=update_fields)
     except IntegrityError as exc:
-        raise Conflict(f"A connector named {connector.name!r} already exists.", code="duplicate") from exc
+        raise Conflict(
+            gettext("A connector named “%(name)s” already exists.") % {"name": connector.name},
+            code=AIErrorCode.DUPLICATE,
+        ) from exc
     return connector
 
 

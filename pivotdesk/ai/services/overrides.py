@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.ai import selectors
+from pivotdesk.ai.errors import AIErrorCode
 from pivotdesk.ai.models import Prediction, PredictionStatus
 from pivotdesk.ai.services.apply import NEGATIVE_LABELS, SENTIMENT_LABELS, ai_actor, current_value
 from pivotdesk.common.errors import Conflict, ValidationFailed
@@ -130,16 +132,22 @@ def prediction_correct(*, prediction: Prediction, value: Any, actor: Actor) -> P
     ticket = Ticket.objects.get(pk=prediction.ticket_id)
     if prediction.field == "sentiment":
         if value not in SENTIMENT_LABELS:
-            raise ValidationFailed(f"Unknown sentiment '{value}'.", details={"value": list(SENTIMENT_LABELS)})
+            raise ValidationFailed(
+                gettext("Unknown sentiment “%(value)s”.") % {"value": value},
+                code=AIErrorCode.INVALID_VALUE,
+                details={"value": list(SENTIMENT_LABELS)},
+            )
         _sentiment_tags(ticket, actor, str(value))
         return _mark_human(prediction, value, agent)
     if prediction.field not in selectors.TICKET_FIELDS:
-        raise ValidationFailed("This suggestion cannot be corrected.", code="not_correctable")
+        raise ValidationFailed(gettext("This suggestion cannot be corrected."), code=AIErrorCode.NOT_CORRECTABLE)
     if prediction.field in ("category", "team"):
         try:
             value = int(value) if value not in (None, "") else None
         except (TypeError, ValueError) as exc:
-            raise ValidationFailed(f"{prediction.field} must be an id.") from exc
+            raise ValidationFailed(
+                gettext("%(field)s must be an id.") % {"field": prediction.field}, code=AIErrorCode.INVALID_VALUE
+            ) from exc
     ticket_services.ticket_update(ticket=ticket, actor=actor, changes={prediction.field: value})
     ticket.refresh_from_db()
     _mark_human(prediction, current_value(ticket, prediction.field), agent)
@@ -152,7 +160,9 @@ def prediction_confirm(*, prediction: Prediction, actor: Actor) -> Prediction:
     """A person confirms the AI's value (applying it first when the AI had only proposed it)."""
     agent = _agent_of(actor, prediction)
     if prediction.status == PredictionStatus.OVERRIDDEN:
-        raise Conflict("A person already changed this field; correct it instead.", code="already_overridden")
+        raise Conflict(
+            gettext("A person already changed this field; correct it instead."), code=AIErrorCode.ALREADY_OVERRIDDEN
+        )
     ticket = Ticket.objects.get(pk=prediction.ticket_id)
     if prediction.field == "sentiment":
         if prediction.status != PredictionStatus.APPLIED:
@@ -161,7 +171,7 @@ def prediction_confirm(*, prediction: Prediction, actor: Actor) -> Prediction:
         if not _same(current_value(ticket, prediction.field), prediction.value):
             ticket_services.ticket_update(ticket=ticket, actor=actor, changes={prediction.field: prediction.value})
     else:
-        raise ValidationFailed("This suggestion cannot be confirmed.", code="not_confirmable")
+        raise ValidationFailed(gettext("This suggestion cannot be confirmed."), code=AIErrorCode.NOT_CONFIRMABLE)
     prediction.status = PredictionStatus.CONFIRMED
     prediction.human_value = prediction.value
     prediction.human_agent = agent

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
+from pivotdesk.channels.errors import ChannelErrorCode
 from pivotdesk.channels.models import ChannelAccount, ChannelKind
 from pivotdesk.common.errors import Conflict, ValidationFailed
 
@@ -24,12 +27,18 @@ def channel_account_create(
     """Add a channel to a workspace; the webhook key of its public URL is generated."""
     authorize(actor, Perm.CHANNEL_CONFIGURE, workspace_id=workspace.pk)
     if kind not in ChannelKind.values:
-        raise ValidationFailed(f"Unknown channel kind '{kind}'.", details={"kind": ChannelKind.values})
+        raise ValidationFailed(
+            gettext("Unknown channel kind “%(kind)s”.") % {"kind": kind},
+            code=ChannelErrorCode.UNKNOWN_KIND,
+            details={"kind": ChannelKind.values},
+        )
     name = name.strip()
     if not name:
-        raise ValidationFailed("A channel needs a name.")
+        raise ValidationFailed(gettext("A channel needs a name."), code=ChannelErrorCode.NAME_REQUIRED)
     if ChannelAccount.objects.filter(workspace=workspace, name=name).exists():
-        raise Conflict(f"A channel named '{name}' already exists.", code="channel_exists")
+        raise Conflict(
+            gettext("A channel named “%(name)s” already exists.") % {"name": name}, code=ChannelErrorCode.CHANNEL_EXISTS
+        )
     account = ChannelAccount(workspace=workspace, kind=kind, name=name, config=config or {}, active=active)
     account.set_secrets(secrets or {})
     account.save()
@@ -49,7 +58,7 @@ def channel_account_update(
     authorize(actor, Perm.CHANNEL_CONFIGURE, workspace_id=account.workspace_id)
     if name is not None:
         if not name.strip():
-            raise ValidationFailed("A channel needs a name.")
+            raise ValidationFailed(gettext("A channel needs a name."), code=ChannelErrorCode.NAME_REQUIRED)
         account.name = name.strip()
     if config is not None:
         account.config = config

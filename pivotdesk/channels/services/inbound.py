@@ -9,12 +9,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Workspace
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.channels import adapters, selectors
 from pivotdesk.channels.domain.inbound import NormalizedInbound, PayloadError
+from pivotdesk.channels.errors import ChannelErrorCode
 from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundStatus
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import DomainError
@@ -260,7 +262,11 @@ def _open_ticket(
 ) -> Message:
     limit = settings.PIVOTDESK_INBOUND_MAX_TICKETS_PER_SENDER_HOUR
     if selectors.tickets_opened_by(workspace=workspace, contact=contact, since=now() - dt.timedelta(hours=1)) >= limit:
-        raise RateLimitedSender(f"{inbound.identity_value} opened more than {limit} tickets in the last hour.")
+        raise RateLimitedSender(
+            gettext("%(sender)s opened more than %(limit)s tickets in the last hour.")
+            % {"sender": inbound.identity_value, "limit": limit},
+            code=ChannelErrorCode.SENDER_RATE_LIMITED,
+        )
     body = inbound.text or ("" if inbound.html else "(no text)")
     ticket = ticket_services.ticket_create(
         workspace=workspace,

@@ -237,6 +237,25 @@ def test_failed_delivery_shows_the_reason_and_retry_sends_again(
     assert outbound.status == "sent"
 
 
+def test_a_light_agent_sees_the_failure_but_the_outbox_refuses_its_retry(
+    workspace, agent, light_agent, failing_chat, django_capture_on_commit_callbacks
+):
+    # given a reply the channel could not deliver
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = ticket_services.message_create(ticket=failing_chat, actor=Actor.for_agent(agent), body="Hello!")
+    client = client_for(light_agent)
+    # when a light agent (who may not send public replies) opens the ticket and posts a retry anyway
+    page = client.get(reverse("web:ticket", args=[failing_chat.number])).content.decode()
+    response = client.post(
+        reverse("web:delivery_retry", args=[failing_chat.number, reply.pk]), headers={"hx-request": "true"}
+    )
+    # then the reason shows without a Retry button, and the service refuses in words, naming no permission code
+    assert "Widget gateway unreachable" in page and ">Retry<" not in page
+    assert response.status_code == 403
+    assert "ticket.reply_public" not in response.content.decode()
+    assert OutboundMessage.objects.get(message=reply).status == "failed"
+
+
 def test_every_message_shows_its_channel(workspace, agent):
     ticket = make_ticket(workspace=workspace, channel="wechat")
     page = client_for(agent).get(reverse("web:ticket", args=[ticket.number])).content.decode()

@@ -358,7 +358,8 @@ def as_bodies(shaped):
 @given(raw=as_bodies(generic_shaped))
 def test_generic_parser_never_raises_out_of_processing(workspace, generic, raw):
     result = inbound_process(
-        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="generic", raw=raw, account=generic)
+        actor=Actor.system(),
+        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="generic", raw=raw, account=generic),
     )
     assert result.status in ("processed", "ignored", "failed", "duplicate")
     assert result.status != "failed" or result.reason
@@ -368,7 +369,8 @@ def test_generic_parser_never_raises_out_of_processing(workspace, generic, raw):
 @given(raw=as_bodies(cti_shaped))
 def test_cti_parser_never_raises_out_of_processing(workspace, cti, raw):
     result = inbound_process(
-        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="cti", raw=raw, account=cti)
+        actor=Actor.system(),
+        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="cti", raw=raw, account=cti),
     )
     assert result.status in ("processed", "ignored", "failed", "duplicate")
     assert result.status != "failed" or result.reason

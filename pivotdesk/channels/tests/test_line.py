@@ -217,7 +217,8 @@ bodies = st.one_of(
 @given(raw=bodies)
 def test_parser_never_raises_out_of_processing(workspace, account, raw):
     result = inbound_process(
-        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="line", raw=raw, account=account)
+        actor=Actor.system(),
+        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="line", raw=raw, account=account),
     )
     assert result.status in ("processed", "ignored", "failed", "duplicate")
     assert result.status != "failed" or result.reason

@@ -196,7 +196,8 @@ bodies = st.one_of(st.binary(max_size=300), forms.map(lambda f: urlencode(f).enc
 @given(raw=bodies)
 def test_parser_never_raises_out_of_processing(workspace, account, raw):
     result = inbound_process(
-        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="sms", raw=raw, account=account)
+        actor=Actor.system(),
+        payload=inbound_store(actor=Actor.system(), workspace=workspace, channel="sms", raw=raw, account=account),
     )
     assert result.status in ("processed", "ignored", "failed", "duplicate")
     assert result.status != "failed" or result.reason

@@ -16,7 +16,20 @@ from pivotdesk.common.errors import DomainError, PermissionDenied, ValidationFai
 ROOT = Path(pivotdesk.__file__).parent
 
 # Apps whose raises are converted; an app joins this list when its messages are translated at the source.
-TRANSLATED_APPS = ["accounts", "common", "customers", "notifications", "tickets", "webhooks"]
+TRANSLATED_APPS = [
+    "accounts",
+    "ai",
+    "channels",
+    "cli",
+    "common",
+    "customers",
+    "notifications",
+    "routing",
+    "search",
+    "sla",
+    "tickets",
+    "webhooks",
+]
 
 _TRANSLATORS = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Skill, Team, Workspace
@@ -17,6 +18,7 @@ from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import Conflict, ValidationFailed
 from pivotdesk.customers.models import Tier
 from pivotdesk.routing.domain import FACTORS
+from pivotdesk.routing.errors import RoutingErrorCode
 from pivotdesk.routing.models import AgentLeave, CategorySkill, RoutingPolicy, Strategy
 from pivotdesk.routing.services.pool import _lang, bump_pool_version
 from pivotdesk.tickets.domain.text import normalize_tag
@@ -51,7 +53,11 @@ def _as_list(key: str, value: Any) -> list[Any]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",")]
     if not isinstance(value, list | tuple):
-        raise ValidationFailed(f"Condition '{key}' must be a list.", details={key: "a list"})
+        raise ValidationFailed(
+            gettext("Condition “%(key)s” must be a list.") % {"key": key},
+            code=RoutingErrorCode.INVALID_CONDITIONS,
+            details={key: "a list"},
+        )
     return [v for v in value if v not in (None, "")]
 
 
@@ -60,11 +66,17 @@ def clean_conditions(workspace_id: int, raw: Any) -> dict[str, list[Any]]:
     if raw in (None, ""):
         return {}
     if not isinstance(raw, dict):
-        raise ValidationFailed("Conditions must be an object of key → list.", details={"conditions": "an object"})
+        raise ValidationFailed(
+            gettext("Conditions must be an object of key → list."),
+            code=RoutingErrorCode.INVALID_CONDITIONS,
+            details={"conditions": "an object"},
+        )
     unknown = set(raw) - set(CONDITION_KEYS)
     if unknown:
         raise ValidationFailed(
-            f"Unknown condition: {', '.join(sorted(unknown))}.", details=dict.fromkeys(unknown, "unknown")
+            gettext("Unknown condition: %(keys)s.") % {"keys": ", ".join(sorted(unknown))},
+            code=RoutingErrorCode.INVALID_CONDITIONS,
+            details=dict.fromkeys(unknown, "unknown"),
         )
     allowed: dict[str, list[str]] = {
         "channels": list(Channel.values),
@@ -80,17 +92,27 @@ def clean_conditions(workspace_id: int, raw: Any) -> dict[str, list[Any]]:
             bad = [v for v in values if v not in allowed[key]]
             if bad:
                 raise ValidationFailed(
-                    f"Unknown {key[:-1]}: {', '.join(map(str, bad))}.", details={key: f"one of {allowed[key]}"}
+                    gettext("Unknown %(kind)s: %(values)s.") % {"kind": key[:-1], "values": ", ".join(map(str, bad))},
+                    code=RoutingErrorCode.INVALID_CONDITIONS,
+                    details={key: f"one of {allowed[key]}"},
                 )
             out[key] = sorted(set(values))
         elif key == "categories":
             try:
                 ids = sorted({int(v) for v in values})
             except (TypeError, ValueError) as exc:
-                raise ValidationFailed("Categories are ids.", details={key: "ids"}) from exc
+                raise ValidationFailed(
+                    gettext("Categories are given by id."),
+                    code=RoutingErrorCode.INVALID_CONDITIONS,
+                    details={key: "ids"},
+                ) from exc
             found = set(Category.objects.filter(workspace_id=workspace_id, pk__in=ids).values_list("pk", flat=True))
             if set(ids) - found:
-                raise ValidationFailed("Unknown category.", details={key: sorted(set(ids) - found)})
+                raise ValidationFailed(
+                    gettext("Unknown category."),
+                    code=RoutingErrorCode.INVALID_CONDITIONS,
+                    details={key: sorted(set(ids) - found)},
+                )
             out[key] = ids
         elif key == "languages":
             out[key] = sorted({_lang(str(v)) for v in values if str(v).strip()})
@@ -177,9 +199,13 @@ def _team(workspace_id: int, value: Any, name: str) -> Team | None:
         try:
             team = Team.objects.filter(pk=int(value)).first()
         except (TypeError, ValueError) as exc:
-            raise ValidationFailed(f"{name} must be a team id.", details={name: "an id"}) from exc
+            raise ValidationFailed(
+                gettext("A team is given by id."), code=RoutingErrorCode.UNKNOWN_REFERENCE, details={name: "an id"}
+            ) from exc
     if team is None or team.workspace_id != workspace_id:
-        raise ValidationFailed(f"Unknown {name.replace('_', ' ')}.", details={name: "not found"})
+        raise ValidationFailed(
+            gettext("Unknown team."), code=RoutingErrorCode.UNKNOWN_REFERENCE, details={name: "not found"}
+        )
     return team
 
 
@@ -187,9 +213,17 @@ def _number(name: str, value: Any, *, lo: float, hi: float, integer: bool = Fals
     try:
         number = int(value) if integer else float(value)
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed(f"{name} must be a number.", details={name: "a number"}) from exc
+        raise ValidationFailed(
+            gettext("%(name)s must be a number.") % {"name": name},
+            code=RoutingErrorCode.INVALID_NUMBER,
+            details={name: "a number"},
+        ) from exc
     if not lo <= number <= hi:
-        raise ValidationFailed(f"{name} must be between {lo:g} and {hi:g}.", details={name: f"{lo:g}–{hi:g}"})
+        raise ValidationFailed(
+            gettext("%(name)s must be between %(lo)s and %(hi)s.") % {"name": name, "lo": f"{lo:g}", "hi": f"{hi:g}"},
+            code=RoutingErrorCode.INVALID_NUMBER,
+            details={name: f"{lo:g}–{hi:g}"},
+        )
     return number
 
 
@@ -198,24 +232,44 @@ def _clean_field(ws: int, key: str, value: Any) -> Any:
     if key == "name":
         name = str(value or "").strip()
         if not name or len(name) > 120:
-            raise ValidationFailed("A policy name is 1–120 characters.", details={"name": "1–120 characters"})
+            raise ValidationFailed(
+                gettext("A policy name is 1–120 characters."),
+                code=RoutingErrorCode.INVALID_NAME,
+                details={"name": "1–120 characters"},
+            )
         return name
     if key == "conditions":
         return clean_conditions(ws, value)
     if key == "strategy":
         if value not in Strategy.values:
-            raise ValidationFailed(f"Unknown strategy '{value}'.", details={"strategy": Strategy.values})
+            raise ValidationFailed(
+                gettext("Unknown strategy “%(value)s”.") % {"value": value},
+                code=RoutingErrorCode.UNKNOWN_STRATEGY,
+                details={"strategy": Strategy.values},
+            )
         return value
     if key == "weights":
         if not isinstance(value, dict):
-            raise ValidationFailed("Weights are an object of factor → number.", details={"weights": "an object"})
+            raise ValidationFailed(
+                gettext("Weights are an object of factor → number."),
+                code=RoutingErrorCode.INVALID_WEIGHTS,
+                details={"weights": "an object"},
+            )
         bad = set(value) - set(FACTORS)
         if bad:
-            raise ValidationFailed(f"Unknown factor: {', '.join(sorted(bad))}.", details={"weights": list(FACTORS)})
+            raise ValidationFailed(
+                gettext("Unknown factor: %(factors)s.") % {"factors": ", ".join(sorted(bad))},
+                code=RoutingErrorCode.INVALID_WEIGHTS,
+                details={"weights": list(FACTORS)},
+            )
         return {k: _number(f"weight '{k}'", v, lo=0, hi=100) for k, v in value.items()}
     if key == "seniority_by_tier":
         if not isinstance(value, dict) or set(value) - set(Tier.values):
-            raise ValidationFailed("Seniority by tier maps a tier to 1–4.", details={"seniority_by_tier": Tier.values})
+            raise ValidationFailed(
+                gettext("Seniority by tier maps a tier to 1–4."),
+                code=RoutingErrorCode.INVALID_SENIORITY,
+                details={"seniority_by_tier": Tier.values},
+            )
         return {k: int(_number(f"seniority for {k}", v, lo=1, hi=4, integer=True)) for k, v in value.items()}
     if key == "max_distance_km":
         return None if value in (None, "") else _number("max_distance_km", value, lo=0, hi=40_000)
@@ -230,12 +284,18 @@ def _clean_field(ws: int, key: str, value: Any) -> Any:
 def _apply(policy: RoutingPolicy, fields: dict[str, Any]) -> None:
     unknown = set(fields) - POLICY_FIELDS
     if unknown:
-        raise ValidationFailed(f"Cannot set: {', '.join(sorted(unknown))}.", details=dict.fromkeys(unknown, "unknown"))
+        raise ValidationFailed(
+            gettext("Cannot set: %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
+            code=RoutingErrorCode.UNKNOWN_FIELD,
+            details=dict.fromkeys(unknown, "unknown"),
+        )
     for key, value in fields.items():
         setattr(policy, key, _clean_field(policy.workspace_id, key, value))
     if policy.team_id and policy.overflow_team_id == policy.team_id:
         raise ValidationFailed(
-            "The overflow team must differ from the policy's team.", details={"overflow_team": "same"}
+            gettext("The overflow team must differ from the policy's team."),
+            code=RoutingErrorCode.SAME_OVERFLOW_TEAM,
+            details={"overflow_team": "same"},
         )
 
 
@@ -244,9 +304,11 @@ def policy_create(*, workspace: Workspace, actor: Actor, fields: dict[str, Any])
     """Create a routing policy (supervisors and admins)."""
     _require(actor)
     if not str(fields.get("name") or "").strip():
-        raise ValidationFailed("A policy needs a name.", details={"name": "required"})
+        raise ValidationFailed(
+            gettext("A policy needs a name."), code=RoutingErrorCode.INVALID_NAME, details={"name": "required"}
+        )
     if RoutingPolicy.objects.filter(workspace=workspace, name=str(fields["name"]).strip()).exists():
-        raise Conflict("A policy with this name exists.", code="policy_exists")
+        raise Conflict(gettext("A policy with this name exists."), code=RoutingErrorCode.POLICY_EXISTS)
     policy = RoutingPolicy(workspace=workspace)
     if "position" not in fields:
         last = RoutingPolicy.objects.filter(workspace=workspace).order_by("-position").first()
@@ -265,7 +327,7 @@ def policy_update(*, policy: RoutingPolicy, actor: Actor, fields: dict[str, Any]
     policy = RoutingPolicy.objects.select_for_update().get(pk=policy.pk)
     name = str(fields.get("name") or policy.name).strip()
     if RoutingPolicy.objects.filter(workspace_id=policy.workspace_id, name=name).exclude(pk=policy.pk).exists():
-        raise Conflict("A policy with this name exists.", code="policy_exists")
+        raise Conflict(gettext("A policy with this name exists."), code=RoutingErrorCode.POLICY_EXISTS)
     _apply(policy, fields)
     policy.save()
     bump_pool_version(policy.workspace_id)
@@ -290,7 +352,9 @@ def category_skill_set(*, category: Category, skill: Skill, min_level: int, acto
     """Require a skill (minimum level 1–5) for tickets of a category and its sub-categories; level 0 removes it."""
     _require(actor)
     if category.workspace_id != skill.workspace_id:
-        raise ValidationFailed("The skill belongs to another workspace.", details={"skill": "not found"})
+        raise ValidationFailed(
+            gettext("Unknown skill."), code=RoutingErrorCode.UNKNOWN_REFERENCE, details={"skill": "not found"}
+        )
     level = int(_number("min_level", min_level, lo=0, hi=5, integer=True))
     bump_pool_version(category.workspace_id)
     if level == 0:
@@ -309,7 +373,11 @@ def leave_create(
     own = actor.kind in ("agent", "api") and actor.agent == agent
     authorize(actor, Perm.SELF_MANAGE if own else Perm.ROUTING_MANAGE, workspace_id=agent.workspace_id)
     if end <= start:
-        raise ValidationFailed("A leave ends after it starts.", details={"end": "after start"})
+        raise ValidationFailed(
+            gettext("A leave ends after it starts."),
+            code=RoutingErrorCode.INVALID_LEAVE,
+            details={"end": "after start"},
+        )
     leave = AgentLeave.objects.create(
         workspace_id=agent.workspace_id, agent=agent, start=start, end=end, reason=(reason or "")[:200]
     )

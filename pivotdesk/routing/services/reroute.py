@@ -7,12 +7,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, AgentStatus
 from pivotdesk.accounts.permissions import AGENT_KINDS, Perm, authorize, authorize_system, is_assignable
 from pivotdesk.common.errors import Conflict, PermissionDenied, ValidationFailed
 from pivotdesk.common.time import now as current_time
+from pivotdesk.routing.errors import RoutingErrorCode
 from pivotdesk.routing.models import QueuedTicket, RoutingDecision, Trigger
 from pivotdesk.routing.services.dispatch import ROUTING_ACTOR, Outcome, explain_on_timeline, route_ticket
 from pivotdesk.routing.services.policies import active_policies, policy_for
@@ -27,9 +29,15 @@ MAX_REASON = 500
 def _reason(reason: str) -> str:
     text = " ".join((reason or "").split())
     if not text:
-        raise ValidationFailed("Give a reason.", details={"reason": "required"})
+        raise ValidationFailed(
+            gettext("Give a reason."), code=RoutingErrorCode.REASON_REQUIRED, details={"reason": "required"}
+        )
     if len(text) > MAX_REASON:
-        raise ValidationFailed(f"A reason is at most {MAX_REASON} characters.", details={"reason": "too long"})
+        raise ValidationFailed(
+            gettext("A reason is at most %(count)s characters.") % {"count": MAX_REASON},
+            code=RoutingErrorCode.REASON_TOO_LONG,
+            details={"reason": "too long"},
+        )
     return text
 
 
@@ -40,14 +48,16 @@ def ticket_decline(*, ticket: Ticket, actor: Actor, reason: str) -> Outcome:
     authorize(actor, Perm.TICKET_UPDATE, workspace_id=ticket.workspace_id)
     person = actor.kind in AGENT_KINDS
     if person and actor.agent is None:
-        raise PermissionDenied("Only the assignee can decline a ticket.")
+        raise PermissionDenied(gettext("Only the assignee can decline a ticket."), code=RoutingErrorCode.NOT_ASSIGNEE)
     with transaction.atomic():
         locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
         agent = actor.agent if person else locked.assignee
         if agent is None or locked.assignee_id != agent.pk:
-            raise Conflict("Only the current assignee can decline this ticket.", code="not_assignee")
+            raise Conflict(
+                gettext("Only the current assignee can decline this ticket."), code=RoutingErrorCode.NOT_ASSIGNEE
+            )
         if locked.status not in LOAD_STATES:
-            raise Conflict("Only new or open tickets can be declined.", code="not_routable")
+            raise Conflict(gettext("Only new or open tickets can be declined."), code=RoutingErrorCode.NOT_ROUTABLE)
         record(ticket=locked, actor=actor, verb="routing_declined", data={"reason": text})
         outcome = route_ticket(
             actor=ROUTING_ACTOR,
@@ -67,14 +77,22 @@ def ticket_override(*, ticket: Ticket, actor: Actor, agent: AgentProfile, reason
     text = _reason(reason)
     authorize(actor, Perm.ROUTING_MANAGE, workspace_id=ticket.workspace_id)
     if agent.workspace_id != ticket.workspace_id:
-        raise ValidationFailed("Unknown agent.", details={"agent": "not found"})
+        raise ValidationFailed(
+            gettext("Unknown agent."), code=RoutingErrorCode.UNKNOWN_REFERENCE, details={"agent": "not found"}
+        )
     if not is_assignable(agent):
-        raise ValidationFailed(f"{agent.name} cannot be assigned tickets.", details={"agent": "not assignable"})
+        raise ValidationFailed(
+            gettext("%(name)s cannot be assigned tickets.") % {"name": agent.name},
+            code=RoutingErrorCode.NOT_ASSIGNABLE,
+            details={"agent": "not assignable"},
+        )
     at = current_time()
     with transaction.atomic():
         locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
         if locked.merged_into_id is not None or not locked.is_open:
-            raise Conflict("Solved, closed or merged tickets cannot be reassigned.", code="not_routable")
+            raise Conflict(
+                gettext("Solved, closed or merged tickets cannot be reassigned."), code=RoutingErrorCode.NOT_ROUTABLE
+            )
         previous = locked.assignee_id
         if previous != agent.pk:
             ticket_assign(ticket=locked, assignee=agent, actor=actor)

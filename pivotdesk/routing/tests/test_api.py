@@ -30,7 +30,7 @@ def test_a_supervisor_creates_lists_and_changes_policies(client, supervisor, age
     bad = client.patch(
         f"/api/v1/routing/policies/{pid}/", {"strategy": "dice"}, content_type="application/json", **auth
     )
-    assert bad.status_code == 422 and bad.json()["code"] == "validation_failed"
+    assert bad.status_code == 422 and bad.json()["code"] == "unknown_strategy"
     ok = client.patch(
         f"/api/v1/routing/policies/{pid}/", {"skill_timeout_seconds": 90}, content_type="application/json", **auth
     )

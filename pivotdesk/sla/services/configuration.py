@@ -202,7 +202,7 @@ def clean_conditions(workspace_id: int, raw: Any) -> dict[str, Any]:
         if ids - found:
             missing = ", ".join(str(i) for i in sorted(ids - found))
             raise ValidationFailed(
-                gettext("Invalid conditions: unknown %(kind)s %(ids)s.") % {"kind": name[:-4], "ids": missing},
+                gettext("Invalid conditions: unknown %(kind)s(s) %(ids)s.") % {"kind": name[:-4], "ids": missing},
                 code=SlaErrorCode.INVALID_CONDITIONS,
             )
     return conditions.to_json()
@@ -268,7 +268,7 @@ def clean_targets(raw: Any) -> list[dict[str, Any]]:
             isinstance(p, bool) or not isinstance(p, int) or not 0 < p < 100 for p in percents
         ):
             raise ValidationFailed(
-                gettext("%(where)s: warning percentages must be whole numbers between 1 and 99.") % {"where": where},
+                gettext("%(where)s: warn_at_percent must be whole numbers between 1 and 99.") % {"where": where},
                 code=SlaErrorCode.INVALID_TARGET,
             )
         before = t.get("warn_minutes_before", [])
@@ -276,7 +276,7 @@ def clean_targets(raw: Any) -> list[dict[str, Any]]:
             isinstance(m, bool) or not isinstance(m, int) or not 0 < m < minutes for m in before
         ):
             raise ValidationFailed(
-                gettext("%(where)s: warning minutes before must be whole numbers between 1 and %(most)s.")
+                gettext("%(where)s: warn_minutes_before must be whole numbers between 1 and %(most)s.")
                 % {"where": where, "most": minutes - 1},
                 code=SlaErrorCode.INVALID_TARGET,
             )

@@ -68,7 +68,11 @@ def test_a_new_status_label_is_used_at_once_despite_the_configuration_cache(
     make_ticket(workspace=workspace)  # loads (and caches) the labels
     with django_capture_on_commit_callbacks(execute=True):
         label = status_definition_create(
-            workspace=workspace, category=Status.NEW, label="待分派", is_default=True, actor=Actor.for_agent(admin_agent)
+            workspace=workspace,
+            category=Status.NEW,
+            label="待分派",
+            is_default=True,
+            actor=Actor.for_agent(admin_agent),
         )
     assert make_ticket(workspace=workspace).custom_status_id == label.pk
 

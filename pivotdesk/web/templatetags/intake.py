@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
-from pivotdesk.accounts.models import Workspace
+from pivotdesk.accounts.models import AgentProfile, Workspace
+from pivotdesk.accounts.permissions import Perm, can
 from pivotdesk.channels import intake_selectors
 from pivotdesk.channels.models import OutboundMessage
 from pivotdesk.common.errors import NotFound
@@ -46,3 +47,9 @@ def outbound_of(workspace: Workspace | None, message_id: int) -> OutboundMessage
         return intake_selectors.outbound_for_message(workspace=workspace, message_id=message_id)
     except NotFound:
         return None
+
+
+@register.filter
+def may_retry_delivery(agent: AgentProfile | None) -> bool:
+    """Whether to show "Retry" on an undelivered reply: the service (outbox_retry) decides, this only asks."""
+    return can(agent, Perm.TICKET_REPLY_PUBLIC)

@@ -39,30 +39,22 @@ def clean_url(url: str) -> str:
     if not url or len(url) > MAX_URL_LENGTH:
         raise ValidationFailed(
             gettext("The URL is empty or too long."),
-            code=WebhookErrorCode.BAD_URL,
             details={"url": f"1..{MAX_URL_LENGTH} characters"},
         )
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError on a malformed port
     except ValueError as exc:
-        raise ValidationFailed(
-            gettext("The URL is not valid."), code=WebhookErrorCode.BAD_URL, details={"url": str(exc)}
-        ) from exc
+        raise ValidationFailed(gettext("The URL is not valid."), details={"url": str(exc)}) from exc
     if parts.scheme.lower() not in ("http", "https"):
         raise ValidationFailed(
             gettext("Only http and https URLs are allowed."),
-            code=WebhookErrorCode.BAD_URL,
             details={"url": "scheme must be http(s)"},
         )
     if not parts.hostname:
-        raise ValidationFailed(
-            gettext("The URL has no host."), code=WebhookErrorCode.BAD_URL, details={"url": "missing host"}
-        )
+        raise ValidationFailed(gettext("The URL has no host."), details={"url": "missing host"})
     if any(c.isspace() for c in url):
-        raise ValidationFailed(
-            gettext("The URL contains spaces."), code=WebhookErrorCode.BAD_URL, details={"url": "no whitespace"}
-        )
+        raise ValidationFailed(gettext("The URL contains spaces."), details={"url": "no whitespace"})
     return url
 
 

@@ -31,4 +31,4 @@ def test_a_non_http_url_is_refused_in_chinese_and_in_english_with_one_code(clien
     assert chinese.status_code == english.status_code == 422
     assert chinese.json()["message"] == "只允许 http 和 https 地址。"
     assert english.json()["message"] == "Only http and https URLs are allowed."
-    assert chinese.json()["code"] == english.json()["code"] == "bad_url"
+    assert chinese.json()["code"] == english.json()["code"] == "validation_failed"
