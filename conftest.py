@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
+from django.test import Client
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -112,6 +114,68 @@ def ticket(workspace, contact):
     from pivotdesk.tickets.tests.factories import make_ticket
 
     return make_ticket(workspace=workspace, requester=contact)
+
+
+# ---- test clients: one way to be signed in, for every app's tests --------------------------------------------------
+# Screens are driven by a browser-like client with a session; the API by a client carrying a fresh bearer token.
+# Factories (`client_as(agent)`, `api_client_for(agent, scope=…)`) for any agent; ready clients for the role fixtures.
+
+
+@pytest.fixture
+def client_as(db):
+    """Make a browser-like test client logged in as an agent, asking for a language (`client_as(agent, "zh-hans")`)."""
+
+    def make(agent, language: str = "en") -> Client:
+        client = Client(headers={"accept-language": language})
+        client.force_login(agent.user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def agent_client(client_as, agent):
+    return client_as(agent)
+
+
+@pytest.fixture
+def admin_agent_client(client_as, admin_agent):
+    """Signed in as the workspace admin (`admin_client` stays pytest-django's superuser for the Django admin)."""
+    return client_as(admin_agent)
+
+
+@pytest.fixture
+def supervisor_client(client_as, supervisor):
+    return client_as(supervisor)
+
+
+@pytest.fixture
+def light_client(client_as, light_agent):
+    return client_as(light_agent)
+
+
+@pytest.fixture
+def api_auth(db):
+    """Make the header of a fresh API token of an agent, for the `client` fixture: `client.get(url, **api_auth(a))`."""
+
+    def make(agent, scope: str = "write", name: str = "test", **token: Any) -> dict[str, str]:
+        from pivotdesk.accounts.services import api_token_create
+
+        _, secret = api_token_create(actor=Actor.system(), agent=agent, name=name, scope=scope, **token)
+        return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    return make
+
+
+@pytest.fixture
+def api_client_for(api_auth):
+    """Make an API test client carrying a fresh token of an agent (`api_client_for(agent, scope="read")`)."""
+
+    def make(agent, scope: str = "write", name: str = "test", **token: Any) -> Client:
+        header = api_auth(agent, scope=scope, name=name, **token)["HTTP_AUTHORIZATION"]
+        return Client(headers={"authorization": header})
+
+    return make
 
 
 # Browser tests (marked `browser`) drive Debian's Chromium through Playwright; no browser is ever downloaded.

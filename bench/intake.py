@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -120,8 +121,10 @@ def _wait_http(port: int, timeout_s: float) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5):
                 return time.monotonic() - started
+        except urllib.error.HTTPError:  # an answer all the same
+            return time.monotonic() - started
         except Exception:
             time.sleep(0.2)
     raise RuntimeError(f"the web process did not answer within {timeout_s:.0f} s")
@@ -177,6 +180,31 @@ def _burst(port: int, key: str, db: Path, n_burst: int) -> dict[str, Any]:
     }
 
 
+def _rss_by_role(session: int) -> dict[str, float]:
+    """MiB of resident memory per process role (web worker, celery worker, beat, relay) in a process session: the
+    largest process of each role, after the burst (gunicorn's master and honcho are left out)."""
+    roles: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3]) != session:
+                continue
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            rss_kib = next(
+                int(line.split()[1]) for line in (proc / "status").read_text().splitlines() if line.startswith("VmRSS")
+            )
+        except (OSError, StopIteration, ValueError, IndexError):
+            continue
+        role = (
+            "web" if "gunicorn" in cmd else "relay" if "events_relay" in cmd else "beat" if " beat" in cmd
+            else "scheduled worker" if "-Q scheduled" in cmd else "worker" if "worker" in cmd else ""
+        )  # fmt: skip
+        if role:
+            roles[role] = max(roles.get(role, 0.0), round(rss_kib / 1024, 1))
+    return roles
+
+
 def _measure(repo: Path, n_burst: int, log: Any) -> dict[str, Any]:
     var_dir = Path(tempfile.mkdtemp(prefix="pd-bench-intake-"))
     db = var_dir / "db.sqlite3"
@@ -186,6 +214,8 @@ def _measure(repo: Path, n_burst: int, log: Any) -> dict[str, Any]:
         "PIVOTDESK_VAR_DIR": str(var_dir),
         "DATABASE_URL": f"sqlite:///{db}",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # This checkout's code, not the one the shared virtualenv was installed from (an editable install).
+        "PYTHONPATH": str(repo),
         "PIVOTDESK_BIND": f"127.0.0.1:{port}",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
@@ -199,17 +229,19 @@ def _measure(repo: Path, n_burst: int, log: Any) -> dict[str, Any]:
     info = json.loads(setup.stdout.strip().splitlines()[-1])
     procfile = (repo / "Procfile").read_text()
     processes = [line.split(":", 1)[0] for line in procfile.splitlines() if ":" in line]
+    log_file = open(var_dir / "honcho.log", "wb")  # noqa: SIM115 - open for the processes' life
     honcho = subprocess.Popen(
         [str(repo / ".venv" / "bin" / "honcho"), "start", "-f", "Procfile"],
-        cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=repo, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
-    result: dict[str, Any] = {"processes": processes}
+    result: dict[str, Any] = {"processes": processes, "logs": str(var_dir / "honcho.log")}
     try:
         result["web_ready_s"] = round(_wait_http(port, 120), 1)
         time.sleep(8)  # let the worker, beat and relay settle: an idle desk
         result["single_mail_s"] = _single_mails(port, info["key"], db)
         log(f"    single mail on an idle desk: p50 {result['single_mail_s']['p50']} s")
         result["burst"] = _burst(port, info["key"], db, n_burst)
+        result["rss_mib"] = _rss_by_role(honcho.pid)
         log(f"    burst of {n_burst}: {result['burst']}")
     except Exception as exc:
         result["fatal"] = f"{type(exc).__name__}: {exc}"
@@ -261,6 +293,9 @@ def print_report(report: dict[str, Any]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)))
+    for name, r in report["results"].items():
+        if r.get("rss_mib"):
+            print(f"  {name}, resident memory after the burst (MiB, largest process per role): {r['rss_mib']}")
 
 
 def main() -> None:

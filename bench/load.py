@@ -262,6 +262,8 @@ def run(*, minutes: float, kill: bool, log: Any = print) -> dict[str, Any]:
         "CELERY_BROKER_URL": redis_url,
         "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # This checkout's code, not the one the shared virtualenv was installed from (an editable install).
+        "PYTHONPATH": str(ROOT),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }

@@ -14,17 +14,6 @@ from pivotdesk.accounts.tests.factories import AgentFactory, TeamFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Factories set passwords; the default PBKDF2 work factor would dominate these tests' run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def client_for(agent, scope="write", **kwargs) -> Client:
-    _, secret = api_token_create(actor=Actor.system(), agent=agent, name="test", scope=scope, **kwargs)
-    return Client(headers={"authorization": f"Bearer {secret}"})
-
-
 def bearer(secret: str) -> Client:
     return Client(headers={"authorization": f"Bearer {secret}"})
 
@@ -75,16 +64,16 @@ def test_created_token_works_and_revoked_token_is_401(agent):
     assert ApiToken.objects.get(pk=created["id"]).revoked_at is not None
 
 
-def test_read_only_token_cannot_write(agent):
-    api = client_for(agent, scope="read")
+def test_read_only_token_cannot_write(agent, api_client_for):
+    api = api_client_for(agent, scope="read")
     assert api.get("/api/v1/teams").status_code == 200
     res = post(api, "/api/v1/teams", {"name": "Nope"})
     assert res.status_code == 403
     assert res.json()["code"] == "insufficient_scope"
 
 
-def test_rate_limit_is_429(agent):
-    api = client_for(agent, rate_limit_per_minute=3)
+def test_rate_limit_is_429(agent, api_client_for):
+    api = api_client_for(agent, rate_limit_per_minute=3)
     codes = [api.get("/api/v1/agents/me").status_code for _ in range(5)]
     assert codes[:3] == [200, 200, 200]
     assert codes[3:] == [429, 429]
@@ -115,16 +104,18 @@ def test_session_auth_with_csrf(agent):
     assert res.json()["status"] == "away"
 
 
-def test_write_token_cannot_mint_tokens_and_only_admins_get_admin_scope(agent, admin_agent):
-    assert post(client_for(agent), "/api/v1/tokens", {"name": "x"}).status_code == 403
-    assert post(client_for(agent, scope="admin"), "/api/v1/tokens", {"name": "x", "scope": "admin"}).status_code == 403
-    res = post(client_for(admin_agent, scope="admin"), "/api/v1/tokens", {"name": "x", "scope": "admin"})
+def test_write_token_cannot_mint_tokens_and_only_admins_get_admin_scope(agent, admin_agent, api_client_for):
+    assert post(api_client_for(agent), "/api/v1/tokens", {"name": "x"}).status_code == 403
+    assert (
+        post(api_client_for(agent, scope="admin"), "/api/v1/tokens", {"name": "x", "scope": "admin"}).status_code == 403
+    )
+    res = post(api_client_for(admin_agent, scope="admin"), "/api/v1/tokens", {"name": "x", "scope": "admin"})
     assert res.status_code == 201
 
 
-def test_cannot_revoke_another_agents_token(agent, supervisor):
+def test_cannot_revoke_another_agents_token(agent, supervisor, api_client_for):
     token, _ = api_token_create(actor=Actor.system(), agent=supervisor, name="theirs")
-    assert client_for(agent).delete(f"/api/v1/tokens/{token.pk}").status_code == 404
+    assert api_client_for(agent).delete(f"/api/v1/tokens/{token.pk}").status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None
 
@@ -132,9 +123,9 @@ def test_cannot_revoke_another_agents_token(agent, supervisor):
 # ---- agents ---------------------------------------------------------------------------------------------------------
 
 
-def test_list_and_get_agents(agent, supervisor, workspace):
+def test_list_and_get_agents(agent, supervisor, workspace, api_client_for):
     skill = skill_get_or_create(actor=Actor.system(), workspace=workspace, name="Billing")
-    api = client_for(agent)
+    api = api_client_for(agent)
     ids = {a["id"] for a in api.get("/api/v1/agents").json()}
     assert {agent.pk, supervisor.pk} <= ids
     one = api.get(f"/api/v1/agents/{supervisor.pk}").json()
@@ -144,18 +135,18 @@ def test_list_and_get_agents(agent, supervisor, workspace):
     assert api.get("/api/v1/agents/99999999").status_code == 404
 
 
-def test_set_my_status(agent):
-    api = client_for(agent)
+def test_set_my_status(agent, api_client_for):
+    api = api_client_for(agent)
     res = api.put("/api/v1/agents/me/status", {"status": "away"}, content_type="application/json")
     assert res.json()["status"] == "away"
     bad = api.put("/api/v1/agents/me/status", {"status": "asleep"}, content_type="application/json")
     assert bad.status_code == 422
 
 
-def test_only_admins_patch_agents(agent, admin_agent):
+def test_only_admins_patch_agents(agent, admin_agent, api_client_for):
     url = f"/api/v1/agents/{agent.pk}"
-    assert patch(client_for(agent, scope="admin"), url, {"role": "admin"}).status_code == 403
-    admin = client_for(admin_agent, scope="admin")
+    assert patch(api_client_for(agent, scope="admin"), url, {"role": "admin"}).status_code == 403
+    admin = api_client_for(admin_agent, scope="admin")
     res = patch(admin, url, {"role": "supervisor", "languages": ["zh"], "skills": [{"name": "Refunds", "level": 4}]})
     assert res.status_code == 200, res.content
     body = res.json()
@@ -164,16 +155,16 @@ def test_only_admins_patch_agents(agent, admin_agent):
     assert patch(admin, url, {"role": "emperor"}).status_code == 422
     assert patch(admin, url, {"seniority": 9}).status_code == 422
     assert patch(admin, f"/api/v1/agents/{admin_agent.pk}", {"is_active": False}).status_code == 422
-    assert patch(client_for(admin_agent, scope="write"), url, {"role": "agent"}).status_code == 403
+    assert patch(api_client_for(admin_agent, scope="write"), url, {"role": "agent"}).status_code == 403
     assert [s["name"] for s in admin.get("/api/v1/skills").json()] == ["Refunds"]
 
 
 # ---- teams ----------------------------------------------------------------------------------------------------------
 
 
-def test_teams_create_and_patch_members(agent, supervisor, workspace, other_workspace):
-    api = client_for(supervisor)
-    assert post(client_for(agent), "/api/v1/teams", {"name": "Tier 1"}).status_code == 403
+def test_teams_create_and_patch_members(agent, supervisor, workspace, other_workspace, api_client_for):
+    api = api_client_for(supervisor)
+    assert post(api_client_for(agent), "/api/v1/teams", {"name": "Tier 1"}).status_code == 403
     res = post(api, "/api/v1/teams", {"name": "Tier 1", "member_ids": [agent.pk], "lead_id": supervisor.pk})
     assert res.status_code == 201, res.content
     team = res.json()

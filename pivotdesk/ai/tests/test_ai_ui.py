@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.ai import pipeline
@@ -15,13 +14,6 @@ from pivotdesk.tickets.models import Ticket, TicketEvent
 from pivotdesk.tickets.tests.factories import make_ticket
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(agent, language: str = "en") -> Client:
-    """A test client logged in as the agent (ai may not import web, not even its test helpers)."""
-    client = Client(headers={"accept-language": language})
-    client.force_login(agent.user)
-    return client
 
 
 def new_contact(**kwargs):
@@ -59,13 +51,13 @@ def triaged(workspace, contact, shipping):
     return ticket
 
 
-def test_the_ticket_page_loads_the_ai_panel(agent, triaged):
-    html = client_for(agent).get(f"/tickets/{triaged.number}/").content.decode()
+def test_the_ticket_page_loads_the_ai_panel(agent, triaged, client_as):
+    html = client_as(agent).get(f"/tickets/{triaged.number}/").content.decode()
     assert 'id="ai-panel-wrap"' in html and f"/tickets/{triaged.number}/ai/" in html
 
 
-def test_the_panel_shows_fields_with_confidence_model_entities_and_summary(agent, triaged):
-    response = client_for(agent).get(f"/tickets/{triaged.number}/ai/", headers=HTMX)
+def test_the_panel_shows_fields_with_confidence_model_entities_and_summary(agent, triaged, client_as):
+    response = client_as(agent).get(f"/tickets/{triaged.number}/ai/", headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 200
     assert 'data-field="language"' in html and 'data-field="category"' in html and 'data-field="sentiment"' in html
@@ -76,21 +68,23 @@ def test_the_panel_shows_fields_with_confidence_model_entities_and_summary(agent
     assert "Pipeline steps" in html and "not installed" in html
 
 
-def test_the_panel_is_in_chinese_for_chinese_agents(agent, triaged):
-    html = client_for(agent, "zh-hans").get(f"/tickets/{triaged.number}/ai/").content.decode()
+def test_the_panel_is_in_chinese_for_chinese_agents(agent, triaged, client_as):
+    html = client_as(agent, "zh-hans").get(f"/tickets/{triaged.number}/ai/").content.decode()
     assert "物流" in html  # the category's Chinese name
     assert "摘要" in html and "确认" in html
 
 
-def test_an_untriaged_ticket_says_so(agent, ticket):
-    html = client_for(agent).get(f"/tickets/{ticket.number}/ai/").content.decode()
+def test_an_untriaged_ticket_says_so(agent, ticket, client_as):
+    html = client_as(agent).get(f"/tickets/{ticket.number}/ai/").content.decode()
     assert "has not looked at this ticket yet" in html
 
 
-def test_correcting_a_field_changes_the_ticket_as_the_agent_and_records_the_override(agent, workspace, triaged):
+def test_correcting_a_field_changes_the_ticket_as_the_agent_and_records_the_override(
+    agent, workspace, triaged, client_as
+):
     billing = ticket_services.category_create(actor=Actor.system(), workspace=workspace, name="Billing")
     prediction = Prediction.objects.get(ticket=triaged, field="category")
-    response = client_for(agent).post(
+    response = client_as(agent).post(
         f"/tickets/{triaged.number}/ai/{prediction.pk}/correct/", {"value": str(billing.pk)}, headers=HTMX
     )
     assert response.status_code == 200
@@ -105,24 +99,24 @@ def test_correcting_a_field_changes_the_ticket_as_the_agent_and_records_the_over
     assert "Billing" in response.content.decode()
 
 
-def test_confirming_marks_the_prediction_confirmed(agent, triaged):
+def test_confirming_marks_the_prediction_confirmed(agent, triaged, client_as):
     prediction = Prediction.objects.get(ticket=triaged, field="category")
-    response = client_for(agent).post(f"/tickets/{triaged.number}/ai/{prediction.pk}/confirm/")
+    response = client_as(agent).post(f"/tickets/{triaged.number}/ai/{prediction.pk}/confirm/")
     assert response.status_code == 302
     prediction.refresh_from_db()
     assert prediction.status == "confirmed" and prediction.human_agent == agent
     assert prediction.human_value == prediction.value
 
 
-def test_confirming_an_abstention_applies_it_and_clears_needs_triage(agent, workspace, contact, shipping):
+def test_confirming_an_abstention_applies_it_and_clears_needs_triage(agent, workspace, contact, shipping, client_as):
     FAKE.update(category=shipping.pk, confidence=0.2)
     ticket = make_ticket(workspace=workspace, requester=contact, body="Package question")
     pipeline.triage_ticket(ticket_id=ticket.pk)
     assert "needs_triage" in set(ticket.tags.values_list("name", flat=True))
-    html = client_for(agent).get(f"/tickets/{ticket.number}/ai/").content.decode()
+    html = client_as(agent).get(f"/tickets/{ticket.number}/ai/").content.decode()
     assert "Needs triage" in html
     prediction = Prediction.objects.get(ticket=ticket, field="category")
-    client_for(agent).post(f"/tickets/{ticket.number}/ai/{prediction.pk}/confirm/", headers=HTMX)
+    client_as(agent).post(f"/tickets/{ticket.number}/ai/{prediction.pk}/confirm/", headers=HTMX)
     ticket.refresh_from_db()
     assert ticket.category_id == shipping.pk
     assert "needs_triage" not in set(ticket.tags.values_list("name", flat=True))
@@ -130,27 +124,27 @@ def test_confirming_an_abstention_applies_it_and_clears_needs_triage(agent, work
     assert prediction.status == "confirmed"
 
 
-def test_correcting_sentiment_removes_the_flag(agent, workspace, contact):
+def test_correcting_sentiment_removes_the_flag(agent, workspace, contact, client_as):
     ticket = make_ticket(workspace=workspace, requester=contact, body="This is UNACCEPTABLE!!! Third time I ask!")
     pipeline.triage_ticket(ticket_id=ticket.pk)
     assert "angry" in set(ticket.tags.values_list("name", flat=True))
     prediction = Prediction.objects.get(ticket=ticket, field="sentiment")
-    client_for(agent).post(f"/tickets/{ticket.number}/ai/{prediction.pk}/correct/", {"value": "neutral"})
+    client_as(agent).post(f"/tickets/{ticket.number}/ai/{prediction.pk}/correct/", {"value": "neutral"})
     assert not {"angry", "negative_sentiment"} & set(ticket.tags.values_list("name", flat=True))
     prediction.refresh_from_db()
     assert prediction.status == "overridden" and prediction.human_value == "neutral"
 
 
-def test_a_bad_value_is_a_readable_error(agent, triaged):
+def test_a_bad_value_is_a_readable_error(agent, triaged, client_as):
     prediction = Prediction.objects.get(ticket=triaged, field="ticket_type")
-    response = client_for(agent).post(
+    response = client_as(agent).post(
         f"/tickets/{triaged.number}/ai/{prediction.pk}/correct/", {"value": "nonsense"}, headers=HTMX
     )
     assert response.status_code == 422
 
 
-def test_a_light_agent_may_look_but_not_correct(light_agent, triaged):
-    client = client_for(light_agent)
+def test_a_light_agent_may_look_but_not_correct(light_agent, triaged, client_as):
+    client = client_as(light_agent)
     assert client.get(f"/tickets/{triaged.number}/ai/").status_code == 200
     prediction = Prediction.objects.get(ticket=triaged, field="category")
     response = client.post(f"/tickets/{triaged.number}/ai/{prediction.pk}/correct/", {"value": ""}, headers=HTMX)
@@ -159,11 +153,11 @@ def test_a_light_agent_may_look_but_not_correct(light_agent, triaged):
     assert prediction.status == "applied"
 
 
-def test_predictions_of_other_tickets_and_workspaces_are_404(agent, workspace, other_workspace, triaged):
+def test_predictions_of_other_tickets_and_workspaces_are_404(agent, workspace, other_workspace, triaged, client_as):
     # another ticket of the same workspace: its prediction is not reachable through this ticket's URL
     mine = make_ticket(workspace=workspace, requester=new_contact(workspace=workspace), body="other")
     prediction = Prediction.objects.get(ticket=triaged, field="category")
-    client = client_for(agent)
+    client = client_as(agent)
     assert client.post(f"/tickets/{mine.number}/ai/{prediction.pk}/confirm/").status_code == 404
     # another workspace (numbered beyond anything this one has): neither its ticket nor its predictions
     for _ in range(2):
@@ -186,25 +180,27 @@ def test_predictions_of_other_tickets_and_workspaces_are_404(agent, workspace, o
     assert Ticket.objects.get(pk=foreign.pk).language == language_before
 
 
-def test_the_supervisor_page_needs_reports_permission(agent, supervisor, admin_agent):
-    assert client_for(agent).get("/insights/ai/").status_code == 403
-    assert client_for(supervisor).get("/insights/ai/").status_code == 200
-    assert client_for(admin_agent).get("/insights/ai/").status_code == 200
-    assert "/insights/ai/" in client_for(supervisor).get("/queue/").content.decode()  # nav link
-    assert "/insights/ai/" not in client_for(agent).get("/queue/").content.decode()
+def test_the_supervisor_page_needs_reports_permission(agent, supervisor, admin_agent, client_as):
+    assert client_as(agent).get("/insights/ai/").status_code == 403
+    assert client_as(supervisor).get("/insights/ai/").status_code == 200
+    assert client_as(admin_agent).get("/insights/ai/").status_code == 200
+    assert "/insights/ai/" in client_as(supervisor).get("/queue/").content.decode()  # nav link
+    assert "/insights/ai/" not in client_as(agent).get("/queue/").content.decode()
 
 
-def test_the_supervisor_page_shows_rates_steps_and_models(supervisor, agent, workspace, triaged, other_workspace):
+def test_the_supervisor_page_shows_rates_steps_and_models(  # noqa: PLR0917
+    agent, workspace, triaged, other_workspace, client_as, supervisor_client
+):
     billing = ticket_services.category_create(actor=Actor.system(), workspace=workspace, name="Billing")
     prediction = Prediction.objects.get(ticket=triaged, field="category")
-    client_for(agent).post(f"/tickets/{triaged.number}/ai/{prediction.pk}/correct/", {"value": str(billing.pk)})
+    client_as(agent).post(f"/tickets/{triaged.number}/ai/{prediction.pk}/correct/", {"value": str(billing.pk)})
     ModelVersion.objects.create(
         workspace=workspace, field="category", version=3, algorithm="tfidf+logreg", active=True,
         metrics={"accuracy": 0.87, "macro_f1": 0.81}, n_train=900, n_test=100,
     )  # fmt: skip
     ModelVersion.objects.create(workspace=other_workspace, field="category", version=9, algorithm="secret-algo")
     TriageRun.objects.filter(ticket=triaged, step="summary").update(status="failed")
-    html = client_for(supervisor).get("/insights/ai/").content.decode()
+    html = supervisor_client.get("/insights/ai/").content.decode()
     assert 'data-field="category"' in html and "100%" in html  # one applied category, overridden
     assert "tfidf+logreg" in html and "87%" in html and "81%" in html
     assert "secret-algo" not in html  # scoped to the workspace

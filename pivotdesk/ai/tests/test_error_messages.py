@@ -10,7 +10,7 @@ from pivotdesk.ai import pipeline
 from pivotdesk.ai.errors import AIErrorCode
 from pivotdesk.ai.models import Prediction
 from pivotdesk.ai.services.overrides import prediction_correct
-from pivotdesk.ai.tests.test_ai_ui import HTMX, client_for
+from pivotdesk.ai.tests.test_ai_ui import HTMX
 from pivotdesk.common.errors import ValidationFailed
 from pivotdesk.tickets.tests.factories import make_ticket
 
@@ -28,9 +28,9 @@ def sentiment(workspace, contact, monkeypatch):
 @pytest.mark.parametrize(
     ("language", "message"), [("zh-hans", "未知的情绪“furious”。"), ("en", "Unknown sentiment “furious”.")]
 )
-def test_an_unknown_sentiment_is_shown_once_in_the_agents_language(agent, sentiment, language, message):
+def test_an_unknown_sentiment_is_shown_once_in_the_agents_language(agent, sentiment, language, message, client_as):
     # given a sentiment the AI predicted, and an agent whose browser asks for a language
-    client = client_for(agent, language)
+    client = client_as(agent, language)
     # when the agent corrects it to a value that does not exist
     response = client.post(
         f"/tickets/{sentiment.ticket.number}/ai/{sentiment.pk}/correct/", {"value": "furious"}, headers=HTMX

@@ -4,7 +4,6 @@ message, texts handed on in extra_text, searchable, and shown to the agent."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.ai.domain.steps import TriageInput
@@ -139,15 +138,13 @@ def test_unknown_extraction_source_is_refused(ticket):
         attachment_set_extracted_text(actor=Actor.system(), attachment=attachment, text="x", source="magic", model="t")
 
 
-def test_agent_sees_the_text_beside_the_attachment_and_queued_transcriptions(ticket, agent):
+def test_agent_sees_the_text_beside_the_attachment_and_queued_transcriptions(ticket, agent_client):
     image = customer_message(ticket, [("screen.png", b"png", "image/png")]).attachments.get()
     attachment_set_extracted_text(
         actor=Actor.system(), attachment=image, text="ERROR E-2047\n打印头过热", source="ocr", model="t"
     )
     customer_message(ticket, [("voice.amr", b"#!AMR\n", "audio/amr")], metadata={"transcription": "queued"})
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(agent.user)
-    html = client.get(f"/tickets/{ticket.number}/").content.decode()
+    html = agent_client.get(f"/tickets/{ticket.number}/").content.decode()
     assert "Text in the image" in html and "ERROR E-2047<br>打印头过热" in html
     assert "Transcribing…" in html
 

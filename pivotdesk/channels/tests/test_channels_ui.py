@@ -4,7 +4,6 @@ probable duplicates with the merge flow, delivery status with retry; workspace i
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from pivotdesk.accounts.actors import Actor
@@ -22,13 +21,6 @@ from pivotdesk.tickets.models import Ticket
 from pivotdesk.tickets.tests.factories import make_ticket
 
 
-def client_for(agent) -> Client:
-    """A browser-like client logged in as the agent (channels tests may not import web's helpers)."""
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(agent.user)
-    return client
-
-
 def new_agent(**kwargs):
     return AgentFactory(**kwargs)
 
@@ -37,8 +29,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin(workspace):
-    return client_for(new_agent(workspace=workspace, role=Role.ADMIN))
+def admin(workspace, client_as):
+    return client_as(new_agent(workspace=workspace, role=Role.ADMIN))
 
 
 @pytest.fixture
@@ -115,8 +107,8 @@ def test_add_a_messaging_channel(admin, workspace):
     assert "123:abc" not in admin.get(reverse("web:channel_edit", args=[account.pk])).content.decode()
 
 
-def test_channel_screens_are_for_admins_only(workspace, mailbox, agent):
-    client = client_for(agent)
+def test_channel_screens_are_for_admins_only(workspace, mailbox, agent, client_as):
+    client = client_as(agent)
     assert client.get(reverse("web:channels")).status_code == 403
     assert client.get(reverse("web:channel_edit", args=[mailbox.pk])).status_code == 403
     assert client.get(reverse("web:inbound_failed")).status_code == 403
@@ -175,13 +167,13 @@ def test_contact_page_and_ticket_panel_show_identities_and_possible_duplicates(a
     assert "o6_bmjrPTlm6_wang" in page and "Possible duplicates" in page
 
 
-def test_merge_flow_for_a_supervisor(workspace, supervisor):
+def test_merge_flow_for_a_supervisor(workspace, supervisor, client_as):
     keep = contact_create(actor=Actor.system(), workspace=workspace, name="Li Lei", email="lilei@org.cn")
     away = contact_create(
         actor=Actor.system(), workspace=workspace, name="Li Lei", email="lilei@gmail.com", phone="+8613800138000"
     )
     make_ticket(workspace=workspace, requester=away, subject="Old order", channel="chat")
-    client = client_for(supervisor)
+    client = client_as(supervisor)
     url = reverse("web:contact_merge", args=[keep.pk, away.pk])
     page = client.get(url).content.decode()
     assert "Old order" in page and "+8613800138000" in page and "same email name on another domain" in page
@@ -192,10 +184,10 @@ def test_merge_flow_for_a_supervisor(workspace, supervisor):
     assert set(keep.identities.values_list("value", flat=True)) >= {"lilei@gmail.com", "+8613800138000"}
 
 
-def test_agents_see_the_suggestion_but_need_a_supervisor_to_merge(workspace, agent):
+def test_agents_see_the_suggestion_but_need_a_supervisor_to_merge(workspace, agent, client_as):
     keep = contact_create(actor=Actor.system(), workspace=workspace, email="lilei@org.cn")
     away = contact_create(actor=Actor.system(), workspace=workspace, email="lilei@gmail.com")
-    client = client_for(agent)
+    client = client_as(agent)
     url = reverse("web:contact_merge", args=[keep.pk, away.pk])
     page = client.get(url).content.decode()
     assert "needs a supervisor or an admin" in page and "Keep the other one instead" not in page
@@ -221,13 +213,13 @@ def failing_chat(workspace, monkeypatch):
 
 
 def test_failed_delivery_shows_the_reason_and_retry_sends_again(
-    workspace, agent, failing_chat, django_capture_on_commit_callbacks
+    workspace, agent, failing_chat, django_capture_on_commit_callbacks, client_as
 ):
     with django_capture_on_commit_callbacks(execute=True):
         reply = ticket_services.message_create(ticket=failing_chat, actor=Actor.for_agent(agent), body="Hello!")
     outbound = OutboundMessage.objects.get(message=reply)
     assert outbound.status == "failed"
-    client = client_for(agent)
+    client = client_as(agent)
     page = client.get(reverse("web:ticket", args=[failing_chat.number])).content.decode()
     assert "Widget gateway unreachable" in page and "Retry" in page
     retry = reverse("web:delivery_retry", args=[failing_chat.number, reply.pk])
@@ -238,12 +230,12 @@ def test_failed_delivery_shows_the_reason_and_retry_sends_again(
 
 
 def test_a_light_agent_sees_the_failure_but_the_outbox_refuses_its_retry(
-    workspace, agent, light_agent, failing_chat, django_capture_on_commit_callbacks
+    workspace, agent, failing_chat, django_capture_on_commit_callbacks, light_client
 ):
     # given a reply the channel could not deliver
     with django_capture_on_commit_callbacks(execute=True):
         reply = ticket_services.message_create(ticket=failing_chat, actor=Actor.for_agent(agent), body="Hello!")
-    client = client_for(light_agent)
+    client = light_client
     # when a light agent (who may not send public replies) opens the ticket and posts a retry anyway
     page = client.get(reverse("web:ticket", args=[failing_chat.number])).content.decode()
     response = client.post(
@@ -256,13 +248,13 @@ def test_a_light_agent_sees_the_failure_but_the_outbox_refuses_its_retry(
     assert OutboundMessage.objects.get(message=reply).status == "failed"
 
 
-def test_every_message_shows_its_channel(workspace, agent):
+def test_every_message_shows_its_channel(workspace, agent, client_as):
     ticket = make_ticket(workspace=workspace, channel="wechat")
-    page = client_for(agent).get(reverse("web:ticket", args=[ticket.number])).content.decode()
+    page = client_as(agent).get(reverse("web:ticket", args=[ticket.number])).content.decode()
     assert 'title="Channel">WeChat<' in page
 
 
-def test_new_object_urls_are_404_across_workspaces(workspace, other_workspace, admin, supervisor):
+def test_new_object_urls_are_404_across_workspaces(workspace, other_workspace, admin, supervisor, client_as):
     theirs = channel_account_create(actor=Actor.system(), workspace=other_workspace, kind="email", name="Theirs")
     their_payload = _failed_chat_payload(other_workspace)
     mine = contact_create(actor=Actor.system(), workspace=workspace, email="a@mine.cn")
@@ -278,8 +270,6 @@ def test_new_object_urls_are_404_across_workspaces(workspace, other_workspace, a
     ):
         assert admin.get(url).status_code == 404, url
     assert admin.post(reverse("web:inbound_reprocess", args=[their_payload.pk])).status_code == 404
-    assert (
-        client_for(supervisor).post(reverse("web:contact_merge", args=[mine.pk, their_contact.pk])).status_code == 404
-    )
+    assert client_as(supervisor).post(reverse("web:contact_merge", args=[mine.pk, their_contact.pk])).status_code == 404
     assert admin.post(reverse("web:delivery_retry", args=[their_ticket.number, their_message.pk])).status_code == 404
     assert Contact.objects.get(pk=their_contact.pk).merged_into_id is None

@@ -242,6 +242,8 @@ def test_smtp_down_is_retried_then_failed(servers, account, customer, reply_as_a
     assert reply.delivery_error.startswith("Retrying (attempt 1)") and "SMTP connection failed" in reply.delivery_error
     outbound = OutboundMessage.objects.get(message=reply)
     assert outbound.status == "queued" and outbound.next_attempt_at > timezone.now()
+    OutboundMessage.objects.filter(pk=outbound.pk).update(next_attempt_at=timezone.now())  # the back-off is over
+    outbound.refresh_from_db()
     outbox_send(
         actor=Actor.system(), outbound=outbound
     )  # the retry scan's second attempt, also refused: the last one allowed
@@ -322,8 +324,8 @@ def test_idle_worker_processes_mail_as_it_arrives(servers, account, support, cus
     stop = threading.Event()
     processed = mailboxes.inbound_process
 
-    def process_then_stop(*, payload):
-        result = processed(payload=payload)
+    def process_then_stop(*, actor, payload):
+        result = processed(actor=actor, payload=payload)
         stop.set()
         return result
 

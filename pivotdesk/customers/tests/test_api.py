@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
-from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.services import api_token_create
 from pivotdesk.customers.models import Contact
 from pivotdesk.customers.tests.factories import ContactFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Factories set passwords; the default PBKDF2 work factor would dominate these tests' run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def client_for(agent, scope="write") -> Client:
-    _, secret = api_token_create(actor=Actor.system(), agent=agent, name="test", scope=scope)
-    return Client(headers={"authorization": f"Bearer {secret}"})
-
-
 @pytest.fixture
-def api(agent):
-    return client_for(agent)
+def api(agent, api_client_for):
+    return api_client_for(agent)
 
 
 def post(client, url, data):
@@ -108,8 +94,8 @@ def test_get_and_patch_contact(api, workspace, contact):
     assert patch(api, f"/api/v1/contacts/{contact.pk}", {"tier": "gold"}).status_code == 422
 
 
-def test_light_agent_cannot_manage_contacts(light_agent, contact):
-    api = client_for(light_agent)
+def test_light_agent_cannot_manage_contacts(light_agent, contact, api_client_for):
+    api = api_client_for(light_agent)
     assert api.get(f"/api/v1/contacts/{contact.pk}").status_code == 200
     assert patch(api, f"/api/v1/contacts/{contact.pk}", {"name": "x"}).status_code == 403
     assert post(api, "/api/v1/contacts", {"name": "x"}).status_code == 403
@@ -125,12 +111,12 @@ def test_add_identity(api, workspace, contact):
     assert post(api, f"/api/v1/contacts/{contact.pk}/identities", {"kind": "email", "value": "x"}).status_code == 422
 
 
-def test_merge_needs_the_permission(api, supervisor, workspace):
+def test_merge_needs_the_permission(api, supervisor, workspace, api_client_for):
     source = ContactFactory.create(workspace=workspace, name="", email="dup@example.org")
     target = ContactFactory.create(workspace=workspace, name="Real")
     # agents lack contact.merge
     assert post(api, f"/api/v1/contacts/{source.pk}/merge", {"target_id": target.pk}).status_code == 403
-    sup = client_for(supervisor)
+    sup = api_client_for(supervisor)
     res = post(sup, f"/api/v1/contacts/{source.pk}/merge", {"target_id": target.pk})
     assert res.status_code == 200, res.content
     assert res.json()["id"] == target.pk

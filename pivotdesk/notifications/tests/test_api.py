@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.services import api_token_create
 from pivotdesk.accounts.tests.factories import AgentFactory
 from pivotdesk.notifications import services
 from pivotdesk.notifications.models import Notification
@@ -15,23 +14,18 @@ pytestmark = pytest.mark.django_db
 BASE = "/api/v1/notifications/"
 
 
-def _auth(agent, scope="write"):
-    _, raw = api_token_create(actor=Actor.system(), agent=agent, name=f"t-{scope}", scope=scope)
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-
 def _n(agent, **kw):
     return services.notify(
         actor=Actor.system(), workspace=agent.workspace, recipient=agent, kind="routing.assigned", title="t", **kw
     )
 
 
-def test_list_mine_with_unread_filter_and_ticket_number(client, agent, supervisor, ticket):
+def test_list_mine_with_unread_filter_and_ticket_number(client, agent, supervisor, ticket, api_auth):
     first = _n(agent, ticket=ticket)
     _n(agent)
     _n(supervisor)
     services.notification_mark_read(actor=Actor.for_agent(agent), agent=agent, notification_id=first.pk)
-    auth = _auth(agent)
+    auth = api_auth(agent)
     body = client.get(BASE, **auth).json()
     assert body["count"] == 2 and body["unread"] == 1
     assert {i["ticket_number"] for i in body["items"]} == {ticket.number, None}
@@ -39,9 +33,9 @@ def test_list_mine_with_unread_filter_and_ticket_number(client, agent, superviso
     assert [i["id"] for i in unread["items"]] != [first.pk] and unread["count"] == 1
 
 
-def test_mark_read_and_read_all(client, agent):
+def test_mark_read_and_read_all(client, agent, api_auth):
     a, _b = _n(agent), _n(agent)
-    auth = _auth(agent)
+    auth = api_auth(agent)
     r = client.post(f"{BASE}{a.pk}/read", **auth)
     assert r.status_code == 200 and r.json()["read_at"] is not None
     r = client.post(f"{BASE}read-all", **auth)
@@ -49,20 +43,20 @@ def test_mark_read_and_read_all(client, agent):
     assert not Notification.objects.filter(recipient=agent, read_at__isnull=True).exists()
 
 
-def test_read_token_may_list_but_not_mark(client, agent):
+def test_read_token_may_list_but_not_mark(client, agent, api_auth):
     n = _n(agent)
-    auth = _auth(agent, scope="read")
+    auth = api_auth(agent, scope="read")
     assert client.get(BASE, **auth).status_code == 200
     r = client.post(f"{BASE}{n.pk}/read", **auth)
     assert r.status_code == 403
     assert Notification.objects.get(pk=n.pk).read_at is None
 
 
-def test_someone_elses_or_other_workspace_is_404(client, agent, supervisor, other_workspace):
+def test_someone_elses_or_other_workspace_is_404(client, agent, supervisor, other_workspace, api_auth):
     theirs = _n(supervisor)
     stranger = AgentFactory(workspace=other_workspace)
     far = _n(stranger)
-    auth = _auth(agent)
+    auth = api_auth(agent)
     assert client.post(f"{BASE}{theirs.pk}/read", **auth).status_code == 404
     assert client.post(f"{BASE}{far.pk}/read", **auth).status_code == 404
     assert client.get(BASE, **auth).json()["count"] == 0

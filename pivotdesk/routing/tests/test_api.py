@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.services import api_token_create
 from pivotdesk.routing import services
 from pivotdesk.routing.models import RoutingPolicy, Trigger
 from pivotdesk.routing.tests.factories import agent as make_agent
@@ -11,13 +10,8 @@ from pivotdesk.routing.tests.factories import policy
 from pivotdesk.tickets.tests.factories import make_ticket
 
 
-def _auth(agent, scope="write"):
-    _, raw = api_token_create(actor=Actor.system(), agent=agent, name="t", scope=scope)
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-
-def test_a_supervisor_creates_lists_and_changes_policies(client, supervisor, agent):
-    auth = _auth(supervisor)
+def test_a_supervisor_creates_lists_and_changes_policies(client, supervisor, agent, api_auth):
+    auth = api_auth(supervisor)
     response = client.post(
         "/api/v1/routing/policies/",
         {"name": "VIP", "conditions": {"tiers": ["vip"]}, "strategy": "skills_best_fit"},
@@ -36,22 +30,22 @@ def test_a_supervisor_creates_lists_and_changes_policies(client, supervisor, age
     )
     assert ok.status_code == 200 and ok.json()["skill_timeout_seconds"] == 90
     assert [p["name"] for p in client.get("/api/v1/routing/policies/", **auth).json()] == ["VIP"]
-    assert client.get("/api/v1/routing/policies/", **_auth(agent)).status_code == 403
+    assert client.get("/api/v1/routing/policies/", **api_auth(agent)).status_code == 403
 
 
-def test_another_workspaces_policy_is_not_found(client, supervisor, other_workspace):
+def test_another_workspaces_policy_is_not_found(client, supervisor, other_workspace, api_auth):
     foreign = policy(other_workspace)
     response = client.patch(
         f"/api/v1/routing/policies/{foreign.pk}/",
         {"active": False},
         content_type="application/json",
-        **_auth(supervisor),
+        **api_auth(supervisor),
     )
     assert response.status_code == 404
     assert RoutingPolicy.objects.get(pk=foreign.pk).active
 
 
-def test_queue_decisions_decline_and_override(client, workspace, supervisor, agent):
+def test_queue_decisions_decline_and_override(client, workspace, supervisor, agent, api_auth):
     supervisor.status = "offline"
     supervisor.save()
     policy(workspace)
@@ -59,29 +53,29 @@ def test_queue_decisions_decline_and_override(client, workspace, supervisor, age
     services.route_ticket(actor=Actor.system(), ticket=ticket, trigger=Trigger.NEW)
     ticket.refresh_from_db()
     assert ticket.assignee_id == agent.pk
-    decisions = client.get(f"/api/v1/routing/tickets/{ticket.pk}/decisions/", **_auth(agent)).json()
+    decisions = client.get(f"/api/v1/routing/tickets/{ticket.pk}/decisions/", **api_auth(agent)).json()
     assert decisions[0]["agent_id"] == agent.pk and decisions[0]["reason"]
     declined = client.post(
         f"/api/v1/routing/tickets/{ticket.pk}/decline/",
         {"reason": "on a call"},
         content_type="application/json",
-        **_auth(agent),
+        **api_auth(agent),
     )
     assert declined.status_code == 200 and declined.json()["queued"] is True
-    queue = client.get("/api/v1/routing/queue/", **_auth(supervisor)).json()
+    queue = client.get("/api/v1/routing/queue/", **api_auth(supervisor)).json()
     assert queue[0]["ticket_id"] == ticket.pk and queue[0]["last_reason"]
     other = make_agent(workspace, status="offline")
     override = client.post(
         f"/api/v1/routing/tickets/{ticket.pk}/override/",
         {"agent_id": other.pk, "reason": "knows the customer"},
         content_type="application/json",
-        **_auth(supervisor),
+        **api_auth(supervisor),
     )
     assert override.status_code == 200 and override.json()["trigger"] == "override"
     empty = client.post(
         f"/api/v1/routing/tickets/{ticket.pk}/override/",
         {"agent_id": other.pk, "reason": " "},
         content_type="application/json",
-        **_auth(supervisor),
+        **api_auth(supervisor),
     )
     assert empty.status_code == 422

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.services import api_token_create
 from pivotdesk.routing.errors import RoutingErrorCode
 from pivotdesk.routing.tests.factories import policy
 
 
-def _patch(client, supervisor, policy_id: int, body: dict[str, object], **headers: str):
-    _, raw = api_token_create(actor=Actor.system(), agent=supervisor, name="t", scope="write")
+def _patch(client, auth: dict[str, str], policy_id: int, body: dict[str, object], **headers: str):
     return client.patch(
-        f"/api/v1/routing/policies/{policy_id}/",
-        body,
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {raw}",
-        **headers,
+        f"/api/v1/routing/policies/{policy_id}/", body, content_type="application/json", **auth, **headers
     )
 
 
-def test_an_unknown_strategy_is_refused_in_chinese_and_in_english_with_the_same_code(client, supervisor, workspace):
+def test_an_unknown_strategy_is_refused_in_chinese_and_in_english_with_the_same_code(
+    client, supervisor, workspace, api_auth
+):
     # given a routing policy
     row = policy(workspace, name="Default")
+    auth = api_auth(supervisor)
     # when a supervisor sets a strategy that does not exist, once asking for Chinese and once without a language
-    chinese = _patch(client, supervisor, row.pk, {"strategy": "dice"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
-    english = _patch(client, supervisor, row.pk, {"strategy": "dice"})
+    chinese = _patch(client, auth, row.pk, {"strategy": "dice"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    english = _patch(client, auth, row.pk, {"strategy": "dice"})
     # then both are refused with the same code, each message in its own language
     assert chinese.status_code == english.status_code == 422
     assert chinese.json()["code"] == english.json()["code"] == RoutingErrorCode.UNKNOWN_STRATEGY == "unknown_strategy"

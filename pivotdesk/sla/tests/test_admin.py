@@ -5,32 +5,24 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from pivotdesk.accounts.tests.factories import UserFactory
 from pivotdesk.sla.tests.factories import PolicyFactory
 from pivotdesk.tickets.tests.factories import make_ticket
-
-
-@pytest.fixture
-def staff_client(client, db):
-    user = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize(
     "model",
     ["businesscalendar", "teamcalendar", "slapolicy", "ticketsla", "slaoutcome", "slafiring", "slacheckfailure"],
 )
-def test_changelists_render(staff_client, workspace, model):
+def test_changelists_render(admin_client, workspace, model):
     PolicyFactory(workspace=workspace)
-    assert staff_client.get(reverse(f"admin:sla_{model}_changelist")).status_code == 200
+    assert admin_client.get(reverse(f"admin:sla_{model}_changelist")).status_code == 200
 
 
-def test_policy_change_page_renders_and_save_rechecks(clock, staff_client, workspace):
+def test_policy_change_page_renders_and_save_rechecks(clock, admin_client, workspace):
     policy = PolicyFactory(workspace=workspace, name="Standard")
     ticket = make_ticket(workspace=workspace)
     url = reverse("admin:sla_slapolicy_change", args=[policy.pk])
-    assert staff_client.get(url).status_code == 200
+    assert admin_client.get(url).status_code == 200
     data = {
         "workspace": workspace.pk,
         "name": "Standard",
@@ -44,15 +36,15 @@ def test_policy_change_page_renders_and_save_rechecks(clock, staff_client, works
         "escalations-TOTAL_FORMS": 0,
         "escalations-INITIAL_FORMS": 0,
     }
-    bad = staff_client.post(url, data)
+    bad = admin_client.post(url, data)
     assert bad.status_code == 200 and "asap" in bad.content.decode()  # the form shows the validation error
     data["conditions"] = '{"priorities": ["urgent"]}'
-    assert staff_client.post(url, data).status_code == 302
+    assert admin_client.post(url, data).status_code == 302
     ticket.refresh_from_db()
     assert ticket.sla_next_check_at == clock()
 
 
-def test_a_failing_check_is_listed_with_its_reason(clock, staff_client, workspace):
+def test_a_failing_check_is_listed_with_its_reason(clock, admin_client, workspace):
     from pivotdesk.sla.models import SLACheckFailure
 
     ticket = make_ticket(workspace=workspace)
@@ -66,5 +58,5 @@ def test_a_failing_check_is_listed_with_its_reason(clock, staff_client, workspac
         last_failed_at=at,
         retry_at=at,
     )
-    html = staff_client.get(reverse("admin:sla_slacheckfailure_changelist")).content.decode()
+    html = admin_client.get(reverse("admin:sla_slacheckfailure_changelist")).content.decode()
     assert "KeyError: &#x27;weekly_hours&#x27;" in html

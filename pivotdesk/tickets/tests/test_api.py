@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Role
-from pivotdesk.accounts.services import api_token_create
 from pivotdesk.accounts.tests.factories import AgentFactory, TeamFactory
 from pivotdesk.customers.tests.factories import ContactFactory, OrganizationFactory
 from pivotdesk.tickets.models import Ticket
@@ -19,12 +17,6 @@ from pivotdesk.tickets.tests.factories import make_ticket
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Factories set passwords; the default PBKDF2 work factor would dominate these tests' run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 TICKET_KEYS = {
     "id", "number", "subject", "status", "status_label", "priority", "ticket_type", "channel", "requester",
     "organization", "assignee", "team", "category", "tags", "custom_fields", "language", "created_at",
@@ -32,20 +24,14 @@ TICKET_KEYS = {
 }  # fmt: skip
 
 
-def client_for(agent, scope="write", **kwargs) -> Client:
-    """A test client authenticated with a fresh API token of this agent."""
-    _, secret = api_token_create(actor=Actor.system(), agent=agent, name="test", scope=scope, **kwargs)
-    return Client(headers={"authorization": f"Bearer {secret}"})
+@pytest.fixture
+def api(agent, api_client_for):
+    return api_client_for(agent)
 
 
 @pytest.fixture
-def api(agent):
-    return client_for(agent)
-
-
-@pytest.fixture
-def admin_api(admin_agent):
-    return client_for(admin_agent, scope="admin")
+def admin_api(admin_agent, api_client_for):
+    return api_client_for(admin_agent, scope="admin")
 
 
 def post(client, url, data):
@@ -299,8 +285,8 @@ def test_unassign_with_null(api, agent, ticket, actor):
     assert res.json()["assignee"] is None
 
 
-def test_light_agent_cannot_update_or_reply_publicly(light_agent, ticket):
-    api = client_for(light_agent)
+def test_light_agent_cannot_update_or_reply_publicly(light_agent, ticket, api_client_for):
+    api = api_client_for(light_agent)
     assert patch(api, f"/api/v1/tickets/{ticket.pk}", {"priority": "high"}).status_code == 403
     assert post(api, f"/api/v1/tickets/{ticket.pk}/messages", {"body": "hi"}).status_code == 403
     note = post(api, f"/api/v1/tickets/{ticket.pk}/messages", {"body": "fyi", "kind": "note"})
@@ -445,7 +431,7 @@ def test_tags_list(api, workspace):
     assert [t["name"] for t in api.get("/api/v1/tags?q=bil").json()] == ["billing"]
 
 
-def test_custom_fields_need_admin(api, admin_api, admin_agent):
+def test_custom_fields_need_admin(api, admin_api, admin_agent, api_client_for):
     payload = {"key": "plan", "label": "Plan", "field_type": "select", "options": ["free", "pro"]}
     assert post(api, "/api/v1/custom-fields", payload).status_code == 403
     res = post(admin_api, "/api/v1/custom-fields", payload)
@@ -458,11 +444,11 @@ def test_custom_fields_need_admin(api, admin_api, admin_agent):
     assert changed.json()["options"] == ["free", "pro", "max"]
     assert patch(api, f"/api/v1/custom-fields/{field['id']}", {"label": "x"}).status_code == 403
     assert [f["key"] for f in api.get("/api/v1/custom-fields").json()] == ["plan"]
-    write_token = client_for(admin_agent, scope="write")
+    write_token = api_client_for(admin_agent, scope="write")
     assert post(write_token, "/api/v1/custom-fields", {**payload, "key": "other"}).status_code == 403
 
 
-def test_saved_views(api, workspace, agent, supervisor):
+def test_saved_views(api, workspace, agent, supervisor, api_client_for):
     res = post(api, "/api/v1/saved-views", {"name": "Urgent", "filters": {"priority": "urgent", "assignee": "me"}})
     assert res.status_code == 201, res.content
     view = res.json()
@@ -472,7 +458,7 @@ def test_saved_views(api, workspace, agent, supervisor):
     assert post(api, "/api/v1/saved-views", {"name": "x", "filters": {"status": ["bogus"]}}).status_code == 422
     assert post(api, "/api/v1/saved-views", {"name": "x", "filters": {"team": {"a": 1}}}).status_code == 422
     assert post(api, "/api/v1/saved-views", {"name": "x", "sort": "owner"}).status_code == 422
-    sup = client_for(supervisor)
+    sup = api_client_for(supervisor)
     shared = post(sup, "/api/v1/saved-views", {"name": "Team queue", "shared": True, "filters": {"scope": "open"}})
     assert shared.status_code == 201
     assert {v["name"] for v in api.get("/api/v1/saved-views").json()} == {"Urgent", "Team queue"}
@@ -481,11 +467,11 @@ def test_saved_views(api, workspace, agent, supervisor):
     assert api.delete(f"/api/v1/saved-views/{view['id']}").status_code == 204
 
 
-def test_restricted_agent_sees_only_assigned_tickets(workspace, agent, actor):
+def test_restricted_agent_sees_only_assigned_tickets(workspace, agent, actor, api_client_for):
     restricted = AgentFactory.create(workspace=workspace, role=Role.AGENT, ticket_access="assigned")
     visible = make_ticket(workspace=workspace)
     hidden = make_ticket(workspace=workspace)
     ticket_update(ticket=visible, actor=actor, changes={"assignee": restricted})
-    api = client_for(restricted)
+    api = api_client_for(restricted)
     assert [t["id"] for t in api.get("/api/v1/tickets").json()["items"]] == [visible.pk]
     assert api.get(f"/api/v1/tickets/{hidden.pk}").status_code == 404

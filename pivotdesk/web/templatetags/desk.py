@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from pivotdesk.common.choices import Channel
 from pivotdesk.customers.models import Tier
 from pivotdesk.tickets.models import Priority, Status, Ticket, TicketEvent
-from pivotdesk.web.timeline_text import event_sentence
+from pivotdesk.web.desk.timeline_text import event_sentence
 
 register = template.Library()
 

@@ -9,7 +9,7 @@ from pivotdesk.accounts.services import api_token_create
 from pivotdesk.tickets.models import Ticket
 from pivotdesk.tickets.services import attachment_add, saved_view_create
 from pivotdesk.tickets.tests.factories import make_ticket
-from pivotdesk.web.tests.helpers import client_for, new_agent, new_contact
+from pivotdesk.web.tests.helpers import new_agent, new_contact
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +27,10 @@ def foreign(other_workspace):
     return {"ticket": ticket, "contact": contact, "view": view, "token": token, "attachment": att}
 
 
-def test_ticket_of_another_workspace_is_404(agent, workspace, foreign):
+def test_ticket_of_another_workspace_is_404(agent, workspace, foreign, client_as):
     make_ticket(workspace=workspace)  # A has ticket 10001 only; B's secret is 10002
     number = foreign["ticket"].number
-    client = client_for(agent)
+    client = client_as(agent)
     for url in (
         f"/tickets/{number}/",
         f"/tickets/{number}/conversation/",
@@ -54,29 +54,29 @@ def test_ticket_of_another_workspace_is_404(agent, workspace, foreign):
     assert foreign["ticket"].priority == "normal" and foreign["ticket"].message_count == 1
 
 
-def test_cannot_link_or_merge_into_another_workspace(agent, workspace, foreign):
+def test_cannot_link_or_merge_into_another_workspace(agent, workspace, foreign, client_as):
     mine = make_ticket(workspace=workspace)
     make_ticket(workspace=workspace)
-    client = client_for(agent)
+    client = client_as(agent)
     other_number = foreign["ticket"].number + 100
     assert client.post(f"/tickets/{mine.number}/links/", {"other": str(other_number)}).status_code == 404
     assert client.post(f"/tickets/{mine.number}/merge/", {"into": str(other_number)}).status_code == 404
 
 
-def test_404_page_is_readable(agent, foreign):
-    response = client_for(agent).get(f"/tickets/{foreign['ticket'].number}/")
+def test_404_page_is_readable(agent, foreign, client_as):
+    response = client_as(agent).get(f"/tickets/{foreign['ticket'].number}/")
     html = response.content.decode()
     assert "Not found" in html and "another workspace" in html and "Back to the queue" in html
 
 
-def test_attachment_of_another_ticket_is_404(agent, workspace, foreign):
+def test_attachment_of_another_ticket_is_404(agent, workspace, foreign, client_as):
     mine = make_ticket(workspace=workspace)
-    response = client_for(agent).get(f"/tickets/{mine.number}/attachments/{foreign['attachment'].pk}/")
+    response = client_as(agent).get(f"/tickets/{mine.number}/attachments/{foreign['attachment'].pk}/")
     assert response.status_code == 404
 
 
-def test_contact_saved_view_and_token_of_another_workspace_are_404(agent, foreign):
-    client = client_for(agent)
+def test_contact_saved_view_and_token_of_another_workspace_are_404(agent, foreign, client_as):
+    client = client_as(agent)
     assert client.get(f"/contacts/{foreign['contact'].pk}/").status_code == 404
     assert client.get(f"/views/{foreign['view'].pk}/").status_code == 404
     assert client.post(f"/views/{foreign['view'].pk}/delete/").status_code == 404
@@ -86,27 +86,27 @@ def test_contact_saved_view_and_token_of_another_workspace_are_404(agent, foreig
     assert client.get("/tickets/new/", {"contact": foreign["contact"].pk}).status_code == 404
 
 
-def test_another_agents_token_in_the_same_workspace_is_404(agent, workspace):
+def test_another_agents_token_in_the_same_workspace_is_404(agent, workspace, client_as):
     colleague = new_agent(workspace=workspace)
     token, _ = api_token_create(actor=Actor.system(), agent=colleague, name="theirs")
-    assert client_for(agent).post(f"/tokens/{token.pk}/revoke/").status_code == 404
+    assert client_as(agent).post(f"/tokens/{token.pk}/revoke/").status_code == 404
 
 
-def test_bulk_update_ignores_tickets_of_another_workspace(agent, foreign):
-    response = client_for(agent).post(
+def test_bulk_update_ignores_tickets_of_another_workspace(agent, foreign, client_as):
+    response = client_as(agent).post(
         "/queue/bulk/", {"ids": [foreign["ticket"].pk], "action": "status", "status": "pending"}, follow=True
     )
     assert "Not updated: not found" in response.content.decode()
     assert Ticket.objects.get(pk=foreign["ticket"].pk).status == "new"
 
 
-def test_queue_never_lists_another_workspace(agent, foreign):
-    html = client_for(agent).get("/queue/?scope=all&q=Secret").content.decode()
+def test_queue_never_lists_another_workspace(agent, foreign, client_as):
+    html = client_as(agent).get("/queue/?scope=all&q=Secret").content.decode()
     assert "Secret of B" not in html
 
 
-def test_workspace_switch_only_to_own_memberships(agent, other_workspace, foreign):
-    client = client_for(agent)
+def test_workspace_switch_only_to_own_memberships(agent, other_workspace, foreign, client_as):
+    client = client_as(agent)
     assert client.post("/workspace/switch/", {"workspace": other_workspace.pk}).status_code == 404
     new_agent(workspace=other_workspace, user=agent.user)
     assert client.post("/workspace/switch/", {"workspace": other_workspace.pk}).status_code == 302

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from pivotdesk.accounts.tests.factories import UserFactory
 from pivotdesk.webhooks import tasks
 from pivotdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
 from pivotdesk.webhooks.tests.factories import make_endpoint
@@ -12,20 +11,14 @@ from pivotdesk.webhooks.tests.factories import make_endpoint
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def test_the_endpoint_page_shows_the_secret_read_only_and_recent_deliveries(
-    staff_client, workspace, receiver, django_capture_on_commit_callbacks
+    admin_client, workspace, receiver, django_capture_on_commit_callbacks
 ):
     endpoint = make_endpoint(workspace=workspace, url=receiver.url())
     with django_capture_on_commit_callbacks(execute=True):
         tasks.webhook_fan_out.delay({"name": "ticket.updated", "workspace_id": workspace.pk, "payload": {}})
 
-    page = staff_client.get(f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/")
+    page = admin_client.get(f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/")
 
     assert page.status_code == 200
     html = page.content.decode()
@@ -35,11 +28,11 @@ def test_the_endpoint_page_shows_the_secret_read_only_and_recent_deliveries(
 
 
 def test_send_test_event_action_pings_the_selected_endpoints(
-    staff_client, workspace, receiver, django_capture_on_commit_callbacks
+    admin_client, workspace, receiver, django_capture_on_commit_callbacks
 ):
     endpoint = make_endpoint(workspace=workspace, url=receiver.url())
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(
+        response = admin_client.post(
             "/admin/webhooks/webhookendpoint/",
             {"action": "send_test_event", "_selected_action": [endpoint.pk]},
         )
@@ -48,7 +41,7 @@ def test_send_test_event_action_pings_the_selected_endpoints(
 
 
 def test_replay_action_sends_the_selected_deliveries_again(
-    staff_client, workspace, receiver, django_capture_on_commit_callbacks
+    admin_client, workspace, receiver, django_capture_on_commit_callbacks
 ):
     make_endpoint(workspace=workspace, url=receiver.url())
     with django_capture_on_commit_callbacks(execute=True):
@@ -56,7 +49,7 @@ def test_replay_action_sends_the_selected_deliveries_again(
     delivery = WebhookDelivery.objects.get()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(
+        response = admin_client.post(
             "/admin/webhooks/webhookdelivery/", {"action": "replay", "_selected_action": [delivery.pk]}
         )
 
@@ -66,8 +59,8 @@ def test_replay_action_sends_the_selected_deliveries_again(
     assert delivery.replays == 1
 
 
-def test_an_endpoint_added_in_the_admin_gets_a_generated_secret(staff_client, workspace):
-    response = staff_client.post(
+def test_an_endpoint_added_in_the_admin_gets_a_generated_secret(admin_client, workspace):
+    response = admin_client.post(
         "/admin/webhooks/webhookendpoint/add/",
         {
             "workspace": workspace.pk,
@@ -86,8 +79,8 @@ def test_an_endpoint_added_in_the_admin_gets_a_generated_secret(staff_client, wo
     assert endpoint.secret.startswith("whsec_")
 
 
-def test_the_admin_form_refuses_a_non_http_url(staff_client, workspace):
-    response = staff_client.post(
+def test_the_admin_form_refuses_a_non_http_url(admin_client, workspace):
+    response = admin_client.post(
         "/admin/webhooks/webhookendpoint/add/",
         {
             "workspace": workspace.pk,

@@ -6,8 +6,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.services import api_token_create
 from pivotdesk.common.outbox import OutboxStatus
 from pivotdesk.webhooks import tasks
 from pivotdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -18,14 +16,9 @@ pytestmark = pytest.mark.django_db
 BASE = "/api/v1/webhooks/"
 
 
-def _auth(agent, scope="admin"):
-    _, raw = api_token_create(actor=Actor.system(), agent=agent, name=f"t-{scope}", scope=scope)
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-
 @pytest.fixture
-def admin_auth(admin_agent):
-    return _auth(admin_agent)
+def admin_auth(admin_agent, api_auth):
+    return api_auth(admin_agent, scope="admin")
 
 
 def _event(workspace):
@@ -99,15 +92,15 @@ def test_a_patch_with_a_bad_url_changes_nothing(client, admin_auth, workspace):
     assert endpoint.url == "https://example.com/hook"
 
 
-def test_agents_without_the_admin_role_are_refused(client, agent, supervisor):
+def test_agents_without_the_admin_role_are_refused(client, agent, supervisor, api_auth):
     for who in (agent, supervisor):
-        response = client.get(BASE, **_auth(who))
+        response = client.get(BASE, **api_auth(who, scope="admin"))
         assert response.status_code == 403
         assert response.json()["code"] == "permission_denied"
 
 
-def test_tokens_without_the_admin_scope_are_refused(client, admin_agent):
-    response = client.get(BASE, **_auth(admin_agent, scope="write"))
+def test_tokens_without_the_admin_scope_are_refused(client, admin_agent, api_auth):
+    response = client.get(BASE, **api_auth(admin_agent, scope="write"))
     assert response.status_code == 403
     assert response.json()["code"] == "insufficient_scope"
 
@@ -116,10 +109,9 @@ def test_anonymous_callers_are_refused(client):
     assert client.get(BASE).status_code == 401
 
 
-def test_an_admin_session_may_read_the_endpoints(client, admin_agent, workspace):
+def test_an_admin_session_may_read_the_endpoints(admin_agent_client, workspace):
     make_endpoint(workspace=workspace)
-    client.force_login(admin_agent.user)
-    assert len(client.get(BASE).json()["items"]) == 1
+    assert len(admin_agent_client.get(BASE).json()["items"]) == 1
 
 
 def test_another_workspaces_endpoints_are_not_found(client, admin_auth, other_workspace):

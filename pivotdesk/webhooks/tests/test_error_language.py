@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.services import api_token_create
-
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def auth(admin_agent):
-    _, raw = api_token_create(actor=Actor.system(), agent=admin_agent, name="errors", scope="admin")
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+def auth(api_auth, admin_agent):
+    return api_auth(admin_agent, scope="admin")
 
 
 def _call(client, auth, **language):

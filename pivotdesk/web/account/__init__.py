@@ -1,0 +1,1 @@
+"""Account screens: sign-in, workspace switch, presence, personal API tokens."""

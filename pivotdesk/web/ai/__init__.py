@@ -1,0 +1,1 @@
+"""AI screens: the AI panel on the ticket page and the AI insights page."""

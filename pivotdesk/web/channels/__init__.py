@@ -1,0 +1,1 @@
+"""Channel screens: channel accounts, failed inbound payloads, retrying a failed outbound reply."""

@@ -1,0 +1,1 @@
+"""Customer screens: the contact picker, the contact page, merging probable duplicate contacts."""

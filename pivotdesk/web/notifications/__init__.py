@@ -1,0 +1,1 @@
+"""Notification screens: the bell, the list, preferences and targets, the delivery log."""

@@ -1,0 +1,1 @@
+"""Routing screens: the dispatch board, routing policies, declining and field views."""

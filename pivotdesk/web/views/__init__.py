@@ -1,1 +1,0 @@
-"""Views of the agent workspace, one module per screen."""
