@@ -337,12 +337,4 @@ def create_cost_lines(report: dict[str, Any]) -> list[str]:
             f"{cost['broker_messages']:.2f} broker messages (each a commit on the broker's file); "
             f"{cost['tickets_per_s']} tickets/s in that process"
         )
-    for r in report["results"]:
-        cost = r.get("create_cost")
-        if cost:
-            lines.append(
-                f"{r['system']} on {r['database']}, per ticket created (contact_resolve + ticket_create, "
-                f"n={cost['n']}): {cost['statements']:.1f} SQL statements, {cost['commits']:.2f} database commits, "
-                f"{cost['broker_messages']:.2f} broker messages, {cost['events_stored']:.2f} events stored"
-            )
     return lines

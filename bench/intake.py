@@ -180,22 +180,31 @@ def _burst(port: int, key: str, db: Path, n_burst: int) -> dict[str, Any]:
     }
 
 
-def _rss_by_role(session: int) -> dict[str, float]:
-    """MiB of resident memory per process role (web worker, celery worker, beat, relay) in a process session: the
-    largest process of each role, after the burst (gunicorn's master and honcho are left out)."""
-    roles: dict[str, float] = {}
+def _rss_by_role(root: int) -> dict[str, float]:
+    """MiB of resident memory per process role (web worker, celery worker, beat, relay) among the descendants of
+    `root` (honcho): the largest process of each role, after the burst."""
+    procs: dict[int, tuple[int, str, int]] = {}  # pid → (parent, command line, RSS KiB)
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3]) != session:
-                continue
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            rss_kib = next(
-                int(line.split()[1]) for line in (proc / "status").read_text().splitlines() if line.startswith("VmRSS")
-            )
-        except (OSError, StopIteration, ValueError, IndexError):
+            status = (proc / "status").read_text().splitlines()
+            rss_kib = next((int(line.split()[1]) for line in status if line.startswith("VmRSS")), 0)
+        except (OSError, ValueError, IndexError):
             continue
+        procs[int(proc.name)] = (parent, cmd, rss_kib)
+    family, frontier = set(), [root]
+    while frontier:
+        pid = frontier.pop()
+        family.add(pid)
+        frontier += [child for child, (parent, _, _) in procs.items() if parent == pid and child not in family]
+    roles: dict[str, float] = {}
+    for pid in family:
+        if pid not in procs:
+            continue
+        _, cmd, rss_kib = procs[pid]
         role = (
             "web" if "gunicorn" in cmd else "relay" if "events_relay" in cmd else "beat" if " beat" in cmd
             else "scheduled worker" if "-Q scheduled" in cmd else "worker" if "worker" in cmd else ""

@@ -312,65 +312,6 @@ def _create_service(desk: Desk, config: dict[str, Any], offset: int) -> dict[str
     return throughput_summary(rates, n)
 
 
-def _create_cost(desk: Desk, offset: int, n: int = 50) -> dict[str, Any]:
-    """Load-independent counts per created ticket: SQL statements, database commits, broker messages, stored events."""
-    from celery.signals import before_task_publish
-    from django.db import connection
-
-    from pivotdesk.common.models import EventRecord
-    from pivotdesk.customers.services import contact_resolve
-    from pivotdesk.tickets.services import ticket_create
-
-    statements = commits = published = 0
-
-    def count_statement(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        nonlocal statements
-        statements += 1
-        return execute(sql, params, many, context)
-
-    def count_publish(**kwargs: Any) -> None:
-        nonlocal published
-        published += 1
-
-    real_commit = connection.commit
-
-    def count_commit() -> None:
-        nonlocal commits
-        commits += 1
-        real_commit()
-
-    payloads = [dataset.new_ticket_payload(offset + i, contacts=desk.contacts) for i in range(n)]
-    events_before = EventRecord.objects.count()
-    before_task_publish.connect(count_publish, weak=False)
-    connection.commit = count_commit  # type: ignore[method-assign]
-    try:
-        with connection.execute_wrapper(count_statement):
-            for p in payloads:
-                requester = contact_resolve(
-                    workspace=desk.workspace, actor=desk.actor, kind="email", value=p["email"], name=p["name"]
-                )
-                ticket_create(
-                    workspace=desk.workspace,
-                    actor=desk.actor,
-                    requester=requester,
-                    subject=p["subject"],
-                    body=p["body"],
-                    priority=p["priority"],
-                    channel="api",
-                )
-    finally:
-        connection.commit = real_commit  # type: ignore[method-assign]
-        before_task_publish.disconnect(count_publish)
-    stored = EventRecord.objects.count() - events_before
-    return {
-        "n": n,
-        "statements": statements / n,
-        "commits": commits / n,
-        "broker_messages": published / n,
-        "events_stored": stored / n,
-    }
-
-
 def _create_service_without_dispatch(desk: Desk, config: dict[str, Any], offset: int) -> dict[str, Any]:
     """The same with no event dispatcher installed (with events stored as rows, the web path does not use it)."""
     from config.subscribers import dispatch
@@ -469,7 +410,6 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     result["list"] = _list_latency(desk, config, api_ok)
     result["create_service"] = _create_service(desk, config, offset=1_000)
     result["create_service_no_dispatch"] = _create_service_without_dispatch(desk, config, offset=5_000_000)
-    result["create_cost"] = _create_cost(desk, offset=20_000_000)
     if api_ok:
         try:
             result["create_api"] = _create_api(desk, config, offset=10_000_000)
