@@ -148,6 +148,8 @@ PIVOTDESK_ATTACHMENT_BLOCKED_EXTENSIONS = env.list(
     "PIVOTDESK_ATTACHMENT_BLOCKED_EXTENSIONS",
     default=["exe", "bat", "cmd", "com", "scr", "js", "vbs", "msi", "ps1", "jar", "dll"],
 )
+# A separate origin (e.g. https://files.desk.example) that links to user files point at; "" serves them from ours.
+PIVOTDESK_USER_CONTENT_ORIGIN = env.str("PIVOTDESK_USER_CONTENT_ORIGIN", default="")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from config.api import api
+from pivotdesk.common.user_files import serve_media
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
@@ -15,4 +16,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("pivotdesk.web.urls")),
 ]
 if settings.DEBUG or not settings.STORAGES["default"]["BACKEND"].endswith("S3Storage"):
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # User files never go through django.views.static.serve (it would serve an .html or .svg as a page of ours).
+    urlpatterns += static(settings.MEDIA_URL, view=serve_media, document_root=settings.MEDIA_ROOT)

@@ -7,7 +7,6 @@ import concurrent.futures
 import logging
 import smtplib
 
-import apprise
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 
@@ -44,6 +43,8 @@ def send_email(*, to: str, subject: str, body: str, html: str | None = None) -> 
 
 
 def _apprise_once(url: str, title: str, body: str) -> tuple[bool, str]:
+    import apprise  # 18 MiB: loaded where a message is sent, not in every web process at start-up
+
     instance = apprise.Apprise()
     with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as captured:  # type: ignore[no-untyped-call]
         if not instance.add(url):

@@ -27,6 +27,7 @@ from pivotdesk.accounts.api_auth import ApiContext, context
 from pivotdesk.accounts.schemas import MAX_ID, ErrorOut, Id
 from pivotdesk.common.errors import DomainError, NotFound, ValidationFailed
 from pivotdesk.common.pagination import paginate
+from pivotdesk.common.user_files import user_file_response, user_file_url
 from pivotdesk.customers import selectors as customer_selectors
 from pivotdesk.customers import services as customer_services
 from pivotdesk.customers.models import Contact
@@ -126,7 +127,7 @@ def message_out(m: Message) -> dict[str, Any]:
                 "content_type": a.content_type,
                 "size": a.size,
                 "inline": a.inline,
-                "url": reverse("api:download_attachment", kwargs={"attachment_id": a.pk}),
+                "url": user_file_url(reverse("api:download_attachment", kwargs={"attachment_id": a.pk})),
             }
             for a in m.attachments.all()
         ],
@@ -445,16 +446,15 @@ def create_message(request: HttpRequest, ticket_id: Id) -> Reply[dict[str, Any]]
     openapi_extra={"responses": {"200": {"description": "The file", "content": {"application/octet-stream": {}}}}},
 )
 def download_attachment(request: HttpRequest, attachment_id: Id) -> FileResponse:
-    """Download an attachment of a ticket the caller may see."""
+    """Download an attachment of a ticket the caller may see: a raster image inline, anything else as a download."""
     ctx = context(request)
     attachment = selectors.access_attachment(workspace=ctx.workspace, agent=ctx.agent, attachment_id=attachment_id)
     try:
         handle = attachment.file.open("rb")
     except (FileNotFoundError, OSError) as exc:
         raise NotFound(gettext("The file of this attachment is missing.")) from exc
-    return FileResponse(
-        handle, as_attachment=not attachment.inline, filename=attachment.filename, content_type=attachment.content_type
-    )
+    # Inline only for a mail's inline image whose bytes are one; everything else downloads (issue 11, finding 1).
+    return user_file_response(handle=handle, filename=attachment.filename, inline=attachment.inline)
 
 
 @router.get(

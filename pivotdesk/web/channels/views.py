@@ -21,6 +21,7 @@ from pivotdesk.channels.services import accounts as account_services
 from pivotdesk.channels.services.outbox import outbox_retry
 from pivotdesk.channels.services.web_form import inbound_reprocess
 from pivotdesk.common.errors import NotFound, ValidationFailed
+from pivotdesk.common.user_files import download_disposition, protect_user_content
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.web.base import Desk, agent_view
 from pivotdesk.web.channels.forms import extra_config, fields_for, read_settings
@@ -162,9 +163,8 @@ def inbound_payload_raw(request: HttpRequest, desk: Desk, payload_id: int) -> Ht
     payload = channel_selectors.access_payload(workspace=desk.workspace, payload_id=payload_id)
     extension = {"email": "eml"}.get(payload.channel, "json" if "json" in payload.content_type else "bin")
     response = HttpResponse(bytes(payload.raw), content_type="application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="payload-{payload.pk}.{extension}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    response["Content-Disposition"] = download_disposition(f"payload-{payload.pk}.{extension}")
+    return protect_user_content(response=response)
 
 
 @require_POST

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -74,15 +75,25 @@ def _local_url(request: HttpRequest, url: str) -> str | None:
     return None
 
 
+def _with_param(url: str, name: str, value: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+    return urlunsplit(parts._replace(query=urlencode([*query, (name, value)])))
+
+
 @require_GET
 @agent_view
 def open_notification(request: HttpRequest, desk: Desk, notification_id: int) -> HttpResponse:
-    """Mark read and go where the notification points (its URL, else its ticket, else the list)."""
-    n = services.notification_mark_read(actor=desk.actor, agent=desk.agent, notification_id=notification_id)
+    """Go where the notification points (its URL, else its ticket, else the list). A GET changes nothing: a mail
+    with `<img src="/notifications/5/open/">` must not mark anything read. The link carries `from_notification`
+    and the page it lands on marks the notification read by POST (desk.js), as GitHub and Zendesk do."""
+    n = selectors.access_notification(agent=desk.agent, notification_id=notification_id)
     target = _local_url(request, n.url)
     if target is None and n.ticket is not None:
         target = reverse("web:ticket", args=[n.ticket.number])
-    return HttpResponseRedirect(target or reverse("web:notifications"))
+    if target is None:
+        return HttpResponseRedirect(reverse("web:notifications"))
+    return HttpResponseRedirect(_with_param(target, "from_notification", str(n.pk)))
 
 
 @require_POST

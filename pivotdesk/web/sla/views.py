@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from pivotdesk.accounts.models import Team
 from pivotdesk.accounts.permissions import Perm, require
 from pivotdesk.common.choices import Channel
+from pivotdesk.common.user_files import download_disposition, protect_user_content
 from pivotdesk.sla import forms as sla_forms
 from pivotdesk.sla import reports
 from pivotdesk.sla import selectors as sla_selectors
@@ -118,8 +119,8 @@ def report(request: HttpRequest, desk: Desk) -> HttpResponseBase:
         )
         response["Content-Type"] = "text/csv; charset=utf-8"
         name = f"sla-{period.start.isoformat()}-{period.end.isoformat()}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        response["Content-Disposition"] = download_disposition(name)
+        return protect_user_content(response=response)  # the rows hold customers' text
     data = reports.compliance(workspace=desk.workspace, period=period, metric=metric)
     dimensions = [
         ("policy", _("By policy")),

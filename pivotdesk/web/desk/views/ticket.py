@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from pivotdesk.accounts.selectors import agent_list, team_list
+from pivotdesk.common.errors import NotFound
+from pivotdesk.common.user_files import user_file_response
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import MessageKind, Priority, Status, Ticket, TicketType
@@ -242,11 +245,12 @@ def leave(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
 
 @agent_view
 def attachment(request: HttpRequest, desk: Desk, number: int, attachment_id: int) -> HttpResponseBase:
-    """Download an attachment of a ticket the agent may see (images inline, everything else as a download)."""
+    """Download an attachment of a ticket the agent may see (raster images, by their bytes, inline; the rest as a
+    download: see `common.user_files`)."""
     ticket = _ticket(desk, number)
     att = web_selectors.access_attachment(ticket=ticket, attachment_id=attachment_id)
-    inline = att.content_type.startswith("image/") and not att.content_type.startswith("image/svg")
-    response = FileResponse(att.file.open("rb"), as_attachment=not inline, filename=att.filename)
-    response["Content-Type"] = att.content_type if inline else "application/octet-stream"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    try:
+        handle = att.file.open("rb")
+    except OSError as exc:
+        raise NotFound(gettext("The file of this attachment is missing.")) from exc
+    return user_file_response(handle=handle, filename=att.filename, inline=True)

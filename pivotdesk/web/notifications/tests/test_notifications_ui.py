@@ -79,11 +79,47 @@ def test_dropdown_lists_mine_and_mark_read_via_htmx(agent, supervisor, ticket, c
     assert Notification.objects.get(pk=mine.pk).read_at is not None
 
 
-def test_open_marks_read_and_goes_to_ticket(agent, ticket, client_as):
+def test_open_goes_to_ticket_without_marking_read_and_the_page_marks_it_by_post(agent, ticket, client_as):
+    """A GET changes nothing (a customer's `<img src="/notifications/5/open/">` silenced five alerts): the link
+    lands on the ticket with `from_notification`, and the landing page POSTs the read (desk.js)."""
     n = _n(agent, ticket=ticket, url="https://evil.example.com/phish")
-    r = client_as(agent).get(reverse("web:notification_open", args=[n.pk]))
-    assert r.status_code == 302 and r["Location"] == reverse("web:ticket", args=[ticket.number])
+    client = client_as(agent)
+    for _ in range(3):
+        r = client.get(reverse("web:notification_open", args=[n.pk]))
+        assert r.status_code == 302
+        assert r["Location"] == reverse("web:ticket", args=[ticket.number]) + f"?from_notification={n.pk}"
+    assert Notification.objects.get(pk=n.pk).read_at is None
+    page = client.get(r["Location"]).content.decode()
+    assert f'data-notification-read-url="{reverse("web:notification_read", args=[0])}"' in page
+    assert Notification.objects.get(pk=n.pk).read_at is None
+    r = client.post(reverse("web:notification_read", args=[n.pk]), headers={"HX-Request": "true"})
+    assert r.status_code == 200 and 'hx-swap-oob="true"' in r.content.decode()
     assert Notification.objects.get(pk=n.pk).read_at is not None
+
+
+def test_open_keeps_the_target_query_and_fragment(agent, ticket, client_as):
+    n = _n(agent, url="/queue/?view=mine#top")
+    r = client_as(agent).get(reverse("web:notification_open", args=[n.pk]))
+    assert r["Location"] == f"/queue/?view=mine&from_notification={n.pk}#top"
+
+
+def test_open_is_get_only_and_read_is_post_only(agent, client_as):
+    n = _n(agent)
+    client = client_as(agent)
+    assert client.post(reverse("web:notification_open", args=[n.pk])).status_code == 405
+    assert client.get(reverse("web:notification_read", args=[n.pk])).status_code == 405
+    assert client.get(reverse("web:notifications_read_all")).status_code == 405
+    assert Notification.objects.get(pk=n.pk).read_at is None
+
+
+def test_mark_read_needs_the_csrf_token(agent, client_as):
+    from django.test import Client
+
+    n = _n(agent)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(agent.user)
+    assert client.post(reverse("web:notification_read", args=[n.pk])).status_code == 403
+    assert Notification.objects.get(pk=n.pk).read_at is None
 
 
 def test_other_agents_notification_is_404(agent, supervisor, client_as):
@@ -274,5 +310,51 @@ def test_bell_live_in_a_real_browser(chromium, live_server, workspace, ticket):
     expect(page.locator("#notif-dropdown .notif-item.unread")).to_have_count(0)
     page.goto(f"{live_server.url}/notifications/preferences/")
     page.screenshot(path=str(shots / "notifications-preferences-zh.png"), full_page=True)
+    assert errors == []
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_opened_notification_is_read_by_the_page_and_images_wait_for_the_agent(
+    chromium, live_server, workspace, ticket
+):
+    """Clicking a notification in the bell lands on the ticket, whose page marks it read by POST and drops the
+    `from_notification` marker from the address; the customer's remote image shows only after "显示图片"."""
+    from playwright.sync_api import expect
+
+    from pivotdesk.tickets import services as ticket_services
+    from pivotdesk.web.tests.helpers import new_user
+
+    agent = new_agent(workspace=workspace, user=new_user(username="sunli", display_name="孙丽"))
+    ticket_services.message_create(
+        ticket=ticket,
+        actor=Actor.for_contact(ticket.requester_id, "客户"),
+        as_customer=True,
+        body_html='<p>截图 <img src="https://pixel.invalid/o.gif?u=7" alt="pixel"></p>',
+    )
+    n = _n(agent, title=f"工单 #{ticket.number} 已分配给你", ticket=ticket)
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "sunli")
+    page.fill("input[name=password]", "pivotdesk-test")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/queue/**")
+    expect(page.locator("#notif-count")).to_have_text("1", timeout=15_000)
+    page.click(".notif-bell button.bell")
+    page.click(f"#notif-{n.pk} a.notif-link")
+    page.wait_for_url(f"{live_server.url}/tickets/{ticket.number}/**")
+    expect(page.locator("#notif-count")).to_have_attribute("data-unread", "0", timeout=15_000)
+    assert "from_notification" not in page.url
+    assert Notification.objects.get(pk=n.pk).read_at is not None
+    pixel = page.locator("img[alt=pixel]")
+    expect(pixel).to_have_attribute("data-blocked-src", "https://pixel.invalid/o.gif?u=7")
+    assert pixel.get_attribute("src") is None
+    page.click("button:has-text('显示图片')")
+    expect(pixel).to_have_attribute("src", "https://pixel.invalid/o.gif?u=7")
+    expect(page.locator("[data-images-blocked]")).to_be_hidden()
     assert errors == []
     context.close()

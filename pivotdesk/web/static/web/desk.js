@@ -208,7 +208,35 @@
     }
   });
 
+  /* ---- remote images in customer mail: shown on the agent's click, for that message only ---- */
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-show-images]");
+    if (!button) return;
+    var box = button.closest(".msg-box");
+    if (!box) return;
+    $all("img[data-blocked-src]", box).forEach(function (img) {
+      img.setAttribute("src", img.getAttribute("data-blocked-src"));
+      img.removeAttribute("data-blocked-src");
+    });
+    var bar = button.closest("[data-images-blocked]");
+    if (bar) bar.hidden = true;
+  });
+
+  /* ---- a notification opened from the bell is marked read by the page it lands on (POST, never the GET link) ---- */
+  function markLandedNotificationRead() {
+    var params = new URLSearchParams(window.location.search);
+    var id = params.get("from_notification");
+    var bell = $("[data-notification-read-url]");
+    if (!id || !/^[0-9]{1,18}$/.test(id) || !bell) return;
+    params.delete("from_notification");
+    var rest = params.toString();
+    history.replaceState(history.state, "", window.location.pathname + (rest ? "?" + rest : "") + window.location.hash);
+    var url = bell.dataset.notificationReadUrl.replace(/\/0\/read\/$/, "/" + id + "/read/");
+    htmx.ajax("POST", url, { source: bell, target: "#notif-dropdown", swap: "innerHTML" });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    markLandedNotificationRead();
     if (page() === "queue") {
       var saved = -1;
       try { saved = parseInt(sessionStorage.getItem("desk.cursor") || "-1", 10); } catch (e) { saved = -1; }
