@@ -24,5 +24,5 @@ class Command(BaseCommand):
         logins = demo_login_lines()
         if logins:
             lines += ["", "  Demo logins (username / password):", *logins]
-        lines += ["", "  Ctrl-C stops the web server, the worker and the scheduler.", ""]
+        lines += ["", "  Ctrl-C stops them all (web server, event relay, workers and scheduler).", ""]
         self.stdout.write("\n".join(lines))
