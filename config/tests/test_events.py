@@ -152,3 +152,9 @@ def test_old_delivered_events_are_pruned_and_pending_ones_kept(workspace, subscr
 def test_a_failed_event_waits_with_the_outboxes_back_off_from_2_s_to_15_min(attempts):
     ceiling = min(2.0 * 2 ** (attempts - 1), 900.0)
     assert ceiling / 2 <= relay.retry_delay(attempts) <= ceiling
+
+
+def test_an_idle_poll_is_one_read_and_opens_no_transaction(workspace, subscribers, django_assert_num_queries):
+    with django_assert_num_queries(1) as ctx:
+        assert relay.relay_batch() == 0
+    assert ctx.captured_queries[0]["sql"].lstrip().upper().startswith("SELECT")

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 
 from pivotdesk.common import events
 from pivotdesk.common.domain.backoff import backoff_seconds
@@ -44,17 +44,26 @@ def retry_delay(attempts: int) -> float:
     return backoff_seconds(attempts, base_s=2.0, cap_s=900.0)
 
 
+def _claimable(*, ids: Iterable[int] | None, at: dt.datetime) -> QuerySet[EventRecord]:
+    rows = EventRecord.objects.filter(state=EventState.PENDING).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=at)
+    )
+    if ids is not None:
+        return rows.filter(pk__in=list(ids))
+    return rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=at))
+
+
 def _claim(*, ids: Iterable[int] | None, limit: int) -> list[EventRecord]:
-    """Take up to `limit` due pending rows (or those of `ids`) under a lease; another relay skips them."""
+    """Take up to `limit` due pending rows (or those of `ids`) under a lease; another relay skips them.
+
+    An idle poll is a read over the partial index, outside any transaction: on SQLite a write transaction (even an
+    empty one) would take the database's write lock ten times a second per relay thread.
+    """
     at = now()
+    if ids is None and not _claimable(ids=None, at=at).exists():
+        return []
     with transaction.atomic():
-        rows = EventRecord.objects.filter(state=EventState.PENDING).filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lt=at)
-        )
-        if ids is not None:
-            rows = rows.filter(pk__in=list(ids))
-        else:
-            rows = rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=at))
+        rows = _claimable(ids=ids, at=at)
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
         claimed = list(rows.order_by("id")[:limit])
