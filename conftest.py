@@ -36,6 +36,12 @@ def _eager_celery(settings):
 
 
 @pytest.fixture(autouse=True)
+def _egress_allows_loopback(settings):
+    """Tests talk to local peers: loopback is allowed explicitly (tests/security proves the default refuses it)."""
+    settings.PIVOTDESK_EGRESS_ALLOW = ["127.0.0.0/8", "::1/128", "localhost"]
+
+
+@pytest.fixture(autouse=True)
 def _events_delivered_after_commit(settings):
     """Domain events are delivered in-process right after commit (the relay process does it in production)."""
     settings.PIVOTDESK_EVENTS_INLINE = True

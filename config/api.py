@@ -6,16 +6,27 @@ Errors are JSON `{"code", "message", "details"?}`; bad input is a 4xx, never a 5
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from pivotdesk.accounts.api_auth import SessionAuth, TokenAuth
 from pivotdesk.common.errors import DomainError
+from pivotdesk.common.json_guard import loads_guarded
 
 log = logging.getLogger(__name__)
+
+
+class GuardedParser(Parser):
+    """JSON bodies nested too deep are refused before parsing (see `pivotdesk.common.json_guard`)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        return cast(dict[str, Any], loads_guarded(request.body))
+
 
 api = NinjaAPI(
     title="PivotDesk API",
@@ -24,6 +35,7 @@ api = NinjaAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
     auth=[TokenAuth(), SessionAuth()],
+    parser=GuardedParser(),
     description=(
         "REST API of PivotDesk. Authenticate with `Authorization: Bearer pd_…` (a personal API token, created in "
         "the UI or with `pivotdesk create-token`) or the agent UI's session. Errors are JSON objects with a "

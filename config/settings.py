@@ -160,6 +160,13 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pivotdesk"}}
 
+# --- login throttling (accounts.login_throttle): failed sign-ins per account and per address, in the cache -------
+AUTHENTICATION_BACKENDS = ["pivotdesk.accounts.login_throttle.ThrottledModelBackend"]
+PIVOTDESK_LOGIN_FAILURES_PER_ACCOUNT = env.int("PIVOTDESK_LOGIN_FAILURES_PER_ACCOUNT", default=5)
+PIVOTDESK_LOGIN_FAILURES_PER_ADDRESS = env.int("PIVOTDESK_LOGIN_FAILURES_PER_ADDRESS", default=20)
+PIVOTDESK_LOGIN_WINDOW_SECONDS = env.int("PIVOTDESK_LOGIN_WINDOW_SECONDS", default=15 * 60)
+PIVOTDESK_LOGIN_LOCKOUT_SECONDS = env.int("PIVOTDESK_LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+
 # --- Celery -----------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
@@ -193,6 +200,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = transport_options(
 PIVOTDESK_API_RATE_LIMIT_PER_MINUTE = env.int("PIVOTDESK_API_RATE_LIMIT_PER_MINUTE", default=600)
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 200
+
+# --- outbound connections (egress guard: docs/security.md "Outbound connections") -----------------------------
+# CIDRs and host names (`*.corp.example` for a domain) that outbound calls may reach although they are not public
+# (on-premises CRMs, LLM servers, webhook receivers). Everything else non-public is refused.
+PIVOTDESK_EGRESS_ALLOW = env.list("PIVOTDESK_EGRESS_ALLOW", default=[])
 
 # --- outgoing webhooks ------------------------------------------------------------------------------------------
 PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS = env.float("PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS", default=10.0)

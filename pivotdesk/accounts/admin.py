@@ -15,7 +15,17 @@ from django.http import HttpRequest
 
 from pivotdesk.accounts import services
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.models import AgentProfile, AgentSkill, ApiToken, Skill, Team, User, Workspace
+from pivotdesk.accounts.login_throttle import ThrottledAdminAuthenticationForm
+from pivotdesk.accounts.models import (
+    AgentProfile,
+    AgentSkill,
+    ApiToken,
+    LoginAudit,
+    Skill,
+    Team,
+    User,
+    Workspace,
+)
 
 # Django's admin classes are generic only for the type checker (no django_stubs_ext monkeypatch at run time).
 if TYPE_CHECKING:
@@ -26,7 +36,9 @@ if TYPE_CHECKING:
     _TeamAdminBase = admin.ModelAdmin[Team]
     _SkillAdminBase = admin.ModelAdmin[Skill]
     _ApiTokenAdminBase = admin.ModelAdmin[ApiToken]
+    _LoginAuditAdminBase = admin.ModelAdmin[LoginAudit]
 else:
+    _LoginAuditAdminBase = admin.ModelAdmin
     _UserAdminBase = DjangoUserAdmin
     _WorkspaceAdminBase = _AgentProfileAdminBase = _TeamAdminBase = _SkillAdminBase = _ApiTokenAdminBase = (
         admin.ModelAdmin
@@ -231,3 +243,23 @@ class ApiTokenAdmin(_ApiTokenAdminBase):
             services.api_token_revoke(actor=Actor.for_site_admin(request.user.get_username()), token=token)
             count += 1
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
+
+
+# The admin's login goes through the same throttled backend; this form shows its lock-out message.
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
+
+@admin.register(LoginAudit)
+class LoginAuditAdmin(_LoginAuditAdminBase):
+    """Failed sign-ins and lock-outs, read-only."""
+
+    list_display = ("created_at", "event", "username", "address", "scope")
+    list_filter = ("event", "scope")
+    search_fields = ("username", "address")
+    readonly_fields = ("created_at", "event", "username", "user", "address", "scope")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LoginAudit | None = None) -> bool:
+        return False

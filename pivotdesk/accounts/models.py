@@ -159,3 +159,28 @@ class ApiToken(WorkspaceScoped):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class LoginEvent(models.TextChoices):
+    FAILED = "failed", _("Failed sign-in")
+    LOCKED_OUT = "locked_out", _("Locked out")
+
+
+class LoginAudit(models.Model):
+    """One failed sign-in or lock-out (agent login and Django admin alike): who was tried, from where, when.
+
+    Global like users (a login is not yet in a workspace). `username` is what was typed, whether or not such an
+    account exists; `user` is set when it does."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    event = models.CharField(max_length=16, choices=LoginEvent.choices)
+    username = models.CharField(max_length=150, blank=True)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    address = models.GenericIPAddressField(null=True, blank=True)
+    scope = models.CharField(max_length=16, blank=True, help_text=_("What was locked: account or address."))
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.username} {self.address or ''}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +32,7 @@ from pivotdesk.channels.services import web_form as form_services
 from pivotdesk.channels.webhooks import json_error, request_meta
 from pivotdesk.common import ratelimit
 from pivotdesk.common.errors import NotFound
+from pivotdesk.common.json_guard import loads_guarded
 from pivotdesk.customers.domain.identity import IdentityError, normalize_email
 from pivotdesk.tickets.models import AuthorType, Message
 
@@ -83,7 +83,7 @@ def _worded(checked: CheckedSubmission) -> dict[str, list[str]]:
 
 def _json_body(request: HttpRequest) -> dict[str, Any] | None:
     try:
-        data = json.loads(request.body or b"{}")
+        data = loads_guarded(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         return None
     return data if isinstance(data, dict) else None

@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from ninja import Query, Router, Schema
 
 from pivotdesk.accounts.api_auth import ApiContext, context
+from pivotdesk.accounts.schemas import Limit, Offset
 from pivotdesk.common.errors import PermissionDenied
 from pivotdesk.common.pagination import paginate
 from pivotdesk.notifications import selectors, services
@@ -51,8 +52,8 @@ class NotificationPage(Schema):
 
 class NotificationFilters(Schema):
     unread: bool = False
-    limit: int = 50
-    offset: int = 0
+    limit: Limit = 50
+    offset: Offset = 0
 
 
 class ReadAllOut(Schema):

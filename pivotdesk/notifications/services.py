@@ -26,7 +26,7 @@ from django.utils.translation import gettext
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Workspace
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system, can
-from pivotdesk.common import outbox
+from pivotdesk.common import egress, outbox
 from pivotdesk.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.notifications import senders
@@ -544,7 +544,40 @@ def validate_apprise_url(url: str) -> str:
             % {"scheme": scheme},
             code=NotificationErrorCode.BAD_URL,
         )
+    _check_apprise_host(url)
     return url
+
+
+# Schemes whose "host" is a server the message is sent to (for the others it is a token or a chat id).
+_SERVER_SCHEMES = frozenset(
+    {"json", "jsons", "xml", "xmls", "form", "forms", "ntfy", "ntfys", "gotify", "gotifys", "apprise", "apprises"}
+    | {"mmost", "mmosts", "rocket", "rockets", "matrix", "matrixs", "mqtt", "mqtts", "rsyslog", "syslog"}
+)
+
+
+def _check_apprise_host(url: str) -> None:
+    """Refuse a target that points at a loopback, private or otherwise internal address (the egress guard's rule;
+    `PIVOTDESK_EGRESS_ALLOW` opens on-premises servers). A name that cannot be resolved now is left to send time."""
+    import apprise
+
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    host = str(getattr(plugin, "host", "") or "")
+    if not host:
+        return
+    scheme = url.split("://", 1)[0].lower()
+    try:
+        if scheme in _SERVER_SCHEMES:
+            egress.check_host(host, int(getattr(plugin, "port", None) or 443))
+        elif egress.parse_ip_literal(host) is not None:
+            egress.check_host(host)
+    except egress.EgressRefused as exc:
+        raise ValidationFailed(
+            gettext("Notifications may not be sent to this address (%(host)s): it is not a public address.")
+            % {"host": host[:200]},
+            code=NotificationErrorCode.BAD_URL,
+        ) from exc
+    except egress.EgressUnreachable:
+        return
 
 
 def target_create(

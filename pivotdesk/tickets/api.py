@@ -7,7 +7,6 @@ parent), which is looked up like a path id.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pydantic
@@ -26,6 +25,7 @@ from pivotdesk.accounts import selectors as account_selectors
 from pivotdesk.accounts.api_auth import ApiContext, context
 from pivotdesk.accounts.schemas import MAX_ID, ErrorOut, Id
 from pivotdesk.common.errors import DomainError, NotFound, ValidationFailed
+from pivotdesk.common.json_guard import loads_guarded
 from pivotdesk.common.pagination import paginate
 from pivotdesk.common.user_files import user_file_response, user_file_url
 from pivotdesk.customers import selectors as customer_selectors
@@ -359,7 +359,7 @@ def _message_input(request: HttpRequest) -> tuple[MessageIn, list[UploadedFile[b
         data = {k: v for k, v in data.items() if v is not None}
     else:
         try:
-            data = json.loads(request.body or b"{}")
+            data = loads_guarded(request.body or b"{}")
         except (ValueError, UnicodeDecodeError) as exc:
             raise DomainError(
                 gettext("The request body is not valid JSON."), code=TicketErrorCode.INVALID_JSON

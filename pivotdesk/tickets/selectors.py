@@ -78,6 +78,8 @@ class TicketFilters:
                     kwargs[key] = int(kwargs[key])
                 except (TypeError, ValueError) as exc:
                     raise ValidationFailed(gettext("Filter '%(key)s' must be an id.") % {"key": key}) from exc
+                if not 1 <= kwargs[key] <= 2**63 - 1:  # beyond 64 bits the database driver overflows (a 500)
+                    raise ValidationFailed(gettext("Filter '%(key)s' must be an id.") % {"key": key})
         for key in ("created_after", "created_before", "updated_after", "updated_before"):
             if isinstance(kwargs.get(key), str):
                 try:

@@ -97,9 +97,14 @@ def redirect_next(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(safe_next(request, fallback))
 
 
+# Ids and page numbers from form input stay within a signed 64-bit integer: the database driver overflows beyond.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def int_or_none(value: Any) -> int | None:
-    """An int from form input, or None when empty or not a number."""
+    """An int from form input, or None when empty, not a number, or beyond 64 bits (no database could hold it)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if INT64_MIN <= number <= INT64_MAX else None

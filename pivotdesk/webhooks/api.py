@@ -11,6 +11,7 @@ from ninja import Query, Router, Schema, Status
 
 from pivotdesk.accounts.api_auth import ApiContext, context, require_admin_scope
 from pivotdesk.accounts.permissions import Perm, require
+from pivotdesk.accounts.schemas import Limit, Offset
 from pivotdesk.common.pagination import paginate
 from pivotdesk.webhooks import selectors, services
 from pivotdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -29,8 +30,8 @@ router = Router(tags=["webhooks"])
 
 class DeliveryFilters(Schema):
     status: str | None = None
-    limit: int = 50
-    offset: int = 0
+    limit: Limit = 50
+    offset: Offset = 0
 
 
 def _admin(request: HttpRequest) -> ApiContext:

@@ -30,6 +30,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.ai.models import LLMCall
+from pivotdesk.common import egress
 from pivotdesk.common.crypto import decrypt_json
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,10 @@ def llm_config(*, workspace_id: int | None = None) -> LLMConfig | None:
     base_url = str(overrides.get("base_url") or settings.PIVOTDESK_LLM_BASE_URL or "").strip()
     if not base_url:
         return None
-    api_key = str(settings.PIVOTDESK_LLM_API_KEY or "")
+    # The global key goes only to the globally configured endpoint: a workspace that points the LLM elsewhere
+    # brings its own key (else anyone able to edit workspace settings could collect the operator's key).
+    global_url = str(settings.PIVOTDESK_LLM_BASE_URL or "").strip().rstrip("/")
+    api_key = str(settings.PIVOTDESK_LLM_API_KEY or "") if base_url.rstrip("/") == global_url else ""
     if overrides.get("api_key_secret"):
         api_key = str(decrypt_json(str(overrides["api_key_secret"])).get("api_key", ""))
     prompt_price, completion_price = _price(overrides.get("price_per_1k", settings.PIVOTDESK_LLM_PRICE_PER_1K))
@@ -180,7 +184,14 @@ def complete_json[T: pydantic.BaseModel](
 @functools.lru_cache(maxsize=16)
 def _client(base_url: str, api_key: str, timeout: float, max_retries: int) -> openai.OpenAI:
     # One client (and connection pool) per endpoint and process; local servers accept any key.
-    return openai.OpenAI(base_url=base_url, api_key=api_key or "none", timeout=timeout, max_retries=max_retries)
+    # Every call goes through the egress guard (a workspace's base URL must not reach internal services).
+    return openai.OpenAI(
+        base_url=base_url,
+        api_key=api_key or "none",
+        timeout=timeout,
+        max_retries=max_retries,
+        http_client=egress.openai_http_client(timeout=timeout),
+    )
 
 
 def _unsupported_json_schema(exc: openai.APIStatusError) -> bool:

@@ -25,6 +25,7 @@ import httpx
 from pivotdesk.ai.domain.steps import Entity, StepOutput, TriageInput
 from pivotdesk.ai.models import Connector
 from pivotdesk.ai.services.connectors import ENTITY_PLACEHOLDER, MAX_FIELDS, connector_secrets
+from pivotdesk.common import egress
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def connector_lookup(
     started = time.perf_counter()
     result = LookupResult(connector=connector.name, connector_id=connector.pk, ok=False)
     own_client = client is None
-    http = client or httpx.Client(follow_redirects=False)
+    http = client or egress.guarded_client(follow_redirects=False)
     try:
         result.status_code, data = _fetch(http, connector, kind, value, timeout)
         result.fields = pick_fields(data, list(connector.fields))
@@ -214,7 +215,7 @@ def enrichment_step(inp: TriageInput, entities: list[Entity]) -> StepOutput:
     facts: list[dict[str, Any]] = []
     lookups = failed = skipped = 0
     deadline = time.monotonic() + BUDGET_SECONDS
-    with httpx.Client(follow_redirects=False) as client:
+    with egress.guarded_client(follow_redirects=False) as client:
         for (kind, value), _entity in unique.items():
             matching = [c for c in connectors if c.entity_kind == kind]
             if not matching:

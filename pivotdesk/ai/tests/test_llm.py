@@ -265,3 +265,29 @@ def test_workspace_overrides_endpoint_model_key_and_price(settings, peer, ticket
     assert request.json["model"] == "deepseek-chat"
     assert request.headers["authorization"] == "Bearer sk-workspace"
     assert LLMCall.objects.get().cost == Decimal("0.210000")  # 0.12 + 0.09
+
+
+def test_the_global_key_is_never_sent_to_a_workspace_defined_base_url(settings, peer, ticket):
+    # Given a global endpoint with the operator's key, and a workspace pointing the LLM at its own URL without a key
+    settings.PIVOTDESK_LLM_BASE_URL = "https://llm.operator.example/v1"
+    settings.PIVOTDESK_LLM_API_KEY = "sk-operator"
+    ticket.workspace.settings = {"ai": {"llm": {"base_url": peer.base_url, "max_retries": 0}}}
+    ticket.workspace.save()
+
+    # When the workspace's LLM is called
+    summary_step(_input(ticket), entities=[])
+
+    # Then the workspace's endpoint got the call, but not the operator's key
+    assert peer.completions
+    assert "sk-operator" not in peer.completions[0].headers.get("authorization", "")
+
+
+def test_the_global_key_goes_to_the_global_base_url(settings, peer, ticket):
+    settings.PIVOTDESK_LLM_BASE_URL = peer.base_url + "/"
+    settings.PIVOTDESK_LLM_API_KEY = "sk-operator"
+    ticket.workspace.settings = {"ai": {"llm": {"base_url": peer.base_url, "max_retries": 0}}}
+    ticket.workspace.save()
+
+    summary_step(_input(ticket), entities=[])
+
+    assert peer.completions[0].headers["authorization"] == "Bearer sk-operator"

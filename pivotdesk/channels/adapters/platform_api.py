@@ -18,6 +18,7 @@ from pivotdesk.channels.domain.inbound import InboundAttachment, PayloadError
 from pivotdesk.channels.services.inbound import inbound_store
 from pivotdesk.channels.services.outbox import SendError
 from pivotdesk.channels.webhooks import request_meta
+from pivotdesk.common import egress
 from pivotdesk.tickets.models import AuthorType, Message
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def call(
     if content is not None:
         all_headers["Content-Type"] = "application/json; charset=utf-8"
     try:
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+        with egress.guarded_client(timeout=TIMEOUT, follow_redirects=False) as client:
             return client.request(method, url, params=params, content=content, headers=all_headers)
     except httpx.HTTPError as exc:
         raise SendError(f"{what}: {type(exc).__name__}: {exc}") from exc
@@ -97,7 +98,7 @@ def download(
     """Download a file (size-capped, streamed): (content, content type, filename from Content-Disposition)."""
     try:
         with (
-            httpx.Client(timeout=MEDIA_TIMEOUT, follow_redirects=True) as client,
+            egress.guarded_client(timeout=MEDIA_TIMEOUT, follow_redirects=True) as client,
             client.stream("GET", url, params=params, headers={"User-Agent": USER_AGENT, **(headers or {})}) as resp,
         ):
             if resp.status_code != 200:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,7 @@ from pivotdesk.channels.adapters.platform_api import (
 from pivotdesk.channels.domain.inbound import InboundAttachment, NormalizedInbound, PayloadError
 from pivotdesk.channels.services.outbox import SendError
 from pivotdesk.channels.webhooks import json_error, register_webhook, store_and_queue
+from pivotdesk.common.json_guard import loads_guarded
 
 if TYPE_CHECKING:
     from pivotdesk.channels.models import ChannelAccount, InboundPayload, OutboundMessage
@@ -208,7 +208,7 @@ def normalize_update(update: dict[str, Any], account: ChannelAccount | None) -> 
 def parse_telegram_payload(payload: InboundPayload) -> list[NormalizedInbound]:
     ensure_accepted(payload)
     try:
-        update = json.loads(bytes(payload.raw))
+        update = loads_guarded(bytes(payload.raw))
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError(f"Not JSON: {exc}") from exc
     if not isinstance(update, dict):
@@ -227,7 +227,7 @@ def telegram_webhook(request: HttpRequest, account: ChannelAccount) -> HttpRespo
         store_rejected(request, account, reason="bad secret token")
         return json_error(401, "bad_signature", "Missing or wrong secret token.")
     try:
-        update = json.loads(request.body)
+        update = loads_guarded(request.body)
     except (ValueError, UnicodeDecodeError):
         update = None
     external_id = external_id_of(update) if isinstance(update, dict) else ""

@@ -8,6 +8,7 @@ other 4xx answers (bad token, unknown recipient) are permanent. Media downloads 
 from __future__ import annotations
 
 import mimetypes
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +18,11 @@ from django.conf import settings
 
 from pivotdesk.channels.domain.inbound import InboundAttachment
 from pivotdesk.channels.services.outbox import SendError
+from pivotdesk.common import egress
 
 SEND_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 MEDIA_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+MEDIA_TOTAL_SECONDS = 120.0  # a whole download, however slowly the server trickles bytes
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 USER_AGENT = "PivotDesk/1 (+https://github.com/pivotdesk)"
 
@@ -42,17 +45,17 @@ def send_request(
     if not url.startswith(("http://", "https://")):
         raise SendError(f"Misconfigured channel: '{url[:200]}' is not an http(s) URL.", permanent=True)
     try:
-        response = httpx.request(
-            method,
-            url,
-            json=json_body,
-            content=content,
-            data=data,
-            headers={"User-Agent": USER_AGENT, **(headers or {})},
-            params=params,
-            auth=auth,
-            timeout=SEND_TIMEOUT,
-        )
+        with egress.guarded_client(timeout=SEND_TIMEOUT) as client:
+            response = client.request(
+                method,
+                url,
+                json=json_body,
+                content=content,
+                data=data,
+                headers={"User-Agent": USER_AGENT, **(headers or {})},
+                params=params,
+                auth=auth,
+            )
     except httpx.HTTPError as exc:
         raise SendError(f"{type(exc).__name__} calling {_redacted(url)}: {exc}") from exc
     if response.is_success or response.status_code in accept:
@@ -94,22 +97,21 @@ def fetch_media(
         raise MediaError(f"not an http(s) URL: {url[:200]!r}")
     limit = int(settings.PIVOTDESK_ATTACHMENT_MAX_BYTES)
     try:
-        with httpx.stream(
-            "GET",
-            url,
-            headers={"User-Agent": USER_AGENT, **(headers or {})},
-            auth=auth,
-            timeout=MEDIA_TIMEOUT,
-            follow_redirects=True,
-        ) as response:
+        with (
+            egress.guarded_client(timeout=MEDIA_TIMEOUT, follow_redirects=True) as client,
+            client.stream("GET", url, headers={"User-Agent": USER_AGENT, **(headers or {})}, auth=auth) as response,
+        ):
             if not response.is_success:
                 raise MediaError(f"HTTP {response.status_code} from {_redacted(url)}")
             chunks: list[bytes] = []
             size = 0
+            deadline = time.monotonic() + MEDIA_TOTAL_SECONDS
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > limit:
                     raise MediaError(f"larger than {limit} bytes")
+                if time.monotonic() > deadline:
+                    raise MediaError(f"took longer than {MEDIA_TOTAL_SECONDS:g} s")
                 chunks.append(chunk)
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     except httpx.HTTPError as exc:

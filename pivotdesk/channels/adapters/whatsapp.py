@@ -12,7 +12,6 @@ Account secrets: access_token, app_secret, verify_token.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +42,7 @@ from pivotdesk.channels.models import OutboundMessage
 from pivotdesk.channels.services.outbox import SendError
 from pivotdesk.channels.webhooks import json_error, register_webhook, store_and_queue
 from pivotdesk.common.errors import DomainError
+from pivotdesk.common.json_guard import loads_guarded
 from pivotdesk.customers import services as customer_services
 from pivotdesk.customers.domain.identity import IdentityError, normalize_phone
 from pivotdesk.customers.models import ChannelIdentity
@@ -277,7 +277,7 @@ def normalize_whatsapp(
 def parse_whatsapp_payload(payload: InboundPayload) -> list[NormalizedInbound]:
     ensure_accepted(payload)
     try:
-        body = json.loads(bytes(payload.raw))
+        body = loads_guarded(bytes(payload.raw))
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError(f"Not JSON: {exc}") from exc
     if not isinstance(body, dict):
@@ -304,7 +304,7 @@ def whatsapp_webhook(request: HttpRequest, account: ChannelAccount) -> HttpRespo
         store_rejected(request, account, reason="bad signature", extra_headers=(SIGNATURE_HEADER,))
         return json_error(401, "bad_signature", "Missing or wrong X-Hub-Signature-256.")
     try:
-        body = json.loads(request.body)
+        body = loads_guarded(request.body)
         ids = message_ids(body) if isinstance(body, dict) else []
     except (ValueError, UnicodeDecodeError):
         ids = []

@@ -16,6 +16,7 @@ from pivotdesk.channels.domain.web_form import CheckedSubmission, FormField
 from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundStatus
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
 from pivotdesk.common.errors import DomainError
+from pivotdesk.common.json_guard import loads_guarded
 from pivotdesk.customers import services as customer_services
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import Ticket
@@ -86,7 +87,7 @@ def inbound_reprocess(*, actor: Actor, payload: InboundPayload) -> InboundPayloa
 
 def _apply_form_extras(payload: InboundPayload, ticket_id: int) -> None:
     try:
-        document = json.loads(bytes(payload.raw))
+        document = loads_guarded(bytes(payload.raw))
     except ValueError:
         return
     ticket = Ticket.objects.select_related("requester").get(pk=ticket_id)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from pivotdesk.accounts import services as account_services
 from pivotdesk.accounts.api_auth import SESSION_WORKSPACE_KEY
+from pivotdesk.accounts.login_throttle import ThrottledAuthenticationForm
 from pivotdesk.accounts.models import TokenScope
 from pivotdesk.accounts.permissions import Perm, can
 from pivotdesk.accounts.selectors import memberships_for_user, token_list
@@ -25,6 +26,7 @@ class LoginView(auth_views.LoginView):
 
     template_name = "web/account/login.html"
     redirect_authenticated_user = True
+    authentication_form = ThrottledAuthenticationForm
 
 
 login_view = LoginView.as_view()

@@ -27,7 +27,7 @@ from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.permissions import authorize_system
-from pivotdesk.common import outbox
+from pivotdesk.common import egress, outbox
 from pivotdesk.common.errors import Conflict
 from pivotdesk.common.outbox import OutboxStatus
 from pivotdesk.common.time import now
@@ -159,7 +159,7 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> _Outcome:
     started = time.perf_counter()
     try:
         with (
-            httpx.Client(timeout=timeout, follow_redirects=False, verify=_ssl_context()) as client,
+            egress.guarded_client(timeout=timeout, follow_redirects=False, verify=_ssl_context()) as client,
             client.stream("POST", endpoint.url, content=body, headers=headers) as response,
         ):
             excerpt = bytearray()

@@ -353,7 +353,7 @@ def test_an_unreachable_receiver_is_a_recorded_failure(workspace, receiver, djan
         tasks.webhook_fan_out.delay(_event(workspace))
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == OutboxStatus.QUEUED
-    assert delivery.last_error.startswith("ConnectError")
+    assert "Could not connect" in delivery.last_error  # terse: an open and a closed port look alike
 
 
 def test_a_redirect_is_not_followed_and_counts_as_a_failure(workspace, receiver, django_capture_on_commit_callbacks):

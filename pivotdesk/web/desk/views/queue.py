@@ -46,6 +46,8 @@ COLUMNS = (
     ("sla", gettext_lazy("SLA"), "sla_due_at"),
     ("updated", gettext_lazy("Updated"), "updated_at"),
 )
+# The highest page number read from the query string (page × PAGE_SIZE must stay a 64-bit offset).
+MAX_PAGE = 1_000_000
 # Sorts the queue adds on top of the ticket selector's: the next SLA deadline, soonest first, tickets without one last.
 DEADLINE_SORT = "sla_due_at"
 
@@ -63,7 +65,8 @@ class QueueState:
         filters = {k: request.GET.get(k, "").strip() for k in FILTER_KEYS}
         filters = {k: v for k, v in filters.items() if v}
         filters.setdefault("scope", DEFAULT_SCOPE)
-        page = max(1, int_or_none(request.GET.get("page")) or 1)
+        # Past the last page shows an empty page; the cap keeps the offset within the database's integers.
+        page = min(MAX_PAGE, max(1, int_or_none(request.GET.get("page")) or 1))
         # A search without a chosen sort shows the best matches first.
         default = ticket_selectors.RELEVANCE if filters.get("q") else ticket_selectors.DEFAULT_SORT
         return cls(filters=filters, sort=request.GET.get("sort", "").strip() or default, page=page)

@@ -1,0 +1,1 @@
+"""The permanent security suite: attacks across every entry point (SSRF matrix, …)."""
