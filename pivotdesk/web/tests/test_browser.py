@@ -117,8 +117,10 @@ def test_reply_status_and_collision_in_english_and_chinese(chromium: Browser, li
     expect(page.locator("#timeline")).to_contain_text("王芳 added a public reply")
     expect(page.locator("#timeline")).to_contain_text("王芳 changed status New → Open")
 
-    # The sidebar refreshes after the reply (New → Open) before the agent picks the next status, as a user sees it.
+    # The sidebar refreshes after the reply (New → Open) before the agent picks the next status, as a user sees it;
+    # wait until that refresh and the timeline's have landed (a swap after the pick would replace the select).
     expect(page.locator("#prop-status")).to_have_value("cat:open")
+    page.wait_for_load_state("networkidle")
     # s focuses status; choosing Pending saves at once and lands on the timeline.
     page.keyboard.press("s")
     expect(page.locator("#prop-status")).to_be_focused()
