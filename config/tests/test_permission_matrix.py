@@ -332,10 +332,6 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
         Case(Perm.TICKET_REPLY_PUBLIC, lambda w, a: {"ticket": w.ticket(), "body": "Try again"}, "public reply"),
         Case(Perm.TICKET_NOTE, lambda w, a: {"ticket": w.ticket(), "body": "Hm", "kind": "note"}, "internal note"),
     ),
-    "tickets.services.messages.create_message": (
-        Case(Perm.TICKET_REPLY_PUBLIC, lambda w, a: {"ticket": w.ticket(), "body": "Try again"}, "public reply"),
-        Case(Perm.TICKET_NOTE, lambda w, a: {"ticket": w.ticket(), "body": "Hm", "kind": "note"}, "internal note"),
-    ),
     "tickets.services.messages.attachment_add": (
         Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "filename": "a.txt", "content": b"x"}, "ticket"),
         Case(

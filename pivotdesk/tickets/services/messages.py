@@ -61,122 +61,91 @@ def message_create(
 ) -> Message:
     """Add a message to a ticket and publish `message.created`. The same external id on the same channel gives the
     same message back (idempotent delivery). Agent replies set first response; customer messages reopen."""
-    with transaction.atomic():
-        return create_message(
+    # ticket_create's first message runs inside ticket_create's transaction without a savepoint of its own (two
+    # statements fewer per ticket): an error there rolls the whole new ticket back anyway.
+    with transaction.atomic(savepoint=not _initial):
+        if kind not in MessageKind.values:
+            raise ValidationFailed(
+                gettext("Unknown message kind '%(kind)s'.") % {"kind": kind}, details={"kind": MessageKind.values}
+            )
+        body, body_html, external_id = without_nul(body), without_nul(body_html), without_nul(external_id)
+        metadata = without_nul(metadata) if metadata else metadata
+        channel = channel or (ticket.channel if as_customer else Channel.AGENT)
+        if channel not in Channel.values:
+            raise ValidationFailed(gettext("Unknown channel '%(channel)s'.") % {"channel": channel})
+        if external_id:
+            existing = Message.objects.filter(
+                workspace_id=ticket.workspace_id, channel=channel, external_id=external_id
+            )
+            found = existing.first()
+            if found is not None:
+                if _initial:  # ticket_create counted this message in advance: it is not this ticket's
+                    Ticket.objects.filter(pk=ticket.pk).update(message_count=0, last_customer_message_at=None)
+                return found
+        author_type = _author(actor, as_customer or actor.kind == "contact")
+        authorize(
+            actor,
+            Perm.TICKET_REPLY_PUBLIC if kind == MessageKind.PUBLIC else Perm.TICKET_NOTE,
+            workspace_id=ticket.workspace_id,
+        )
+        if author_type == AuthorType.CONTACT and kind != MessageKind.PUBLIC:
+            raise ValidationFailed(gettext("Customers write public messages only."))
+        if not (body.strip() or body_html.strip() or attachments):
+            raise ValidationFailed(gettext("A message needs text or an attachment."))
+        if len(body) > MAX_BODY or len(body_html) > MAX_BODY:
+            raise ValidationFailed(gettext("A message is at most 1,000,000 characters."))
+        if ticket.merged_into_id is not None:
+            ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+        if not _initial:
+            ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+            if ticket.status == Status.CLOSED and author_type != AuthorType.SYSTEM:
+                raise Conflict(
+                    gettext("This ticket is closed; open a follow-up ticket instead."),
+                    code=TicketErrorCode.TICKET_CLOSED,
+                )
+        html = sanitize_html(body_html) if body_html.strip() else text_to_html(body)
+        text = body if body.strip() else html_to_text(html)
+        message = Message(
+            workspace_id=ticket.workspace_id,
             ticket=ticket,
-            actor=actor,
-            body=body,
-            body_html=body_html,
             kind=kind,
-            as_customer=as_customer,
+            author_type=author_type,
+            author_agent=actor.agent if author_type in (AuthorType.AGENT, AuthorType.BOT) else None,
+            author_contact_id=(author_contact.pk if author_contact else ticket.requester_id)
+            if author_type == AuthorType.CONTACT
+            else None,
+            author_label="" if author_type in (AuthorType.AGENT, AuthorType.CONTACT) else actor.display,
+            body_text=text,
+            body_html=html,
             channel=channel,
             external_id=external_id,
-            metadata=metadata,
-            attachments=attachments,
-            status_after=status_after,
-            author_contact=author_contact,
-            created_at=created_at,
-            _initial=_initial,
+            metadata=metadata or {},
         )
-
-
-def create_message(
-    *,
-    ticket: Ticket,
-    actor: Actor,
-    body: str = "",
-    body_html: str = "",
-    kind: str = MessageKind.PUBLIC,
-    as_customer: bool = False,
-    channel: str | None = None,
-    external_id: str = "",
-    metadata: dict[str, Any] | None = None,
-    attachments: list[AttachmentInput] | None = None,
-    status_after: str | None = None,
-    author_contact: Contact | None = None,
-    created_at: Any = None,
-    _initial: bool = False,
-) -> Message:
-    """`message_create` inside the caller's transaction (no savepoint): for `ticket_create`'s first message."""
-    if kind not in MessageKind.values:
-        raise ValidationFailed(
-            gettext("Unknown message kind '%(kind)s'.") % {"kind": kind}, details={"kind": MessageKind.values}
-        )
-    body, body_html, external_id = without_nul(body), without_nul(body_html), without_nul(external_id)
-    metadata = without_nul(metadata) if metadata else metadata
-    channel = channel or (ticket.channel if as_customer else Channel.AGENT)
-    if channel not in Channel.values:
-        raise ValidationFailed(gettext("Unknown channel '%(channel)s'.") % {"channel": channel})
-    if external_id:
-        existing = Message.objects.filter(workspace_id=ticket.workspace_id, channel=channel, external_id=external_id)
-        found = existing.first()
-        if found is not None:
-            if _initial:  # ticket_create counted this message in advance: it is not this ticket's
-                Ticket.objects.filter(pk=ticket.pk).update(message_count=0, last_customer_message_at=None)
-            return found
-    author_type = _author(actor, as_customer or actor.kind == "contact")
-    authorize(
-        actor,
-        Perm.TICKET_REPLY_PUBLIC if kind == MessageKind.PUBLIC else Perm.TICKET_NOTE,
-        workspace_id=ticket.workspace_id,
-    )
-    if author_type == AuthorType.CONTACT and kind != MessageKind.PUBLIC:
-        raise ValidationFailed(gettext("Customers write public messages only."))
-    if not (body.strip() or body_html.strip() or attachments):
-        raise ValidationFailed(gettext("A message needs text or an attachment."))
-    if len(body) > MAX_BODY or len(body_html) > MAX_BODY:
-        raise ValidationFailed(gettext("A message is at most 1,000,000 characters."))
-    if ticket.merged_into_id is not None:
-        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
-    if not _initial:
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        if ticket.status == Status.CLOSED and author_type != AuthorType.SYSTEM:
-            raise Conflict(
-                gettext("This ticket is closed; open a follow-up ticket instead."), code=TicketErrorCode.TICKET_CLOSED
+        message.save()
+        at = created_at or message.created_at
+        if created_at is not None:
+            Message.objects.filter(pk=message.pk).update(created_at=created_at)
+            message.created_at = created_at
+        for filename, content, content_type in attachments or []:
+            attachment_add(
+                ticket=ticket,
+                actor=actor,
+                message=message,
+                filename=filename,
+                content=content,
+                content_type=content_type,
             )
-    html = sanitize_html(body_html) if body_html.strip() else text_to_html(body)
-    text = body if body.strip() else html_to_text(html)
-    message = Message(
-        workspace_id=ticket.workspace_id,
-        ticket=ticket,
-        kind=kind,
-        author_type=author_type,
-        author_agent=actor.agent if author_type in (AuthorType.AGENT, AuthorType.BOT) else None,
-        author_contact_id=(author_contact.pk if author_contact else ticket.requester_id)
-        if author_type == AuthorType.CONTACT
-        else None,
-        author_label="" if author_type in (AuthorType.AGENT, AuthorType.CONTACT) else actor.display,
-        body_text=text,
-        body_html=html,
-        channel=channel,
-        external_id=external_id,
-        metadata=metadata or {},
-    )
-    message.save()
-    at = created_at or message.created_at
-    if created_at is not None:
-        Message.objects.filter(pk=message.pk).update(created_at=created_at)
-        message.created_at = created_at
-    for filename, content, content_type in attachments or []:
-        attachment_add(
-            ticket=ticket,
-            actor=actor,
-            message=message,
-            filename=filename,
-            content=content,
-            content_type=content_type,
+        _after_message(ticket, message, actor, at, status_after, initial=_initial)
+        events.emit(
+            events.MESSAGE_CREATED,
+            workspace_id=ticket.workspace_id,
+            ticket_id=ticket.pk,
+            message_id=message.pk,
+            kind=kind,
+            author_type=author_type,
+            channel=channel,
         )
-    _after_message(ticket, message, actor, at, status_after, initial=_initial)
-    events.emit(
-        events.MESSAGE_CREATED,
-        workspace_id=ticket.workspace_id,
-        ticket_id=ticket.pk,
-        message_id=message.pk,
-        kind=kind,
-        author_type=author_type,
-        channel=channel,
-    )
-    return message
+        return message
 
 
 def _after_message(

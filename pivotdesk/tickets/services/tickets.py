@@ -156,7 +156,7 @@ def ticket_create(
 ) -> Ticket:
     """Open a ticket for a requester, with its first message (from the requester unless `public` is False or an
     agent creates it on the customer's behalf), and publish `ticket.created`."""
-    from pivotdesk.tickets.services.messages import create_message
+    from pivotdesk.tickets.services.messages import message_create
 
     _require(actor, Perm.TICKET_CREATE, workspace.pk)
     _same_workspace(workspace.pk, requester=requester, category=category, team=team, assignee=assignee)
@@ -218,7 +218,7 @@ def ticket_create(
     # ticket.created is published before the first message.created, so subscribers see the ticket first.
     events.emit(events.TICKET_CREATED, workspace_id=workspace.pk, ticket_id=ticket.pk, channel=channel)
     if first_message:
-        create_message(
+        message_create(
             ticket=ticket,
             actor=actor,
             body=body,
