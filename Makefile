@@ -15,7 +15,7 @@ PYTHON := $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null 
 endif
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: run install migrate seed test lint types contracts pytest pytest-postgres bench clean messages python
+.PHONY: run install install-dev migrate seed test lint types contracts pytest pytest-postgres bench clean messages python
 
 # Fails early, and clearly, without Python 3.12 (checked only when the virtualenv must be built).
 define need_python
@@ -35,12 +35,21 @@ python: ## check that Python 3.12 is there
 	"$(PYTHON)" -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(BIN)/python: pyproject.toml uv.lock | $(UV)
+# `make run` installs what PivotDesk needs to run (no test, lint or browser tools: a much smaller virtualenv);
+# `make test` adds the development group. --inexact keeps a developer's test tools when `make run` syncs again.
+$(VENV)/.runtime: pyproject.toml uv.lock | $(UV)
+	$(need_python)
+	$(UV) sync --frozen --no-dev --inexact --python "$(PYTHON)"
+	@touch $@
+
+$(VENV)/.dev: pyproject.toml uv.lock | $(UV)
 	$(need_python)
 	$(UV) sync --frozen --python "$(PYTHON)"
-	@touch $(BIN)/python
+	@touch $@ $(VENV)/.runtime
 
-install: $(BIN)/python ## create the virtualenv and install the locked dependencies
+install: $(VENV)/.runtime ## create the virtualenv with the locked runtime dependencies
+
+install-dev: $(VENV)/.dev ## add the development tools (tests, lint, types, browser)
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -59,29 +68,29 @@ run: seed ## installed, migrated, demo data, web + worker + scheduler; Ctrl-C st
 	@$(BIN)/python manage.py demo_banner
 	PYTHONUNBUFFERED=1 exec $(BIN)/honcho start -f Procfile
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-types: install
+types: install-dev
 	$(BIN)/mypy pivotdesk config
 
-contracts: install
+contracts: install-dev
 	$(BIN)/lint-imports
 
-pytest: install
+pytest: install-dev
 	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not browser"
 	$(BIN)/pytest -q -m browser
 
 # The same suite on PostgreSQL when PIVOTDESK_TEST_DATABASE_URL is set (CI sets it).
-pytest-postgres: install
+pytest-postgres: install-dev
 	@if [ -n "$$PIVOTDESK_TEST_DATABASE_URL" ]; then \
 		DATABASE_URL="$$PIVOTDESK_TEST_DATABASE_URL" $(BIN)/pytest -q -n 2 --dist loadgroup -m "not browser"; \
 	else echo "PIVOTDESK_TEST_DATABASE_URL not set: PostgreSQL suite skipped"; fi
 
 test: lint types contracts pytest pytest-postgres ## lint, types, import contracts, all tests
 
-bench: install ## benchmarks (never part of make test)
+bench: install-dev ## benchmarks (never part of make test)
 	$(BIN)/python -m bench
 
 clean:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
-from django_stubs_ext import StrOrPromise
 
 from pivotdesk.common.errors import ValidationFailed
+
+if TYPE_CHECKING:  # a type-checking package: not installed by `make run`
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
