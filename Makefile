@@ -65,7 +65,8 @@ seed: migrate ## seed the demo workspace when the database is empty, train its f
 
 run: seed ## installed, migrated, demo data, web + worker + scheduler; Ctrl-C stops all
 	$(BIN)/python manage.py collectstatic --noinput >/dev/null
-	@$(BIN)/python manage.py demo_banner
+	@# The banner waits for the web server to answer, so its link works when it appears.
+	@($(BIN)/python manage.py demo_banner --wait 300 &)
 	PYTHONUNBUFFERED=1 exec $(BIN)/honcho start -f Procfile
 
 lint: install-dev

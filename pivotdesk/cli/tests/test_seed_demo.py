@@ -117,3 +117,36 @@ def test_demo_banner_without_demo_data(db):
     call_command("demo_banner", stdout=out)
     assert "http://127.0.0.1:8000/" in out.getvalue()
     assert DEMO_PASSWORD not in out.getvalue()
+
+
+def test_demo_banner_waits_for_the_server(db, monkeypatch):
+    """`make run` prints the banner when the web server answers, not before (issue 12)."""
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
+    port = server.server_address[1]
+    monkeypatch.setenv("PIVOTDESK_BIND", f"127.0.0.1:{port}")
+    out = StringIO()
+    server.server_close()  # nothing listens yet: the wait runs out
+    with pytest.raises(CommandError, match="did not answer"):
+        call_command("demo_banner", wait=1, stdout=out)
+    assert "Web:" not in out.getvalue()
+
+    server = http.server.HTTPServer(("127.0.0.1", port), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        call_command("demo_banner", wait=10, stdout=out)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert f"http://127.0.0.1:{port}/" in out.getvalue() and "answering after" in out.getvalue()
