@@ -62,6 +62,28 @@ def _routing_refreshes_in_the_foreground(settings):
     settings.ROUTING_LOAD_REFRESH_IN_BACKGROUND = False
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _shared_cache_per_test_process(tmp_path_factory):
+    """The `shared` cache (rate limits, login throttle) is a SQLite file every process on the machine uses: each
+    pytest process (xdist worker) gets a file of its own, so parallel workers never count each other's hits."""
+    from django.conf import settings as django_settings
+    from django.test.utils import override_settings
+
+    caches = dict(django_settings.CACHES)
+    if caches.get("shared", {}).get("BACKEND") == "pivotdesk.common.sqlite_cache.SQLiteFileCache":
+        caches["shared"] = {**caches["shared"], "LOCATION": str(tmp_path_factory.mktemp("cache") / "shared.sqlite3")}
+    with override_settings(CACHES=caches):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _shared_cache_cleared(_shared_cache_per_test_process):
+    """Every test starts with no rate-limit counts or login locks (tests clear the default cache themselves)."""
+    from django.core.cache import caches
+
+    caches["shared"].clear()
+
+
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
+from config import keyfiles
 from config.broker import transport_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,12 +24,42 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="pivotdesk-insecure-dev-key-change-me-in-production-0123456789")
+
+# --- secrets (docs/security.md, "Secrets and deployment settings"; config/keyfiles.py) ---------------------------
+# PIVOTDESK_PRODUCTION=true marks a real deployment: the process refuses to start unless SECRET_KEY (50+ random
+# characters, not the old public default) and PIVOTDESK_FIELD_KEY come from the environment, and DEBUG is off.
+# Without it (the embedded default), a missing SECRET_KEY / PIVOTDESK_FIELD_KEY is generated once into
+# VAR_DIR/secret_key / VAR_DIR/field_key (mode 0600) and read from there afterwards: keep those files with the
+# database (a backup without field_key cannot read the channel secrets in it).
+PIVOTDESK_PRODUCTION = env.bool("PIVOTDESK_PRODUCTION", default=False)
+try:
+    SECRET_KEY = keyfiles.secret_key(
+        from_env=env.str("SECRET_KEY", default=""), production=PIVOTDESK_PRODUCTION, var_dir=VAR_DIR
+    )
+    # Encryption of secrets at rest (channel passwords and tokens, connector headers, notification URLs; see
+    # pivotdesk.common.crypto), separate from SECRET_KEY: comma-separated Fernet keys, the first encrypts, all decrypt.
+    # Rotate: put a new key first, run `manage.py rotate_field_key`, then drop the old one.
+    PIVOTDESK_FIELD_KEY = ",".join(
+        keyfiles.field_keys(
+            from_env=env.str("PIVOTDESK_FIELD_KEY", default=""), production=PIVOTDESK_PRODUCTION, var_dir=VAR_DIR
+        )
+    )
+    # Older keys that still decrypt (comma-separated; the same as listing them after the first PIVOTDESK_FIELD_KEY).
+    PIVOTDESK_FIELD_KEY_OLD = env.str("PIVOTDESK_FIELD_KEY_OLD", default="")
+    for _position, _old_key in enumerate(k.strip() for k in PIVOTDESK_FIELD_KEY_OLD.split(",") if k.strip()):
+        keyfiles.check_fernet_key(_old_key, what=f"PIVOTDESK_FIELD_KEY_OLD (key {_position + 1})")
+    if PIVOTDESK_PRODUCTION and DEBUG:
+        raise keyfiles.KeyConfigurationError("PIVOTDESK_PRODUCTION is on: DEBUG must be off.")
+except keyfiles.KeyConfigurationError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+# Before issue 11 the field key was derived from SECRET_KEY (or from the public default one): such keys still decrypt,
+# never encrypt, so an upgrade loses nothing. Once `rotate_field_key` reports nothing left on them, turn this off.
+PIVOTDESK_FIELD_KEY_LEGACY = env.bool("PIVOTDESK_FIELD_KEY_LEGACY", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_apps.OperatorAdminConfig",  # Django admin, superusers only (config/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -63,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "pivotdesk.common.csp.ContentSecurityPolicyMiddleware",  # our scripts/styles only (docs/security.md)
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -155,11 +188,25 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- cache ------------------------------------------------------------------------------------------------------
+# "default": per-process memory unless REDIS_URL. "shared": what every process must count together — the rate
+# limits and the login throttle (common.ratelimit) — Redis when REDIS_URL is set (needed with more than one machine),
+# else a SQLite file of its own shared by every process on this machine (common.sqlite_cache: atomic increments).
 REDIS_URL = env.str("REDIS_URL", default="")
+PIVOTDESK_SHARED_CACHE_FILE = env.str("PIVOTDESK_SHARED_CACHE_FILE", default=str(VAR_DIR / "cache.sqlite3"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "shared": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pivotdesk"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pivotdesk"},
+        "shared": {
+            "BACKEND": "pivotdesk.common.sqlite_cache.SQLiteFileCache",
+            "LOCATION": PIVOTDESK_SHARED_CACHE_FILE,
+            "OPTIONS": {"MAX_ENTRIES": 200_000},
+        },
+    }
 
 # --- login throttling (accounts.login_throttle): failed sign-ins per account and per address, in the cache -------
 AUTHENTICATION_BACKENDS = ["pivotdesk.accounts.login_throttle.ThrottledModelBackend"]
@@ -210,6 +257,14 @@ PIVOTDESK_EGRESS_ALLOW = env.list("PIVOTDESK_EGRESS_ALLOW", default=[])
 # --- outgoing webhooks ------------------------------------------------------------------------------------------
 PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS = env.float("PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 PIVOTDESK_WEBHOOK_MAX_ATTEMPTS = env.int("PIVOTDESK_WEBHOOK_MAX_ATTEMPTS", default=8)
+# After a secret rotation, deliveries are signed with the previous secret too for this long (docs/security.md).
+PIVOTDESK_WEBHOOK_SECRET_GRACE_HOURS = env.float("PIVOTDESK_WEBHOOK_SECRET_GRACE_HOURS", default=24.0)
+# Inbound channel webhooks: calls rejected for a bad signature are stored (64 KB each) at most this many per channel
+# account per window; beyond it, 1 in SAMPLE is stored and the rest only counted; kept for KEEP_DAYS.
+PIVOTDESK_REJECTED_INBOUND_LIMIT = env.int("PIVOTDESK_REJECTED_INBOUND_LIMIT", default=20)
+PIVOTDESK_REJECTED_INBOUND_WINDOW_SECONDS = env.int("PIVOTDESK_REJECTED_INBOUND_WINDOW_SECONDS", default=600)
+PIVOTDESK_REJECTED_INBOUND_SAMPLE = env.int("PIVOTDESK_REJECTED_INBOUND_SAMPLE", default=100)
+PIVOTDESK_REJECTED_INBOUND_KEEP_DAYS = env.float("PIVOTDESK_REJECTED_INBOUND_KEEP_DAYS", default=14.0)
 
 # --- notifications (email via EMAIL_URL, the rest via apprise) ------------------------------------------------------
 # System mail (notification emails; customer replies go through the channels' mailboxes). EMAIL_URL such as
@@ -228,10 +283,6 @@ PIVOTDESK_NOTIFICATION_TIMEOUT_SECONDS = env.float("PIVOTDESK_NOTIFICATION_TIMEO
 # Links in emails and IM messages are made absolute with this (e.g. https://desk.example.com).
 PIVOTDESK_BASE_URL = env.str("PIVOTDESK_BASE_URL", default="")
 
-# --- secrets at rest (channel passwords and tokens): a Fernet key, derived from SECRET_KEY when unset ------------
-PIVOTDESK_FIELD_KEY = env.str("PIVOTDESK_FIELD_KEY", default="")
-PIVOTDESK_FIELD_KEY_OLD = env.str("PIVOTDESK_FIELD_KEY_OLD", default="")
-
 # --- channels -----------------------------------------------------------------------------------------------------
 # Mail from the same sender with the same normalised subject within this window threads onto the same ticket.
 PIVOTDESK_EMAIL_THREAD_WINDOW_HOURS = env.int("PIVOTDESK_EMAIL_THREAD_WINDOW_HOURS", default=72)
@@ -243,6 +294,18 @@ PIVOTDESK_OUTBOX_MAX_ATTEMPTS = env.int("PIVOTDESK_OUTBOX_MAX_ATTEMPTS", default
 # Public web form: submissions per IP per hour. Chat: a visitor silent this long has left; replies go by email.
 PIVOTDESK_WEB_FORM_RATE_PER_HOUR = env.int("PIVOTDESK_WEB_FORM_RATE_PER_HOUR", default=20)
 PIVOTDESK_CHAT_AWAY_MINUTES = env.int("PIVOTDESK_CHAT_AWAY_MINUTES", default=5)
+# Inbound resource limits (issue 11, findings 4 and 5): what a mail or message may make us store. Parts over a limit
+# are not stored as files; they stay in the raw payload and a note on the ticket says how many were left out.
+PIVOTDESK_INBOUND_MAX_PARTS = env.int("PIVOTDESK_INBOUND_MAX_PARTS", default=200)  # MIME parts walked per mail
+PIVOTDESK_INBOUND_MAX_DEPTH = env.int("PIVOTDESK_INBOUND_MAX_DEPTH", default=10)  # multipart nesting
+PIVOTDESK_INBOUND_MAX_ATTACHMENTS = env.int("PIVOTDESK_INBOUND_MAX_ATTACHMENTS", default=50)  # files per message
+PIVOTDESK_INBOUND_MAX_ATTACHMENT_BYTES = env.int(  # all files of one message together
+    "PIVOTDESK_INBOUND_MAX_ATTACHMENT_BYTES", default=PIVOTDESK_ATTACHMENT_MAX_BYTES
+)
+# A longer body is cut (with a marker) and kept whole as a message.txt attachment.
+PIVOTDESK_INBOUND_MAX_BODY_CHARS = env.int("PIVOTDESK_INBOUND_MAX_BODY_CHARS", default=1_000_000)
+# Inbound processing that finds the database locked (SQLite) retries a few times at once, then again later.
+PIVOTDESK_INBOUND_MAX_ATTEMPTS = env.int("PIVOTDESK_INBOUND_MAX_ATTEMPTS", default=8)
 
 # --- AI triage (issue 4): local models by default; an OpenAI-compatible LLM is optional and off unless configured --
 PIVOTDESK_AI_ENABLED = env.bool("PIVOTDESK_AI_ENABLED", default=True)
@@ -279,9 +342,7 @@ ROUTING_LOAD_MAX_AGE_SECONDS = env.float("ROUTING_LOAD_MAX_AGE_SECONDS", default
 # The recount in a background thread: on by default except on SQLite (see routing.services.pool).
 ROUTING_LOAD_REFRESH_IN_BACKGROUND = env.bool("ROUTING_LOAD_REFRESH_IN_BACKGROUND", default=None)
 
-# --- security (behind TLS in production) ------------------------------------------------------------------------
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# --- security (behind TLS in production; docs/security.md, "Secrets and deployment settings") ------------------
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 # Behind a reverse proxy / load balancer: trust X-Forwarded-Proto, and take the client's address for rate limits from
 # X-Forwarded-For's right-most hop that is not one of our proxies (common.ratelimit.client_ip). List every proxy
@@ -289,7 +350,31 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
 PIVOTDESK_TRUSTED_PROXIES = env.list("PIVOTDESK_TRUSTED_PROXIES", default=[])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# Served over HTTPS (on by default behind a proxy, which terminates TLS): secure-only cookies and HSTS.
+PIVOTDESK_HTTPS = env.bool("PIVOTDESK_HTTPS", default=BEHIND_PROXY)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PIVOTDESK_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PIVOTDESK_HTTPS)
+# HSTS: browsers use only HTTPS for this long (a year). Subdomains and the preload list are the operator's decision
+# (another service on a subdomain may not speak HTTPS; preloading is hard to undo): off unless set.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PIVOTDESK_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Redirect http → https here (usually the proxy does it; behind one, its X-Forwarded-Proto tells us the scheme).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "SAMEORIGIN"
+# `manage.py check --deploy` warnings that are decisions, not oversights: subdomains/preload in HSTS (above); the
+# http → https redirect when the proxy does it; SAMEORIGIN framing (our own pages may frame ours: CSP frame-ancestors
+# 'self', pivotdesk.common.csp; other sites still cannot).
+SILENCED_SYSTEM_CHECKS = ["security.W019"]
+if not SECURE_HSTS_INCLUDE_SUBDOMAINS:
+    SILENCED_SYSTEM_CHECKS.append("security.W005")
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+if BEHIND_PROXY and not SECURE_SSL_REDIRECT:
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
 
 LOGGING = {
     "version": 1,

@@ -60,14 +60,14 @@ def _delete_matching(client: Any, pattern: str) -> None:
 @pytest.fixture
 def redis_cache(settings: Any, redis_client: Any) -> Iterator[str]:
     prefix = f"pdtest-{uuid.uuid4().hex[:12]}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
-            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},
-        }
+    redis = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": prefix,
+        "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},
     }
+    # As config/settings.py does with REDIS_URL: the shared alias (rate limits, login throttle) is Redis too.
+    settings.CACHES = {"default": redis, "shared": redis}
     yield prefix
     _delete_matching(redis_client, f"{prefix}:*")
 

@@ -22,16 +22,23 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from pivotdesk.accounts.models import LoginAudit, LoginEvent, User
-from pivotdesk.common.ratelimit import client_ip, hit
+from pivotdesk.common.ratelimit import SHARED_CACHE, client_ip, hit
 
 # The request attribute the backend sets when it refused a locked account or address (seconds left).
 LOCKED_ATTRIBUTE = "pivotdesk_login_locked_for"
+
+
+def _cache() -> BaseCache:
+    """The locks and epochs live with the counts, in the cache every process shares (`ratelimit.SHARED_CACHE`): a
+    lock set by one web process holds in all of them."""
+    return caches[SHARED_CACHE]
 
 
 def _setting(name: str, default: int) -> int:
@@ -72,7 +79,7 @@ def _epoch_key(key: str) -> str:
 
 def _counted_key(account: str) -> str:
     """The account's counter key: a success bumps the epoch, which starts a fresh count (the reset)."""
-    return f"{account}#{cache.get(_epoch_key(account), 0)}"
+    return f"{account}#{_cache().get(_epoch_key(account), 0)}"
 
 
 def locked_for(*, username: str, address: str) -> int:
@@ -81,7 +88,7 @@ def locked_for(*, username: str, address: str) -> int:
     for scope, key in (("account", _account_key(username)), ("address", address)):
         if not key:
             continue
-        until = cache.get(_lock_key(scope, key))
+        until = _cache().get(_lock_key(scope, key))
         if until is not None:
             left = max(left, math.ceil(float(until) - _now()))
     return max(left, 0)
@@ -106,7 +113,7 @@ def login_failure_record(*, username: str, address: str) -> None:
             continue
         verdict = hit(scope=f"login-{scope}", key=counted, limit=limit, window_seconds=window_seconds())
         if verdict.count >= limit:
-            cache.set(_lock_key(scope, key), _now() + lockout_seconds(), timeout=lockout_seconds())
+            _cache().set(_lock_key(scope, key), _now() + lockout_seconds(), timeout=lockout_seconds())
             LoginAudit.objects.create(
                 event=LoginEvent.LOCKED_OUT, username=username[:150], user=user, address=address or None, scope=scope
             )
@@ -116,7 +123,11 @@ def login_success_record(*, username: str) -> None:
     """A successful sign-in resets the account's failure count (the address's count stays)."""
     account = _account_key(username)
     epoch_key = _epoch_key(account)
-    cache.set(epoch_key, int(cache.get(epoch_key, 0)) + 1, timeout=None)
+    if not _cache().add(epoch_key, 1, timeout=None):  # atomic steps, as the counts are
+        try:
+            _cache().incr(epoch_key)
+        except ValueError:  # evicted in between
+            _cache().set(epoch_key, 1, timeout=None)
 
 
 class ThrottledModelBackend(ModelBackend):
@@ -186,4 +197,22 @@ class ThrottledAuthenticationForm(ThrottledLoginFormMixin, AuthenticationForm):
 
 
 class ThrottledAdminAuthenticationForm(ThrottledLoginFormMixin, AdminAuthenticationForm):
-    """The Django admin's login form."""
+    """The Django admin's login form: for the installation's operators (active superusers) only — `is_staff` is
+    no role here (config/admin_site.py)."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": gettext_lazy(
+            "Please enter the correct %(username)s and password for an operator account of this installation. "
+            "Note that both fields may be case-sensitive."
+        ),
+    }
+
+    def confirm_login_allowed(self, user: User) -> None:
+        super().confirm_login_allowed(user)
+        if not user.is_superuser:
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )

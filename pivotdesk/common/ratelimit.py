@@ -2,9 +2,10 @@
 
 Every limit in PivotDesk goes through `hit()` — API tokens per minute, web form submissions and chat sessions per
 client address and hour, chat messages per visitor and minute — so there is one algorithm, one key scheme and one
-store. The count lives in Django's default cache: shared by every process once `REDIS_URL` is set (Redis `INCR` is
-atomic), per process with the local-memory default. The database cache works too, but its `incr` is a read and a
-write, so concurrent hits can be under-counted there.
+store. The count lives in the `shared` cache alias (`SHARED_CACHE`), never in a per-process one: Redis when
+`REDIS_URL` is set (`INCR` is atomic, every machine counts together), else a SQLite file shared by every process on
+the machine (`pivotdesk.common.sqlite_cache`: `incr` is one atomic statement). Django's database cache would not
+do: its `incr` is a read and a write, so concurrent hits can be under-counted there.
 
 The window slides (Cloudflare's "sliding window counter"): a hit counts in the current fixed window (a cache key per
 window index, created atomically by `cache.add` and counted by `cache.incr`), and the previous window's count is
@@ -32,6 +33,9 @@ from django.http import HttpRequest
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# The cache alias every process shares (config/settings.py, CACHES): the limiter's and the login throttle's store.
+SHARED_CACHE = "shared"
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -44,7 +48,7 @@ class Verdict:
 
 
 def hit(
-    *, scope: str, key: str, limit: int, window_seconds: int, cache_alias: str = "default", at: float | None = None
+    *, scope: str, key: str, limit: int, window_seconds: int, cache_alias: str = SHARED_CACHE, at: float | None = None
 ) -> Verdict:
     """Count one attempt of `key` in `scope` (e.g. scope "api-token", key the token id) and say whether it is within
     `limit` attempts per sliding `window_seconds`. A refused attempt is counted too (a client hammering a closed door
