@@ -29,6 +29,9 @@ class CaptchaProvider:
     element_class: str = ""
     response_field: str = ""
     verify_url: str = ""
+    # Origins the provider's widget loads scripts, frames and styles from: the form page's Content-Security-Policy
+    # allows them for that page only (pivotdesk.common.csp).
+    csp_sources: tuple[str, ...] = ()
 
 
 PROVIDERS: dict[str, CaptchaProvider] = {
@@ -39,6 +42,7 @@ PROVIDERS: dict[str, CaptchaProvider] = {
         "h-captcha",
         "h-captcha-response",
         "https://hcaptcha.com/siteverify",
+        ("https://hcaptcha.com", "https://*.hcaptcha.com"),
     ),
     "turnstile": CaptchaProvider(
         "turnstile",
@@ -46,6 +50,7 @@ PROVIDERS: dict[str, CaptchaProvider] = {
         "cf-turnstile",
         "cf-turnstile-response",
         "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+        ("https://challenges.cloudflare.com",),
     ),
     "recaptcha": CaptchaProvider(
         "recaptcha",
@@ -53,6 +58,11 @@ PROVIDERS: dict[str, CaptchaProvider] = {
         "g-recaptcha",
         "g-recaptcha-response",
         "https://www.google.com/recaptcha/api/siteverify",
+        (
+            "https://www.google.com/recaptcha/",
+            "https://www.gstatic.com/recaptcha/",
+            "https://recaptcha.google.com/recaptcha/",
+        ),
     ),
 }
 VERIFIERS: dict[str, Verifier] = {}

@@ -31,6 +31,7 @@ from pivotdesk.channels.services import chat as chat_services
 from pivotdesk.channels.services import web_form as form_services
 from pivotdesk.channels.webhooks import json_error, request_meta
 from pivotdesk.common import ratelimit
+from pivotdesk.common.csp import csp_allow
 from pivotdesk.common.errors import NotFound
 from pivotdesk.common.json_guard import loads_guarded
 from pivotdesk.customers.domain.identity import IdentityError, normalize_email
@@ -115,7 +116,11 @@ def web_form(request: HttpRequest, key: str) -> HttpResponse:
     except NotFound:
         return render(request, "channels/not_found.html", status=404)
     with translation.override(_language(request, account)):
-        return _web_form(request, account)
+        response = _web_form(request, account)
+    sources = provider_for(account.config or {}).csp_sources
+    if sources:  # the captcha widget's script, frame and styles come from its provider
+        csp_allow(response, dict.fromkeys(("script-src", "frame-src", "style-src", "connect-src"), sources))
+    return response
 
 
 def _web_form(request: HttpRequest, account: ChannelAccount) -> HttpResponse:

@@ -33,8 +33,9 @@
   var host = document.createElement("div");
   host.setAttribute("data-pivotdesk-chat", key);
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
-  root.innerHTML =
-    "<style>" +
+  // The styles go in as a constructed stylesheet where the browser has them: a host page whose
+  // Content-Security-Policy refuses inline <style> (no 'unsafe-inline') still shows the widget styled.
+  var css =
     ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI','Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif}" +
     ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;border:0;border-radius:28px;height:56px;padding:0 22px 0 18px;" +
     "display:flex;align-items:center;gap:8px;color:#fff;background:var(--c,#2563eb);font-size:15px;font-weight:600;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.2)}" +
@@ -56,8 +57,8 @@
     "input:focus,textarea:focus{outline:2px solid rgba(37,99,235,.3);border-color:var(--c,#2563eb)}" +
     ".compose{display:flex;gap:8px;padding:10px 12px 12px;background:#fff}.compose textarea{resize:none;height:42px}" +
     ".compose button{white-space:nowrap;flex:none;border:0;border-radius:8px;background:var(--c,#2563eb);color:#fff;font-weight:600;padding:0 16px;cursor:pointer}" +
-    ".status{font-size:12px;color:#b45309;padding:0 14px 6px;background:#fff}.status:empty{display:none}" +
-    "</style>" +
+    ".status{font-size:12px;color:#b45309;padding:0 14px 6px;background:#fff}.status:empty{display:none}";
+  var markup =
     '<div class="panel" role="dialog" aria-label="' + T.open + '" hidden>' +
     '<header><div><b class="title">' + T.open + '</b><small class="sub"></small></div><button type="button" class="x" aria-label="' + T.close + '">×</button></header>' +
     '<div class="log" aria-live="polite"><div class="greet"></div></div>' +
@@ -68,6 +69,16 @@
     '<button type="submit" class="send">' + T.send + "</button></form></div>" +
     '<button type="button" class="launcher" aria-expanded="false"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>' +
     '<span class="label">' + T.open + '</span><span class="badge" hidden></span></button>';
+  var constructed = false;
+  if (root !== host && "adoptedStyleSheets" in root && typeof CSSStyleSheet === "function") {
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      root.adoptedStyleSheets = [sheet];
+      constructed = true;
+    } catch (e) { /* an older engine: fall back to a <style> element */ }
+  }
+  root.innerHTML = (constructed ? "" : "<style>" + css + "</style>") + markup;
 
   var $ = function (sel) { return root.querySelector(sel); };
   var panel = $(".panel"), launcher = $(".launcher"), log = $(".log"), statusLine = $(".status");

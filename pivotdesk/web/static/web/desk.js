@@ -1,4 +1,7 @@
-/* PivotDesk agent workspace: keyboard shortcuts, queue cursor, reply state, toasts. No build step. */
+/* PivotDesk agent workspace: keyboard shortcuts, queue cursor, reply state, toasts, menus, tabs. No build step.
+ *
+ * The pages run under a Content-Security-Policy without inline code or eval (docs/security.md): templates carry
+ * data-* attributes and every behaviour lives here, attached by delegation so HTMX swaps need no re-binding. */
 (function () {
   "use strict";
 
@@ -193,8 +196,8 @@
     if (page() === "ticket") {
       if (key === "r" || key === "n") {
         evt.preventDefault();
-        window.dispatchEvent(new CustomEvent("desk-tab", { detail: "conv" }));
-        window.dispatchEvent(new CustomEvent("desk-reply", { detail: key === "r" ? "public" : "note" }));
+        showTab("conv");
+        setReplyKind(key === "r" ? "public" : "note", true);
       } else if (key === "s") {
         var status = $("#prop-status");
         if (status) { evt.preventDefault(); status.focus(); }
@@ -235,7 +238,147 @@
     htmx.ajax("POST", url, { source: bell, target: "#notif-dropdown", swap: "innerHTML" });
   }
 
+  /* ---- small behaviours that templates ask for with data-* attributes (no inline handlers) ---- */
+  // <select data-autosubmit>: choosing an option submits its form (workspace, language, filters).
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (el.matches && el.matches("[data-autosubmit]") && el.form) el.form.submit();
+  });
+  // <input type=range data-show-value><output>: the output shows the value while sliding.
+  document.addEventListener("input", function (evt) {
+    var el = evt.target;
+    if (el.matches && el.matches("[data-show-value]") && el.nextElementSibling) el.nextElementSibling.value = el.value;
+  });
+  document.addEventListener("click", function (evt) {
+    var el = evt.target.closest && evt.target.closest("[data-select-on-focus]");
+    if (el) el.select();
+    var back = evt.target.closest && evt.target.closest("[data-history-back]");
+    if (back && window.history.length > 1) { evt.preventDefault(); window.history.back(); }
+  });
+
+  /* ---- dropdowns: [data-dropdown] holds a [data-dropdown-toggle] button and a [data-dropdown-menu] ---- */
+  function closeDropdowns(except) {
+    $all("[data-dropdown]").forEach(function (box) {
+      if (box === except) return;
+      var menu = $("[data-dropdown-menu]", box), toggle = $("[data-dropdown-toggle]", box);
+      if (menu) menu.hidden = true;
+      if (toggle) toggle.setAttribute("aria-expanded", "false");
+    });
+  }
+  document.addEventListener("click", function (evt) {
+    var toggle = evt.target.closest && evt.target.closest("[data-dropdown-toggle]");
+    var box = evt.target.closest && evt.target.closest("[data-dropdown]");
+    closeDropdowns(box);
+    if (!toggle || !box) return;
+    var menu = $("[data-dropdown-menu]", box);
+    if (!menu) return;
+    menu.hidden = !menu.hidden;
+    toggle.setAttribute("aria-expanded", String(!menu.hidden));
+  });
+  document.addEventListener("keydown", function (evt) { if (evt.key === "Escape") closeDropdowns(null); });
+
+  /* ---- ticket page: Conversation / Timeline tabs ---- */
+  function showTab(name) {
+    $all("[data-tab]").forEach(function (b) {
+      var on = b.dataset.tab === name;
+      b.classList.toggle("on", on);
+      b.setAttribute("aria-selected", String(on));
+    });
+    $all("[data-tabpane]").forEach(function (pane) { pane.hidden = pane.dataset.tabpane !== name; });
+  }
+  document.addEventListener("click", function (evt) {
+    var tab = evt.target.closest && evt.target.closest("[data-tab]");
+    if (tab) showTab(tab.dataset.tab);
+  });
+
+  /* ---- ticket page: public reply or internal note ---- */
+  function setReplyKind(kind, focus) {
+    var form = $("#reply-form");
+    if (!form) return;
+    form.classList.toggle("as-public", kind === "public");
+    form.classList.toggle("as-note", kind === "note");
+    $all(".reply-tabs [data-kind]", form).forEach(function (b) { b.classList.toggle("on", b.dataset.kind === kind); });
+    var input = form.querySelector("input[name=kind]");
+    if (input) input.value = kind;
+    var body = $("#reply-body", form);
+    var submit = form.querySelector("button[type=submit]");
+    var suffix = kind === "note" ? "Note" : "Public";
+    if (body && body.dataset["placeholder" + suffix]) body.placeholder = body.dataset["placeholder" + suffix];
+    if (submit && submit.dataset["label" + suffix]) submit.textContent = submit.dataset["label" + suffix];
+    if (focus && body) body.focus();
+  }
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("#reply-form .reply-tabs [data-kind]");
+    if (button) setReplyKind(button.dataset.kind, true);
+  });
+  // A reply that was sent empties the form (the kind stays) and ends the "replying" state at once.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!form || form.id !== "reply-form" || !evt.detail.successful) return;
+    var kind = form.querySelector("input[name=kind]");
+    var keep = kind ? kind.value : "public";
+    form.reset();
+    setReplyKind(keep, false);
+    window.deskReplyDone();
+  });
+
+  /* ---- ticket page: the pulse tells the server whether this agent is replying and which version it shows ---- */
+  document.addEventListener("htmx:configRequest", function (evt) {
+    if (!evt.detail.elt || !evt.detail.elt.hasAttribute("data-pulse")) return;
+    evt.detail.parameters.state = window.deskReplyState();
+    evt.detail.parameters.version = window.deskVersion();
+  });
+  // Another agent changed the ticket: refresh the properties unless this agent is editing them (next pulse then).
+  document.body.addEventListener("remote-props-changed", function () {
+    if (!window.deskEditingProps()) htmx.trigger(document.body, "remote-props-refresh");
+  });
+
+  /* ---- queue: bulk selection count; polling pauses while rows are selected or the tab is hidden ---- */
+  function updateBulkbar() {
+    var form = $("[data-bulk-form]");
+    if (!form) return;
+    var count = $all(".row-check:checked", form).length;
+    var bar = $("[data-bulkbar]", form);
+    if (bar) bar.classList.toggle("on", count > 0);
+    var label = $(".sel-count", form);
+    if (label) label.textContent = count ? count + " " + label.dataset.selectedLabel : label.dataset.hint;
+    $all("[data-needs-selection]", form).forEach(function (b) { b.disabled = count === 0; });
+  }
+  document.addEventListener("change", function (evt) {
+    if (evt.target.closest && evt.target.closest("[data-bulk-form]")) updateBulkbar();
+  });
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail.elt;
+    // A page opened from a notification marks it read first; that answer refreshes the bell. A count fetched at the
+    // same time could land after it and show the old number until the next poll.
+    if (elt && elt.id === "notif-count" && new URLSearchParams(window.location.search).has("from_notification")) {
+      evt.preventDefault();
+      return;
+    }
+    if (!elt || !elt.hasAttribute("data-poll-paused-by-selection")) return;
+    if (document.querySelector(".row-check:checked") || document.visibilityState !== "visible") evt.preventDefault();
+  });
+
+  /* ---- forms whose invalid answer (422) carries the form with its errors: show it instead of an error toast ---- */
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    if (evt.detail.xhr.status !== 422 || !evt.target.closest || !evt.target.closest("[data-swap-invalid-form]")) return;
+    evt.detail.shouldSwap = true;
+    evt.detail.isError = false;
+  });
+
+  /* ---- bar widths from data-width="37%" / "120px" (set through the DOM: inline style attributes are refused) ---- */
+  function applyWidths(root) {
+    $all("[data-width]", root).forEach(function (el) {
+      var width = el.dataset.width;
+      if (/^[0-9]{1,4}(\.[0-9]+)?(%|px)$/.test(width)) el.style.width = width;
+    });
+  }
+
+  htmx.onLoad(applyWidths);  // the first load and every swapped-in fragment
+
   document.addEventListener("DOMContentLoaded", function () {
+    updateBulkbar();
+    applyWidths(document);
     markLandedNotificationRead();
     if (page() === "queue") {
       var saved = -1;
