@@ -17,6 +17,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "notifications-retry-due": {"task": "notifications.retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # Channels: re-send queued replies whose back-off has passed (SMTP down, platform 5xx/429).
     "channels-outbox-retry-due": {"task": "channels.outbox_retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
+    # Channels: process again the inbound payloads that found the database locked, or that nobody finished.
+    "channels-inbound-retry-due": {
+        "task": "channels.inbound_retry_due",
+        "schedule": 60.0,
+        "options": {"expires": 55.0},
+    },
     # Email: fetch new mail from every IMAP mailbox (one task per mailbox; `manage.py mail_idle` is the push option).
     "channels-poll-mailboxes": {"task": "channels.poll_mailboxes", "schedule": 60.0, "options": {"expires": 55.0}},
     # Routing: retry waiting tickets (relax one ladder step per skill timeout, then overflow).
@@ -26,6 +32,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Search: rebuild the full-text documents (every registered kind: tickets, …) of objects changed since they were
     # indexed (no task per change).
     "search-sweep": {"task": "search.sweep", "schedule": 5.0, "options": {"expires": 5.0}},
+    # Channels: delete rejected webhook calls (bad signatures) after PIVOTDESK_REJECTED_INBOUND_KEEP_DAYS.
+    "channels-prune-rejected": {
+        "task": "channels.prune_rejected",
+        "schedule": crontab(hour=4, minute=23),
+        "options": {"expires": 3600.0},
+    },
     # AI: retrain each workspace's triage models from resolved tickets, nightly (activated only when better).
     "ai-retrain-models": {
         "task": "ai.retrain_models",

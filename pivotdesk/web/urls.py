@@ -13,8 +13,9 @@ from pivotdesk.web.desk import urls as desk
 from pivotdesk.web.notifications import urls as notifications
 from pivotdesk.web.routing import urls as routing
 from pivotdesk.web.sla import urls as sla
+from pivotdesk.web.webhooks import urls as webhooks
 
-DOMAINS = (desk, account, ai, customers, channels, notifications, routing, sla)
+DOMAINS = (desk, account, ai, customers, channels, notifications, routing, sla, webhooks)
 
 app_name = "web"
 urlpatterns: list[URLPattern] = [pattern for domain in DOMAINS for pattern in domain.urlpatterns]

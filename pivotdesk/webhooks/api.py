@@ -1,7 +1,8 @@
 """REST endpoints of outgoing webhooks, mounted at /api/v1/webhooks/.
 
-Everything here is configuration, and the responses show signing secrets: callers need the admin role
-(Perm.WEBHOOK_MANAGE) and, with a token, the admin scope. Endpoints of other workspaces are 404.
+Everything here is configuration: callers need the admin role (Perm.WEBHOOK_MANAGE) and, with a token, the admin
+scope. Endpoints of other workspaces are 404. A signing secret is in clear only in the answer that creates the
+endpoint and the one that rotates its secret; every other answer has `secret_set` and `secret_hint`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pivotdesk.webhooks.schemas import (
     EndpointOut,
     EndpointPage,
     EndpointPatch,
+    EndpointWithSecretOut,
 )
 
 router = Router(tags=["webhooks"])
@@ -48,7 +50,12 @@ def list_endpoints(request: HttpRequest) -> dict[str, object]:
     return {"items": items, "count": len(items)}
 
 
-@router.post("/", response={201: EndpointOut}, summary="Register a webhook endpoint")
+@router.post(
+    "/",
+    response={201: EndpointWithSecretOut},
+    summary="Register a webhook endpoint",
+    description="The answer carries the signing secret (`secret`), the only time it is shown apart from a rotation.",
+)
 def create_endpoint(request: HttpRequest, data: EndpointIn) -> Status[WebhookEndpoint]:
     ctx = _admin(request)
     endpoint = services.webhook_endpoint_create(
@@ -84,7 +91,18 @@ def delete_endpoint(request: HttpRequest, endpoint_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.post("/{endpoint_id}/rotate-secret", response=EndpointOut, summary="Replace the signing secret")
+@router.post(
+    "/{endpoint_id}/rotate-secret",
+    response=EndpointWithSecretOut,
+    summary="Replace the signing secret",
+    description=(
+        "Generates a new secret and returns it once (`secret`). For the grace period "
+        "(`previous_secret_expires_at`, 24 h by default) every delivery is signed with both secrets: the "
+        "`X-PivotDesk-Signature` header keeps its format and carries two `v1=` values, "
+        "`t=<unix seconds>,v1=<new>,v1=<previous>`; a receiver accepts the request when any `v1=` matches, so it "
+        "can switch to the new secret without losing events. After the grace period only the new one signs."
+    ),
+)
 def rotate_secret(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
     ctx = _admin(request)
     endpoint = selectors.access_endpoint(workspace=ctx.workspace, endpoint_id=endpoint_id)

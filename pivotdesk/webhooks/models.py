@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from pivotdesk.common.crypto import decrypt_json, encrypt_json
 from pivotdesk.common.models import TimeStamped, WorkspaceScoped
 from pivotdesk.common.outbox import OutboxRow, OutboxStatus, outbox_indexes
 
 PING_EVENT = "webhook.ping"
+
+
+def secret_hint(secret: str) -> str:
+    """What pages show of a secret: its prefix and last four characters (`whsec_…abcd`)."""
+    prefix = secret.split("_", 1)[0] + "_" if "_" in secret[:8] else ""
+    return f"{prefix}…{secret[-4:]}" if len(secret) > 8 else "…"
 
 
 class WebhookEndpoint(WorkspaceScoped):
@@ -19,7 +27,16 @@ class WebhookEndpoint(WorkspaceScoped):
     url = models.URLField(max_length=2000)
     description = models.CharField(max_length=255, blank=True)
     event_types = models.JSONField(default=list, blank=True, help_text=_("Event names; empty means every event."))
-    secret = models.CharField(max_length=128, help_text=_("Signs every delivery (HMAC-SHA256)."))
+    # The signing secrets, encrypted at rest like channel secrets (`pivotdesk.common.crypto`): {"current": …,
+    # "previous": …}. Never shown again after the response that created or rotated it; the hint is what pages show.
+    secret_config = models.TextField(
+        blank=True, editable=False, help_text=_("Encrypted signing secrets (HMAC-SHA256 of every delivery).")
+    )
+    secret_hint = models.CharField(max_length=32, blank=True, editable=False)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text=_("Until then deliveries are signed with the old secret too.")
+    )
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         "accounts.AgentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -31,8 +48,37 @@ class WebhookEndpoint(WorkspaceScoped):
     class Meta:
         indexes = [models.Index(fields=["workspace", "active"])]
 
+    #: The secret in clear, set only on the instance a create or rotate service returns (to be shown once).
+    issued_secret: str | None = None
+
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def secret_set(self) -> bool:
+        return bool(self.secret_config)
+
+    @property
+    def signing_secret(self) -> str:
+        """The current secret, decrypted (for signing; never for display)."""
+        return str(decrypt_json(self.secret_config).get("current", ""))
+
+    def signing_secrets(self, at: dt.datetime) -> list[str]:
+        """Every secret a delivery at `at` is signed with: the current one, and the previous one during its grace."""
+        stored = decrypt_json(self.secret_config)
+        out = [str(stored["current"])] if stored.get("current") else []
+        expires = self.previous_secret_expires_at
+        if stored.get("previous") and expires is not None and at < expires:
+            out.append(str(stored["previous"]))
+        return out
+
+    def store_secret(self, secret: str, *, previous: str | None = None) -> None:
+        """Encrypt and keep `secret` (and the one it replaces, for the grace period); set the display hint."""
+        values: dict[str, object] = {"current": secret}
+        if previous:
+            values["previous"] = previous
+        self.secret_config = encrypt_json(values)
+        self.secret_hint = secret_hint(secret)
 
     @property
     def deliverable(self) -> bool:

@@ -28,13 +28,35 @@ class EndpointOut(Schema):
     url: str
     description: str
     event_types: list[str]
-    secret: str = Field(..., description="Signs every delivery; configure your receiver with it.")
+    secret_set: bool = Field(..., description="Whether a signing secret is set (it always is).")
+    secret_hint: str = Field(
+        ...,
+        description="The secret's prefix and last 4 characters, e.g. `whsec_…abcd`. The secret itself is shown only "
+        "in the answers of create and rotate-secret.",
+    )
+    secret_rotated_at: dt.datetime | None
+    previous_secret_expires_at: dt.datetime | None = Field(
+        ..., description="Until then deliveries carry a second `v1=` signature made with the replaced secret."
+    )
     active: bool
     consecutive_failures: int
     disabled_at: dt.datetime | None
     disabled_reason: str
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class EndpointWithSecretOut(EndpointOut):
+    """The answer of create and rotate-secret: the only two that carry the secret in clear."""
+
+    secret: str = Field(
+        ...,
+        description="Signs every delivery; configure your receiver with it now: it is never shown again.",
+    )
+
+    @staticmethod
+    def resolve_secret(obj: Any) -> str:
+        return str(getattr(obj, "issued_secret", "") or "")
 
 
 class AttemptOut(Schema):

@@ -153,12 +153,18 @@ def fetch_media(
 
 def store_rejected(
     request: HttpRequest, account: ChannelAccount, *, reason: str, extra_headers: tuple[str, ...] = ()
-) -> InboundPayload:
+) -> InboundPayload | None:
     """Keep a request whose signature failed (first 64 KB) so an admin can debug a misconfigured token; it is
-    marked rejected, so processing it (now or on a manual retry) always ends as failed with the reason."""
+    marked rejected, so processing it (now or on a manual retry) always ends as failed with the reason. Beyond the
+    account's cap of stored rejections it is only counted (None; `channels.services.rejections`)."""
+    from pivotdesk.channels.services.rejections import rejected_admit
     from pivotdesk.channels.tasks import process_inbound_task
 
+    admitted = rejected_admit(actor=Actor.system("channel"), account=account)
+    if admitted is None:
+        return None
     meta = request_meta(request, extra_headers=extra_headers)
+    meta.update(admitted)
     meta["rejected"] = reason
     if len(request.body) > REJECTED_KEEP_BYTES:
         meta["truncated_from"] = len(request.body)

@@ -3,6 +3,7 @@ retrying a failed outbound reply from the conversation."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -19,8 +20,10 @@ from pivotdesk.channels import selectors as channel_selectors
 from pivotdesk.channels.models import ChannelAccount, ChannelKind, InboundPayload
 from pivotdesk.channels.services import accounts as account_services
 from pivotdesk.channels.services.outbox import outbox_retry
+from pivotdesk.channels.services.rejections import rejected_not_stored
 from pivotdesk.channels.services.web_form import inbound_reprocess
 from pivotdesk.common.errors import NotFound, ValidationFailed
+from pivotdesk.common.time import now
 from pivotdesk.common.user_files import download_disposition, protect_user_content
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.web.base import Desk, agent_view
@@ -72,6 +75,9 @@ def _form_context(request: HttpRequest, kind: str, account: ChannelAccount | Non
         "config_json": json.dumps(extra_config(kind, config), ensure_ascii=False, indent=2),
         "other_secrets": sorted(k for k in stored if k not in {f.key for f in fields_for(kind)}),
         "urls": public_urls(request, account) if account is not None else {},
+        "rejected_not_stored": (
+            rejected_not_stored(account=account, since=now() - dt.timedelta(hours=1)) if account is not None else 0
+        ),
         "kinds_all": [(k.value, k.label) for k in ChannelKind],
     }
     context.update(extra)

@@ -2,7 +2,9 @@
 
 Header: `X-PivotDesk-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>`. The timestamp is
 inside the signed text, so an old request replayed later fails the tolerance check. Several `v1=` values may
-appear (e.g. while a secret is being rotated); a request is genuine when any of them matches.
+appear: after a secret is rotated, deliveries carry one signature per valid secret (the new one first, the previous
+one until its grace period ends), `t=…,v1=<new>,v1=<old>`; a request is genuine when any of them matches, so a
+receiver still holding the old secret keeps accepting events while it switches.
 
 This module imports only the standard library on purpose: a receiver may copy it as it is.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Sequence
 
 SIGNATURE_HEADER = "X-PivotDesk-Signature"
 EVENT_HEADER = "X-PivotDesk-Event"
@@ -35,14 +38,16 @@ def compute_signature(secret: str, timestamp: int, body: bytes | str) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: str, body: bytes | str, *, timestamp: int | None = None) -> str:
-    """The value of X-PivotDesk-Signature for this body, signed now (or at `timestamp`)."""
+def signature_header(secret: str | Sequence[str], body: bytes | str, *, timestamp: int | None = None) -> str:
+    """The value of X-PivotDesk-Signature for this body, signed now (or at `timestamp`): one `v1=` per secret, in
+    the order given (a rotated endpoint passes its new secret, then the previous one)."""
     t = int(time.time()) if timestamp is None else timestamp
-    return f"t={t},{SCHEME}={compute_signature(secret, t, body)}"
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    return ",".join([f"t={t}", *(f"{SCHEME}={compute_signature(key, t, body)}" for key in keys)])
 
 
 def signed_headers(
-    secret: str, body: bytes | str, *, event: str, delivery_id: str, timestamp: int | None = None
+    secret: str | Sequence[str], body: bytes | str, *, event: str, delivery_id: str, timestamp: int | None = None
 ) -> dict[str, str]:
     """Every PivotDesk header of one delivery: signature, event name, delivery id, timestamp, content type."""
     t = int(time.time()) if timestamp is None else timestamp

@@ -153,7 +153,9 @@ def _ssl_context() -> ssl.SSLContext:
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> _Outcome:
     """One signed POST; never raises for network trouble (that is an outcome with an error)."""
     body = _body(delivery)
-    headers = signed_headers(endpoint.secret, body, event=delivery.event_name, delivery_id=str(delivery.pk))
+    # Decrypted here only; during a rotation's grace period the body carries a signature under each valid secret.
+    keys = endpoint.signing_secrets(now())
+    headers = signed_headers(keys, body, event=delivery.event_name, delivery_id=str(delivery.pk))
     headers["User-Agent"] = USER_AGENT
     timeout = float(settings.PIVOTDESK_WEBHOOK_TIMEOUT_SECONDS)
     started = time.perf_counter()

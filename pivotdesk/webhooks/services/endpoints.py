@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext
 
@@ -20,6 +22,7 @@ from pivotdesk.webhooks.errors import WebhookErrorCode
 from pivotdesk.webhooks.models import PING_EVENT, WebhookDelivery, WebhookEndpoint
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a visible marker, not a secret
+DEFAULT_SECRET_GRACE_HOURS = 24.0
 MAX_URL_LENGTH = 2000
 UPDATABLE = frozenset({"url", "description", "event_types", "active"})
 
@@ -83,17 +86,22 @@ def webhook_endpoint_create(
     event_types: list[str] | None = None,
     active: bool = True,
 ) -> WebhookEndpoint:
-    """Register a URL to receive signed event deliveries; a secret is generated for it."""
+    """Register a URL to receive signed event deliveries; a secret is generated for it, stored encrypted, and set in
+    clear on the returned instance only (`issued_secret`: the one answer that shows it)."""
     _require(actor)
-    return WebhookEndpoint.objects.create(
+    endpoint = WebhookEndpoint(
         workspace=workspace,
         url=clean_url(url),
         description=(description or "").strip()[:255],
         event_types=clean_event_types(event_types),
-        secret=new_secret(),
         active=active,
         created_by=actor.agent if actor.agent is not None and actor.agent.workspace_id == workspace.pk else None,
     )
+    secret = new_secret()
+    endpoint.store_secret(secret)
+    endpoint.save()
+    endpoint.issued_secret = secret
+    return endpoint
 
 
 def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor: Actor, changes: dict[str, Any]) -> WebhookEndpoint:
@@ -136,11 +144,29 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> None:
     endpoint.delete()
 
 
+def secret_grace() -> dt.timedelta:
+    """How long a replaced secret still signs deliveries (PIVOTDESK_WEBHOOK_SECRET_GRACE_HOURS, default 24 h)."""
+    hours = getattr(settings, "PIVOTDESK_WEBHOOK_SECRET_GRACE_HOURS", DEFAULT_SECRET_GRACE_HOURS)
+    return dt.timedelta(hours=float(hours))
+
+
 def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookEndpoint:
-    """Replace the signing secret; deliveries sent from now on are signed with the new one."""
+    """Replace the signing secret. Deliveries are signed with the new one and, for the grace period, with the one it
+    replaced as well (a second `v1=` in the same header), so the receiver can switch without losing events; rotating
+    again within the grace period drops the oldest. The new secret is set in clear on the returned instance only."""
     _require(actor)
-    endpoint.secret = new_secret()
-    endpoint.save(update_fields=["secret", "updated_at"])
+    at = now()
+    grace = secret_grace()
+    current = endpoint.signing_secret
+    secret = new_secret()
+    keep_previous = bool(current) and grace > dt.timedelta(0)
+    endpoint.store_secret(secret, previous=current if keep_previous else None)
+    endpoint.secret_rotated_at = at
+    endpoint.previous_secret_expires_at = at + grace if keep_previous else None
+    endpoint.save(
+        update_fields=["secret_config", "secret_hint", "secret_rotated_at", "previous_secret_expires_at", "updated_at"]
+    )
+    endpoint.issued_secret = secret
     return endpoint
 
 

@@ -11,7 +11,7 @@ from pivotdesk.webhooks.tests.factories import make_endpoint
 pytestmark = pytest.mark.django_db
 
 
-def test_the_endpoint_page_shows_the_secret_read_only_and_recent_deliveries(
+def test_the_endpoint_page_shows_only_the_secret_hint_and_recent_deliveries(
     admin_client, workspace, receiver, django_capture_on_commit_callbacks
 ):
     endpoint = make_endpoint(workspace=workspace, url=receiver.url())
@@ -22,8 +22,8 @@ def test_the_endpoint_page_shows_the_secret_read_only_and_recent_deliveries(
 
     assert page.status_code == 200
     html = page.content.decode()
-    assert endpoint.secret in html
-    assert 'name="secret"' not in html  # shown, not editable
+    assert endpoint.signing_secret not in html and endpoint.secret_hint in html
+    assert "secret_config" not in html  # neither shown nor editable
     assert "ticket.updated" in html  # the deliveries inline
 
 
@@ -76,7 +76,7 @@ def test_an_endpoint_added_in_the_admin_gets_a_generated_secret(admin_client, wo
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     [endpoint] = WebhookEndpoint.objects.all()
-    assert endpoint.secret.startswith("whsec_")
+    assert endpoint.signing_secret.startswith("whsec_") and endpoint.secret_hint.startswith("whsec_…")
 
 
 def test_the_admin_form_refuses_a_non_http_url(admin_client, workspace):

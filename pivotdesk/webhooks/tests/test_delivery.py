@@ -55,7 +55,7 @@ def test_a_new_ticket_reaches_the_receiver_signed_with_a_ticket_snapshot(
         ticket = make_ticket(workspace=workspace, requester=contact, subject="Refund", assignee=agent, team=team)
 
     [request] = _of(receiver, "ticket.created")
-    assert verify(endpoint.secret, request.headers[SIGNATURE_HEADER], request.body) == int(
+    assert verify(endpoint.signing_secret, request.headers[SIGNATURE_HEADER], request.body) == int(
         request.headers[TIMESTAMP_HEADER]
     )
     body = json.loads(request.body)
@@ -93,7 +93,7 @@ def test_a_receiver_rejects_a_body_changed_in_transit(workspace, receiver, djang
         tasks.webhook_fan_out.delay(_event(workspace, ticket_id=None))
     [request] = receiver.requests
     with pytest.raises(SignatureError):
-        verify(endpoint.secret, request.headers[SIGNATURE_HEADER], request.body.replace(b"ticket", b"tickeT"))
+        verify(endpoint.signing_secret, request.headers[SIGNATURE_HEADER], request.body.replace(b"ticket", b"tickeT"))
 
 
 def test_endpoints_receive_only_the_event_types_they_subscribed_to(
@@ -263,7 +263,7 @@ def test_replay_sends_the_same_delivery_again_with_a_fresh_signature(
     first, second = receiver.requests
     assert second.body == first.body
     assert second.headers[DELIVERY_HEADER] == first.headers[DELIVERY_HEADER]
-    verify(endpoint.secret, second.headers[SIGNATURE_HEADER], second.body)
+    verify(endpoint.signing_secret, second.headers[SIGNATURE_HEADER], second.body)
     assert replayed.status == OutboxStatus.SENT
     assert replayed.replays == 1
     assert WebhookAttempt.objects.filter(delivery=delivery).count() == 2
@@ -373,7 +373,7 @@ def test_a_test_ping_reaches_even_an_endpoint_that_is_off(workspace, receiver, d
     delivery.refresh_from_db()
     [request] = receiver.requests
     assert request.headers[EVENT_HEADER] == "webhook.ping"
-    verify(endpoint.secret, request.headers[SIGNATURE_HEADER], request.body)
+    verify(endpoint.signing_secret, request.headers[SIGNATURE_HEADER], request.body)
     assert delivery.status == OutboxStatus.SENT
 
 
