@@ -19,3 +19,4 @@ class ChannelErrorCode(StrEnum):
     SUBMISSION_NOT_FOUND = "submission_not_found"
     MESSAGE_NOT_FOUND = "message_not_found"
     SENDER_RATE_LIMITED = "sender_rate_limited"
+    HOST_NOT_ALLOWED = "host_not_allowed"

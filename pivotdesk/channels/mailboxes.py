@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import imaplib
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -23,20 +25,22 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import close_old_connections, connection
-from imapclient import IMAPClient
+from imapclient import IMAPClient, imap4, tls
 from imapclient.exceptions import IMAPClientError
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.models import ChannelAccount, ChannelKind, InboundPayload
 from pivotdesk.channels.services.accounts import channel_account_merge_config, channel_account_record_poll
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
+from pivotdesk.common import egress
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
 SEEN = b"\\Seen"
 IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-minute inactivity timeout
-IMAP_ERRORS = (IMAPClientError, OSError, ssl.SSLError, EOFError)  # socket timeouts are OSErrors
+# socket timeouts are OSErrors; the egress guard's refusals are its own (terse, the same for open and closed ports)
+IMAP_ERRORS = (IMAPClientError, OSError, ssl.SSLError, EOFError, egress.EgressRefused, egress.EgressUnreachable)
 _HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
@@ -67,6 +71,36 @@ def pollable_account_ids() -> list[int]:
     ]
 
 
+class _GuardedIMAP4(imap4.IMAP4WithTimeout):  # type: ignore[misc]  # imapclient ships no types
+    """Plain IMAP (or STARTTLS later, which keeps `self.host` for the certificate) to the checked address."""
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return egress.guarded_connection(
+            self.host, self.port, timeout=timeout if timeout is not None else self._timeout
+        )
+
+
+class _GuardedIMAP4TLS(tls.IMAP4_TLS):  # type: ignore[misc]
+    """IMAP over TLS to the checked address; SNI and the certificate check use the host name."""
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = egress.guarded_connection(
+            self.host, self.port, timeout=timeout if timeout is not None else self._timeout
+        )
+        wrapped: socket.socket = tls.wrap_socket(sock, self.ssl_context, self.host)
+        return wrapped
+
+
+class GuardedIMAPClient(IMAPClient):  # type: ignore[misc]
+    """An IMAPClient whose connection passes the egress guard (`pivotdesk.common.egress.guarded_connection`)."""
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        connect_timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _GuardedIMAP4TLS(self.host, self.port, self.ssl_context, connect_timeout)
+        return _GuardedIMAP4(self.host, self.port, connect_timeout)
+
+
 def imap_connect(account: ChannelAccount, *, timeout: float = 60.0) -> IMAPClient:
     """A logged-in IMAP connection for a mailbox (TLS unless `imap_ssl` is false)."""
     config = account.config
@@ -75,7 +109,7 @@ def imap_connect(account: ChannelAccount, *, timeout: float = 60.0) -> IMAPClien
         raise MailboxNotConfigured(f"The mailbox '{account.name}' has no IMAP host.")
     use_ssl = bool(config.get("imap_ssl", True))
     port = int(config.get("imap_port") or (993 if use_ssl else 143))
-    client = IMAPClient(host, port=port, ssl=use_ssl, timeout=float(config.get("imap_timeout", timeout)))
+    client = GuardedIMAPClient(host, port=port, ssl=use_ssl, timeout=float(config.get("imap_timeout", timeout)))
     try:
         if not use_ssl and config.get("imap_starttls") and client.has_capability("STARTTLS"):
             client.starttls()

@@ -81,6 +81,9 @@ class InboundPayload(WorkspaceScoped):
     classification = models.CharField(max_length=20, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a failure worth retrying (a locked database) is tried again.")
+    )
     ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     message = models.ForeignKey("tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -88,6 +91,8 @@ class InboundPayload(WorkspaceScoped):
         indexes = [
             models.Index(fields=["workspace", "status", "-received_at"], name="inbound_ws_status"),
             models.Index(fields=["workspace", "dedupe_key"], name="inbound_ws_dedupe"),
+            models.Index(fields=["retry_at"], condition=models.Q(retry_at__isnull=False), name="inbound_retry_due"),
+            models.Index(fields=["received_at"], condition=models.Q(status="received"), name="inbound_received_due"),
         ]
 
     def __str__(self) -> str:

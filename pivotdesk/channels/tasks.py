@@ -20,6 +20,17 @@ def process_inbound_task(payload_id: int) -> None:
         inbound_process(actor=Actor.system("channel"), payload=payload)
 
 
+@shared_task(name="channels.inbound_retry_due", ignore_result=True)
+def inbound_retry_due_task() -> int:
+    """Periodic: process again the payloads that found the database locked, and those nobody finished."""
+    from pivotdesk.channels.services.inbound import inbound_retry_due
+
+    ids = inbound_retry_due(actor=Actor.system("channel"))
+    for payload_id in ids:
+        process_inbound_task.delay(payload_id)
+    return len(ids)
+
+
 @shared_task(name="channels.outbox_enqueue", ignore_result=True)
 def outbox_enqueue_task(event: dict[str, Any]) -> None:
     """On message.created: queue a public agent reply for delivery through the customer's channel."""
@@ -73,3 +84,11 @@ def poll_mailbox_task(account_id: int) -> None:
     account = ChannelAccount.objects.select_related("workspace").filter(pk=account_id, active=True).first()
     if account is not None:
         mailbox_poll(account=account)
+
+
+@shared_task(name="channels.prune_rejected", ignore_result=True)
+def prune_rejected_task() -> int:
+    """Periodic: delete rejected webhook calls older than PIVOTDESK_REJECTED_INBOUND_KEEP_DAYS."""
+    from pivotdesk.channels.services.rejections import inbound_rejected_prune
+
+    return inbound_rejected_prune(actor=Actor.system("channel"))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from pivotdesk.channels import adapters
 from pivotdesk.channels.selectors import account_by_webhook_key
 from pivotdesk.channels.webhooks import WEBHOOK_HANDLERS, json_error
+from pivotdesk.common.db_retry import is_database_locked
 from pivotdesk.common.errors import NotFound
 
 MAX_BODY = 30 * 1024 * 1024
@@ -26,4 +28,12 @@ def inbound_webhook(request: HttpRequest, kind: str, key: str) -> HttpResponse:
         return json_error(404, "unknown_channel", "Unknown or inactive channel.")
     if len(request.body) > MAX_BODY:
         return json_error(413, "payload_too_large", "The payload is larger than 30 MB.")
-    return handler(request, account)
+    try:
+        return handler(request, account)
+    except OperationalError as exc:
+        if not is_database_locked(exc):
+            raise
+        # Not stored (the database stayed locked through the retries): say so, so the platform sends it again.
+        response = json_error(503, "busy", "Busy: send the payload again shortly.")
+        response["Retry-After"] = "30"
+        return response

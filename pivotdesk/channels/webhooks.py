@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.models import ChannelAccount, InboundPayload
 from pivotdesk.channels.services.inbound import inbound_store
+from pivotdesk.common.db_retry import retry_when_locked
 
 WebhookHandler = Callable[[HttpRequest, ChannelAccount], HttpResponse]
 WEBHOOK_HANDLERS: dict[str, WebhookHandler] = {}
@@ -49,19 +50,23 @@ def store_and_queue(
     """Store the raw request body for this account and queue its processing after commit."""
     from pivotdesk.channels.tasks import process_inbound_task
 
-    with transaction.atomic():
-        payload = inbound_store(
-            actor=Actor.system("channel"),
-            workspace=account.workspace,
-            channel=account.kind,
-            raw=request.body,
-            content_type=request.content_type or "",
-            meta=request_meta(request, extra_headers=extra_headers),
-            account=account,
-            dedupe_key=dedupe_key,
-        )
-        transaction.on_commit(lambda: process_inbound_task.delay(payload.pk))
-    return payload
+    def store() -> InboundPayload:
+        with transaction.atomic():
+            payload = inbound_store(
+                actor=Actor.system("channel"),
+                workspace=account.workspace,
+                channel=account.kind,
+                raw=request.body,
+                content_type=request.content_type or "",
+                meta=request_meta(request, extra_headers=extra_headers),
+                account=account,
+                dedupe_key=dedupe_key,
+            )
+            transaction.on_commit(lambda: process_inbound_task.delay(payload.pk))
+        return payload
+
+    # A database that stays locked ends as a 503 with Retry-After (`views.inbound_webhook`): the platform retries.
+    return retry_when_locked(store, attempts=3)
 
 
 def json_error(status: int, code: str, message: str) -> JsonResponse:

@@ -12,6 +12,7 @@ Run by `manage.py events_relay` (a process of `make run`, polling every 0.1 s wh
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 import time
@@ -22,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 
 from pivotdesk.common import events
+from pivotdesk.common.db_retry import retry_when_locked
 from pivotdesk.common.domain.backoff import backoff_seconds
 from pivotdesk.common.models import EventRecord, EventState
 from pivotdesk.common.time import now
@@ -62,16 +64,20 @@ def _claim(*, ids: Iterable[int] | None, limit: int) -> list[EventRecord]:
     at = now()
     if ids is None and not _claimable(ids=None, at=at).exists():
         return []
-    with transaction.atomic():
-        rows = _claimable(ids=ids, at=at)
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        claimed = list(rows.order_by("id")[:limit])
-        if claimed:
-            EventRecord.objects.filter(pk__in=[row.pk for row in claimed]).update(
-                lease_until=at + LEASE, attempts=F("attempts") + 1
-            )
-    return claimed
+
+    def claim() -> list[EventRecord]:
+        with transaction.atomic():
+            rows = _claimable(ids=ids, at=at)
+            if connection.features.has_select_for_update_skip_locked:
+                rows = rows.select_for_update(skip_locked=True)
+            claimed = list(rows.order_by("id")[:limit])
+            if claimed:
+                EventRecord.objects.filter(pk__in=[row.pk for row in claimed]).update(
+                    lease_until=at + LEASE, attempts=F("attempts") + 1
+                )
+        return claimed
+
+    return retry_when_locked(claim)
 
 
 def _deliver(rows: list[EventRecord]) -> int:
@@ -89,17 +95,25 @@ def _deliver(rows: list[EventRecord]) -> int:
             continue
         attempts = row.attempts + 1  # the claim added one in the database
         reason = "; ".join(f"{path}: {error}" for path, error in sorted(result.failed.items()))[:2000]
-        EventRecord.objects.filter(pk=row.pk).update(
-            state=EventState.FAILED if attempts >= max_attempts else EventState.PENDING,
-            done_subscribers=sorted({*row.done_subscribers, *result.done}),
-            last_error=reason,
-            lease_until=None,
-            next_attempt_at=now() + dt.timedelta(seconds=retry_delay(attempts)),
-            processed_at=now() if attempts >= max_attempts else None,
+        # A row whose outcome cannot be written (the database stays locked) keeps its lease: it runs again after
+        # the lease, its done subscribers too (they are idempotent). Never lost.
+        update = EventRecord.objects.filter(pk=row.pk).update
+        retry_when_locked(
+            functools.partial(
+                update,
+                state=EventState.FAILED if attempts >= max_attempts else EventState.PENDING,
+                done_subscribers=sorted({*row.done_subscribers, *result.done}),
+                last_error=reason,
+                lease_until=None,
+                next_attempt_at=now() + dt.timedelta(seconds=retry_delay(attempts)),
+                processed_at=now() if attempts >= max_attempts else None,
+            )
         )
     if done_ids:
-        EventRecord.objects.filter(pk__in=done_ids).update(
-            state=EventState.DONE, lease_until=None, processed_at=now(), last_error=""
+        retry_when_locked(
+            lambda: EventRecord.objects.filter(pk__in=done_ids).update(
+                state=EventState.DONE, lease_until=None, processed_at=now(), last_error=""
+            )
         )
     return len(done_ids)
 

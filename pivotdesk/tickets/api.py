@@ -24,7 +24,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pivotdesk.accounts import selectors as account_selectors
 from pivotdesk.accounts.api_auth import ApiContext, context
 from pivotdesk.accounts.schemas import MAX_ID, ErrorOut, Id
-from pivotdesk.common.errors import DomainError, NotFound, ValidationFailed
+from pivotdesk.common.errors import Conflict, DomainError, NotFound, ValidationFailed
 from pivotdesk.common.json_guard import loads_guarded
 from pivotdesk.common.pagination import paginate
 from pivotdesk.common.user_files import user_file_response, user_file_url
@@ -234,12 +234,31 @@ def list_tickets(request: HttpRequest, filters: Query[TicketListQuery]) -> dict[
     return _page(paginate(qs, limit=filters.limit, offset=filters.offset), ticket_out)
 
 
-@router.post("/tickets", response={201: TicketOut, **ERRORS}, operation_id="create_ticket")
+@router.post("/tickets", response={200: TicketOut, 201: TicketOut, **ERRORS}, operation_id="create_ticket")
 def create_ticket(request: HttpRequest, payload: TicketIn) -> Reply[dict[str, Any]]:
-    """Open a ticket for a requester (by id, or found/created by email or phone); the body is their first message."""
+    """Open a ticket for a requester (by id, or found/created by email or phone); the body is their first message.
+
+    `external_id` is an idempotency key: the first call with a key opens the ticket (201), every later or
+    concurrent one returns that same ticket (200) and writes nothing."""
     ctx = context(request)
     if not (payload.subject or payload.body.strip() or payload.body_html.strip()):
         raise ValidationFailed(gettext("A ticket needs a subject or a body."), details={"subject": "required"})
+    try:
+        ticket = _create_ticket(ctx, payload)
+    except Conflict as exc:
+        if exc.code != TicketErrorCode.DUPLICATE_EXTERNAL_ID:
+            raise
+        # Read after the rollback: the winner of a race has committed by the time its key refused our insert.
+        existing = selectors.ticket_by_external_id(
+            workspace=ctx.workspace, agent=ctx.agent, external_id=payload.external_id
+        )
+        if existing is None:  # the key belongs to a ticket this client may not see
+            raise
+        return Reply(200, ticket_out(existing))
+    return Reply(201, _fresh(ticket))
+
+
+def _create_ticket(ctx: ApiContext, payload: TicketIn) -> Ticket:
     with transaction.atomic():
         requester = _requester(ctx, payload)
         team = assignee = category = None
@@ -277,7 +296,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Reply[dict[str, An
             status=payload.status,
             external_id=payload.external_id,
         )
-    return Reply(201, _fresh(ticket))
+    return ticket
 
 
 @router.post("/tickets/bulk", response={200: BulkOut, **ERRORS}, operation_id="bulk_update_tickets")
@@ -443,7 +462,9 @@ def create_message(request: HttpRequest, ticket_id: Id) -> Reply[dict[str, Any]]
     response={200: None, 404: ErrorOut},
     operation_id="download_attachment",
     url_name="download_attachment",
-    openapi_extra={"responses": {"200": {"description": "The file", "content": {"application/octet-stream": {}}}}},
+    # int key 200: merged into the response above (a "200" string key would be a second, duplicate "200" in the JSON
+    # and Swagger UI at /api/docs refuses the whole schema).
+    openapi_extra={"responses": {200: {"description": "The file", "content": {"application/octet-stream": {}}}}},
 )
 def download_attachment(request: HttpRequest, attachment_id: Id) -> FileResponse:
     """Download an attachment of a ticket the caller may see: a raster image inline, anything else as a download."""

@@ -12,6 +12,7 @@ from enum import StrEnum
 class TicketErrorCode(StrEnum):
     ALREADY_MERGED = "already_merged"
     BAD_REQUEST = "bad_request"
+    DUPLICATE_EXTERNAL_ID = "duplicate_external_id"
     FIELD_EXISTS = "field_exists"
     FILE_TOO_LARGE = "file_too_large"
     FILE_TYPE_BLOCKED = "file_type_blocked"

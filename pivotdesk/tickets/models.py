@@ -158,7 +158,9 @@ class Ticket(WorkspaceScoped):
     language = models.CharField(max_length=16, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    external_id = models.CharField(max_length=255, blank=True)
+    external_id = models.CharField(
+        max_length=255, blank=True, help_text=_("The client's key for this ticket (API idempotency key, import id).")
+    )
     first_response_at = models.DateTimeField(null=True, blank=True)
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     last_agent_reply_at = models.DateTimeField(null=True, blank=True)
@@ -173,7 +175,15 @@ class Ticket(WorkspaceScoped):
     sla_next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["workspace", "number"], name="ticket_unique_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "number"], name="ticket_unique_number"),
+            # The client's (API, import) idempotency key: one ticket per key and workspace, even under concurrency.
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="ticket_unique_external_id",
+            ),
+        ]
         indexes = [
             models.Index(fields=["workspace", "status", "-updated_at"], name="ticket_ws_status_upd"),
             models.Index(fields=["workspace", "-updated_at"], name="ticket_ws_upd"),

@@ -282,6 +282,14 @@ def access_ticket_by_number(*, workspace: Workspace, agent: AgentProfile | None,
     return access_ticket(workspace=workspace, agent=agent, ticket_id=ticket.pk)
 
 
+def ticket_by_external_id(*, workspace: Workspace, agent: AgentProfile | None, external_id: str) -> Ticket | None:
+    """The ticket this agent may see that a client opened with this idempotency key (`external_id`), if any."""
+    if not external_id:
+        return None
+    found = visible_tickets(workspace=workspace, agent=agent).filter(external_id=external_id).first()
+    return None if found is None else access_ticket(workspace=workspace, agent=agent, ticket_id=found.pk)
+
+
 def message_list(*, ticket: Ticket, include_notes: bool = True) -> QuerySet[Message]:
     """A ticket's conversation in order, with authors and attachments loaded."""
     qs = Message.objects.filter(ticket=ticket).select_related("author_agent__user", "author_contact")

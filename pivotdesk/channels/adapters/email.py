@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from pivotdesk.channels.adapters import register_parser
 from pivotdesk.channels.domain.email_threading import normalize_subject, ticket_number_in
 from pivotdesk.channels.domain.inbound import InboundAttachment, NormalizedInbound
-from pivotdesk.channels.domain.mime import parse_email
+from pivotdesk.channels.domain.mime import MimeLimits, parse_email
 from pivotdesk.channels.domain.noise import classify
-from pivotdesk.channels.domain.quotes import strip_quoted
+from pivotdesk.channels.domain.quotes import reply_from_html, strip_quoted
 from pivotdesk.channels.webhooks import json_error, register_webhook, store_and_queue
 from pivotdesk.common.html import html_to_text
 
@@ -21,9 +22,21 @@ if TYPE_CHECKING:
 UNKNOWN_SENDER = "unknown-sender"
 
 
+def mime_limits() -> MimeLimits:
+    """The intake limits of the settings (issue 11, finding 4): parts walked, nesting, files kept and their bytes."""
+    return MimeLimits(
+        max_parts=settings.PIVOTDESK_INBOUND_MAX_PARTS,
+        max_depth=settings.PIVOTDESK_INBOUND_MAX_DEPTH,
+        max_attachments=settings.PIVOTDESK_INBOUND_MAX_ATTACHMENTS,
+        max_total_bytes=settings.PIVOTDESK_INBOUND_MAX_ATTACHMENT_BYTES,
+        max_file_bytes=settings.PIVOTDESK_ATTACHMENT_MAX_BYTES,
+    )
+
+
 def normalize_email(raw: bytes) -> NormalizedInbound:
-    """Parse a mail into the normalised form (reply text stripped of history; the full text kept)."""
-    mail = parse_email(raw)
+    """Parse a mail into the normalised form (reply text stripped of history; the full text kept). Parts over the
+    intake limits are left out and counted (the raw mail keeps them)."""
+    mail = parse_email(raw, mime_limits())
     noise = classify(mail)
     sender = mail.reply_to if (mail.reply_to and noise is None and not mail.sender) else mail.sender
     metadata: dict[str, object] = {"to": [a.email for a in mail.to], "defects": mail.defects[:20]}
@@ -34,13 +47,15 @@ def normalize_email(raw: bytes) -> NormalizedInbound:
         identity_kind, identity_value, sender_name = "external", UNKNOWN_SENDER, "Unknown sender (no From address)"
         metadata["tags"] = ["unknown_sender"]
     full_text = mail.text or (html_to_text(mail.html) if mail.html else "")
+    # The HTML's quote containers say where history starts in any language; the text rules are the fallback.
+    reply = (reply_from_html(mail.html) if mail.html else None) or (strip_quoted(full_text) if full_text else "")
     return NormalizedInbound(
         channel="email",
         identity_kind=identity_kind,
         identity_value=identity_value,
         sender_name=sender_name,
         subject=mail.subject,
-        text=strip_quoted(full_text) if full_text else "",
+        text=reply,
         html=mail.html,
         full_text=full_text,
         attachments=[
@@ -55,6 +70,8 @@ def normalize_email(raw: bytes) -> NormalizedInbound:
         noise=noise,
         metadata=metadata,
         needs_transcription=any(a.content_type.startswith(("audio/", "video/")) for a in mail.attachments),
+        left_out=mail.left_out,
+        left_out_names=mail.left_out_names,
     )
 
 

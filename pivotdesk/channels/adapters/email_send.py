@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -23,6 +24,7 @@ from django.conf import settings
 
 from pivotdesk.channels.adapters import register_sender
 from pivotdesk.channels.domain.email_threading import subject_with_token
+from pivotdesk.common import egress
 from pivotdesk.common.html import sanitize_html, text_to_html
 from pivotdesk.common.time import now
 from pivotdesk.tickets.models import Attachment, AuthorType, Message, MessageKind
@@ -178,6 +180,21 @@ def build_mime(mail: OutgoingMail) -> EmailMessage:
     return msg
 
 
+class _GuardedSMTP(smtplib.SMTP):
+    """SMTP (and STARTTLS, which keeps the host name for the certificate) to the egress guard's checked address."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return egress.guarded_connection(host, port, timeout=timeout)
+
+
+class _GuardedSMTPSSL(smtplib.SMTP_SSL):
+    """SMTP over TLS to the checked address; SNI and the certificate check use the host name."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = egress.guarded_connection(host, port, timeout=timeout)
+        return self.context.wrap_socket(sock, server_hostname=host)
+
+
 def _connect(account: ChannelAccount) -> smtplib.SMTP:
     config = account.config
     host = str(config.get("smtp_host", ""))
@@ -191,9 +208,9 @@ def _connect(account: ChannelAccount) -> smtplib.SMTP:
     context = ssl.create_default_context()
     client: smtplib.SMTP
     if security == "ssl":
-        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+        client = _GuardedSMTPSSL(host, port, timeout=timeout, context=context)
     else:
-        client = smtplib.SMTP(host, port, timeout=timeout)
+        client = _GuardedSMTP(host, port, timeout=timeout)
         if security == "starttls":
             client.starttls(context=context)
     user = str(config.get("smtp_username", config.get("username", "")) or "")
@@ -210,6 +227,10 @@ def smtp_deliver(*, account: ChannelAccount, msg: EmailMessage, sender: str, rec
     retryable SendError; a 5xx answer raises a permanent one."""
     try:
         client = _connect(account)
+    except egress.EgressRefused as exc:  # the host is not allowed: no retry will change that
+        raise _send_error(f"SMTP connection failed: {exc}", permanent=True) from exc
+    except egress.EgressUnreachable as exc:  # one terse message for closed, filtered and unknown
+        raise _send_error(f"SMTP connection failed: {exc}", permanent=False) from exc
     except smtplib.SMTPResponseException as exc:
         raise _smtp_error(exc) from exc
     except (OSError, smtplib.SMTPException) as exc:

@@ -60,6 +60,7 @@ from pivotdesk.channels.services.outbox import SendError
 from pivotdesk.channels.services.rejections import inbound_reject
 from pivotdesk.channels.webhooks import json_error, register_webhook, store_and_queue
 from pivotdesk.common.errors import DomainError
+from pivotdesk.common.json_guard import loads_guarded
 from pivotdesk.customers import services as customer_services
 from pivotdesk.customers.domain.identity import IdentityError, normalize_email, normalize_phone
 from pivotdesk.tickets.models import AuthorType, Message
@@ -115,7 +116,7 @@ def signed_webhook(request: HttpRequest, account: ChannelAccount, *, dedupe_key:
 
 def _body_field(body: bytes, name: str) -> str:
     try:
-        value = json.loads(body).get(name)
+        value = loads_guarded(body).get(name)
     except (ValueError, AttributeError, RecursionError):
         return ""
     return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""

@@ -22,6 +22,7 @@ from pivotdesk.channels.domain.signatures import verify_line_signature
 from pivotdesk.channels.services.outbox import SendError
 from pivotdesk.channels.services.rejections import signature_rejection
 from pivotdesk.channels.webhooks import json_error, register_webhook, store_and_queue
+from pivotdesk.common.json_guard import loads_guarded
 
 if TYPE_CHECKING:
     from pivotdesk.channels.models import ChannelAccount, InboundPayload, OutboundMessage
@@ -61,7 +62,7 @@ def line_webhook(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
 
 def _single_message_key(body: bytes) -> str:
     try:
-        events = json.loads(body)["events"]
+        events = loads_guarded(body)["events"]
         message_id = events[0]["message"]["id"] if len(events) == 1 else ""
     except (ValueError, TypeError, KeyError, IndexError):
         return ""

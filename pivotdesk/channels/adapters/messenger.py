@@ -22,6 +22,7 @@ from pivotdesk.channels.domain.signatures import verify_sha256_header
 from pivotdesk.channels.services.outbox import SendError
 from pivotdesk.channels.services.rejections import signature_rejection
 from pivotdesk.channels.webhooks import json_error, register_webhook, store_and_queue
+from pivotdesk.common.json_guard import loads_guarded
 
 if TYPE_CHECKING:
     from pivotdesk.channels.models import ChannelAccount, InboundPayload, OutboundMessage
@@ -66,7 +67,7 @@ def messenger_webhook(request: HttpRequest, account: ChannelAccount) -> HttpResp
 def _single_mid(body: bytes) -> str:
     """messenger:<mid> when the delivery holds exactly one message (the usual case), for the raw store's index."""
     try:
-        data = json.loads(body)
+        data = loads_guarded(body)
         events = [e for entry in data["entry"] for e in entry.get("messaging", [])]
         mid = events[0]["message"]["mid"] if len(events) == 1 else ""
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):

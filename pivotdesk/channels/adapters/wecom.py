@@ -43,6 +43,7 @@ from pivotdesk.channels.models import InboundPayload
 from pivotdesk.channels.services.inbound import inbound_store
 from pivotdesk.channels.services.outbox import SendError
 from pivotdesk.channels.webhooks import register_webhook, store_and_queue
+from pivotdesk.common.json_guard import loads_guarded
 
 if TYPE_CHECKING:
     from pivotdesk.channels.models import ChannelAccount, OutboundMessage
@@ -212,7 +213,7 @@ def parse_wecom_payload(payload: InboundPayload) -> list[NormalizedInbound]:
     raw = bytes(payload.raw)
     if meta.get("source") == "sync_msg":
         try:
-            data = json.loads(raw)
+            data = loads_guarded(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise PayloadError(f"Not JSON: {exc}") from exc
         if not isinstance(data, dict):

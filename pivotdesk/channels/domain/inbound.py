@@ -38,6 +38,8 @@ class NormalizedInbound:
     noise: str | None = None  # bounce | auto_reply | bulk | complaint | read_receipt
     metadata: dict[str, Any] = field(default_factory=dict)
     needs_transcription: bool = False  # voice/video attachment queued for the AI pipeline
+    left_out: int = 0  # parts or files over the intake limits: not stored, still in the raw payload
+    left_out_names: list[str] = field(default_factory=list)  # the names of left-out files, when known
 
     @property
     def dedupe_key(self) -> str:

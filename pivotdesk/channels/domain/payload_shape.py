@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pivotdesk.channels.domain.inbound import PayloadError
+from pivotdesk.common.json_guard import loads_guarded
 
 
 def load_json_object(raw: bytes) -> dict[str, Any]:
     """The body as a JSON object, or PayloadError."""
     try:
-        data = json.loads(raw)
+        data = loads_guarded(raw)  # too deep or too large: JsonRejected, a ValueError (never a RecursionError)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise PayloadError(f"not JSON: {exc}") from exc
     return as_object(data, "The body")

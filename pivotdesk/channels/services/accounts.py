@@ -11,7 +11,39 @@ from pivotdesk.accounts.models import Workspace
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.channels.errors import ChannelErrorCode
 from pivotdesk.channels.models import ChannelAccount, ChannelKind
+from pivotdesk.common import egress
 from pivotdesk.common.errors import Conflict, ValidationFailed
+
+# The mail servers a mailbox connects to, with their default ports (the egress guard checks them on save and again
+# on every connection: pivotdesk/channels/mailboxes.py, adapters/email_send.py).
+MAIL_SERVER_KEYS = (("imap_host", "imap_port", 993), ("smtp_host", "smtp_port", 587))
+
+
+def check_mail_servers(config: dict[str, Any]) -> None:
+    """Refuse a mailbox whose IMAP or SMTP host is loopback, private or otherwise internal (unless
+    PIVOTDESK_EGRESS_ALLOW lists it). A name that does not resolve now is left to connection time."""
+    for key, port_key, default_port in MAIL_SERVER_KEYS:
+        host = str(config.get(key) or "").strip()
+        if not host:
+            continue
+        try:
+            port = int(config.get(port_key) or default_port)
+        except (TypeError, ValueError):
+            port = default_port
+        try:
+            egress.check_host(host, port)
+        except egress.EgressRefused as exc:
+            raise ValidationFailed(
+                gettext(
+                    "The mail server “%(host)s” is not allowed: it is not a public address. An on-premises server "
+                    "must be listed in PIVOTDESK_EGRESS_ALLOW by the operator."
+                )
+                % {"host": host[:200]},
+                code=ChannelErrorCode.HOST_NOT_ALLOWED,
+                details={key: "not_allowed"},
+            ) from exc
+        except egress.EgressUnreachable:
+            continue
 
 
 def channel_account_create(
@@ -39,6 +71,8 @@ def channel_account_create(
         raise Conflict(
             gettext("A channel named “%(name)s” already exists.") % {"name": name}, code=ChannelErrorCode.CHANNEL_EXISTS
         )
+    if kind == ChannelKind.EMAIL:
+        check_mail_servers(config or {})
     account = ChannelAccount(workspace=workspace, kind=kind, name=name, config=config or {}, active=active)
     account.set_secrets(secrets or {})
     account.save()
@@ -61,6 +95,8 @@ def channel_account_update(
             raise ValidationFailed(gettext("A channel needs a name."), code=ChannelErrorCode.NAME_REQUIRED)
         account.name = name.strip()
     if config is not None:
+        if account.kind == ChannelKind.EMAIL:
+            check_mail_servers(config)
         account.config = config
     if secrets is not None:
         merged = {**account.secrets, **secrets}

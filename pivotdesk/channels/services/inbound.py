@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
@@ -18,14 +22,18 @@ from pivotdesk.channels import adapters, selectors
 from pivotdesk.channels.domain.inbound import NormalizedInbound, PayloadError
 from pivotdesk.channels.errors import ChannelErrorCode
 from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundStatus
+from pivotdesk.channels.services.intake_limits import PreparedInbound, both_languages, prepare_inbound
 from pivotdesk.common.choices import Channel
+from pivotdesk.common.db_retry import is_database_locked, retry_when_locked
+from pivotdesk.common.domain.backoff import backoff_seconds
 from pivotdesk.common.errors import DomainError
 from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
 from pivotdesk.customers import services as customer_services
 from pivotdesk.customers.models import Contact
 from pivotdesk.tickets import services as ticket_services
-from pivotdesk.tickets.models import Message, Status, Ticket
+from pivotdesk.tickets.attachment_files import StoredFile, attachment_files_discard
+from pivotdesk.tickets.models import Attachment, Message, MessageKind, Status, Ticket
 
 log = logging.getLogger(__name__)
 INTAKE = Actor.system("channel")  # the channel machinery: stores, parses and delivers what customers send
@@ -52,15 +60,18 @@ def inbound_store(
     dedupe key) lose NUL characters, which PostgreSQL text and jsonb cannot hold. Only the system stores
     (webhooks, pollers, the public forms)."""
     authorize_system(actor)
-    return InboundPayload.objects.create(
-        workspace=workspace,
-        account=account,
-        channel=channel,
-        raw=raw,
-        content_type=without_nul(content_type)[:120],
-        meta=without_nul(meta or {}),
-        received_at=now(),
-        dedupe_key=without_nul(dedupe_key)[:300],
+    return retry_when_locked(  # outside a transaction: a locked database is tried again at once, a few times
+        lambda: InboundPayload.objects.create(
+            workspace=workspace,
+            account=account,
+            channel=channel,
+            raw=raw,
+            content_type=without_nul(content_type)[:120],
+            meta=without_nul(meta or {}),
+            received_at=now(),
+            dedupe_key=without_nul(dedupe_key)[:300],
+        ),
+        attempts=3,
     )
 
 
@@ -72,7 +83,7 @@ def inbound_process(*, actor: Actor, payload: InboundPayload) -> InboundPayload:
     if payload.status in (InboundStatus.PROCESSED, InboundStatus.IGNORED, InboundStatus.DUPLICATE):
         return payload
     parser = adapters.parser_for(payload.channel)
-    InboundPayload.objects.filter(pk=payload.pk).update(attempts=payload.attempts + 1)
+    retry_when_locked(lambda: InboundPayload.objects.filter(pk=payload.pk).update(attempts=F("attempts") + 1))
     payload.attempts += 1
     if parser is None:
         return _finish(payload, InboundStatus.FAILED, f"No parser for channel '{payload.channel}'.")
@@ -92,32 +103,94 @@ def inbound_process(*, actor: Actor, payload: InboundPayload) -> InboundPayload:
             payload.classification = inbound.noise
             continue
         try:
-            with transaction.atomic():
-                message, duplicate = inbound_deliver(
-                    actor=INTAKE, workspace=payload.workspace, inbound=inbound, account=payload.account
-                )
+            message, duplicate = _deliver_prepared(payload, inbound)
         except DomainError as exc:
             return _finish(payload, InboundStatus.FAILED, exc.message)
         except Exception as exc:
+            if is_database_locked(exc):  # still locked after a few quick tries: a visible row, retried later
+                log.warning("payload %s: the database stayed locked; retried later", payload.pk)
+                return _finish(payload, InboundStatus.FAILED, f"{LOCKED_REASON} ({exc})", retry=True)
             log.exception("delivering payload %s failed", payload.pk)
             return _finish(payload, InboundStatus.FAILED, f"{type(exc).__name__}: {exc}")
         payload.ticket_id, payload.message_id = message.ticket_id, message.pk
         if duplicate and len(messages) == 1:
             status, reason = InboundStatus.DUPLICATE, f"Already received as message #{message.pk}."
-    return _finish(payload, status, reason)
+    try:
+        return _finish(payload, status, reason)
+    except Exception as exc:
+        if not is_database_locked(exc):
+            raise
+        # The messages are stored; only the outcome could not be written. The row stays `received` and the retry
+        # scan processes it again (delivery is idempotent by external id), so the caller sees no error.
+        log.warning("payload %s: its outcome could not be written (database locked)", payload.pk)
+        return payload
 
 
-def _finish(payload: InboundPayload, status: str, reason: str) -> InboundPayload:
+#: The reason of a payload that found the database locked (stored data: a fact, shown as is on the admin page).
+LOCKED_REASON = "database is locked: retried automatically"
+STRANDED_AFTER = dt.timedelta(minutes=5)
+
+
+def _deliver_prepared(payload: InboundPayload, inbound: NormalizedInbound) -> tuple[Message, bool]:
+    """Deliver one message with a short write transaction: the duplicate check, the limits and every file write
+    come first; the transaction only inserts rows, and runs again when it finds the database locked."""
+    inbound, existing = _deduplicated(payload.workspace, _storable(inbound))
+    if existing is not None:
+        return existing, True
+    prepared = prepare_inbound(payload.workspace, inbound, payload_id=payload.pk)
+
+    def deliver() -> tuple[Message, bool]:
+        with transaction.atomic():
+            return inbound_deliver(
+                actor=INTAKE, workspace=payload.workspace, inbound=inbound, account=payload.account, prepared=prepared
+            )
+
+    try:
+        return retry_when_locked(deliver)
+    except BaseException:
+        attachment_files_discard(prepared.files)  # nothing refers to them: the rows were rolled back
+        raise
+
+
+def _finish(payload: InboundPayload, status: str, reason: str, *, retry: bool = False) -> InboundPayload:
+    """Record the outcome. A failure worth trying again (a locked database) gets a due time with the shared
+    back-off while attempts remain; `inbound_retry_due` picks it up."""
     payload.status, payload.reason, payload.processed_at = status, without_nul(reason)[:4000], now()
-    InboundPayload.objects.filter(pk=payload.pk).update(
-        status=status,
-        reason=payload.reason,
-        processed_at=payload.processed_at,
-        ticket_id=payload.ticket_id,
-        message_id=payload.message_id,
-        classification=payload.classification,
+    retry_at = None
+    if retry and payload.attempts < settings.PIVOTDESK_INBOUND_MAX_ATTEMPTS:
+        retry_at = now() + dt.timedelta(seconds=backoff_seconds(payload.attempts, base_s=5.0, cap_s=600.0))
+    payload.retry_at = retry_at
+    retry_when_locked(
+        lambda: InboundPayload.objects.filter(pk=payload.pk).update(
+            status=status,
+            reason=payload.reason,
+            processed_at=payload.processed_at,
+            ticket_id=payload.ticket_id,
+            message_id=payload.message_id,
+            classification=payload.classification,
+            retry_at=retry_at,
+        )
     )
     return payload
+
+
+def inbound_retry_due(*, actor: Actor, limit: int = 100) -> list[int]:
+    """Claim the payloads to process again now: failed ones whose retry is due (a locked database), and received
+    ones nobody finished within 5 minutes (a worker that died, a lost task, an outcome that could not be written).
+    Each claimed row gets 5 minutes before the next scan may take it again. The system runs this from beat; the ids
+    go to `process_inbound_task`."""
+    authorize_system(actor)
+    at = now()
+    due = Q(status__in=[InboundStatus.FAILED, InboundStatus.RECEIVED], retry_at__lte=at) | Q(
+        status=InboundStatus.RECEIVED, retry_at__isnull=True, received_at__lt=at - STRANDED_AFTER
+    )
+    rows = InboundPayload.objects.filter(due, attempts__lt=settings.PIVOTDESK_INBOUND_MAX_ATTEMPTS).exclude(
+        meta__has_key="rejected"  # a call refused for its signature is kept for the admin, never processed
+    )
+    ids = list(rows.order_by("pk").values_list("pk", flat=True)[:limit])
+    if ids:
+        InboundPayload.objects.filter(pk__in=ids).update(retry_at=at + STRANDED_AFTER)
+    return ids
 
 
 def _own_addresses(workspace: Workspace) -> set[str]:
@@ -157,16 +230,6 @@ def _find_ticket(workspace: Workspace, inbound: NormalizedInbound, contact: Cont
     return ticket
 
 
-def _bodies(inbound: NormalizedInbound) -> tuple[str, str]:
-    """(text, html) to store. Mail HTML is kept when nothing was stripped from it; when quoted history was cut,
-    the stripped text is shown and the full original stays in metadata (one click away)."""
-    if not inbound.html:
-        return inbound.text, ""
-    if not inbound.text or inbound.text.strip() == inbound.full_text.strip():
-        return inbound.text, inbound.html
-    return inbound.text, ""
-
-
 def _storable(inbound: NormalizedInbound) -> NormalizedInbound:
     """The message with NUL characters removed from its text fields (names, ids, bodies, metadata), which
     PostgreSQL cannot store or even compare; attachments stay as they came."""
@@ -178,19 +241,56 @@ def _storable(inbound: NormalizedInbound) -> NormalizedInbound:
     return dataclasses.replace(inbound, **changes)
 
 
+def content_digest(inbound: NormalizedInbound) -> str:
+    """What a message says, as a short hash: who sent it, the subject and the whole text (with its files' names and
+    sizes). Two deliveries with the same external id and the same digest are one message delivered twice."""
+    parts = [inbound.identity_kind, inbound.identity_value, inbound.subject, inbound.full_text or inbound.text]
+    parts += [f"{a.filename}:{len(a.content)}" for a in inbound.attachments]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", errors="replace")).hexdigest()[:24]
+
+
+def _existing(workspace: Workspace, inbound: NormalizedInbound) -> Message | None:
+    if not inbound.external_id:
+        return None
+    return Message.objects.filter(workspace=workspace, channel=inbound.channel, external_id=inbound.external_id).first()
+
+
+def _deduplicated(workspace: Workspace, inbound: NormalizedInbound) -> tuple[NormalizedInbound, Message | None]:
+    """The message as it will be stored, and the one already stored if this is a repeat delivery.
+
+    Deduplication is on the external id **and** the content: senders do reuse Message-IDs (broken mailers, templates,
+    list software), and dropping a different mail as a "duplicate" loses it. A different message under a known id is
+    stored under `<id>#<digest>`, so its own repeats are still recognised."""
+    digest = content_digest(inbound)
+    inbound = dataclasses.replace(inbound, metadata={**inbound.metadata, "content_digest": digest})
+    existing = _existing(workspace, inbound)
+    if existing is None:
+        return inbound, None
+    stored = existing.metadata.get("content_digest") if isinstance(existing.metadata, dict) else None
+    if stored is None or stored == digest:  # the same message again (older rows have no digest: trust the id)
+        return inbound, existing
+    inbound = dataclasses.replace(inbound, external_id=f"{inbound.external_id[:200]}#{digest[:16]}")
+    return inbound, _existing(workspace, inbound)
+
+
 def inbound_deliver(
-    *, actor: Actor, workspace: Workspace, inbound: NormalizedInbound, account: ChannelAccount | None = None
+    *,
+    actor: Actor,
+    workspace: Workspace,
+    inbound: NormalizedInbound,
+    account: ChannelAccount | None = None,
+    prepared: PreparedInbound | None = None,
 ) -> tuple[Message, bool]:
     """Turn one normalised message into a ticket message: resolve the contact, thread it, store it.
-    Returns (message, was_duplicate). The same external id twice gives the same message. System only."""
+    Returns (message, was_duplicate). The same external id twice gives the same message. System only.
+    `prepared` holds the bodies and the files already stored (`inbound_process` prepares them before its
+    transaction); without it they are prepared here."""
     authorize_system(actor)
-    inbound = _storable(inbound)
-    if inbound.external_id:
-        existing = Message.objects.filter(
-            workspace=workspace, channel=inbound.channel, external_id=inbound.external_id
-        ).first()
-        if existing is not None:
-            return existing, True
+    inbound, existing = _deduplicated(workspace, _storable(inbound))
+    if existing is not None:
+        return existing, True
+    if prepared is None:
+        prepared = prepare_inbound(workspace, inbound)
     contact = customer_services.contact_resolve(
         actor=Actor.system("channel"),
         workspace=workspace,
@@ -200,7 +300,6 @@ def inbound_deliver(
     )
     actor = Actor.for_contact(contact.pk, contact.display_name)
     ticket = _find_ticket(workspace, inbound, contact)
-    attachments = [(a.filename, a.content, a.content_type) for a in inbound.attachments if not a.inline]
     metadata = {**inbound.metadata, "channel_account_id": account.pk if account else None}
     if inbound.full_text and inbound.full_text.strip() != inbound.text.strip():
         metadata["full_text"] = inbound.full_text[:200_000]
@@ -208,6 +307,10 @@ def inbound_deliver(
         metadata["transcription"] = "queued"
     if inbound.conversation_key and inbound.channel != Channel.EMAIL:
         metadata["conversation_key"] = inbound.conversation_key
+    if prepared.left_out:
+        metadata["left_out"] = {"parts": prepared.left_out, "names": prepared.left_out_names}
+    if prepared.truncated:
+        metadata["truncated"] = prepared.truncated
     followup_of = None
     if ticket is not None and ticket.status == Status.CLOSED:
         followup_of, ticket = ticket, None
@@ -216,37 +319,36 @@ def inbound_deliver(
             message = _open_ticket(
                 workspace=workspace,
                 inbound=inbound,
+                prepared=prepared,
                 contact=contact,
                 actor=actor,
-                attachments=attachments,
                 metadata=metadata,
             )
             ticket = message.ticket
             if followup_of is not None:
                 ticket_services.ticket_link(source=ticket, target=followup_of, kind="related", actor=actor)
         else:
-            text, html = _bodies(inbound)
             message = ticket_services.message_create(
                 ticket=ticket,
                 actor=actor,
-                body=text,
-                body_html=html,
+                body=prepared.text,
+                body_html=prepared.html,
                 as_customer=True,
                 channel=inbound.channel,
                 external_id=inbound.external_id,
                 metadata=metadata,
-                attachments=attachments,
+                files=prepared.files,
                 author_contact=contact,
                 created_at=None,
             )
     except IntegrityError:  # a concurrent delivery of the same external id won the race
-        existing = Message.objects.filter(
-            workspace=workspace, channel=inbound.channel, external_id=inbound.external_id
-        ).first()
+        existing = _existing(workspace, inbound)
         if existing is None:
             raise
         return existing, True
-    _store_inline(message, inbound, actor)
+    _link_inline_images(message, prepared.files)
+    if prepared.left_out:
+        _note_left_out(message, prepared)
     _add_followers(workspace, message.ticket, inbound, actor)
     return message, False
 
@@ -255,9 +357,9 @@ def _open_ticket(
     *,
     workspace: Workspace,
     inbound: NormalizedInbound,
+    prepared: PreparedInbound,
     contact: Contact,
     actor: Actor,
-    attachments: list[tuple[str, bytes, str]],
     metadata: dict[str, Any],
 ) -> Message:
     limit = settings.PIVOTDESK_INBOUND_MAX_TICKETS_PER_SENDER_HOUR
@@ -267,51 +369,82 @@ def _open_ticket(
             % {"sender": inbound.identity_value, "limit": limit},
             code=ChannelErrorCode.SENDER_RATE_LIMITED,
         )
-    body = inbound.text or ("" if inbound.html else "(no text)")
+    body = prepared.text or ("" if prepared.html else "(no text)")
     ticket = ticket_services.ticket_create(
         workspace=workspace,
         requester=contact,
         subject=inbound.subject,
         body=body,
-        body_html=_bodies(inbound)[1],
+        body_html=prepared.html,
         actor=actor,
         channel=inbound.channel,
         message_external_id=inbound.external_id,
         message_metadata=metadata,
+        message_files=prepared.files,
         tags=[str(t) for t in inbound.metadata.get("tags", [])],
     )
     message = Message.objects.filter(ticket=ticket).order_by("pk").first()
     if message is None:  # pragma: no cover - ticket_create always writes the first message when there is a body
         raise RuntimeError("ticket_create wrote no first message")
-    for filename, content, content_type in attachments:
-        ticket_services.attachment_add(
-            ticket=ticket, actor=actor, message=message, filename=filename, content=content, content_type=content_type
-        )
     return message
 
 
-def _store_inline(message: Message, inbound: NormalizedInbound, actor: Actor) -> None:
-    """Inline images are stored with their Content-ID and the message HTML points at them."""
+def inline_image_url(*, ticket: Ticket, attachment_id: int) -> str:
+    """Where an inline mail image (`cid:`) points once stored: the agent UI's authenticated attachment URL, which
+    serves raster images inline through `common.user_files` (the `/media/` folder exists only with DEBUG on)."""
+    return reverse("web:attachment", args=[ticket.number, attachment_id])
+
+
+_CID_SOURCE = re.compile(r"""(?<=["'])cid:([^"'\s>]+)(?=["'])""")
+
+
+def _link_inline_images(message: Message, files: list[StoredFile]) -> None:
+    """Point the message's `cid:` image sources at the stored inline parts (one read, at most one write)."""
+    wanted = {f.content_id for f in files if f.inline and f.content_id}
     html = message.body_html
-    changed = False
-    for att in inbound.attachments:
-        if not att.inline:
-            continue
-        stored = ticket_services.attachment_add(
-            ticket=message.ticket,
-            actor=actor,
-            message=message,
-            filename=att.filename,
-            content=att.content,
-            content_type=att.content_type,
-            inline=True,
-            content_id=att.content_id,
+    if not wanted or "cid:" not in html:
+        return
+    rows = Attachment.objects.filter(message=message, inline=True, content_id__in=wanted).values_list(
+        "pk", "content_id"
+    )
+    urls = {cid: inline_image_url(ticket=message.ticket, attachment_id=pk) for pk, cid in rows}
+
+    # Exactly `cid:<id>` between the attribute's quotes, so `cid:a` never rewrites `cid:ab`.
+    new = _CID_SOURCE.sub(lambda m: urls.get(m.group(1), m.group(0)), html)
+    if new != html:
+        Message.objects.filter(pk=message.pk).update(body_html=new)
+        message.body_html = new
+
+
+def _note_left_out(message: Message, prepared: PreparedInbound) -> None:
+    """An internal note on the ticket saying, in both languages, how many parts were not stored and where they are
+    (nothing is dropped silently); the facts are in its metadata too."""
+    params = {"count": prepared.left_out, "payload": prepared.payload_id or "-"}
+    text = both_languages(
+        lambda: (
+            gettext(
+                "%(count)s parts of this message were not stored as files (over the intake limits); the raw payload "
+                "#%(payload)s keeps them."
+            )
+            % params
         )
-        if att.content_id and f"cid:{att.content_id}" in html:
-            html = html.replace(f"cid:{att.content_id}", stored.file.url)
-            changed = True
-    if changed:
-        Message.objects.filter(pk=message.pk).update(body_html=html)
+    )
+    if prepared.left_out_names:
+        text += "\n" + ", ".join(prepared.left_out_names)
+    ticket_services.message_create(
+        ticket=message.ticket,
+        actor=INTAKE,
+        body=text,
+        kind=MessageKind.NOTE,
+        metadata={
+            "left_out": {
+                "message_id": message.pk,
+                "parts": prepared.left_out,
+                "names": prepared.left_out_names,
+                "payload_id": prepared.payload_id,
+            }
+        },
+    )
 
 
 def _add_followers(workspace: Workspace, ticket: Ticket, inbound: NormalizedInbound, actor: Actor) -> None:

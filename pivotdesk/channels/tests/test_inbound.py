@@ -80,6 +80,19 @@ def test_duplicate_delivery_creates_one_message(workspace):
     assert inbound_process(actor=Actor.system(), payload=a).status == "processed"  # processing twice is harmless
 
 
+def test_two_different_mails_sharing_a_message_id_are_both_kept(workspace):
+    """Issue 12: a mailer that reuses Message-IDs must not lose the second mail as a "duplicate"; deduplication is
+    on the id and the content, and each mail's own repeats are still one message."""
+    first = deliver(workspace, mail(subject="打印机卡纸", body="打印机卡纸了，急！"))
+    second = deliver(workspace, mail(subject="发票抬头错误", body="发票抬头写错了，请重开。"))
+    again = deliver(workspace, mail(subject="发票抬头错误", body="发票抬头写错了，请重开。"))
+    assert first.status == "processed" and second.status == "processed"
+    assert second.message_id != first.message_id
+    assert again.status == "duplicate" and again.message_id == second.message_id
+    bodies = set(Message.objects.filter(external_id__startswith="<m1@example.cn>").values_list("body_text", flat=True))
+    assert bodies == {"打印机卡纸了，急！", "发票抬头写错了，请重开。"}
+
+
 def test_bounce_and_auto_reply_open_nothing(workspace):
     bounce = mail(sender="MAILER-DAEMON@mx.example.cn", subject="Undelivered Mail Returned to Sender", mid="<b@x>")
     auto = mail(subject="自动回复：我正在休假", mid="<a@x>", extra="Auto-Submitted: auto-replied\r\n")
@@ -157,9 +170,10 @@ def test_every_corpus_mail_is_one_message_or_classified(workspace):
     outcomes: dict[str, list[str]] = {}
     for row in _corpus_rows():
         raw = (CORPUS / row["file"]).read_bytes()
-        before = Message.objects.filter(workspace=workspace).count()
+        customer_messages = Message.objects.filter(workspace=workspace).exclude(kind="note")  # not intake notes
+        before = customer_messages.count()
         p = deliver(workspace, raw)
-        after = Message.objects.filter(workspace=workspace).count()
+        after = customer_messages.count()
         outcomes.setdefault(p.status, []).append(row["file"])
         if p.status == "processed":
             assert after == before + 1, row["file"]

@@ -149,3 +149,33 @@ def test_a_form_like_message_without_a_quoted_body_is_not_cut():
 def test_html_pass_never_raises(text):
     out = reply_from_html(text)
     assert out is None or isinstance(out, str)
+
+
+# --- uuencoded files inside the text (pre-MIME clients) --------------------------------------------------------------
+def test_uuencoded_file_in_a_plain_mail_becomes_an_attachment():
+    import binascii
+
+    from pivotdesk.channels.domain.mime import parse_email, split_uuencoded
+
+    content = "订单号 88231\nserial: PD-X-7781\n".encode() * 5
+    lines = [binascii.b2a_uu(content[i : i + 45]).decode() for i in range(0, len(content), 45)]
+    block = "begin 644 log.txt\n" + "".join(lines) + "`\nend\n"
+    text = "Hello, the log is attached.\n\n" + block + "\nThanks, Anna\n"
+    rest, files = split_uuencoded(text)
+    assert files == [("log.txt", content)]
+    assert "begin 644" not in rest and "Hello, the log is attached." in rest and "Thanks, Anna" in rest
+
+    raw = (
+        "From: Anna <anna@example.com>\r\nTo: support@desk.example\r\nSubject: log\r\n"
+        "Message-ID: <uu@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text.replace("\n", "\r\n")
+    ).encode()
+    mail = parse_email(raw)
+    assert [(a.filename, a.content) for a in mail.attachments] == [("log.txt", content)]
+    assert "begin 644" not in mail.text
+
+
+def test_a_uuencoded_block_without_end_stays_text():
+    from pivotdesk.channels.domain.mime import split_uuencoded
+
+    text = "begin 644 x.txt\nM86)C\n(no end line)"
+    assert split_uuencoded(text) == (text, [])

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from pathlib import PurePath
 from typing import Any
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
@@ -22,6 +20,7 @@ from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import Contact
 from pivotdesk.tickets import events
+from pivotdesk.tickets.attachment_files import StoredFile, attachment_file_check, attachment_rows, clean_filename
 from pivotdesk.tickets.errors import TicketErrorCode
 from pivotdesk.tickets.models import Attachment, AuthorType, DeliveryStatus, Message, MessageKind, Status, Ticket
 from pivotdesk.tickets.services.timeline import record
@@ -54,13 +53,15 @@ def message_create(
     external_id: str = "",
     metadata: dict[str, Any] | None = None,
     attachments: list[AttachmentInput] | None = None,
+    files: list[StoredFile] | None = None,
     status_after: str | None = None,
     author_contact: Contact | None = None,
     created_at: Any = None,
     _initial: bool = False,
 ) -> Message:
     """Add a message to a ticket and publish `message.created`. The same external id on the same channel gives the
-    same message back (idempotent delivery). Agent replies set first response; customer messages reopen."""
+    same message back (idempotent delivery). Agent replies set first response; customer messages reopen.
+    `files` are already in storage (`tickets.attachment_files`): their rows are inserted with one statement."""
     # ticket_create's first message runs inside ticket_create's transaction without a savepoint of its own (two
     # statements fewer per ticket): an error there rolls the whole new ticket back anyway.
     with transaction.atomic(savepoint=not _initial):
@@ -90,7 +91,7 @@ def message_create(
         )
         if author_type == AuthorType.CONTACT and kind != MessageKind.PUBLIC:
             raise ValidationFailed(gettext("Customers write public messages only."))
-        if not (body.strip() or body_html.strip() or attachments):
+        if not (body.strip() or body_html.strip() or attachments or files):
             raise ValidationFailed(gettext("A message needs text or an attachment."))
         if len(body) > MAX_BODY or len(body_html) > MAX_BODY:
             raise ValidationFailed(gettext("A message is at most 1,000,000 characters."))
@@ -135,6 +136,8 @@ def message_create(
                 content=content,
                 content_type=content_type,
             )
+        if files:
+            Attachment.objects.bulk_create(attachment_rows(ticket=ticket, message=message, files=files))
         _after_message(ticket, message, actor, at, status_after, initial=_initial)
         events.emit(
             events.MESSAGE_CREATED,
@@ -190,11 +193,6 @@ def _after_message(
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
 
 
-def _blocked(filename: str) -> bool:
-    suffix = PurePath(filename).suffix.lower().lstrip(".")
-    return suffix in {s.lower() for s in settings.PIVOTDESK_ATTACHMENT_BLOCKED_EXTENSIONS}
-
-
 def _attachment_perm(message: Message | None) -> Perm:
     """Attaching to a message needs what writing that message needs; to the ticket alone, updating the ticket."""
     if message is None:
@@ -215,19 +213,8 @@ def attachment_add(
 ) -> Attachment:
     """Store a file on a ticket (and message), enforcing the size and type limits."""
     authorize(actor, _attachment_perm(message), workspace_id=ticket.workspace_id)
-    filename = PurePath(filename.replace("\\", "/")).name.strip() or "attachment"
-    if len(content) > settings.PIVOTDESK_ATTACHMENT_MAX_BYTES:
-        limit_mb = settings.PIVOTDESK_ATTACHMENT_MAX_BYTES / 1024 / 1024
-        raise ValidationFailed(
-            gettext("'%(filename)s' is larger than the limit of %(limit_mb)s MB.")
-            % {"filename": filename, "limit_mb": format(limit_mb, ".0f")},
-            code=TicketErrorCode.FILE_TOO_LARGE,
-        )
-    if _blocked(filename):
-        raise ValidationFailed(
-            gettext("Files of this type are not accepted: '%(filename)s'.") % {"filename": filename},
-            code=TicketErrorCode.FILE_TYPE_BLOCKED,
-        )
+    filename = clean_filename(filename)
+    attachment_file_check(filename=filename, size=len(content))
     content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     digest = hashlib.sha256(content).hexdigest()
     attachment = Attachment(

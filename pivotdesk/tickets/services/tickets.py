@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
@@ -17,6 +17,7 @@ from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import Contact
 from pivotdesk.tickets import events
+from pivotdesk.tickets.attachment_files import StoredFile
 from pivotdesk.tickets.domain.custom_fields import FieldSpec, FieldValueError, missing_required, validate_values
 from pivotdesk.tickets.domain.status import SOLVED, TransitionError, check_transition
 from pivotdesk.tickets.domain.text import normalize_tag, subject_from_body
@@ -151,11 +152,13 @@ def ticket_create(
     external_id: str = "",
     message_external_id: str = "",
     message_metadata: dict[str, Any] | None = None,
+    message_files: list[StoredFile] | None = None,
     public: bool = True,
     created_at: Any = None,
 ) -> Ticket:
     """Open a ticket for a requester, with its first message (from the requester unless `public` is False or an
-    agent creates it on the customer's behalf), and publish `ticket.created`."""
+    agent creates it on the customer's behalf), and publish `ticket.created`. `message_files` are files already in
+    storage for the first message (`tickets.attachment_files`)."""
     from pivotdesk.tickets.services.messages import message_create
 
     _require(actor, Perm.TICKET_CREATE, workspace.pk)
@@ -182,6 +185,8 @@ def ticket_create(
     if status in (Status.SOLVED, Status.CLOSED) and not (actor.kind in ("system", "api") and created_at):
         raise ValidationFailed(gettext("A new ticket cannot start solved or closed (imports may)."))
     values = _validated_custom_fields(workspace.pk, {}, custom_fields or {})
+    if external_id and Ticket.objects.filter(workspace=workspace, external_id=external_id).exists():
+        raise _duplicate_external_id(external_id)
     ticket = Ticket(
         workspace=workspace,
         number=_next_number(workspace.pk),
@@ -208,7 +213,15 @@ def ticket_create(
             ticket.last_customer_message_at = created_at or now()
     if created_at is not None:
         ticket.created_at = created_at
-    ticket.save()
+    try:
+        ticket.save()
+    except IntegrityError as exc:
+        # A concurrent call with the same key committed first (the unique constraint decided the race); no query
+        # may run in this broken transaction, so the caller looks the winner up after the rollback.
+        reason = str(exc)  # SQLite names the columns, PostgreSQL the constraint
+        if external_id and ("tickets_ticket.external_id" in reason or "ticket_unique_external_id" in reason):
+            raise _duplicate_external_id(external_id) from exc
+        raise
     if created_at is not None:  # auto_now_add ignores a given value; imports keep their original time
         Ticket.objects.filter(pk=ticket.pk).update(created_at=created_at, updated_at=created_at)
         ticket.created_at = ticket.updated_at = created_at
@@ -228,12 +241,21 @@ def ticket_create(
             channel=channel,
             external_id=message_external_id,
             metadata=message_metadata,
+            files=message_files,
             created_at=created_at,
             _initial=True,
         )
     if assignee is not None:
         events.emit(events.TICKET_ASSIGNED, workspace_id=workspace.pk, ticket_id=ticket.pk, assignee_id=assignee.pk)
     return ticket
+
+
+def _duplicate_external_id(external_id: str) -> Conflict:
+    return Conflict(
+        gettext("A ticket with the external id '%(key)s' already exists.") % {"key": external_id[:80]},
+        code=TicketErrorCode.DUPLICATE_EXTERNAL_ID,
+        details={"external_id": "duplicate"},
+    )
 
 
 def _apply_status(ticket: Ticket, new: str, actor: Actor, custom_status: StatusDefinition | None = None) -> bool:
