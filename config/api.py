@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -17,6 +18,7 @@ from ninja.parser import Parser
 from pivotdesk.accounts.api_auth import SessionAuth, TokenAuth
 from pivotdesk.common.errors import DomainError
 from pivotdesk.common.json_guard import loads_guarded
+from pivotdesk.common.request_size import PAYLOAD_TOO_LARGE, too_large_message
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,37 @@ class GuardedParser(Parser):
         return cast(dict[str, Any], loads_guarded(request.body))
 
 
-api = NinjaAPI(
+class DocumentedAPI(NinjaAPI):
+    """The API whose schema documents the errors any operation may answer (issue 11: the fuzzer checks that every
+    status code is documented): 401 (no valid token or session), 422 (a path, query or body that does not validate),
+    429 (rate limited); 404 where the path names an object; and for every write the project's `ERRORS` set (400 a
+    body that does not parse, 403 the gate, 404, 409 a conflict) and 413 where a body is sent."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        error: dict[str, Any] = {"$ref": "#/components/schemas/ErrorOut"}
+        if "ErrorOut" not in schema.get("components", {}).get("schemas", {}):
+            error = {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}
+        common = {401: "Authentication required.", 422: "The request did not validate.", 429: "Too many requests."}
+        writes = {400: "Bad request.", 403: "Refused by the permission gate.", 404: "Not found.", 409: "Conflict."}
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                wanted = dict(common)
+                if "{" in path:
+                    wanted[404] = "Not found."
+                if method != "get":
+                    wanted |= writes
+                if "requestBody" in operation:
+                    wanted[413] = "The request body is too large."
+                for status, description in wanted.items():
+                    if status not in responses and str(status) not in responses:
+                        content = {"application/json": {"schema": error}}
+                        responses[status] = {"description": description, "content": content}
+        return schema
+
+
+api = DocumentedAPI(
     title="PivotDesk API",
     version="1.0.0",
     urls_namespace="api",
@@ -73,6 +105,11 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _error(request, 404, "not_found", str(exc) or "Not found.")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return _error(request, 413, PAYLOAD_TOO_LARGE, too_large_message())
 
 
 @api.exception_handler(HttpError)

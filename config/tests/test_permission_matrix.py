@@ -756,6 +756,10 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
         "intake delivers a parsed message (inbound_process calls it as the intake)",
         lambda w, a: {"workspace": w.workspace, "inbound": _inbound()},
     ),
+    "channels.services.inbound.inbound_retry_due": (
+        "beat's scan for payloads to process again (a locked database, a lost task)",
+        lambda w, a: {},
+    ),
     "channels.services.chat.chat_post": (
         "the chat widget's public view",
         lambda w, a: {"account": _chat(w), "visitor": "v-1", "raw": b'{"text": "Hi"}', "meta": {}},
@@ -781,6 +785,14 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
             "verify": lambda value: False,
             "key_label": "secret",
         },
+    ),
+    "channels.services.rejections.rejected_admit": (
+        "a channel webhook counts a rejected call against the account's cap of stored ones",
+        lambda w, a: {"account": _channel(w)},
+    ),
+    "channels.services.rejections.inbound_rejected_prune": (
+        "the beat job deleting old rejected calls",
+        lambda w, a: {},
     ),
     "channels.services.accounts.channel_account_record_poll": (
         "the mailbox poller",

@@ -12,7 +12,7 @@ import math
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 MAX_ID = 2**63 - 1
 MAX_JSON_CHARS = 100_000
@@ -48,8 +48,15 @@ def _json_object(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-"""A database id: positive and within 64 bits (larger values would overflow the database driver)."""
+def _not_a_boolean(value: Any) -> Any:
+    # pydantic's lax mode reads JSON `true` as 1: `{"assignee_id": true}` assigned agent 1 (issue 11, the fuzzer)
+    if isinstance(value, bool):
+        raise ValueError("must be an integer id, not a boolean")
+    return value
+
+
+Id = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1, le=MAX_ID)]
+"""A database id: positive and within 64 bits (larger values would overflow the database driver); never a boolean."""
 
 Offset = Annotated[int, Field(ge=0, le=1_000_000_000)]
 Limit = Annotated[int, Field(ge=1, le=MAX_ID, description="Page size; values above 200 are clamped to 200.")]

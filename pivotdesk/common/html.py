@@ -100,6 +100,8 @@ def _attribute_filter(hosts: frozenset[str]) -> Callable[[str, str, str], str | 
     def keep(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "src" and not image_source_allowed(value, hosts=hosts):
             return None
+        if attribute == "href" and _URL_NOISE.sub("", value).strip().lower().startswith("data:"):
+            return None  # `data:` is allowed for raster images only; a data:text/html link is a page of the sender's
         return value
 
     return keep

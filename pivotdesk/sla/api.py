@@ -11,7 +11,7 @@ from pivotdesk.accounts.api_auth import context
 from pivotdesk.accounts.schemas import ErrorOut, Id
 from pivotdesk.sla import selectors
 from pivotdesk.sla.models import ClockState, SLAPolicy
-from pivotdesk.sla.schemas import PolicyOut, TicketSlaOut
+from pivotdesk.sla.schemas import SLAPolicyOut, TicketSlaOut
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets.models import Ticket
 
@@ -130,7 +130,7 @@ def policy_out(policy: SLAPolicy) -> dict[str, Any]:
     }
 
 
-@router.get("/sla/policies", response={200: list[PolicyOut]}, operation_id="list_sla_policies")
+@router.get("/sla/policies", response={200: list[SLAPolicyOut]}, operation_id="list_sla_policies")
 def list_policies(request: HttpRequest) -> list[dict[str, Any]]:
     """The workspace's SLA policies in matching order (the first active one whose conditions match applies)."""
     ctx = context(request)

@@ -82,7 +82,9 @@ class EscalationOut(Schema):
     actions: list[dict[str, Any]]
 
 
-class PolicyOut(Schema):
+class SLAPolicyOut(Schema):
+    """An SLA policy (named apart from routing's `PolicyOut`: the OpenAPI components share one namespace)."""
+
     id: int
     name: str
     description: str

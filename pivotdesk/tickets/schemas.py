@@ -22,7 +22,7 @@ from pivotdesk.accounts.schemas import (
     Text64,
     Text255,
 )
-from pivotdesk.customers.schemas import Email, Phone
+from pivotdesk.customers.schemas import Email, OrganizationRefOut, Phone
 
 StatusName = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 PriorityName = Literal["low", "normal", "high", "urgent"]
@@ -72,12 +72,6 @@ class RequesterOut(Schema):
     id: int
     name: str
     email: str
-
-
-class OrganizationRefOut(Schema):
-    id: int
-    name: str
-    tier: str
 
 
 class NamedRefOut(Schema):

@@ -2,6 +2,7 @@
 allowlist). Each call is refused with a readable reason and the local peer never sees a request.
 
 The peer listens on 127.0.0.1; the other suites reach it because the root conftest allows loopback explicitly.
+It counts TCP connections, so the features that speak other protocols (IMAP, SMTP) prove that nothing connected.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import apprise
 import httpx
@@ -21,11 +24,15 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.ai.models import Connector
 from pivotdesk.ai.providers import llm
 from pivotdesk.ai.services.enrichment import connector_lookup
-from pivotdesk.channels.adapters import platform_api, transport
+from pivotdesk.channels import mailboxes
+from pivotdesk.channels.adapters import email_send, platform_api, transport
 from pivotdesk.channels.adapters.transport import MediaError
+from pivotdesk.channels.models import ChannelAccount, ChannelKind
+from pivotdesk.channels.services.accounts import channel_account_create
 from pivotdesk.channels.services.outbox import SendError
 from pivotdesk.common import egress
 from pivotdesk.common.errors import ValidationFailed
+from pivotdesk.notifications import senders
 from pivotdesk.notifications.services import validate_apprise_url
 from pivotdesk.webhooks.models import WebhookAttempt
 from pivotdesk.webhooks.services import webhook_endpoint_ping
@@ -65,7 +72,14 @@ class Peer:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def get_request(self):
+                accepted = super().get_request()
+                peer.connections += 1
+                return accepted
+
+        self.connections = 0
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
 
@@ -151,8 +165,72 @@ FEATURES: dict[str, Callable[..., str]] = {
 }
 
 
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or 0
+
+
+def _mailbox(workspace, **config) -> ChannelAccount:
+    """A mailbox saved before the guard (or before its DNS changed): the connection itself must refuse."""
+    return ChannelAccount.objects.create(
+        workspace=workspace, kind=ChannelKind.EMAIL, name=f"m{ChannelAccount.objects.count()}", config=config
+    )
+
+
+def _imap(url: str, workspace, *, tls: bool) -> str:
+    host, port = _host_port(url)
+    account = _mailbox(workspace, imap_host=host, imap_port=port, imap_ssl=tls, username="u", imap_timeout=3)
+    result = mailboxes.mailbox_poll(account=account)
+    return result.error
+
+
+def _smtp(url: str, workspace, *, security: str) -> str:
+    host, port = _host_port(url)
+    account = _mailbox(workspace, smtp_host=host, smtp_port=port, smtp_security=security, smtp_timeout=3)
+    return _expect(
+        SendError,
+        lambda: email_send.smtp_deliver(
+            account=account, msg=EmailMessage(), sender="a@example.com", recipients=["b@x.cn"]
+        ),
+    )
+
+
+def _mailbox_saved(url: str, workspace) -> str:
+    host, port = _host_port(url)
+    config = {"imap_host": host, "imap_port": port, "smtp_host": host, "smtp_port": port}
+    return _expect(
+        ValidationFailed,
+        lambda: channel_account_create(
+            workspace=workspace, actor=Actor.system("tests"), kind=ChannelKind.EMAIL, name="mail", config=config
+        ),
+    )
+
+
+def _apprise_send(url: str) -> str:
+    target = "json://" + url.split("://", 1)[1]
+    ok, error = senders.send_apprise(url=target, title="t", body="b", timeout=5.0)
+    assert not ok
+    if apprise.Apprise.instantiate(target, suppress_exceptions=True) is None:  # apprise cannot even read the host
+        assert error.startswith("not a valid apprise URL"), error
+        return f"not allowed: {error}"
+    return error
+
+
+# Outbound paths that do not go through httpx (plain sockets, apprise's own HTTP stack) and follow no redirects of
+# ours: refused by the same rules, before any connection.
+OTHER_FEATURES: dict[str, Callable[..., str]] = {
+    "IMAP mailbox poll": lambda url, ctx: _imap(url, ctx[0], tls=False),
+    "IMAP mailbox poll (TLS)": lambda url, ctx: _imap(url, ctx[0], tls=True),
+    "SMTP reply": lambda url, ctx: _smtp(url, ctx[0], security="none"),
+    "SMTP reply (TLS)": lambda url, ctx: _smtp(url, ctx[0], security="ssl"),
+    "mailbox saved with an internal IMAP/SMTP host": lambda url, ctx: _mailbox_saved(url, ctx[0]),
+    "apprise target at send time": lambda url, ctx: _apprise_send(url),
+}
+ALL_FEATURES = {**FEATURES, **OTHER_FEATURES}
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("feature", list(FEATURES))
+@pytest.mark.parametrize("feature", list(ALL_FEATURES))
 @pytest.mark.parametrize("host", ADDRESS_FORMS)
 @pytest.mark.usefixtures("guard_on")
 def test_an_internal_address_is_refused_and_nothing_is_sent(
@@ -160,10 +238,27 @@ def test_an_internal_address_is_refused_and_nothing_is_sent(
 ):
     url = f"http://{host}:{peer.port}/target"
 
-    error = FEATURES[feature](url, (workspace, django_capture_on_commit_callbacks))
+    error = ALL_FEATURES[feature](url, (workspace, django_capture_on_commit_callbacks))
 
     assert "not allowed" in error, error
     assert peer.paths == []
+    assert peer.connections == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("feature", list(OTHER_FEATURES))
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.0.0.1"])
+@pytest.mark.usefixtures("guard_on")
+def test_the_refusal_does_not_tell_an_open_port_from_a_closed_one(feature, host, peer, workspace):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+
+    to_open = ALL_FEATURES[feature](f"http://{host}:{peer.port}/target", (workspace, None))
+    to_closed = ALL_FEATURES[feature](f"http://{host}:{closed}/target", (workspace, None))
+
+    assert to_open.replace(str(peer.port), "PORT") == to_closed.replace(str(closed), "PORT")
+    assert peer.connections == 0
 
 
 @pytest.mark.django_db
@@ -224,3 +319,22 @@ def test_a_closed_port_and_an_unknown_name_give_the_same_terse_answer(settings):
     with egress.guarded_client(timeout=2.0) as client, pytest.raises(httpx.TransportError) as unknown:
         client.get("http://no-such-host.invalid/")
     assert str(unknown.value) == "Could not connect to 'no-such-host.invalid'."
+
+
+def test_a_mail_server_on_a_closed_port_and_an_unknown_one_give_the_same_terse_answer(settings):
+    settings.PIVOTDESK_EGRESS_ALLOW = ["127.0.0.0/8"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with pytest.raises(egress.EgressUnreachable) as refused:
+        egress.guarded_connection("127.0.0.1", closed, timeout=2.0)
+    assert str(refused.value) == "Could not connect to '127.0.0.1'."
+    with pytest.raises(egress.EgressUnreachable) as unknown:
+        egress.guarded_connection("no-such-host.invalid", 25, timeout=2.0)
+    assert str(unknown.value) == "Could not connect to 'no-such-host.invalid'."
+
+
+def test_an_allowed_mail_server_is_reached_by_its_checked_address(peer, settings):
+    settings.PIVOTDESK_EGRESS_ALLOW = ["127.0.0.0/8", "localhost"]
+    with egress.guarded_connection("localhost", peer.port, timeout=2.0) as connection:
+        assert connection.getpeername()[:2] in (("127.0.0.1", peer.port),)
