@@ -18,3 +18,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
 if settings.DEBUG or not settings.STORAGES["default"]["BACKEND"].endswith("S3Storage"):
     # User files never go through django.views.static.serve (it would serve an .html or .svg as a page of ours).
     urlpatterns += static(settings.MEDIA_URL, view=serve_media, document_root=settings.MEDIA_ROOT)
+
+# A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a readable 413 (JSON under /api/), not Django's bare HTML 400.
+handler400 = "pivotdesk.web.errors.bad_request"

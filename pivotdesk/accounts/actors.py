@@ -35,7 +35,8 @@ class Actor:
 
     @classmethod
     def for_site_admin(cls, username: str) -> Actor:
-        """Django's admin site: staff act across workspaces, as the system does (its own login gates it)."""
+        """Django's admin site: its superusers (the installation's operators, config/admin_site.py) act across
+        workspaces, as the system does."""
         return cls(kind="system", label=f"admin site: {username}"[:200])
 
     @classmethod

@@ -20,7 +20,15 @@ from django.conf import settings
 
 from pivotdesk.common.domain.egress import Allowlist, IPAddress, check_addresses, parse_ip_literal
 
-__all__ = ["EgressRefused", "EgressUnreachable", "check_host", "check_url", "guarded_client", "parse_ip_literal"]
+__all__ = [
+    "EgressRefused",
+    "EgressUnreachable",
+    "check_host",
+    "check_url",
+    "guarded_client",
+    "guarded_connection",
+    "parse_ip_literal",
+]
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -90,6 +98,17 @@ def check_url(url: str) -> None:
     if not parsed.host:
         raise EgressRefused("Connection is not allowed: the URL has no host.")
     check_host(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80))
+
+
+def guarded_connection(host: str, port: int, *, timeout: float | None) -> socket.socket:
+    """A TCP connection for protocols outside httpx (IMAP, SMTP): the host is resolved once and checked like a
+    URL's, and the checked address is the one connected to; TLS stays the caller's, with the host name for SNI and
+    the certificate check. A refused, closed or silent port gives the same EgressUnreachable message."""
+    address = check_host(host, port)
+    try:
+        return socket.create_connection((str(address), port), timeout=timeout)
+    except OSError as exc:
+        raise EgressUnreachable(f"Could not connect to {host!r}.") from exc
 
 
 class GuardedTransport(httpx.HTTPTransport):

@@ -10,6 +10,8 @@ import smtplib
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 
+from pivotdesk.common import egress
+
 log = logging.getLogger(__name__)
 
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="apprise")
@@ -60,8 +62,51 @@ def _apprise_once(url: str, title: str, body: str) -> tuple[bool, str]:
     return False, (reason or "apprise reported a failure without details")[:2000]
 
 
+# Schemes whose "host" is a server the message is sent to (for the others it is a token or a chat id).
+_SERVER_SCHEMES = frozenset(
+    {"json", "jsons", "xml", "xmls", "form", "forms", "ntfy", "ntfys", "gotify", "gotifys", "apprise", "apprises"}
+    | {"mmost", "mmosts", "rocket", "rockets", "matrix", "matrixs", "mqtt", "mqtts", "rsyslog", "syslog"}
+)
+
+
+def apprise_host(url: str) -> str:
+    """The host apprise would read from a target URL ("" when it has none or apprise cannot parse the URL)."""
+    import apprise
+
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    return str(getattr(plugin, "host", "") or "")
+
+
+def check_apprise_host(url: str, *, unresolved_ok: bool = False) -> None:
+    """The egress guard's rule for an apprise target: a server-type scheme's host (`json://`, `ntfy://`, …) must
+    resolve to allowed addresses, and any numeric host must be allowed. Raises egress.EgressRefused, or
+    EgressUnreachable for a server name that does not resolve (unless `unresolved_ok`). Apprise connects with its
+    own HTTP stack, so the address cannot be pinned: this narrows DNS rebinding to the moment between the check and
+    apprise's own lookup (docs/security.md)."""
+    import apprise
+
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    host = str(getattr(plugin, "host", "") or "")
+    if not host:
+        return
+    scheme = url.split("://", 1)[0].lower()
+    try:
+        if scheme in _SERVER_SCHEMES:
+            egress.check_host(host, int(getattr(plugin, "port", None) or 443))
+        elif egress.parse_ip_literal(host) is not None:
+            egress.check_host(host)
+    except egress.EgressUnreachable:
+        if not unresolved_ok:
+            raise
+
+
 def send_apprise(*, url: str, title: str, body: str, timeout: float) -> tuple[bool, str]:
-    """Send through apprise, giving up after `timeout` seconds (the plugin keeps running in its thread)."""
+    """Send through apprise, giving up after `timeout` seconds (the plugin keeps running in its thread). The
+    target's host is checked by the egress guard first, at every send (an allowlist or DNS may have changed)."""
+    try:
+        check_apprise_host(url)
+    except (egress.EgressRefused, egress.EgressUnreachable) as exc:
+        return False, str(exc)
     future = _POOL.submit(_apprise_once, url, title, body)
     try:
         return future.result(timeout=timeout)

@@ -548,36 +548,18 @@ def validate_apprise_url(url: str) -> str:
     return url
 
 
-# Schemes whose "host" is a server the message is sent to (for the others it is a token or a chat id).
-_SERVER_SCHEMES = frozenset(
-    {"json", "jsons", "xml", "xmls", "form", "forms", "ntfy", "ntfys", "gotify", "gotifys", "apprise", "apprises"}
-    | {"mmost", "mmosts", "rocket", "rockets", "matrix", "matrixs", "mqtt", "mqtts", "rsyslog", "syslog"}
-)
-
-
 def _check_apprise_host(url: str) -> None:
     """Refuse a target that points at a loopback, private or otherwise internal address (the egress guard's rule;
-    `PIVOTDESK_EGRESS_ALLOW` opens on-premises servers). A name that cannot be resolved now is left to send time."""
-    import apprise
-
-    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-    host = str(getattr(plugin, "host", "") or "")
-    if not host:
-        return
-    scheme = url.split("://", 1)[0].lower()
+    `PIVOTDESK_EGRESS_ALLOW` opens on-premises servers). A name that cannot be resolved now is left to send time,
+    where `senders.send_apprise` checks the host again before every message."""
     try:
-        if scheme in _SERVER_SCHEMES:
-            egress.check_host(host, int(getattr(plugin, "port", None) or 443))
-        elif egress.parse_ip_literal(host) is not None:
-            egress.check_host(host)
+        senders.check_apprise_host(url, unresolved_ok=True)
     except egress.EgressRefused as exc:
         raise ValidationFailed(
             gettext("Notifications may not be sent to this address (%(host)s): it is not a public address.")
-            % {"host": host[:200]},
+            % {"host": senders.apprise_host(url)[:200]},
             code=NotificationErrorCode.BAD_URL,
         ) from exc
-    except egress.EgressUnreachable:
-        return
 
 
 def target_create(

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.api_auth import choose_membership
-from pivotdesk.accounts.models import AgentProfile, Role, Workspace
+from pivotdesk.accounts.models import AgentProfile, Workspace
+from pivotdesk.accounts.permissions import Perm, can
 from pivotdesk.accounts.selectors import memberships_for_user
 from pivotdesk.common.errors import DomainError, NotFound
 
@@ -35,7 +36,8 @@ class Desk:
 
     @property
     def is_admin(self) -> bool:
-        return self.agent.role == Role.ADMIN or bool(self.agent.user.is_staff)
+        """Whether the agent administers this workspace: its role here, never Django's `is_staff`/`is_superuser`."""
+        return can(self.agent, Perm.WORKSPACE_CONFIGURE)
 
 
 type DeskView = Callable[Concatenate[HttpRequest, Desk, ...], HttpResponseBase]

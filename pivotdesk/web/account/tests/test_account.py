@@ -44,8 +44,12 @@ def test_token_without_name_is_422(agent, client_as):
     assert response.status_code == 422 and "needs a name" in response.content.decode()
 
 
-def test_admin_link_only_for_admins(agent, admin_agent, client_as):
+def test_admin_console_link_only_for_the_installations_superusers(agent, admin_agent, client_as):
+    # the Django admin is for operators (config/admin_site.py): a workspace admin configures in the agent UI
     assert 'href="/admin/"' not in client_as(agent).get("/queue/").content.decode()
+    assert 'href="/admin/"' not in client_as(admin_agent).get("/queue/").content.decode()
+    admin_agent.user.is_superuser = True
+    admin_agent.user.save(update_fields=["is_superuser"])
     assert 'href="/admin/"' in client_as(admin_agent).get("/queue/").content.decode()
 
 
