@@ -30,52 +30,57 @@ class Entry:
 
 def read_po(path: Path) -> list[Entry]:
     """The entries of a .po file (the header, with an empty msgid, is left out; obsolete `#~` entries are marked)."""
-    entries: list[Entry] = []
-    current = Entry()
-    started = False
-    target: tuple[str, int] | None = None
+    reader = _Reader()
     for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
+        reader.line(raw.strip())
+    reader.finish()
+    return [e for e in reader.entries if e.msgid]
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.current = Entry()
+        self.started = False
+        self.target: tuple[str, int] = ("msgid", 0)
+
+    def finish(self) -> None:
+        if self.started:
+            self.entries.append(self.current)
+        self.current, self.started = Entry(), False
+
+    def line(self, line: str) -> None:
         obsolete = line.startswith("#~")
         if obsolete:
             line = line[2:].strip()
-        if not line or (line.startswith("#") and not line.startswith("#,")):
-            continue
         if line.startswith("#,"):
-            if started:
-                entries.append(current)
-                current, started = Entry(), False
-            current.flags |= {f.strip() for f in line[2:].split(",")}
-            continue
-        match = _KEYWORD.match(line)
-        if match:
-            keyword, index, value = match.group(1), match.group(2), ast.literal_eval(match.group(3))
-            if keyword in ("msgctxt", "msgid") and started and (keyword == "msgctxt" or current.msgid or current.msgstr):
-                if keyword == "msgctxt" or current.msgstr:
-                    entries.append(current)
-                    current, started = Entry(), False
-            started = True
-            current.obsolete = current.obsolete or obsolete
-            if keyword == "msgctxt":
-                current.context, target = value, ("context", 0)
-            elif keyword == "msgid":
-                current.msgid, target = value, ("msgid", 0)
-            elif keyword == "msgid_plural":
-                current.msgid_plural, target = value, ("msgid_plural", 0)
-            else:
-                current.msgstr[int(index or 0)], target = value, ("msgstr", int(index or 0))
-            continue
-        if line.startswith('"') and target:
-            value = ast.literal_eval(line)
-            name, index_ = target
-            if name == "msgstr":
-                current.msgstr[index_] += value
-            elif name == "context":
-                current.context = (current.context or "") + value
-            elif name == "msgid":
-                current.msgid += value
-            else:
-                current.msgid_plural = (current.msgid_plural or "") + value
-    if started:
-        entries.append(current)
-    return [e for e in entries if e.msgid]
+            if self.started:
+                self.finish()
+            self.current.flags |= {f.strip() for f in line[2:].split(",")}
+        elif match := _KEYWORD.match(line):
+            self.keyword(match.group(1), match.group(2), ast.literal_eval(match.group(3)), obsolete=obsolete)
+        elif line.startswith('"'):
+            self.append(ast.literal_eval(line))
+
+    def keyword(self, keyword: str, index: str | None, value: str, *, obsolete: bool) -> None:
+        if self.started and (keyword == "msgctxt" or (keyword == "msgid" and self.current.msgstr)):
+            self.finish()  # a new entry begins
+        self.started = True
+        self.current.obsolete = self.current.obsolete or obsolete
+        if keyword.startswith("msgstr"):
+            self.target = ("msgstr", int(index or 0))
+            self.current.msgstr[self.target[1]] = value
+        else:
+            self.target = (keyword, 0)
+            setattr(self.current, _FIELD[keyword], value)
+
+    def append(self, value: str) -> None:
+        name, index = self.target
+        if name == "msgstr":
+            self.current.msgstr[index] += value
+        else:
+            field_name = _FIELD[name]
+            setattr(self.current, field_name, (getattr(self.current, field_name) or "") + value)
+
+
+_FIELD = {"msgctxt": "context", "msgid": "msgid", "msgid_plural": "msgid_plural"}
