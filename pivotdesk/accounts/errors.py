@@ -18,5 +18,8 @@ class AccountErrorCode(StrEnum):
     PERMISSION_DENIED = "permission_denied"
     SYSTEM_ONLY = "system_only"
     TEAM_EXISTS = "team_exists"
+    TWO_FACTOR_CODE_WRONG = "two_factor_code_wrong"
+    TWO_FACTOR_STATE = "two_factor_state"
+    TWO_FACTOR_THROTTLED = "two_factor_throttled"
     UNKNOWN_REFERENCE = "unknown_reference"
     WORKSPACE_EXISTS = "workspace_exists"

@@ -216,3 +216,10 @@ class ThrottledAdminAuthenticationForm(ThrottledLoginFormMixin, AdminAuthenticat
                 code="invalid_login",
                 params={"username": self.username_field.verbose_name},
             )
+        from pivotdesk.accounts.two_factor import two_factor_enabled  # the admin login has no code step
+
+        if two_factor_enabled(user):
+            raise ValidationError(
+                gettext("This account signs in with a code: sign in on the main login page first, then open /admin/."),
+                code="two_factor_required",
+            )

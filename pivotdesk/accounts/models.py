@@ -164,6 +164,7 @@ class ApiToken(WorkspaceScoped):
 class LoginEvent(models.TextChoices):
     FAILED = "failed", _("Failed sign-in")
     LOCKED_OUT = "locked_out", _("Locked out")
+    TWO_FACTOR_FAILED = "2fa_failed", _("Wrong two-factor code")
 
 
 class LoginAudit(models.Model):
@@ -184,3 +185,20 @@ class LoginAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.username} {self.address or ''}"
+
+
+class TwoFactorDevice(models.Model):
+    """An agent's authenticator app (TOTP, RFC 6238): optional, per user (global like users, so it guards every
+    workspace of the user). The shared secret is encrypted at rest (`common.crypto`, rotated by
+    `rotate_field_key`); recovery codes are stored as SHA-256 hashes and each works once. `last_used_step` refuses a
+    code that was used already (replay within its 30-second window)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
+    secret_config = models.TextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(default=0)
+    recovery_codes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"2FA of {self.user_id} ({'on' if self.confirmed_at else 'being set up'})"

@@ -23,6 +23,7 @@ ENCRYPTED_COLUMNS: list[tuple[str, str, tuple[str, ...]]] = [
     ("ai.Connector", "secret_config", ()),
     ("notifications.NotificationTarget", "secret", ()),
     ("webhooks.WebhookEndpoint", "secret_config", ()),
+    ("accounts.TwoFactorDevice", "secret_config", ()),
     ("accounts.Workspace", "settings", ("ai", "llm", "api_key_secret")),
 ]
 
