@@ -21,7 +21,17 @@ from config import keyfiles
 
 BASE_DIR = Path(settings.BASE_DIR)
 TIMEOUT_S = 120.0  # generous: each process boots Django on a shared machine
-OURS = ("SECRET_KEY", "PIVOTDESK_FIELD_KEY", "PIVOTDESK_FIELD_KEY_OLD", "PIVOTDESK_PRODUCTION", "DEBUG", "BEHIND_PROXY")
+# The variables each case sets itself, and what other tests of the same process may have set (the browser tests set
+# DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; a deployment must not have it, and `check --deploy` says so).
+OURS = (
+    "SECRET_KEY",
+    "PIVOTDESK_FIELD_KEY",
+    "PIVOTDESK_FIELD_KEY_OLD",
+    "PIVOTDESK_PRODUCTION",
+    "DEBUG",
+    "BEHIND_PROXY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 
 
 def _env(var_dir: Path, **values: str) -> dict[str, str]:
