@@ -8,6 +8,7 @@ the breach if it was breached); it is achieved when it was fulfilled without a b
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -173,6 +174,17 @@ class Breach:
     fulfilled: bool
     causes: list[Cause]
 
+    @property
+    def due_at(self) -> dt.datetime | None:
+        """The missed due time: a clock breaches when its due time passes, so a breach always has one."""
+        return breach_due(self.outcome)
+
+
+def breach_due(outcome: SLAOutcome) -> dt.datetime | None:
+    """An outcome's due time; for a breach stored without one (rows written before due times were kept on
+    fulfilment), its breach instant, which is the same moment."""
+    return outcome.due_at or outcome.breached_at
+
 
 def _segments(
     changes: list[tuple[dt.datetime, Any]], initial: Any, start: dt.datetime, end: dt.datetime
@@ -242,7 +254,7 @@ def causes_for(
     owners = [who for who, _ in owner_path if who is not None]
     if len(owners) >= 2:
         causes.append(Cause(kind="reassigned", count=len(owners) - 1))
-    due = outcome.due_at
+    due = breach_due(outcome)
     owner_at_due = _value_at(assignees, first_assignee, due) if due is not None else None
     agent = agents.get(owner_at_due) if owner_at_due is not None else None
     if (
@@ -325,8 +337,9 @@ def csv_rows(*, workspace: Workspace, period: DateRange, metric: str = "") -> It
     )
     for r in qs.iterator(chunk_size=2000):
         late = ""
-        if not r.achieved and r.due_at is not None and r.fulfilled_at is not None:
-            late = str(int((r.fulfilled_at - r.due_at).total_seconds() // 60))
+        due = breach_due(r)
+        if not r.achieved and due is not None and r.fulfilled_at is not None:
+            late = str(max(1, math.ceil((r.fulfilled_at - due).total_seconds() / 60)))  # as the page: never 0
         yield [
             str(r.ticket.number),
             r.ticket.subject,
@@ -337,7 +350,7 @@ def csv_rows(*, workspace: Workspace, period: DateRange, metric: str = "") -> It
             r.channel,
             str(r.target_minutes),
             _iso(r.started_at),
-            _iso(r.due_at),
+            _iso(due),
             _iso(r.fulfilled_at),
             _iso(r.breached_at),
             "yes" if r.achieved else "no",

@@ -9,8 +9,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Team, Workspace
@@ -29,6 +29,14 @@ PAUSABLE = [(v, label) for v, label in Status.choices if v not in (Status.SOLVED
 
 def _tags(text: str) -> list[str]:
     return sorted({t.strip().lower() for t in re.split(r"[,，\s]+", text or "") if t.strip()})
+
+
+class LocalCategoryChoices(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    """Categories named in the reader's language (`name_zh` in Chinese when set), at render time."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        zh = (get_language() or "").lower().startswith("zh")
+        return str(obj.name_zh) if zh and obj.name_zh else str(obj.name)
 
 
 class PolicyForm(forms.Form):
@@ -50,7 +58,7 @@ class PolicyForm(forms.Form):
         choices=TicketType.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
     organizations = forms.ModelMultipleChoiceField(queryset=CustomerOrganization.objects.none(), required=False)
-    categories = forms.ModelMultipleChoiceField(queryset=Category.objects.none(), required=False)
+    categories = LocalCategoryChoices(queryset=Category.objects.none(), required=False)
     tags_any = forms.CharField(required=False, label=gettext_lazy("Has any of the tags"))
     tags_all = forms.CharField(required=False, label=gettext_lazy("Has all of the tags"))
     tags_none = forms.CharField(required=False, label=gettext_lazy("Has none of the tags"))
@@ -127,6 +135,11 @@ class TargetCell:
     percents: tuple[int, ...] = ()
     before: tuple[int, ...] = ()
     error: str = ""
+
+    @property
+    def priority_label(self) -> str:
+        """The priority in the reader's language (for labels of the grid's inputs)."""
+        return str(dict(Priority.choices).get(self.priority, self.priority))
 
     @property
     def key(self) -> str:

@@ -9,7 +9,7 @@ incremental state), so running it twice, late or out of order gives the same row
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
@@ -18,7 +18,7 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.common.time import now as current_time
 from pivotdesk.sla.calendars import always_open
-from pivotdesk.sla.domain import clock
+from pivotdesk.sla.domain import clock, status
 from pivotdesk.sla.models import (
     ClockState,
     EscalationLevel,
@@ -142,20 +142,51 @@ def _clock_state(m: clock.Measurement) -> str:
     return ClockState.IDLE
 
 
+def _status(m: clock.Measurement, at: dt.datetime) -> status.ClockStatus:
+    """The badge status of one measured clock (the same rule the ticket page applies to a stored clock)."""
+    return status.clock_status(
+        started=m.started_at is not None,
+        fulfilled=m.fulfilled_at is not None,
+        paused=m.paused,
+        due_at=m.due_at,
+        breached=m.breached_at is not None,
+        warned=any(w.at <= at for w in m.warnings),
+    )
+
+
 def _ticket_state(measurements: list[clock.Measurement], at: dt.datetime) -> tuple[str, dt.datetime | None]:
-    """The ticket's badge state and nearest deadline over its unfulfilled clocks."""
-    live = [m for m in measurements if m.state in ("running", "paused")]
-    if not live:
-        return "", None
-    running = [m for m in live if m.state == "running"]
-    due = min((m.due_at for m in running if m.due_at is not None), default=None)
-    if any(m.breached_at is not None for m in live):
-        return "breached", due
-    if any(w.at <= at for m in live for w in m.warnings):
-        return "warning", due
-    if not running:
-        return "paused", None
-    return "ok", due
+    """The ticket's badge state and nearest running deadline over its clocks (`sla.domain.status`)."""
+    summary = status.ticket_status(_status(m, at) for m in measurements)
+    return summary.state, summary.due_at
+
+
+def recorded_breaches(
+    firings: list[tuple[str, int, str, str, dt.datetime | None, dt.datetime]],
+    outcomes: dict[tuple[str, int], tuple[Any, ...]],
+) -> dict[tuple[str, int], dt.datetime]:
+    """(metric, cycle) → breach instant of every cycle whose breach was recorded: its breach firing, or a stored
+    outcome that saw it breached. A recorded breach is a fact: re-targeting the ticket later does not undo it."""
+    kept: dict[tuple[str, int], dt.datetime] = {}
+    for metric, cycle, kind, _label, due_at, fired_at in firings:
+        if kind == FiringKind.BREACH:
+            kept[(metric, cycle)] = due_at or fired_at
+    for key, stored in outcomes.items():
+        if stored[1] is not None:
+            kept.setdefault(key, stored[1])
+    return kept
+
+
+def keep_breaches(cycles: list[clock.Measurement], kept: dict[tuple[str, int], dt.datetime]) -> list[clock.Measurement]:
+    """The measured cycles with their recorded breaches put back: a priority or policy change moves the target
+    (the clock's due time follows the new one) but a cycle that breached stays breached, at its breach instant."""
+    out = []
+    for m in cycles:
+        breached_at = kept.get((str(m.metric), m.cycle))
+        if breached_at is not None and m.started_at is not None and m.breached_at != breached_at:
+            out.append(replace(m, breached_at=breached_at.astimezone(m.started_at.tzinfo)))
+        else:
+            out.append(m)
+    return out
 
 
 def _clear(ticket: Ticket, old: dict[str, TicketSLA], reason: str) -> SlaResult:
@@ -271,16 +302,23 @@ def apply_in_transaction(
     before = {metric: (row.target_minutes, row.business_hours, row.due_at) for metric, row in old.items()}
     old_policy = next((c.policy for c in old.values() if c.policy is not None), None)
     known_outcomes: dict[tuple[str, int], tuple[Any, ...]] = {
-        (metric, cycle): (fulfilled, breached, policy_id, priority, pk)
-        for metric, cycle, fulfilled, breached, policy_id, priority, pk in SLAOutcome.objects.filter(
+        (metric, cycle): (fulfilled, breached, policy_id, priority, pk, due)
+        for metric, cycle, fulfilled, breached, policy_id, priority, pk, due in SLAOutcome.objects.filter(
             ticket=ticket
-        ).values_list("metric", "cycle", "fulfilled_at", "breached_at", "policy_id", "priority", "pk")
+        ).values_list("metric", "cycle", "fulfilled_at", "breached_at", "policy_id", "priority", "pk", "due_at")
     }
     outcomes = OutcomeWrites()
+    firings = list(
+        SLAFiring.objects.filter(ticket=ticket).values_list("metric", "cycle", "kind", "label", "due_at", "fired_at")
+    )
+    kept = recorded_breaches(firings, known_outcomes)
     for target in targets:
         calendar = business if (target.business_hours and business is not None) else always_open(time_zone)
-        cycles = clock.measure_cycles(
-            target=domain_target(target), facts=facts, calendar=calendar, now=at, paused_statuses=paused
+        cycles = keep_breaches(
+            clock.measure_cycles(
+                target=domain_target(target), facts=facts, calendar=calendar, now=at, paused_statuses=paused
+            ),
+            kept,
         )
         m = cycles[-1] if cycles else clock.measure(target=domain_target(target), facts=(), calendar=calendar, now=at)
         measurements.append(m)
@@ -308,7 +346,7 @@ def apply_in_transaction(
     )
     if own_timeline:
         entries.flush()
-    fired = set(SLAFiring.objects.filter(ticket=ticket).values_list("metric", "cycle", "kind", "label"))
+    fired = {(metric, cycle, kind, label) for metric, cycle, kind, label, _due, _at in firings}
     due, next_at = _due_and_next(measurements, config.levels(policy), fired, at)
     state, due_at = _ticket_state(measurements, at)
     next_check = at if (due and not firing) else next_at

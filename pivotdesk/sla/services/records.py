@@ -206,6 +206,7 @@ class OutcomeWrites:
         self.new: list[SLAOutcome] = []
         self.changed: list[SLAOutcome] = []
         self.gone: list[int] = []
+        self.frozen: list[SLAOutcome] = []  # recorded breaches: only fulfilled_at (and a missing due) change
 
     def save(self, ticket: Ticket) -> None:
         stamp = current_time()
@@ -219,6 +220,10 @@ class OutcomeWrites:
             for row in self.changed:
                 row.updated_at = stamp  # bulk_update does not apply auto_now
             SLAOutcome.objects.bulk_update(self.changed, [*self.FIELDS, "updated_at"])
+        if self.frozen:
+            for row in self.frozen:
+                row.updated_at = stamp
+            SLAOutcome.objects.bulk_update(self.frozen, ["fulfilled_at", "due_at", "updated_at"])
 
 
 def record_outcomes(
@@ -232,8 +237,12 @@ def record_outcomes(
 ) -> None:
     """Finished cycles (achieved, or breached) for compliance reports, one row per cycle. A breached cycle
     fulfilled late gets its fulfilment time; a resolution reopened before it breached is unfinished again.
-    `known` holds the stored rows' (fulfilled_at, breached_at, policy_id, priority, pk): unchanged rows are not
-    rewritten, so a recheck of a quiet ticket writes nothing here."""
+
+    A breached cycle's due time is its breach instant (a clock breaches when its due time passes while it runs), so
+    a breach always has its due time, also once fulfilled (the clock then has none). A stored breach keeps its
+    policy, priority, target and due time when the ticket is re-targeted later: only a late fulfilment is added.
+    `known` holds the stored rows' (fulfilled_at, breached_at, policy_id, priority, pk, due_at): unchanged rows are
+    not rewritten, so a recheck of a quiet ticket writes nothing here."""
     for m in cycles:
         key = (target.metric, m.cycle)
         finished = m.breached_at or m.fulfilled_at
@@ -241,6 +250,11 @@ def record_outcomes(
         if finished is None:
             if stored is not None:
                 writes.gone.append(stored[4])
+            continue
+        due_at = m.breached_at if m.breached_at is not None else m.due_at
+        if stored is not None and stored[1] is not None and m.breached_at is not None:
+            if (stored[0], stored[5]) != (m.fulfilled_at, stored[1]):  # a late fulfilment (or a legacy empty due)
+                writes.frozen.append(SLAOutcome(pk=stored[4], fulfilled_at=m.fulfilled_at, due_at=stored[1]))
             continue
         if stored is not None and stored[:4] == (m.fulfilled_at, m.breached_at, policy.pk, ticket.priority):
             continue
@@ -257,7 +271,7 @@ def record_outcomes(
             channel=ticket.channel,
             target_minutes=target.minutes,
             started_at=m.started_at,
-            due_at=m.due_at,
+            due_at=due_at,
             fulfilled_at=m.fulfilled_at,
             breached_at=m.breached_at,
             achieved=m.breached_at is None,

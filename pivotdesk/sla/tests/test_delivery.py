@@ -47,6 +47,10 @@ def test_ladder_delivers_to_webhook_and_smtp_once(  # noqa: PLR0917
     django_capture_on_commit_callbacks,
 ):
     settings.PIVOTDESK_BASE_URL = "http://desk.local"
+    # Messages go out in each recipient's language (their preference, else the workspace's: Chinese): these read English.
+    for person in ("lead", "manager", "assignee"):
+        ladder[person].user.preferred_language = "en"
+        ladder[person].user.save(update_fields=["preferred_language"])
     # The lead hears of escalations in the team's IM group (apprise json://); the manager by email.
     set_channels(ladder["lead"], {"sla.*": ["apprise"]})
     make_target(ladder["lead"], receiver.url("/hooks/dingtalk"), label="一线群")

@@ -12,21 +12,22 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from pivotdesk.accounts.models import Team
 from pivotdesk.accounts.permissions import Perm, require
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.user_files import download_disposition, protect_user_content
+from pivotdesk.customers.models import CustomerOrganization, Tier
 from pivotdesk.sla import forms as sla_forms
 from pivotdesk.sla import reports
 from pivotdesk.sla import selectors as sla_selectors
 from pivotdesk.sla.models import BusinessCalendar, Metric, SLAPolicy, TeamCalendar
 from pivotdesk.sla.services import team_calendar_set
 from pivotdesk.tickets import selectors as ticket_selectors
-from pivotdesk.tickets.models import Priority
+from pivotdesk.tickets.models import Category, Priority, TicketType
 from pivotdesk.web.base import Desk, agent_view
 from pivotdesk.web.sla.templatetags import metric_label
 
@@ -335,7 +336,50 @@ def policies(request: HttpRequest, desk: Desk) -> HttpResponse:
     )
     failing = sla_selectors.failing_checks(workspace=desk.workspace)
     failures = {"count": failing.count(), "rows": list(failing[:FAILURES_SHOWN])}
+    for row in rows:
+        row.condition_labels = condition_labels(row.conditions or {}, workspace_id=desk.workspace.pk)  # type: ignore[attr-defined]
     return render(request, "web/sla/policies.html", {"rows": rows, "failures": failures})
+
+
+def condition_labels(conditions: dict[str, Any], *, workspace_id: int) -> list[tuple[str, str]]:
+    """A policy's conditions as (what, which) in the reader's language: labels for codes, names for ids."""
+    zh = (get_language() or "").lower().startswith("zh")
+    choices: dict[str, dict[str, str]] = {
+        "priorities": {str(v): str(lbl) for v, lbl in Priority.choices},
+        "tiers": {str(v): str(lbl) for v, lbl in Tier.choices},
+        "channels": {str(v): str(lbl) for v, lbl in Channel.choices},
+        "ticket_types": {str(v): str(lbl) for v, lbl in TicketType.choices},
+    }
+    heading = {
+        "priorities": _("Priority"),
+        "tiers": _("Customer tier"),
+        "channels": _("Channel"),
+        "ticket_types": _("Type"),
+        "category_ids": _("Category"),
+        "organization_ids": _("Organization"),
+        "tags_any": _("Has any of the tags"),
+        "tags_all": _("Has all of the tags"),
+        "tags_none": _("Has none of the tags"),
+    }
+    out: list[tuple[str, str]] = []
+    for key, values in conditions.items():
+        items = [str(v) for v in (values or [])]
+        if not items:
+            continue
+        if key in choices:
+            names = [choices[key].get(v, v) for v in items]
+        elif key == "category_ids":
+            found = Category.objects.filter(workspace_id=workspace_id, pk__in=[int(v) for v in items if v.isdigit()])
+            names = [(c.name_zh if zh and c.name_zh else c.name) for c in found]
+        elif key == "organization_ids":
+            orgs = CustomerOrganization.objects.filter(
+                workspace_id=workspace_id, pk__in=[int(v) for v in items if v.isdigit()]
+            )
+            names = [o.name for o in orgs]
+        else:
+            names = items
+        out.append((str(heading.get(key, key)), "、".join(names) if zh else ", ".join(names)))
+    return out
 
 
 def _policy_page(
