@@ -15,7 +15,7 @@ PYTHON := $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null 
 endif
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: run install install-dev migrate seed test lint types contracts pytest pytest-postgres bench clean messages python
+.PHONY: run install install-dev migrate seed seed-data test lint types contracts pytest pytest-postgres bench clean messages python
 
 # Fails early, and clearly, without Python 3.12 (checked only when the virtualenv must be built).
 define need_python
@@ -53,21 +53,29 @@ install-dev: $(VENV)/.dev ## add the development tools (tests, lint, types, brow
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=.tools --ignore=bench >/dev/null 2>&1 || true
+	@# The compiled catalogues are committed: compile only when a .po is newer than its .mo (saves ~9 s per run).
+	@# (2 s of slack: a fresh clone writes each .po just after its .mo.)
+	@if $(BIN)/python -c 'import pathlib, sys; sys.exit(not any(not (m := p.with_suffix(".mo")).exists() or \
+		p.stat().st_mtime > m.stat().st_mtime + 2 for p in pathlib.Path("pivotdesk").rglob("django.po")))'; then \
+		$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=.tools --ignore=bench >/dev/null 2>&1 || true; fi
 
-seed: migrate ## seed the demo workspace when the database is empty, train its first models, triage it
+# The demo data without its triage (`make run` triages in the background once the web server answers).
+seed-data: migrate
 	@out=$$(mktemp); $(BIN)/python manage.py seed_demo --if-empty | tee $$out; status=$${PIPESTATUS[0]}; \
 	if [ $$status -ne 0 ]; then rm -f $$out; exit $$status; fi; \
 	if ! grep -q "nothing seeded" $$out; then $(BIN)/python manage.py ai train --workspace demo | grep -E "^[a-z_]+: " || true; fi; \
 	rm -f $$out
-	$(BIN)/python manage.py ai_triage_all --workspace demo
 	$(BIN)/python manage.py search_reindex --missing
 
-run: seed ## installed, migrated, demo data, web + worker + scheduler; Ctrl-C stops all
+seed: seed-data ## seed the demo workspace when the database is empty, train its first models, triage it
+	$(BIN)/python manage.py ai_triage_all --workspace demo
+
+run: seed-data ## installed, migrated, demo data, web + worker + scheduler; Ctrl-C stops all
 	$(BIN)/python manage.py collectstatic --noinput >/dev/null
-	@# The banner waits for the web server to answer, so its link works when it appears.
-	@($(BIN)/python manage.py demo_banner --wait 300 &)
-	PYTHONUNBUFFERED=1 exec $(BIN)/honcho start -f Procfile
+	@# The banner waits for the web server to answer, so its link works when it appears; then the demo tickets
+	@# not yet triaged are triaged in the background (batched; a ticket opened meanwhile is triaged by the worker).
+	@($(BIN)/python manage.py demo_banner --wait 300 && $(BIN)/python manage.py ai_triage_all --workspace demo --pause 0.1 &)
+	PIVOTDESK_LOG_TIMESTAMPS=0 PYTHONUNBUFFERED=1 exec $(BIN)/honcho start -f Procfile
 
 lint: install-dev
 	$(BIN)/ruff check .

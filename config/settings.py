@@ -376,11 +376,23 @@ if not SECURE_HSTS_PRELOAD:
 if BEHIND_PROXY and not SECURE_SSL_REDIRECT:
     SILENCED_SYSTEM_CHECKS.append("security.W008")
 
+# Logs have one clock. Under `make run`, honcho starts every process and prefixes each line with its own time, so
+# our processes print none (the Makefile sets PIVOTDESK_LOG_TIMESTAMPS=0); run any other way, each line starts with
+# an ISO time with its UTC offset (2026-12-07T00:30:05+0800), so lines of processes in different zones still compare.
+# Celery (worker and beat) logs through this configuration too (CELERY_WORKER_HIJACK_ROOT_LOGGER off), not its own
+# format; its INFO lines about each run of a frequent periodic job are dropped (config/log_filters.py), failures not.
+_LOG_TIME = "%(asctime)s " if env.bool("PIVOTDESK_LOG_TIMESTAMPS", default=True) else ""
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"quiet_frequent_jobs": {"()": "config.log_filters.QuietFrequentJobs"}},
+    "formatters": {
+        "plain": {"format": _LOG_TIME + "%(levelname)s %(name)s: %(message)s", "datefmt": "%Y-%m-%dT%H:%M:%S%z"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet_frequent_jobs"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "jieba": {"level": "WARNING"}},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -103,3 +103,34 @@ def event_may_need_sending(event: dict[str, object]) -> bool:
     if not isinstance(payload, dict):
         return True
     return payload.get("kind") == "public" and payload.get("author_type") in ("agent", "bot")
+
+
+# Channels answered without an account of their own: chat replies appear in the visitor's widget.
+_ANSWERED_WITHOUT_ACCOUNT = frozenset({"chat"})
+
+
+def undeliverable_reply_channel(*, ticket: Ticket) -> str | None:
+    """The channel kind a public reply on this ticket goes out through when no active account of that kind exists
+    (so the reply will not be delivered), else None."""
+    from pivotdesk.channels.services.outbox import REPLY_CHANNEL
+    from pivotdesk.common.choices import Channel
+
+    try:
+        kind = REPLY_CHANNEL.get(Channel(ticket.channel))
+    except ValueError:
+        return None
+    if kind is None or kind in _ANSWERED_WITHOUT_ACCOUNT:
+        return None
+    exists = ChannelAccount.objects.filter(workspace_id=ticket.workspace_id, kind=kind, active=True).exists()
+    return None if exists else kind
+
+
+def workspaces_without_channels() -> QuerySet[Workspace]:
+    """Workspaces with no active channel account at all: nothing they reply will reach a customer."""
+    with_accounts = ChannelAccount.objects.filter(active=True).values("workspace_id")
+    return Workspace.objects.exclude(pk__in=with_accounts).order_by("pk")
+
+
+def demo_delivery_accounts() -> QuerySet[ChannelAccount]:
+    """Active accounts in demo delivery (their replies go to the local sink, nothing is sent)."""
+    return ChannelAccount.objects.filter(active=True, config__delivery="demo").select_related("workspace")

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pivotdesk.accounts.models import Workspace
+from pivotdesk.cli.demo.channels import create_demo_channels
 from pivotdesk.cli.demo.clock import SimulatedClock, events_held_back
 from pivotdesk.cli.demo.setup import create_customers, create_workspace_and_people
 from pivotdesk.cli.demo.sla import apply_sla, configure_sla
@@ -49,6 +50,7 @@ def seed_demo(
         world = create_workspace_and_people(rng)
         clock.set(real_now - dt.timedelta(days=35))
         create_customers(world, rng)
+        create_demo_channels(world)
         configure_sla(world)
         plans = plan_tickets(rng, tickets, real_now)
         created = TicketSeeder(world, rng, clock, real_now).seed(plans, progress)

@@ -144,7 +144,7 @@ def _configure_routing(world: DemoWorld, skills: dict[str, Any]) -> None:
         workspace=ws,
         actor=actor,
         fields={
-            "name": "VIP & strategic",
+            "name": "VIP 与战略客户 VIP & strategic",
             "conditions": {"tiers": ["vip", "strategic"]},
             "strategy": "weighted",
             "seniority_by_tier": {"vip": 3, "strategic": 4},
@@ -157,7 +157,7 @@ def _configure_routing(world: DemoWorld, skills: dict[str, Any]) -> None:
         workspace=ws,
         actor=actor,
         fields={
-            "name": "Field service",
+            "name": "现场服务 Field service",
             "conditions": {"categories": [world.categories["field"].pk]},
             "strategy": "weighted",
             "team": world.teams["field"],
@@ -166,7 +166,9 @@ def _configure_routing(world: DemoWorld, skills: dict[str, Any]) -> None:
         },
     )
     routing_services.policy_create(
-        workspace=ws, actor=actor, fields={"name": "Everyone else", "strategy": "weighted", "batch_threshold": 20}
+        workspace=ws,
+        actor=actor,
+        fields={"name": "其他客户 Everyone else", "strategy": "weighted", "batch_threshold": 20},
     )
 
 

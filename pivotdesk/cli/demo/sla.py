@@ -86,3 +86,15 @@ def apply_sla(tickets: list[Ticket], now: dt.datetime) -> None:
     for ticket in tickets:
         if ticket.merged_into_id is None:
             sla_services.sla_apply(actor=Actor.system("demo"), ticket=ticket, now=now)
+
+
+def targets_for(*, tier: str, category: str, priority: str) -> tuple[int, int, int]:
+    """(first reply, next reply, resolution) in business minutes for a demo ticket: the policy that would match it
+    (VIP customers first, then device faults, then everyone else)."""
+    if tier in ("vip", "strategic"):
+        table = VIP
+    elif category in ("device", "repair"):
+        table = DEVICE
+    else:
+        table = STANDARD
+    return table.get(priority, table["normal"])

@@ -391,10 +391,12 @@ REPLIES: dict[str, Replies] = {
             "Two charges visible in the payment gateway; refund of the second one submitted, waiting for the reference.",
             "Customer is on monthly billing; invoice must go through the statement process. Moved to Billing.",
             "Updated the invoice title in the ERP, waiting for finance approval.",
+            "Payment gateway shows the charge as captured; the order status sync was late, triggered it manually.",
         ),
         closing=(
             "Hi {name}, the refund of ¥{amount} has been issued to your original payment method. Let us know if you need anything else.",
             "Hello, the corrected invoice has been issued and emailed to you.",
+            "Hi {name}, the payment for order {order} is confirmed and the order has been released for shipping.",
         ),
     ),
     "orders": Replies(
@@ -423,6 +425,7 @@ REPLIES: dict[str, Replies] = {
             "Hi {name}, for security please reply from your registered email and attach your business licence; we'll reset it once verified.",
             "Hello, your account is unlocked. Please set a new password with 'Forgot password' and turn on 2FA.",
             "We've temporarily locked the account and signed out all sessions. Please change your password now.",
+            "Hi {name}, sub-account permissions are under Settings → Staff → Roles; send me the list of stores and I'll set them up for you.",
         ),
         customer=(
             "Business licence sent, please hurry.",
@@ -457,6 +460,7 @@ REPLIES: dict[str, Replies] = {
             "Five similar reports from the same batch — possible batch defect, Quality informed.",
             "Remote session confirms abnormal mainboard power; on-site replacement needed.",
             "API gateway shows this customer exceeding their plan's burst limit; suggest an upgrade.",
+            "Crash log points to the known bug in app v5.2.0; the fix is scheduled for v5.2.1 (DEV-4410).",
         ),
         closing=(
             "Hi {name}, the patch is out and pushed automatically; a restart fixes it. Reply here if anything remains.",

@@ -14,7 +14,8 @@ from pivotdesk.cli.demo import templates_en, templates_zh
 from pivotdesk.cli.demo.clock import SimulatedClock
 from pivotdesk.cli.demo.people import CATEGORIES, CITIES, DEVICE_MODELS, REPLY_GROUP, TEAM_FOR
 from pivotdesk.cli.demo.setup import DemoWorld
-from pivotdesk.cli.demo.templates import Replies, Template
+from pivotdesk.cli.demo.sla import targets_for
+from pivotdesk.cli.demo.templates import Replies, Template, replies_for
 from pivotdesk.customers.models import Contact, Tier
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import MessageKind, Ticket
@@ -40,6 +41,49 @@ class Plan:
     language: str
     status: str
     template: Template
+
+
+@dataclass
+class Prepared:
+    """A plan with its choices made: channel, customer, priority and SLA targets (business minutes)."""
+
+    plan: Plan
+    channel: str
+    contact: Contact
+    values: dict[str, str]
+    priority: str  # when opened
+    escalate: bool  # raised once during the conversation
+    targets: tuple[int, int, int]  # first reply, next reply, resolution, for the final priority
+    window: dt.timedelta  # from opening to the ticket's final status (the time its clocks run)
+    late: bool = False  # solved after its resolution target: a breach in the history
+
+
+class Timing:
+    """The moments of one ticket's conversation, inside its window.
+
+    Why: a business minute is never shorter than a wall-clock minute, so a reply given within its target in wall
+    time is on time whatever the calendar, and a ticket whose whole running time is shorter than its resolution
+    target is not breached. Each step is at most window / steps long, so the conversation fits in the window."""
+
+    def __init__(self, seeder: TicketSeeder, start: dt.datetime, window: dt.timedelta, steps: int) -> None:
+        self.seeder, self.at, self.slot = seeder, start, window / max(1, steps)
+
+    def _advance(self, gap: dt.timedelta) -> dt.datetime:
+        self.at = self.seeder._at(self.at + max(gap, dt.timedelta(seconds=30)))
+        return self.at
+
+    def agent(self, target_minutes: int) -> dt.datetime:
+        """An agent's reply: within 10–60 % of its target (and of the step)."""
+        limit = min(self.slot, dt.timedelta(minutes=target_minutes))
+        return self._advance(limit * self.seeder.rng.uniform(0.1, 0.6))
+
+    def customer(self) -> dt.datetime:
+        """The customer's next message: any time within the step."""
+        return self._advance(self.slot * self.seeder.rng.uniform(0.3, 1.0))
+
+    def small(self) -> dt.datetime:
+        """A note or a property change, shortly after the previous step."""
+        return self._advance(min(self.slot, dt.timedelta(minutes=20)) * self.seeder.rng.uniform(0.05, 0.2))
 
 
 def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
@@ -74,9 +118,11 @@ class TicketSeeder:
         self.supervisor = world.agents["supervisor"]
 
     def seed(self, plans: list[Plan], progress: Callable[[int], object] | None = None) -> list[Ticket]:
+        prepared = [self._prepare(plan) for plan in plans]
+        prepared.sort(key=lambda p: p.plan.opened_at)  # ticket numbers grow with time
         tickets = []
-        for plan in plans:
-            tickets.append(self._one(plan))
+        for item in prepared:
+            tickets.append(self._one(item))
             if progress is not None:
                 progress(1)
         return tickets
@@ -130,20 +176,48 @@ class TicketSeeder:
     def _at(self, when: dt.datetime) -> dt.datetime:
         return self.clock.set(min(when, self.now - MIN))
 
-    # --- one ticket -----------------------------------------------------------------------------------------------
-    def _one(self, plan: Plan) -> Ticket:
+    def _prepare(self, plan: Plan) -> Prepared:
+        """Choose channel, customer and priority, then fit the ticket's life to its service levels: an open ticket
+        is younger than its resolution target (a new one than its first-reply target), and most tickets were
+        answered and solved in time. A few solved ones were late: their breaches are history, recorded at seeding."""
         rng, template = self.rng, plan.template
         channel = _weighted(rng, CHANNELS[plan.language])
         contact = self._contact(plan, channel)
         if channel in NEEDS_IDENTITY and channel not in self.world.identity_kinds.get(contact.pk, set()):
             channel = "email"
         values = self._values(plan, contact)
-        group = REPLY_GROUP[CATEGORIES[template.category][2] or template.category]
-        replies = (templates_en.REPLIES if plan.language == "en" else templates_zh.REPLIES)[group]
-        team = self.world.teams[TEAM_FOR[group]]
         priority = template.priority
-        if contact.organization and contact.organization.tier == Tier.STRATEGIC and priority == "normal":
+        tier = contact.effective_tier
+        if tier == Tier.STRATEGIC and priority == "normal":
             priority = "high"
+        escalate = plan.status != "new" and priority != "urgent" and rng.random() < 0.15
+        final = ("urgent" if priority == "high" else "high") if escalate else priority
+        targets = targets_for(tier=tier, category=template.category, priority=final)
+        first, _following, resolution = targets
+        minutes = dt.timedelta(minutes=1)
+        if plan.status == "new":
+            plan.opened_at = max(plan.opened_at, self.now - minutes * first * rng.uniform(0.1, 0.8))
+        elif plan.status == "open":
+            plan.opened_at = max(plan.opened_at, self.now - minutes * resolution * rng.uniform(0.2, 0.9))
+        span = self.now - plan.opened_at
+        late = plan.status in ("solved", "closed") and rng.random() < 0.12
+        if plan.status in ("new", "open") or late:
+            window = span  # running until now; or, for a few solved tickets, solved late
+        else:
+            window = min(span, minutes * resolution * rng.uniform(0.2, 0.85))
+        if plan.status == "closed":
+            window = min(window, span - dt.timedelta(days=4, minutes=5))  # closed four days after solved
+        return Prepared(plan, channel, contact, values, priority, escalate, targets, window, late)
+
+    # --- one ticket -----------------------------------------------------------------------------------------------
+    def _one(self, item: Prepared) -> Ticket:
+        rng, plan = self.rng, item.plan
+        template, channel, contact, values = plan.template, item.channel, item.contact, item.values
+        group = REPLY_GROUP[CATEGORIES[template.category][2] or template.category]
+        pools = templates_en.REPLIES if plan.language == "en" else templates_zh.REPLIES
+        replies = replies_for(pools[group], group=group, category=template.category)
+        team = self.world.teams[TEAM_FOR[group]]
+        priority = item.priority
         self._at(plan.opened_at)
         ticket = ticket_services.ticket_create(
             workspace=self.world.workspace,
@@ -159,18 +233,11 @@ class TicketSeeder:
             custom_fields=self._custom_fields(template, values),
             language=plan.language,
         )
-        span = self.now - plan.opened_at
-        step = span / 8 if plan.status in ("new", "open") else span / 12
-        at = plan.opened_at
-
-        def later(low: float = 0.2, high: float = 1.0) -> dt.datetime:
-            nonlocal at
-            at = self._at(at + step * rng.uniform(low, high) + MIN)
-            return at
-
+        extra = rng.randint(1, 5)  # messages after the customer's first one: 2–6 in all
+        timing = Timing(self, plan.opened_at, item.window, extra + 4)
         if plan.status == "new":
             if rng.random() < 0.3:
-                later()
+                timing.customer()
                 ticket_services.message_create(
                     ticket=ticket,
                     actor=Actor.for_contact(contact.pk, contact.name),
@@ -178,55 +245,57 @@ class TicketSeeder:
                     as_customer=True,
                 )
             if rng.random() < 0.4:
-                later()
+                timing.small()
                 ticket_services.ticket_update(ticket=ticket, actor=Actor.system("triage"), changes={"team": team})
             return ticket
         agent = self._assignee(TEAM_FOR[group], plan.language)
-        later(0.05, 0.3)
+        timing.small()
         ticket_services.ticket_update(
             ticket=ticket, actor=Actor.for_agent(self.supervisor), changes={"team": team, "assignee": agent}
         )
-        self._conversation(
-            ticket=ticket, plan=plan, agent=agent, contact=contact, replies=replies, values=values, later=later
-        )
+        self._conversation(ticket=ticket, item=item, agent=agent, replies=replies, extra=extra, timing=timing)
         return ticket
 
     def _conversation(
         self,
         *,
         ticket: Ticket,
-        plan: Plan,
+        item: Prepared,
         agent: AgentProfile,
-        contact: Contact,
         replies: Replies,
-        values: dict[str, str],
-        later: Callable[..., dt.datetime],
+        extra: int,
+        timing: Timing,
     ) -> None:
-        rng = self.rng
+        rng, contact, values = self.rng, item.contact, item.values
+        first, following, _resolution = item.targets
         as_agent, as_customer = Actor.for_agent(agent), Actor.for_contact(contact.pk, contact.name)
-        extra = rng.randint(1, 5)  # messages after the customer's first one: 2–6 in all
+        answered = False  # the agent's next public message answers the customer (first reply, then next reply)
         for i in range(extra - 1):  # the last one is the agent's closing move, in _finish
             if i % 2 == 0:
-                if rng.random() < 0.3:
-                    later(0.05, 0.2)
+                if answered and rng.random() < 0.3:  # a note between colleagues; the reply comes in _finish
+                    timing.small()
                     note = rng.choice(replies.notes).format(**values)
                     ticket_services.message_create(ticket=ticket, actor=as_agent, body=note, kind=MessageKind.NOTE)
-                else:
-                    later()
-                    body = rng.choice(replies.agent).format(**values)
-                    ticket_services.message_create(ticket=ticket, actor=as_agent, body=body)
+                    continue
+                timing.agent(following if answered else first)
+                body = rng.choice(replies.agent).format(**values)
+                ticket_services.message_create(ticket=ticket, actor=as_agent, body=body)
+                answered = True
             else:
-                later()
+                timing.customer()
                 body = rng.choice(replies.customer).format(**values)
                 ticket_services.message_create(ticket=ticket, actor=as_customer, body=body, as_customer=True)
-        if rng.random() < 0.15 and ticket.priority != "urgent":
-            later(0.05, 0.2)
+        if item.escalate:
+            timing.small()
             ticket_services.ticket_update(
                 ticket=ticket,
                 actor=Actor.for_agent(self.supervisor),
                 changes={"priority": "urgent" if ticket.priority == "high" else "high", "add_tags": ["escalated"]},
             )
-        self._finish(ticket=ticket, plan=plan, as_agent=as_agent, replies=replies, values=values, later=later)
+        timing.agent(following if answered else first)
+        if item.late:  # solved at the end of its window, past its resolution target
+            timing.at = self._at(max(timing.at, item.plan.opened_at + item.window))
+        self._finish(ticket=ticket, plan=item.plan, as_agent=as_agent, replies=replies, values=values, timing=timing)
 
     def _finish(
         self,
@@ -236,10 +305,9 @@ class TicketSeeder:
         as_agent: Actor,
         replies: Replies,
         values: dict[str, str],
-        later: Callable[..., dt.datetime],
+        timing: Timing,
     ) -> None:
         rng, status = self.rng, plan.status
-        later()
         if status in ("solved", "closed"):
             body = rng.choice(replies.closing).format(**values)
             ticket_services.message_create(ticket=ticket, actor=as_agent, body=body, status_after="solved")
@@ -261,7 +329,7 @@ class TicketSeeder:
         label = labels["Waiting for parts"] if plan.template.category in ("device", "repair") else None
         if plan.template.category == "installation":
             label = labels["Waiting for on-site visit"]
-        later(0.05, 0.2)
+        timing.small()
         changes: dict[str, Any] = {"status": "on_hold"}
         if label is not None:
             changes["custom_status"] = label

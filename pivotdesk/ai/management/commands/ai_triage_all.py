@@ -20,6 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("--workspace", help="Only this workspace (slug).")
         parser.add_argument("--force", action="store_true", help="Every ticket, repeating steps that succeeded.")
         parser.add_argument("--limit", type=int, default=0, help="At most this many tickets (0: no limit).")
+        parser.add_argument(
+            "--pause",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="After each ticket, leave the database to other writers this long (triaging next to a running desk).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not selectors.ai_enabled():
@@ -33,15 +40,9 @@ class Command(BaseCommand):
                 return
         if options["limit"] < 0:
             raise CommandError("--limit must be 0 or more.")
-        if options["force"]:
-            qs = Ticket.objects.filter(merged_into__isnull=True)
-            if workspace is not None:
-                qs = qs.filter(workspace=workspace)
-            ids = list(qs.order_by("pk").values_list("pk", flat=True))
-        else:
-            ids = selectors.untriaged_tickets(workspace=workspace)
-        if options["limit"]:
-            ids = ids[: options["limit"]]
+        if options["pause"] < 0:
+            raise CommandError("--pause must be 0 or more.")
+        ids = self._ticket_ids(workspace, force=options["force"], limit=options["limit"])
         started = time.perf_counter()
         failed = 0
         for ticket_id in ids:
@@ -49,5 +50,22 @@ class Command(BaseCommand):
             with transaction.atomic():
                 outcome = pipeline.triage_ticket(ticket_id=ticket_id, force=options["force"]) or {}
             failed += sum(1 for status in outcome.values() if status == "failed")
+            if options["pause"]:
+                # Why: SQLite's busy handler polls; a loop that commits and at once begins its next write
+                # transaction can hold the write lock past another process's busy timeout ("database is locked"
+                # in the event relay while `make run` triaged the demo in the background).
+                time.sleep(options["pause"])
         seconds = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"Triaged {len(ids)} tickets in {seconds:.1f} s ({failed} failed steps)."))
+
+    @staticmethod
+    def _ticket_ids(workspace: Workspace | None, *, force: bool, limit: int) -> list[int]:
+        """The tickets to triage: those never triaged, or (force) every unmerged one; at most `limit` (0: all)."""
+        if force:
+            qs = Ticket.objects.filter(merged_into__isnull=True)
+            if workspace is not None:
+                qs = qs.filter(workspace=workspace)
+            ids = list(qs.order_by("pk").values_list("pk", flat=True))
+        else:
+            ids = selectors.untriaged_tickets(workspace=workspace)
+        return ids[:limit] if limit else ids

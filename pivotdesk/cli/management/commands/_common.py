@@ -43,3 +43,25 @@ def demo_login_lines() -> list[str]:
         return []
     present = set(AgentProfile.objects.filter(workspace=workspace).values_list("user__username", flat=True))
     return [f"  {role:<12} {username:<12} / {DEMO_PASSWORD}" for role, username in DEMO_LOGINS if username in present]
+
+
+def delivery_lines(url: str) -> list[str]:
+    """What the banner says about outbound delivery: workspaces where nothing is set up (replies will not be
+    delivered) and accounts in demo delivery (nothing leaves the machine). Bilingual, as the banner's title."""
+    from django.conf import settings
+
+    from pivotdesk.channels import selectors as channel_selectors
+
+    lines: list[str] = []
+    for workspace in channel_selectors.workspaces_without_channels()[:10]:
+        lines.append(
+            f"  ! {workspace.slug}: no active channel account — replies will not be delivered; "
+            f"set one up: {url}settings/channels/"
+        )
+        lines.append(f"    {workspace.slug}：没有启用的渠道账号——回复不会送达客户；请在此设置：{url}settings/channels/")
+    demo_slugs = sorted({a.workspace.slug for a in channel_selectors.demo_delivery_accounts()})
+    if demo_slugs:
+        sink = settings.VAR_DIR / "demo-outbox"
+        lines.append(f"  Demo delivery ({', '.join(demo_slugs)}): nothing is sent; replies are written to {sink}")
+        lines.append("  演示投递——不会真正发出，回复写入上述本地目录")
+    return lines

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pivotdesk.cli.management.commands._common import base_url, demo_login_lines
+from pivotdesk.cli.management.commands._common import base_url, delivery_lines, demo_login_lines
 
 
 def server_answers(url: str, *, timeout: float = 2.0) -> bool:
@@ -58,5 +58,8 @@ class Command(BaseCommand):
         logins = demo_login_lines()
         if logins:
             lines += ["", "  Demo logins (username / password):", *logins]
+        delivery = delivery_lines(url)
+        if delivery:
+            lines += ["", *delivery]
         lines += ["", "  Ctrl-C stops them all (web server, event relay, workers and scheduler).", ""]
         self.stdout.write("\n".join(lines))
