@@ -37,6 +37,15 @@ class NotificationOut(Schema):
     created_at: dt.datetime
 
     @staticmethod
+    def resolve_title(obj: Notification) -> str:
+        """Rendered in the request's language from the kind and its facts (`data`)."""
+        return obj.display_title
+
+    @staticmethod
+    def resolve_body(obj: Notification) -> str:
+        return obj.display_body
+
+    @staticmethod
     def resolve_ticket_number(obj: Notification) -> int | None:
         return obj.ticket.number if obj.ticket is not None else None
 

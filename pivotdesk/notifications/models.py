@@ -62,6 +62,20 @@ class Notification(WorkspaceScoped):
         return self.read_at is not None
 
     @property
+    def display_title(self) -> str:
+        """The title in the active language, rendered from the kind and its facts (`render.render`)."""
+        from pivotdesk.notifications.render import render
+
+        return render(self).title
+
+    @property
+    def display_body(self) -> str:
+        """The body in the active language."""
+        from pivotdesk.notifications.render import render
+
+        return render(self).body
+
+    @property
     def kind_label(self) -> str:
         """The kind's label in the active language (the kind itself when it is not a known one)."""
         from pivotdesk.notifications.kinds import kind_label
@@ -173,3 +187,10 @@ class Delivery(WorkspaceScoped, OutboxRow):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.destination} ({self.status})"
+
+    @property
+    def error_display(self) -> str:
+        """Why the last attempt failed, in the active language (`common.delivery_errors`)."""
+        from pivotdesk.common.delivery_errors import describe
+
+        return describe(self.last_error)

@@ -47,7 +47,9 @@ def access_target(*, agent: AgentProfile, target_id: int, shared: bool = False) 
 
 
 def delivery_log(*, workspace: Workspace, status: str = "", channel: str = "") -> QuerySet[Delivery]:
-    qs = Delivery.objects.filter(workspace=workspace).select_related("notification", "notification__recipient__user")
+    qs = Delivery.objects.filter(workspace=workspace).select_related(
+        "notification__ticket", "notification__recipient__user"
+    )
     if status in DeliveryStatus.values:
         qs = qs.filter(status=status)
     if channel:

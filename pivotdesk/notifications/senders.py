@@ -1,5 +1,6 @@
 """The wire: email through Django's mail API, everything else through apprise. Each returns (ok, reason) and
-never raises for a delivery problem; the reason is what the delivery log shows."""
+never raises for a delivery problem; the reason is what the delivery log shows, stored as a code with its raw
+detail (`common.delivery_errors.encode`) and rendered in the reader's language."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 
 from pivotdesk.common import egress
+from pivotdesk.common.delivery_errors import DeliveryErrorCode, encode, from_smtp_exception
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +39,9 @@ def send_email(*, to: str, subject: str, body: str, html: str | None = None) -> 
         message.attach_alternative(html, "text/html")
     try:
         sent = connection.send_messages([message])
-    except smtplib.SMTPRecipientsRefused as exc:
-        return False, "recipient refused: " + "; ".join(f"{k}: {v[0]} {v[1]!r}" for k, v in exc.recipients.items())
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-        return False, f"{type(exc).__name__}: {exc}"[:1000]
-    return (True, "") if sent else (False, "the mail backend accepted nothing")
+        return False, from_smtp_exception(exc).encode()
+    return (True, "") if sent else (False, encode(DeliveryErrorCode.MAIL_NOTHING_ACCEPTED))
 
 
 def _apprise_once(url: str, title: str, body: str) -> tuple[bool, str]:
@@ -50,7 +50,7 @@ def _apprise_once(url: str, title: str, body: str) -> tuple[bool, str]:
     instance = apprise.Apprise()
     with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as captured:  # type: ignore[no-untyped-call]
         if not instance.add(url):
-            return False, "not a valid apprise URL (unknown scheme or missing parts)"
+            return False, encode(DeliveryErrorCode.BAD_TARGET_URL)
         ok = bool(instance.notify(title=title, body=body))
         output = captured.getvalue()
     if ok:
@@ -59,7 +59,7 @@ def _apprise_once(url: str, title: str, body: str) -> tuple[bool, str]:
     # INFO, not DEBUG: a DEBUG capture would lower apprise's logger level and send its payload dumps to our logs.
     lines = [ln for ln in output.splitlines() if ln.startswith(("WARNING", "ERROR"))] or output.splitlines()
     reason = " | ".join(ln.strip() for ln in lines if ln.strip())
-    return False, (reason or "apprise reported a failure without details")[:2000]
+    return False, encode(DeliveryErrorCode.PROVIDER, reason[:1500])
 
 
 # Schemes whose "host" is a server the message is sent to (for the others it is a token or a chat id).
@@ -105,13 +105,15 @@ def send_apprise(*, url: str, title: str, body: str, timeout: float) -> tuple[bo
     target's host is checked by the egress guard first, at every send (an allowlist or DNS may have changed)."""
     try:
         check_apprise_host(url)
-    except (egress.EgressRefused, egress.EgressUnreachable) as exc:
-        return False, str(exc)
+    except egress.EgressRefused as exc:
+        return False, encode(DeliveryErrorCode.ADDRESS_REFUSED, str(exc))
+    except egress.EgressUnreachable as exc:
+        return False, encode(DeliveryErrorCode.UNREACHABLE, str(exc))
     future = _POOL.submit(_apprise_once, url, title, body)
     try:
         return future.result(timeout=timeout)
     except concurrent.futures.TimeoutError:
-        return False, f"timeout after {timeout:g} s"
+        return False, encode(DeliveryErrorCode.TIMEOUT, seconds=f"{timeout:g}")
     except Exception as exc:  # a plugin bug must not take the worker down
         log.exception("apprise crashed")
-        return False, f"{type(exc).__name__}: {exc}"[:1000]
+        return False, encode(DeliveryErrorCode.SEND_FAILED, f"{type(exc).__name__}: {exc}"[:1000])

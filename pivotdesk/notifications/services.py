@@ -27,6 +27,7 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Workspace
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system, can
 from pivotdesk.common import egress, outbox
+from pivotdesk.common.delivery_errors import DeliveryErrorCode, encode
 from pivotdesk.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.notifications import senders
@@ -42,6 +43,7 @@ from pivotdesk.notifications.models import (
     NotificationPreference,
     NotificationTarget,
 )
+from pivotdesk.notifications.render import Rendered, recipient_language, render_in
 from pivotdesk.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -259,10 +261,12 @@ def _plan_deliveries(
             d.deferred_until = deferred
         rows.append(d)
 
-    inactive = "" if agent.is_active else "the agent is deactivated"
+    inactive = "" if agent.is_active else encode(DeliveryErrorCode.AGENT_DEACTIVATED)
     if "email" in wanted:
         email = (agent.user.email or "").strip()
-        row(DeliveryChannel.EMAIL, email or "—", None, inactive or ("" if email else "the agent has no email address"))
+        row(
+            DeliveryChannel.EMAIL, email or "—", None, inactive or ("" if email else encode(DeliveryErrorCode.NO_EMAIL))
+        )
     if "apprise" in wanted:
         targets = [
             t
@@ -272,7 +276,7 @@ def _plan_deliveries(
         for t in targets:
             row(DeliveryChannel.APPRISE, _target_destination(t), t, inactive)
         if not targets:
-            row(DeliveryChannel.APPRISE, "—", None, "no active SMS / IM / push target for this kind")
+            row(DeliveryChannel.APPRISE, "—", None, encode(DeliveryErrorCode.NO_TARGET))
     Delivery.objects.bulk_create(rows)
     # bulk_create sets primary keys on PostgreSQL and SQLite 3.35+ (RETURNING).
     return rows
@@ -294,7 +298,11 @@ def deliver(*, delivery_id: int) -> Delivery | None:
     attempt's lease ran out before it could record; the attempt that took over records its own)."""
     d = outbox.claim(
         Delivery.objects.select_related(
-            "notification", "target", "notification__recipient__user", "notification__ticket"
+            "notification__workspace",
+            "target",
+            "notification__recipient__user",
+            "notification__recipient__workspace",
+            "notification__ticket",
         ),
         pk=delivery_id,
         lease_seconds=send_timeout() + LEASE_MARGIN_S,
@@ -302,23 +310,28 @@ def deliver(*, delivery_id: int) -> Delivery | None:
     if d is None:
         return None
     if outbox.exhausted(d, max_attempts=max_attempts()):
-        return _record(d, ok=False, error="earlier attempts never finished (their worker stopped)", final=True)
+        return _record(d, ok=False, error=encode(DeliveryErrorCode.WORKER_STOPPED), final=True)
     n = d.notification
+    # Rendered in the reader's language: the recipient's preference, else the workspace's (broadcasts: the latter).
+    language = recipient_language(n.recipient) if n.recipient is not None else _workspace_language(n)
+    shown = render_in(n, language)
     if d.channel == DeliveryChannel.EMAIL:
         recipient = n.recipient
         address = (recipient.user.email or "").strip() if recipient else ""
         if not address:
-            return _record(d, ok=False, error="the agent has no email address", suppress=True)
-        ok, error = senders.send_email(to=address, subject=n.title, body=_text(n))
+            return _record(d, ok=False, error=encode(DeliveryErrorCode.NO_EMAIL), suppress=True)
+        ok, error = senders.send_email(to=address, subject=shown.title, body=_text(n, shown))
     else:
         target = d.target
         if target is None or not target.active:
-            return _record(d, ok=False, error="the target was removed or turned off", suppress=True)
+            return _record(d, ok=False, error=encode(DeliveryErrorCode.TARGET_REMOVED), suppress=True)
         try:
             target_url = target.url
         except ValueError as exc:
-            return _record(d, ok=False, error=str(exc), final=True)
-        ok, error = senders.send_apprise(url=target_url, title=n.title, body=_text(n), timeout=send_timeout())
+            return _record(d, ok=False, error=encode(DeliveryErrorCode.TARGET_UNREADABLE, str(exc)), final=True)
+        ok, error = senders.send_apprise(
+            url=target_url, title=shown.title, body=_text(n, shown), timeout=send_timeout()
+        )
     log.info(
         "notification delivery %s (%s → %s) attempt %s: %s",
         d.pk,
@@ -349,12 +362,17 @@ def link_for(n: Notification) -> str:
     return ""
 
 
-def _text(n: Notification) -> str:
-    parts = [n.body.strip()] if n.body.strip() else []
+def _workspace_language(n: Notification) -> str:
+    code = (n.workspace.default_language or "").strip().lower()
+    return "en" if code.startswith("en") else "zh-hans"
+
+
+def _text(n: Notification, shown: Rendered) -> str:
+    parts = [shown.body.strip()] if shown.body.strip() else []
     link = absolute_url(link_for(n))
     if link:
         parts.append(link)
-    return "\n\n".join(parts) or n.title
+    return "\n\n".join(parts) or shown.title
 
 
 def _record(d: Delivery, *, ok: bool, error: str, final: bool = False, suppress: bool = False) -> Delivery | None:
@@ -364,7 +382,7 @@ def _record(d: Delivery, *, ok: bool, error: str, final: bool = False, suppress:
         recorded = (
             outbox.mark_failed(
                 d,
-                reason=error or "unknown error",
+                reason=error or encode(DeliveryErrorCode.SEND_FAILED),
                 max_attempts=max_attempts(),
                 permanent=final or suppress,
                 final_status=DeliveryStatus.SUPPRESSED if suppress else DeliveryStatus.FAILED,
@@ -624,8 +642,7 @@ def target_test(*, target: NotificationTarget, agent: AgentProfile, actor: Actor
     try:
         url = target.url
     except ValueError as exc:
-        return False, str(exc)
-    from django.utils.translation import gettext
+        return False, encode(DeliveryErrorCode.TARGET_UNREADABLE, str(exc))
 
     return senders.send_apprise(
         url=url,

@@ -155,6 +155,8 @@ class QueuedTicket(models.Model):
     next_attempt_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
     last_reason = models.TextField(blank=True)
+    # The same reason as data (`RoutingDecision.reason_data`), rendered in the reader's language.
+    last_reason_data = models.JSONField(default=dict, blank=True)
     excluded_agent_ids = models.JSONField(default=list, blank=True)
 
     class Meta:

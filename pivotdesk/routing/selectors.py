@@ -156,6 +156,29 @@ def queue(*, workspace: Workspace) -> list[QueuedTicket]:
     )
 
 
+@dataclass
+class Backlog:
+    """Open tickets nobody holds that are not in the waiting queue (the first `tickets`, and how many in all)."""
+
+    count: int
+    tickets: list[Ticket]
+
+
+def unqueued_backlog(*, workspace: Workspace, limit: int = 50) -> Backlog:
+    """New and open tickets without an assignee that never reached the waiting queue, oldest first: created before
+    routing was configured, while no policy matched, or left unassigned by hand. The dispatch page shows them beside
+    the queue, so "nobody is waiting" is never said while tickets wait unseen."""
+    queued = QueuedTicket.objects.filter(workspace=workspace).values("ticket_id")
+    qs = (
+        Ticket.objects.filter(workspace=workspace, assignee__isnull=True, status__in=LOAD_STATES)
+        .filter(merged_into__isnull=True)
+        .exclude(pk__in=queued)
+    )
+    rows = list(qs.select_related("requester", "custom_status").order_by("created_at", "pk")[:limit])
+    count = len(rows) if len(rows) < limit else qs.count()
+    return Backlog(count=count, tickets=rows)
+
+
 def policy_list(*, workspace: Workspace) -> QuerySet[RoutingPolicy]:
     return RoutingPolicy.objects.filter(workspace=workspace).select_related("team", "overflow_team")
 
@@ -203,7 +226,7 @@ def field_view(*, ticket: Ticket) -> FieldView | None:
     history_ids = TicketDevice.objects.filter(device=device).exclude(ticket=ticket).values_list("ticket_id", flat=True)
     history = list(
         Ticket.objects.filter(pk__in=history_ids, workspace_id=ticket.workspace_id)
-        .select_related("assignee__user")
+        .select_related("assignee__user", "custom_status")
         .order_by("-created_at")[:10]
     )
     parts = [

@@ -24,6 +24,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pivotdesk.accounts import selectors as account_selectors
 from pivotdesk.accounts.api_auth import ApiContext, context
 from pivotdesk.accounts.schemas import MAX_ID, ErrorOut, Id
+from pivotdesk.common.delivery_errors import describe as describe_delivery_error
 from pivotdesk.common.errors import Conflict, DomainError, NotFound, ValidationFailed
 from pivotdesk.common.json_guard import loads_guarded
 from pivotdesk.common.pagination import paginate
@@ -119,7 +120,7 @@ def message_out(m: Message) -> dict[str, Any]:
         "channel": m.channel,
         "created_at": m.created_at,
         "delivery_status": m.delivery_status,
-        "delivery_error": m.delivery_error,
+        "delivery_error": describe_delivery_error(m.delivery_error),  # in the request's language
         "attachments": [
             {
                 "id": a.pk,

@@ -48,7 +48,7 @@ RELEVANCE = "relevance"  # with a search: the ticket whose number was typed, the
 class TicketFilters:
     """Queue filters understood by the list API, the UI and saved views."""
 
-    status: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)  # categories, or workspace labels as "label:<id>"
     priority: list[str] = field(default_factory=list)
     assignee: str | None = None  # an agent id, "me" or "none"
     team: int | None = None
@@ -93,6 +93,17 @@ class TicketFilters:
         return cls(**kwargs)
 
 
+STATUS_LABEL_PREFIX = "label:"  # a status filter naming one of the workspace's labels (StatusDefinition id)
+
+
+def _label_id(value: str) -> int:
+    """The id in a "label:<id>" status filter; 0 for a malformed one (and for a category, which has none)."""
+    if not value.startswith(STATUS_LABEL_PREFIX):
+        return -1
+    raw = value.removeprefix(STATUS_LABEL_PREFIX)
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 2**63 - 1 else 0
+
+
 def visible_tickets(*, workspace: Workspace, agent: AgentProfile | None) -> QuerySet[Ticket]:
     """The tickets of the workspace this agent may see (all, their teams', or only their own)."""
     qs = Ticket.objects.filter(workspace=workspace)
@@ -117,11 +128,13 @@ def ticket_list(
     """Filtered, sorted tickets with everything a queue row shows loaded in a constant number of queries."""
     f = filters or TicketFilters()
     qs = visible_tickets(workspace=workspace, agent=agent)
-    bad = [s for s in f.status if s not in Status.values]
+    categories = [s for s in f.status if not s.startswith(STATUS_LABEL_PREFIX)]
+    labels = [_label_id(s) for s in f.status if s.startswith(STATUS_LABEL_PREFIX)]
+    bad = [s for s in categories if s not in Status.values] + [s for s in f.status if _label_id(s) == 0]
     if bad:
         raise ValidationFailed(gettext("Unknown status %(bad)s.") % {"bad": bad}, details={"status": Status.values})
     if f.status:
-        qs = qs.filter(status__in=f.status)
+        qs = qs.filter(Q(status__in=categories) | Q(custom_status_id__in=labels))
     if f.priority:
         qs = qs.filter(priority__in=f.priority)
     if f.assignee == "me":
@@ -306,10 +319,12 @@ def timeline(*, ticket: Ticket) -> QuerySet[TicketEvent]:
 def ticket_links(*, ticket: Ticket) -> dict[str, list[Ticket]]:
     """Linked tickets grouped by relation: parent, children, related, duplicates, duplicate_of."""
     out: dict[str, list[Ticket]] = {"parent": [], "children": [], "related": [], "duplicate_of": [], "duplicates": []}
+    # Each ticket's status label is loaded with it: the chips name statuses as the workspace does.
     if ticket.parent_id:
-        out["parent"] = list(Ticket.objects.filter(pk=ticket.parent_id))
-    out["children"] = list(Ticket.objects.filter(parent=ticket).order_by("number"))
-    for link in TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)).select_related("source", "target"):
+        out["parent"] = list(Ticket.objects.filter(pk=ticket.parent_id).select_related("custom_status"))
+    out["children"] = list(Ticket.objects.filter(parent=ticket).select_related("custom_status").order_by("number"))
+    links = TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket))
+    for link in links.select_related("source__custom_status", "target__custom_status"):
         other = link.target if link.source_id == ticket.pk else link.source
         if link.kind == "related":
             out["related"].append(other)
@@ -325,6 +340,7 @@ def customer_tickets(
 ) -> list[Ticket]:
     """The requester's other tickets across every channel, newest first."""
     qs = visible_tickets(workspace=workspace, agent=agent).filter(requester_id=contact_id)
+    qs = qs.select_related("custom_status")  # the panel names each status as the workspace does
     if exclude_id is not None:
         qs = qs.exclude(pk=exclude_id)
     return list(qs.order_by("-created_at")[:limit])

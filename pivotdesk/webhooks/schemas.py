@@ -8,6 +8,8 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from pivotdesk.common.delivery_errors import describe
+
 
 class EndpointIn(Schema):
     url: str = Field(..., max_length=2000, examples=["https://example.com/pivotdesk/webhook"])
@@ -41,9 +43,13 @@ class EndpointOut(Schema):
     active: bool
     consecutive_failures: int
     disabled_at: dt.datetime | None
-    disabled_reason: str
+    disabled_reason: str = Field(..., description="Why the endpoint was turned off, in the request's language.")
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_disabled_reason(obj: Any) -> str:
+        return describe(obj.disabled_reason)
 
 
 class EndpointWithSecretOut(EndpointOut):
@@ -63,9 +69,13 @@ class AttemptOut(Schema):
     number: int
     succeeded: bool
     status_code: int | None
-    error: str
+    error: str = Field(..., description="Why the attempt failed, in the request's language.")
     duration_ms: int
     created_at: dt.datetime
+
+    @staticmethod
+    def resolve_error(obj: Any) -> str:
+        return describe(obj.error)
 
 
 class DeliveryOut(Schema):
@@ -79,12 +89,16 @@ class DeliveryOut(Schema):
     next_attempt_at: dt.datetime | None
     last_attempt_at: dt.datetime | None
     last_status_code: int | None
-    last_error: str
+    last_error: str = Field(..., description="Why the last attempt failed, in the request's language.")
     response_body_excerpt: str
     duration_ms: int | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
     failed_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_last_error(obj: Any) -> str:
+        return describe(obj.last_error)
 
 
 class DeliveryDetailOut(DeliveryOut):

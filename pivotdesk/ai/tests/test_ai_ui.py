@@ -61,10 +61,10 @@ def test_the_panel_shows_fields_with_confidence_model_entities_and_summary(agent
     html = response.content.decode()
     assert response.status_code == 200
     assert 'data-field="language"' in html and 'data-field="category"' in html and 'data-field="sentiment"' in html
-    assert "Shipping" in html and "92%" in html and "fake-clf 3" in html and "lingua" in html
+    assert "Shipping" in html and "92%" in html and "fake-clf 3" in html and "Language detector (Lingua)" in html
     assert "PD2026011512345" in html and "+8613812345678" in html
     assert 'data-kind="order_number"' in html and "text" in html
-    assert "Summary" in html and "extractive-summary" in html
+    assert "Summary" in html and "Extractive summary" in html
     assert "Pipeline steps" in html and "not installed" in html
 
 
@@ -206,3 +206,23 @@ def test_the_supervisor_page_shows_rates_steps_and_models(  # noqa: PLR0917
     assert "secret-algo" not in html  # scoped to the workspace
     assert 'data-step="language"' in html and " ms" in html
     assert "Accuracy over time" in html
+
+
+def test_steps_models_and_entity_kinds_are_named_in_the_readers_language(agent, supervisor, triaged, client_as):
+    # given a triaged ticket (some steps skipped: not installed)
+    # when a Chinese agent opens its AI panel and a Chinese supervisor the AI page
+    panel = client_as(agent, "zh-hans").get(f"/tickets/{triaged.number}/ai/").content.decode()
+    insights = client_as(supervisor, "zh-hans").get("/insights/ai/").content.decode()
+    # then steps, built-in models, entity kinds and skip reasons are Chinese, not codes
+    assert "语言识别: " in panel and "附件（OCR、语音）: " in panel and "未安装" in panel
+    assert "语言识别器（Lingua）" in panel and "情绪词典" in panel and "订单号" in panel and "<b>中文</b>" in panel
+    for code in (
+        "multimodal:",
+        "language:",
+        "lexicon-sentiment",
+        "extractive-summary",
+        ">order_number<",
+        "not installed",
+    ):
+        assert code not in panel, code
+    assert "<td>语言识别</td>" in insights and "<td>情绪</td>" in insights and "<td>multimodal</td>" not in insights

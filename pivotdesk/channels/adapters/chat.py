@@ -85,7 +85,10 @@ def parse_chat(payload: InboundPayload) -> list[NormalizedInbound]:
     if payload.account is not None:
         latest = intake_selectors.session_tickets(account=payload.account, visitor=visitor).first()
         ticket_number = latest.number if latest is not None else None
-    subject_prefix = str((payload.account.config or {}).get("subject_prefix", "Chat")) if payload.account else "Chat"
+    # The subject is the visitor's own first line: no English "Chat:" is stored. The queue and the ticket page show
+    # the channel's label ("Chat" / "在线聊天") in the reader's language; a prefix the admin configured is kept.
+    subject_prefix = str((payload.account.config or {}).get("subject_prefix") or "").strip() if payload.account else ""
+    first_line = text.splitlines()[0][:70]
     client_id = as_text(data.get("client_id"), "client_id")[:80]
     return [
         NormalizedInbound(
@@ -93,7 +96,7 @@ def parse_chat(payload: InboundPayload) -> list[NormalizedInbound]:
             identity_kind=kind,
             identity_value=value,
             sender_name=name,
-            subject=f"{subject_prefix}: {text.splitlines()[0][:70]}",
+            subject=f"{subject_prefix}: {first_line}" if subject_prefix else first_line,
             text=text,
             external_id=f"chat:{payload.account_id or 0}:{visitor}:{client_id}" if client_id else "",
             ticket_number=ticket_number,

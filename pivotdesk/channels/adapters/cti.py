@@ -117,7 +117,7 @@ def _started(call: CallEvent) -> NormalizedInbound:
         channel="voice",
         identity_kind="phone",
         identity_value=call.caller,
-        subject=f"Call from {call.caller}",
+        subject=call.caller,  # a fact, not an English sentence: the queue shows the channel ("Voice" / "语音")
         text=f"Incoming call from {call.caller}" + (f" to {call.to}" if call.to else ""),
         external_id=f"{call.call_id}:call.started",
         conversation_key=call.call_id,

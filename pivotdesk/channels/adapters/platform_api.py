@@ -19,6 +19,7 @@ from pivotdesk.channels.services.inbound import inbound_store
 from pivotdesk.channels.services.outbox import SendError
 from pivotdesk.channels.webhooks import request_meta
 from pivotdesk.common import egress
+from pivotdesk.common.delivery_errors import DeliveryErrorCode
 from pivotdesk.tickets.models import AuthorType, Message
 
 if TYPE_CHECKING:
@@ -214,5 +215,10 @@ def reply_text(outbound: OutboundMessage) -> str:
 
 def require_account(account: ChannelAccount | None, channel: str) -> ChannelAccount:
     if account is None:
-        raise SendError(f"No active {channel} channel account to send through.", permanent=True)
+        raise SendError(
+            f"No active {channel} channel account to send through.",
+            permanent=True,
+            code=DeliveryErrorCode.NO_ACCOUNT,
+            params={"channel": channel},
+        )
     return account

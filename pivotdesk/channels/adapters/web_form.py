@@ -74,8 +74,10 @@ def parse_web_form(payload: InboundPayload) -> list[NormalizedInbound]:
     if not (text or attachments):
         raise PayloadError("The submission has no description, fields or attachments.")
     if not subject:
+        # Facts, not an English "Web form": the first line, else the first field, else the first file's name (the
+        # queue shows the channel's label in the reader's language).
         first_line = description.splitlines()[0] if description else ""
-        subject = first_line[:80] or "Web form"
+        subject = (first_line or (lines[0] if lines else "") or (attachments[0].filename if attachments else ""))[:80]
     submission_id = as_text(data.get("id"), "id")
     phone = as_text(data.get("phone"), "phone")
     return [

@@ -8,6 +8,7 @@ retry scan then claims it again, so no reply is stranded.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,9 +16,11 @@ from django.db import transaction
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.channels import adapters
+from pivotdesk.channels.demo_delivery import demo_deliver, is_demo_delivery, is_demo_provider_id
 from pivotdesk.channels.models import ChannelAccount, OutboundMessage
 from pivotdesk.common import outbox
 from pivotdesk.common.choices import Channel
+from pivotdesk.common.delivery_errors import DeliveryError, DeliveryErrorCode, encode, from_exception, parse
 from pivotdesk.common.outbox import OutboxStatus
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import ChannelIdentity
@@ -54,12 +57,51 @@ IDENTITY_FOR = {
 
 
 class SendError(Exception):
-    """A send failed; `permanent` failures are not retried; `retry_after` (seconds) is the platform's own wait."""
+    """A send failed; `permanent` failures are not retried; `retry_after` (seconds) is the platform's own wait.
+    `code` (a `DeliveryErrorCode`) and `params` say why in words the reader's language can render; without one the
+    message is kept as the technical detail of a generic "Sending failed"."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        code: str = "",
+        params: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.code = code
+        self.params = params or {}
+
+
+_MAIL_CODES: dict[str, str] = {
+    DeliveryErrorCode.CONNECT: DeliveryErrorCode.MAIL_CONNECT,
+    DeliveryErrorCode.UNREACHABLE: DeliveryErrorCode.MAIL_CONNECT,
+}
+
+
+def send_error_of(exc: BaseException, *, channel: str = "") -> str:
+    """A send's failure in its stored form: a code, its parameters and the raw detail (`common.delivery_errors`).
+    A SendError without a code is classified by its cause (a refused connection, an SMTP answer, …)."""
+    if isinstance(exc, SendError) and exc.code:
+        return DeliveryError(exc.code, dict(exc.params)).encode()
+    if isinstance(exc, SendError):
+        cause = exc.__cause__
+        code = from_exception(cause).code if cause is not None and not isinstance(cause, SendError) else ""
+        error = DeliveryError(code or DeliveryErrorCode.SEND_FAILED, detail=str(exc))
+    else:
+        error = from_exception(exc)
+    if channel == "email" and error.code in _MAIL_CODES:
+        error = DeliveryError(_MAIL_CODES[error.code], dict(error.params), error.detail)
+    return error.encode()
+
+
+def _retrying(error: str, attempt: int) -> str:
+    parsed = parse(error)
+    return (parsed or DeliveryError(DeliveryErrorCode.SEND_FAILED, detail=error)).retrying(attempt).encode()
 
 
 def _generic_webhook_reply(message: Message) -> str | None:
@@ -100,13 +142,17 @@ def outbox_enqueue(*, actor: Actor, message: Message) -> OutboundMessage | None:
     channel = REPLY_CHANNEL.get(Channel(message.ticket.channel)) or _generic_webhook_reply(message)
     if channel is None or adapters.sender_for(channel) is None:
         return None
+    account = _account_for(message.workspace_id, channel, message)
     recipient = _recipient(message, channel)
+    if not recipient and is_demo_delivery(account):
+        # The demo sink needs no platform identity; it records which customer the reply was for.
+        recipient = f"contact:{message.ticket.requester_id}"
     if not recipient:
         ticket_services.message_set_delivery_status(
             message=message,
             actor=_OUTBOX,
             status="failed",
-            error=f"The customer has no {channel} identity to reply to.",
+            error=encode(DeliveryErrorCode.NO_IDENTITY, channel=channel),
         )
         return None
     with transaction.atomic():
@@ -116,7 +162,7 @@ def outbox_enqueue(*, actor: Actor, message: Message) -> OutboundMessage | None:
                 "workspace_id": message.workspace_id,
                 "channel": channel,
                 "recipient": recipient,
-                "account": _account_for(message.workspace_id, channel, message),
+                "account": account,
                 "next_attempt_at": now(),
             },
         )
@@ -151,24 +197,43 @@ def outbox_send(*, actor: Actor, outbound: OutboundMessage) -> OutboundMessage:
     outbound = claimed
     message = Message.objects.select_related("ticket__requester").get(pk=outbound.message_id)
     if outbox.exhausted(outbound, max_attempts=_max_attempts()):
-        return _failed(outbound, message, "Earlier attempts never finished (their worker stopped).", permanent=True)
+        return _failed(outbound, message, encode(DeliveryErrorCode.WORKER_STOPPED), permanent=True)
     sender = adapters.sender_for(outbound.channel)
+    if is_demo_delivery(outbound.account):
+        sender = _demo_sender
     try:
         if sender is None:
-            raise SendError(f"No sender for channel '{outbound.channel}'.", permanent=True)
+            raise SendError(
+                f"No sender for channel '{outbound.channel}'.",
+                permanent=True,
+                code=DeliveryErrorCode.NO_SENDER,
+                params={"channel": outbound.channel},
+            )
         provider_id = sender(outbound, outbound.account)
     except Exception as exc:  # any failure is a visible status with its reason
         permanent = isinstance(exc, SendError) and exc.permanent
         retry_after = exc.retry_after if isinstance(exc, SendError) else None
-        return _failed(outbound, message, f"{type(exc).__name__}: {exc}", permanent=permanent, retry_after=retry_after)
+        return _failed(
+            outbound,
+            message,
+            send_error_of(exc, channel=outbound.channel),
+            permanent=permanent,
+            retry_after=retry_after,
+        )
     if not outbox.mark_sent(outbound, fields={"provider_id": (provider_id or "")[:255]}):
         log.warning("outbound %s: sent after its lease ran out; the attempt that took over records it", outbound.pk)
         outbound.refresh_from_db()
         return outbound
     ticket_services.message_set_delivery_status(message=message, actor=_OUTBOX, status="sent")
-    if provider_id and outbound.channel == "email":
+    if provider_id and (outbound.channel == "email" or is_demo_provider_id(provider_id)):
+        # a demo send is recorded as such on the message: its delivery status says nothing was sent
         ticket_services.message_set_external_id(message=message, actor=_OUTBOX, external_id=provider_id)
     return outbound
+
+
+def _demo_sender(outbound: OutboundMessage, account: ChannelAccount | None) -> str:
+    """The send of an account in demo delivery: written to the local sink, nothing leaves the machine."""
+    return demo_deliver(outbound)
 
 
 def _failed(
@@ -181,7 +246,7 @@ def _failed(
         outbound.refresh_from_db()
         return outbound
     give_up = status != OutboxStatus.QUEUED
-    reason = error if give_up else f"Retrying (attempt {outbound.attempts}): {error}"
+    reason = error if give_up else _retrying(error, outbound.attempts)
     ticket_services.message_set_delivery_status(
         message=message, actor=_OUTBOX, status="failed" if give_up else "queued", error=reason
     )

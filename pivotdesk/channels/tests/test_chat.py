@@ -16,6 +16,7 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels import adapters
 from pivotdesk.channels.models import InboundPayload, OutboundMessage
 from pivotdesk.channels.services.accounts import channel_account_create
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import ChannelIdentity, Contact
 from pivotdesk.tickets import services as ticket_services
@@ -190,7 +191,7 @@ def test_reply_after_an_anonymous_visitor_left_fails_with_the_reason(
     outbound = OutboundMessage.objects.get(message=reply)
     assert outbound.status == "failed" and "gave no email address" in outbound.last_error
     reply.refresh_from_db()
-    assert reply.delivery_status == "failed" and "gave no email address" in reply.delivery_error
+    assert reply.delivery_status == "failed" and "gave no email address" in describe(reply.delivery_error)
 
 
 def test_reply_after_the_visitor_left_without_a_mailbox_fails_with_the_reason(

@@ -20,6 +20,7 @@ from pivotdesk.channels.models import ChannelAccount, InboundPayload, OutboundMe
 from pivotdesk.channels.services.accounts import channel_account_create
 from pivotdesk.channels.services.outbox import outbox_send
 from pivotdesk.channels.tests.mailservers import PASSWORD, MailServers, find_dovecot, free_port
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.customers import services as customer_services
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import Message, Ticket
@@ -152,7 +153,7 @@ def test_agent_reply_arrives_threaded_in_the_customers_mailbox(servers, account,
         attachments=[("说明.txt", "第一步：关机".encode(), "text/plain")],
     )
 
-    assert reply.delivery_status == "sent" and reply.delivery_error == ""
+    assert reply.delivery_status == "sent" and describe(reply.delivery_error) == ""
     outbound = OutboundMessage.objects.get(message=reply)
     assert outbound.status == "sent" and outbound.provider_id == reply.external_id
     [(_, raw, _)] = servers.dovecot.messages(customer)
@@ -239,7 +240,9 @@ def test_smtp_down_is_retried_then_failed(servers, account, customer, reply_as_a
     reply = reply_as_agent(ticket, "请重启打印机。")
 
     assert reply.delivery_status == "queued"
-    assert reply.delivery_error.startswith("Retrying (attempt 1)") and "SMTP connection failed" in reply.delivery_error
+    assert describe(reply.delivery_error).startswith("Retrying (attempt 1)") and "SMTP connection failed" in describe(
+        reply.delivery_error
+    )
     outbound = OutboundMessage.objects.get(message=reply)
     assert outbound.status == "queued" and outbound.next_attempt_at > timezone.now()
     OutboundMessage.objects.filter(pk=outbound.pk).update(next_attempt_at=timezone.now())  # the back-off is over
@@ -248,7 +251,7 @@ def test_smtp_down_is_retried_then_failed(servers, account, customer, reply_as_a
         actor=Actor.system(), outbound=outbound
     )  # the retry scan's second attempt, also refused: the last one allowed
     reply.refresh_from_db()
-    assert reply.delivery_status == "failed" and "SMTP connection failed" in reply.delivery_error
+    assert reply.delivery_status == "failed" and "SMTP connection failed" in describe(reply.delivery_error)
     assert OutboundMessage.objects.get(pk=outbound.pk).status == "failed"
     assert servers.dovecot.messages(customer) == []
 
@@ -262,7 +265,7 @@ def test_smtp_5xx_fails_at_once_with_the_reason(servers, account, support, reply
     reply = reply_as_agent(ticket, "已开具。")
 
     assert reply.delivery_status == "failed"
-    assert "550" in reply.delivery_error and "No such user" in reply.delivery_error
+    assert "550" in describe(reply.delivery_error) and "No such user" in describe(reply.delivery_error)
     outbound = OutboundMessage.objects.get(message=reply)
     assert (outbound.status, outbound.attempts) == ("failed", 1)
 

@@ -386,3 +386,23 @@ def test_generic_webhook_never_answers_500(hook, raw, signed):
 @given(raw=as_bodies(cti_shaped), signed=st.booleans())
 def test_cti_webhook_never_answers_500(call_hook, raw, signed):
     assert post(call_hook, raw, signature="valid" if signed else "sha256=1").status_code in (202, 403)
+
+
+def test_a_calls_messages_read_in_the_readers_language(call_hook, peer, agent, client_as):
+    """Issue 12: the call's lines are rendered from its facts at display time, not shown as stored English."""
+    peer.route("/rec/c-1001.ogg", body=OGG, content_type="audio/ogg")
+    post(call_hook, call_event("call.started"))
+    post(call_hook, call_event("call.answered", agent_email=agent.user.email))
+    post(call_hook, call_event("call.ended", duration_s=195, recording_url=f"{peer.url}/rec/c-1001.ogg"))
+    ticket = Ticket.objects.get()
+    assert ticket.subject == CALLER  # a fact: the queue shows the channel ("Voice" / "语音") beside it
+
+    zh = client_as(agent, "zh-hans").get(f"/tickets/{ticket.number}/").content.decode()
+    assert f"来电：{CALLER} 拨打 +862150001000" in zh
+    assert f"{agent.name} 接听了来电。" in zh and "通话结束，时长 3 分 15 秒。 已附上录音。" in zh
+    assert "Incoming call" not in zh and "Call answered" not in zh and "Call ended" not in zh
+    en = client_as(agent, "en").get(f"/tickets/{ticket.number}/").content.decode()
+    assert (
+        f"Incoming call from {CALLER} to +862150001000" in en
+        and "Call ended after 3 min 15 s. Recording attached." in en
+    )

@@ -15,6 +15,7 @@ from pivotdesk.channels.models import InboundPayload, OutboundMessage
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
 from pivotdesk.channels.tests.peers_b import running_peer
 from pivotdesk.channels.tests.support_b import MP4, PNG, Hook, latest_payload, make_account
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import ChannelIdentity
 from pivotdesk.tickets.models import Message, Ticket
@@ -172,7 +173,7 @@ def test_platform_failure_keeps_the_reply_queued_and_a_retry_reuses_the_key(hook
     post(hook, webhook(text()))
     peer.fail(1, 500)
     reply = hook.reply(Ticket.objects.get(), agent, "確認します")
-    assert reply.delivery_status == "queued" and "HTTP 500" in reply.delivery_error
+    assert reply.delivery_status == "queued" and "HTTP 500" in describe(reply.delivery_error)
     peer.route("/v2/bot/message/push", status=409, json_body={"message": "The retry key is already accepted"})
     assert (
         outbox_send(actor=Actor.system(), outbound=OutboundMessage.objects.get(message=reply)).attempts == 1

@@ -15,6 +15,7 @@ from pivotdesk.channels.models import InboundPayload, OutboundMessage
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
 from pivotdesk.channels.tests.peers_b import running_peer
 from pivotdesk.channels.tests.support_b import MP4, OGG, PNG, Hook, inbound_url, latest_payload, make_account
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.customers.models import ChannelIdentity
 from pivotdesk.tickets.models import Message, Ticket
 
@@ -192,15 +193,15 @@ def test_platform_failure_leaves_the_reply_queued_with_the_reason(hook, peer, ag
     post(hook, delivery(message_event()))
     peer.fail(1, status)
     reply = hook.reply(Ticket.objects.get(), agent, "On it.")
-    assert reply.delivery_status == "queued" and reply.delivery_error.startswith("Retrying (attempt 1)")
-    assert f"HTTP {status}" in reply.delivery_error and "PAGE-TOKEN" not in reply.delivery_error
+    assert reply.delivery_status == "queued" and describe(reply.delivery_error).startswith("Retrying (attempt 1)")
+    assert f"HTTP {status}" in describe(reply.delivery_error) and "PAGE-TOKEN" not in describe(reply.delivery_error)
 
 
 def test_invalid_token_is_a_permanent_failure(hook, peer, agent):
     peer.route("/v21.0/me/messages", status=400, json_body={"error": {"code": 190, "message": "Invalid token"}})
     post(hook, delivery(message_event()))
     reply = hook.reply(Ticket.objects.get(), agent, "On it.")
-    assert reply.delivery_status == "failed" and "HTTP 400" in reply.delivery_error
+    assert reply.delivery_status == "failed" and "HTTP 400" in describe(reply.delivery_error)
 
 
 def test_graph_throttling_code_is_retried(hook, peer, agent):

@@ -16,6 +16,7 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels import adapters
 from pivotdesk.channels.models import OutboundMessage
 from pivotdesk.channels.tasks import outbox_retry_due_task
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.common.outbox import OutboxStatus
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import ChannelIdentity
@@ -109,6 +110,6 @@ def test_a_reply_claimed_more_often_than_its_budget_fails_with_a_reason_instead_
 
     outbound.refresh_from_db()
     assert (outbound.status, outbound.attempts, outbound.next_attempt_at) == (OutboxStatus.FAILED, 2, None)
-    assert "never finished" in outbound.last_error
+    assert "never finished" in describe(outbound.last_error)
     assert Message.objects.get(pk=outbound.message_id).delivery_status == "failed"
     assert dying_chat_sender == [outbound.pk]  # not sent a second time

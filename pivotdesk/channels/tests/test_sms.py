@@ -17,6 +17,7 @@ from pivotdesk.channels.models import InboundPayload, OutboundMessage
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
 from pivotdesk.channels.tests.peers_b import running_peer
 from pivotdesk.channels.tests.support_b import OGG, PNG, Hook, latest_payload, make_account
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.customers.models import Contact
 from pivotdesk.tickets.models import Message, Ticket
 
@@ -158,7 +159,9 @@ def test_platform_failure_keeps_the_reply_queued(hook, peer, agent):
     peer.fail(1, 500)
     reply = hook.reply(Ticket.objects.get(), agent, "Checking.")
     assert (
-        reply.delivery_status == "queued" and "Retrying" in reply.delivery_error and "HTTP 500" in reply.delivery_error
+        reply.delivery_status == "queued"
+        and "Retrying" in describe(reply.delivery_error)
+        and "HTTP 500" in describe(reply.delivery_error)
     )
 
 

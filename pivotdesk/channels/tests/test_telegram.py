@@ -15,6 +15,7 @@ from pivotdesk.channels.models import InboundPayload, OutboundMessage
 from pivotdesk.channels.services.accounts import channel_account_create
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
 from pivotdesk.channels.tests.peers import Peer, telegram_api
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.common.time import now
 from pivotdesk.customers.models import ChannelIdentity
 from pivotdesk.tickets import services as ticket_services
@@ -185,7 +186,7 @@ def test_long_429_goes_back_to_the_outbox_after_retry_after(
     peer.fail(r"/sendMessage", 429, body=too_many)
     msg = _reply(ticket, agent, django_capture_on_commit_callbacks)
     outbound = OutboundMessage.objects.get(message=msg)
-    assert msg.delivery_status == "queued" and "retry after 600" in msg.delivery_error
+    assert msg.delivery_status == "queued" and "retry after 600" in describe(msg.delivery_error)
     assert outbound.status == "queued" and outbound.next_attempt_at >= now() + dt.timedelta(seconds=590)
 
 
@@ -196,7 +197,7 @@ def test_server_error_queues_and_blocked_bot_fails(client, account, agent, peer,
     blocked = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
     peer.fail(r"/sendMessage", 403, body=blocked)
     msg = _reply(ticket, agent, django_capture_on_commit_callbacks, body="again")
-    assert msg.delivery_status == "failed" and "blocked" in msg.delivery_error
+    assert msg.delivery_status == "failed" and "blocked" in describe(msg.delivery_error)
 
 
 # --- fuzzing ----------------------------------------------------------------------------------------------------

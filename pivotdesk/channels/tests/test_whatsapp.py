@@ -15,6 +15,7 @@ from pivotdesk.channels.models import InboundPayload, OutboundMessage
 from pivotdesk.channels.services.accounts import channel_account_create
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
 from pivotdesk.channels.tests.peers import Peer, whatsapp_api
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.customers import services as customer_services
 from pivotdesk.customers.models import ChannelIdentity, Contact
 from pivotdesk.tickets import services as ticket_services
@@ -186,7 +187,7 @@ def test_agent_reply_is_sent_and_statuses_apply(client, account, agent, peer, dj
     with django_capture_on_commit_callbacks(execute=True):
         post(client, account, notification(statuses=[failed]))
     msg.refresh_from_db()
-    assert msg.delivery_status == "failed" and "131047" in msg.delivery_error
+    assert msg.delivery_status == "failed" and "131047" in describe(msg.delivery_error)
     assert InboundPayload.objects.order_by("pk").last().status == "ignored"
     assert Message.objects.count() == 2
 
@@ -194,13 +195,13 @@ def test_agent_reply_is_sent_and_statuses_apply(client, account, agent, peer, dj
 def test_server_error_queues_and_window_closed_fails(client, account, agent, peer, django_capture_on_commit_callbacks):
     peer.fail(r"/messages", 500)
     msg = _reply(client, account, agent, django_capture_on_commit_callbacks)
-    assert msg.delivery_status == "queued" and "Retrying" in msg.delivery_error
+    assert msg.delivery_status == "queued" and "Retrying" in describe(msg.delivery_error)
     error = {"error": {"message": "Re-engagement message", "type": "OAuthException", "code": 131047}}
     peer.fail(r"/messages", 400, body=error)
     with django_capture_on_commit_callbacks(execute=True):
         second = ticket_services.message_create(ticket=msg.ticket, actor=Actor.for_agent(agent), body="again")
     second.refresh_from_db()
-    assert second.delivery_status == "failed" and "131047" in second.delivery_error
+    assert second.delivery_status == "failed" and "131047" in describe(second.delivery_error)
 
 
 # --- fuzzing ----------------------------------------------------------------------------------------------------

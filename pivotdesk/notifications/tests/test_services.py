@@ -62,14 +62,16 @@ def test_kind_preference_beats_group_and_fallback(workspace, agent):
 def test_apprise_without_targets_is_a_visible_suppressed_row(workspace, agent):
     set_channels(agent, {"*": ["apprise"]})
     d = _notify(workspace, agent).deliveries.get()
-    assert d.status == DeliveryStatus.SUPPRESSED and "no active" in d.last_error and d.next_attempt_at is None
+    assert (
+        d.status == DeliveryStatus.SUPPRESSED and "no active" in d.error_display.lower() and d.next_attempt_at is None
+    )
 
 
 def test_agent_without_email_gets_suppressed_email(workspace, agent):
     agent.user.email = ""
     agent.user.save()
     d = _notify(workspace, agent).deliveries.get()
-    assert d.status == DeliveryStatus.SUPPRESSED and "no email" in d.last_error
+    assert d.status == DeliveryStatus.SUPPRESSED and "no email" in d.error_display.lower()
 
 
 def test_dedupe_same_key_returns_none_other_recipient_still_notified(workspace, agent, supervisor):
@@ -223,7 +225,7 @@ def test_smtp_down_retries_then_fails_with_reason(workspace, agent, settings, dj
     with django_capture_on_commit_callbacks(execute=True):
         n = _notify(workspace, agent)
     d = n.deliveries.get()
-    assert d.status == DeliveryStatus.QUEUED and d.attempts == 1 and "refused" in d.last_error.lower()
+    assert d.status == DeliveryStatus.QUEUED and d.attempts == 1 and "refused" in d.error_display.lower()
     _time_passes(d)
     services.retry_due()
     d.refresh_from_db()
@@ -269,7 +271,7 @@ def test_receiver_500_backs_off_then_fails_with_reason(
         services.retry_due()
         d.refresh_from_db()
     assert d.status == DeliveryStatus.FAILED and d.attempts == 3 and d.next_attempt_at is None
-    assert "500" in d.last_error and "JSON" in d.last_error
+    assert "500" in d.error_display and "JSON" in d.error_display
     assert len(receiver.requests) == 3
 
 
@@ -313,7 +315,7 @@ def test_removed_target_suppresses_and_bad_secret_fails(workspace, agent, receiv
     target.save()
     services.deliver(delivery_id=d.pk)
     d.refresh_from_db()
-    assert d.status == DeliveryStatus.SUPPRESSED and "turned off" in d.last_error
+    assert d.status == DeliveryStatus.SUPPRESSED and "turned off" in d.error_display
 
 
 def test_target_url_is_encrypted_at_rest(agent):

@@ -131,6 +131,8 @@ def explain(
         "mode": mode or "single",
         "strategy": strategy,
         "channel_type": ev.ticket.channel_type,
+        "language": ev.ticket.language,
+        "tier": ev.ticket.tier,
         "impact": round(ev.impact, 3),
         "relax_level": ev.relax_level,
         "relax_steps": len(ev.policy.relax_steps),

@@ -11,13 +11,15 @@ from pivotdesk.routing.services.policies import (
     policy_for,
     policy_update,
 )
-from pivotdesk.routing.services.queue import DrainResult, drain_queue
+from pivotdesk.routing.services.queue import BacklogResult, DrainResult, backlog_route, drain_queue
 from pivotdesk.routing.services.reroute import agent_went_unavailable, on_agent_status, ticket_decline, ticket_override
 
 __all__ = [
+    "BacklogResult",
     "DrainResult",
     "Outcome",
     "agent_went_unavailable",
+    "backlog_route",
     "category_skill_set",
     "clean_conditions",
     "device_link",

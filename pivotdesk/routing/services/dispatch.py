@@ -257,6 +257,7 @@ def _store(
             f"candidate, {winner.name}, got it."
         )
         data["fallback_from"] = decision.agent_id
+        data["fallback_name"] = winner.name
     if overflow:
         data["overflow_team_id"] = policy.overflow_team_id
         reason = f"{reason} (Overflow: the pool was the overflow team.)"
@@ -314,6 +315,7 @@ def explain_on_timeline(
             "relax_level": row.relax_level,
             "relaxed": row.relaxed,
             "reason": row.reason,
+            "reason_data": row.reason_data,
             "top": top,
             "excluded": sum(1 for c in row.candidates if not c.get("eligible")),
             "onsite": onsite,
@@ -343,6 +345,7 @@ def _enqueue(
     excluded: set[int],
 ) -> QueuedTicket:
     reason = row.reason if row is not None else (queued.last_reason if queued else "")
+    reason_data = row.reason_data if row is not None else (queued.last_reason_data if queued else {})
     values = {
         "workspace_id": ticket.workspace_id,
         "policy": policy,
@@ -352,6 +355,7 @@ def _enqueue(
         "overflowed": overflow,
         "next_attempt_at": at + dt.timedelta(seconds=min(RETRY_SECONDS, max(1, policy.skill_timeout_seconds))),
         "last_reason": reason,
+        "last_reason_data": reason_data,
         "excluded_agent_ids": sorted(excluded),
     }
     if queued is None:

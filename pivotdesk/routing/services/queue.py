@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 from django.db import OperationalError, connection, transaction
 
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.permissions import authorize_system
+from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.common.time import now as current_time
 from pivotdesk.routing.domain import Decision, batch_assign
 from pivotdesk.routing.models import QUEUE_ORDER, QueuedTicket, RoutingPolicy, Trigger
-from pivotdesk.routing.services.dispatch import Outcome, _escalation, route_ticket
-from pivotdesk.routing.services.pool import agent_states
+from pivotdesk.routing.services.dispatch import ROUTING_ACTOR, Outcome, _escalation, route_ticket
+from pivotdesk.routing.services.pool import LOAD_STATES, agent_states
 from pivotdesk.routing.services.specs import DEVICE_LINK, policy_spec, ticket_spec
 from pivotdesk.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
 DRAIN_LIMIT = 500
+BACKLOG_LIMIT = 200  # tickets routed per "route the backlog" click: a click answers in seconds, not minutes
 
 
 @dataclass
@@ -96,7 +97,9 @@ def drain_queue(
         except Exception as exc:  # one broken ticket must not stall the queue: its row says why, visibly
             log.exception("routing: routing ticket %s from the queue failed", entry.ticket_id)
             QueuedTicket.objects.filter(pk=entry.pk).update(
-                last_reason=f"Routing failed: {exc}"[:2000], next_attempt_at=at + dt.timedelta(seconds=60)
+                last_reason=f"Routing failed: {exc}"[:2000],
+                last_reason_data={"failed": True, "error": f"{type(exc).__name__}: {exc}"[:500]},
+                next_attempt_at=at + dt.timedelta(seconds=60),
             )
             result.skipped += 1
             continue
@@ -143,3 +146,41 @@ def queue_entries(*, workspace_id: int) -> list[QueuedTicket]:
         .select_related("ticket__requester", "policy")
         .order_by(*QUEUE_ORDER)
     )
+
+
+@dataclass
+class BacklogResult:
+    """What routing the unqueued backlog did: assigned, now waiting in the queue, matching no routing policy."""
+
+    attempted: int = 0
+    assigned: int = 0
+    waiting: int = 0
+    unmatched: int = 0
+    skipped: int = 0
+
+
+def backlog_route(*, actor: Actor, workspace_id: int, limit: int = BACKLOG_LIMIT) -> BacklogResult:
+    """A supervisor sends the open unassigned tickets that never reached the queue (created before routing was set
+    up, or while nobody was eligible) through routing now, oldest first: each is assigned or waits in the queue;
+    a ticket no policy matches stays where it is (the dispatch page says how many)."""
+    authorize(actor, Perm.ROUTING_MANAGE, workspace_id=workspace_id)
+    queued = QueuedTicket.objects.filter(workspace_id=workspace_id).values("ticket_id")
+    tickets = (
+        Ticket.objects.filter(workspace_id=workspace_id, assignee__isnull=True, status__in=LOAD_STATES)
+        .filter(merged_into__isnull=True)
+        .exclude(pk__in=queued)
+        .order_by("created_at", "pk")[:limit]
+    )
+    result = BacklogResult()
+    for ticket in list(tickets):
+        result.attempted += 1
+        outcome = route_ticket(actor=ROUTING_ACTOR, ticket=ticket, trigger=Trigger.NEW)
+        if outcome.assigned_to is not None:
+            result.assigned += 1
+        elif outcome.queued:
+            result.waiting += 1
+        elif outcome.skipped == "no routing policy matches":
+            result.unmatched += 1
+        else:
+            result.skipped += 1
+    return result

@@ -185,7 +185,15 @@ def _notify(
                 ticket=ticket,
                 dedupe_key=f"sla:{ticket.pk}:{item.metric}:{item.cycle}:{item.kind}:{item.label}",
                 urgent=kind != "sla.warning",
-                data={"metric": item.metric, "cycle": item.cycle, "label": item.label},
+                # The facts the title is rendered from in the reader's language (notifications.render).
+                data={
+                    "metric": item.metric,
+                    "cycle": item.cycle,
+                    "label": item.label,
+                    "due_at": item.due_at.isoformat() if item.due_at else None,
+                    "time_zone": result.time_zone,
+                    "level": item.level.level if item.level is not None else None,
+                },
             )
         except Exception as exc:  # a notification that cannot be written is recorded, the firing stands
             log.exception("SLA notification to agent %s failed", r.agent.pk)

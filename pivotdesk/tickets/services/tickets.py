@@ -282,6 +282,7 @@ def _apply_status(ticket: Ticket, new: str, actor: Actor, custom_status: StatusD
     label = custom_status or _default_status_label(ticket.workspace_id, new)
     if old == new and label == ticket.custom_status:
         return False
+    old_label = ticket.custom_status
     ticket.status = new
     ticket.custom_status = label
     current = now()
@@ -299,14 +300,33 @@ def _apply_status(ticket: Ticket, new: str, actor: Actor, custom_status: StatusD
             field="status",
             old=old,
             new=new,
-            data={"label": label.label if label else ""},
+            # The labels by id: the timeline names them in the reader's language, as the workspace calls them then.
+            data={
+                "label": label.label if label else "",
+                "label_id": label.pk if label else None,
+                "old_label_id": old_label.pk if old_label else None,
+            },
         )
         events.emit(
             events.TICKET_STATUS_CHANGED, workspace_id=ticket.workspace_id, ticket_id=ticket.pk, old=old, new=new
         )
     elif label is not None:
-        record(ticket=ticket, actor=actor, verb="field_changed", field="custom_status", new=ref(label))
+        record(
+            ticket=ticket,
+            actor=actor,
+            verb="field_changed",
+            field="custom_status",
+            old=_label_ref(old_label),
+            new=_label_ref(label),
+        )
     return True
+
+
+def _label_ref(label: StatusDefinition | None) -> dict[str, Any] | None:
+    """A status label on the timeline: its id (named at display) with its category and label as they were."""
+    if label is None:
+        return None
+    return {"id": label.pk, "label": label.label, "category": label.category}
 
 
 def _resolve(model: type[Any], workspace_id: int, value: Any, name: str) -> Any:
@@ -495,7 +515,17 @@ def tickets_bulk_update(
     _require(actor, Perm.TICKET_BULK, workspace.pk)
     if len(ticket_ids) > 500:
         raise ValidationFailed(gettext("At most 500 tickets per bulk update."))
-    allowed = {"status", "priority", "assignee", "team", "add_tags", "remove_tags", "ticket_type", "category"}
+    allowed = {
+        "status",
+        "custom_status",
+        "priority",
+        "assignee",
+        "team",
+        "add_tags",
+        "remove_tags",
+        "ticket_type",
+        "category",
+    }
     if set(changes) - allowed:
         raise ValidationFailed(
             gettext("Bulk updates cannot change: %(names)s.") % {"names": ", ".join(sorted(set(changes) - allowed))}

@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 
 from pivotdesk.accounts.permissions import Perm, can
+from pivotdesk.web.ai import labels
 
 register = template.Library()
 
@@ -29,3 +30,30 @@ def may(agent: Any, perm: str) -> bool:
         return can(agent, Perm(perm))
     except ValueError:
         return False
+
+
+@register.filter
+def ai_step(step: str) -> str:
+    """A pipeline step's name in the active language."""
+    return labels.step_label(str(step))
+
+
+@register.filter
+def ai_model(name: str) -> str:
+    """A model's name in the active language (built-in models; trained and LLM models keep theirs)."""
+    return labels.model_label(str(name or ""))
+
+
+@register.filter
+def ai_entity_kind(kind: str) -> str:
+    return labels.entity_kind_label(str(kind))
+
+
+@register.filter
+def ai_skip_reason(reason: str) -> str:
+    return labels.skip_reason_label(str(reason))
+
+
+@register.filter
+def ai_field(field: str) -> str:
+    return labels.field_label(str(field))

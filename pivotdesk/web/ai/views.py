@@ -19,6 +19,7 @@ from pivotdesk.ai.services import overrides
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets.models import Priority, Ticket, TicketType
 from pivotdesk.web import selectors as web_selectors
+from pivotdesk.web.ai import labels
 from pivotdesk.web.base import Desk, agent_view, error_response
 from pivotdesk.web.templatetags.desk import local
 
@@ -55,7 +56,9 @@ def _options(desk: Desk) -> dict[str, list[tuple[str, str]]]:
     """The values a person may pick per field when correcting the AI."""
     workspace = desk.workspace
     return {
-        "language": [(code, code) for code in (workspace.languages or [workspace.default_language])],
+        "language": [
+            (code, labels.language_label(code)) for code in (workspace.languages or [workspace.default_language])
+        ],
         "category": [(str(c.pk), local(c, "name")) for c in web_selectors.categories(workspace_id=workspace.pk)],
         "priority": [(str(v), str(label)) for v, label in Priority.choices],
         "team": [(str(t.pk), t.name) for t in team_list(workspace=workspace)],

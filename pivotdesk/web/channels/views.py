@@ -22,6 +22,7 @@ from pivotdesk.channels.services import accounts as account_services
 from pivotdesk.channels.services.outbox import outbox_retry
 from pivotdesk.channels.services.rejections import rejected_not_stored
 from pivotdesk.channels.services.web_form import inbound_reprocess
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.common.errors import NotFound, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.common.user_files import download_disposition, protect_user_content
@@ -203,7 +204,7 @@ def delivery_retry(request: HttpRequest, desk: Desk, number: int, message_id: in
         message = next(m for m in ticket_selectors.message_list(ticket=ticket) if m.pk == message_id)
         return render(request, "web/ticket/_message.html", {"m": message, "ticket": ticket})
     if outbound.status == "failed":
-        flash.error(request, _("Still not delivered: %(reason)s") % {"reason": outbound.last_error})
+        flash.error(request, _("Still not delivered: %(reason)s") % {"reason": describe(outbound.last_error)})
     else:
         flash.success(request, _("Delivery retried: %(status)s.") % {"status": outbound.get_status_display()})
     return HttpResponseRedirect(reverse("web:ticket", args=[number]) + f"#m{message_id}")

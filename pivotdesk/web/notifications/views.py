@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.common.errors import DomainError, PermissionDenied, ValidationFailed
 from pivotdesk.notifications import selectors, services
 from pivotdesk.notifications.domain.channels import EXTERNAL_CHANNELS, channels_for
@@ -240,7 +241,8 @@ def _target(desk: Desk, request: HttpRequest, target_id: int) -> Any:
 def target_test(request: HttpRequest, desk: Desk, target_id: int) -> HttpResponse:
     """Send a test message now and show what happened (the reason apprise gave when it failed)."""
     target = _target(desk, request, target_id)
-    ok, reason = services.target_test(actor=desk.actor, target=target, agent=desk.agent)
+    ok, stored = services.target_test(actor=desk.actor, target=target, agent=desk.agent)
+    reason = describe(stored)  # in the reader's language, apprise's own words kept as the detail
     if _is_htmx(request):
         return render(request, "web/notifications/_test_result.html", {"ok": ok, "reason": reason, "target": target})
     if ok:
@@ -274,7 +276,7 @@ def target_delete(request: HttpRequest, desk: Desk, target_id: int) -> HttpRespo
 @agent_view
 def delivery_log(request: HttpRequest, desk: Desk) -> HttpResponse:
     if not services.can_manage(desk.agent):
-        raise PermissionDenied("Only supervisors and admins see the delivery log.", code="permission_denied")
+        raise PermissionDenied(_("Only supervisors and admins see the delivery log."), code="permission_denied")
     status = request.GET.get("status", "")
     channel = request.GET.get("channel", "")
     if channel not in DeliveryChannel.values:

@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern] = [
     path("dispatch/", routing.dispatch, name="dispatch"),
     path("dispatch/board/", routing.dispatch_board, name="dispatch_board"),
     path("dispatch/queue/", routing.dispatch_queue, name="dispatch_queue"),
+    path("dispatch/backlog/route/", routing.backlog_route, name="dispatch_backlog_route"),
     path("dispatch/tickets/<int:number>/reassign/", routing.reassign, name="routing_reassign"),
     path("dispatch/policies/", routing.policy_list, name="routing_policies"),
     path("dispatch/policies/new/", routing.policy_edit, name="routing_policy_new"),

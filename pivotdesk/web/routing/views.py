@@ -29,6 +29,7 @@ from pivotdesk.routing.services.policies import policy_matches, preview_apply
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets.models import Category, Priority, Ticket
 from pivotdesk.web.base import Desk, agent_view, int_or_none
+from pivotdesk.web.routing import explain
 
 PREVIEW_TICKETS = 20
 FLAGS = ("active", "require_language", "relax_enabled", "reroute_on_offline", "reroute_on_away")
@@ -75,6 +76,7 @@ def _board_context(desk: Desk, team_id: int | None) -> dict[str, Any]:
 def _queue_context(desk: Desk) -> dict[str, Any]:
     return {
         "waiting": routing_selectors.queue(workspace=desk.workspace),
+        "backlog": routing_selectors.unqueued_backlog(workspace=desk.workspace),
         "assignable": _assignable(desk),
         "now": now(),
     }
@@ -92,6 +94,26 @@ def dispatch_queue(request: HttpRequest, desk: Desk) -> HttpResponse:
     """The waiting queue alone (polled every few seconds)."""
     _supervisor(desk)
     return render(request, "web/routing/_queue.html", _queue_context(desk))
+
+
+@require_POST
+@agent_view
+def backlog_route(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """Send the unassigned tickets that never reached the queue through routing now."""
+    _supervisor(desk)
+    result = routing_services.backlog_route(actor=desk.actor, workspace_id=desk.workspace.pk)
+    flash.success(
+        request,
+        _("Routed %(attempted)d ticket(s): %(assigned)d assigned, %(waiting)d waiting in the queue.")
+        % {"attempted": result.attempted, "assigned": result.assigned, "waiting": result.waiting},
+    )
+    if result.unmatched:
+        flash.warning(
+            request,
+            _("%(count)d ticket(s) match no active routing policy: assign them by hand or add a policy.")
+            % {"count": result.unmatched},
+        )
+    return HttpResponseRedirect(reverse("web:dispatch"))
 
 
 @require_POST
@@ -146,11 +168,11 @@ def decline(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
 def policy_list(request: HttpRequest, desk: Desk) -> HttpResponse:
     """The workspace's routing policies in the order they are tried."""
     _supervisor(desk)
-    return render(
-        request,
-        "web/routing/policies.html",
-        {"policies": list(routing_selectors.policy_list(workspace=desk.workspace))},
-    )
+    policies = list(routing_selectors.policy_list(workspace=desk.workspace))
+    categories = {c.pk: c for c in Category.objects.filter(workspace=desk.workspace)}
+    for policy in policies:
+        policy.condition_chips = explain.condition_chips(policy.conditions or {}, categories)  # type: ignore[attr-defined]
+    return render(request, "web/routing/policies.html", {"policies": policies})
 
 
 def _form_fields(request: HttpRequest) -> dict[str, Any]:

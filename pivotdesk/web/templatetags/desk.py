@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from pivotdesk.common.choices import Channel
 from pivotdesk.customers.models import Tier
 from pivotdesk.tickets.models import Priority, Status, Ticket, TicketEvent
-from pivotdesk.web.desk.timeline_text import event_sentence
+from pivotdesk.web.desk.timeline_text import actor_name, event_sentence
 
 register = template.Library()
 
@@ -68,9 +68,17 @@ def tier_badge(tier: str) -> SafeString:
     return format_html('<span class="badge tier-{}">{}</span>', tier, Tier(tier).label)
 
 
-@register.simple_tag
-def timeline_sentence(event: TicketEvent) -> SafeString:
-    return event_sentence(event)
+@register.simple_tag(takes_context=True)
+def timeline_sentence(context: template.Context, event: TicketEvent) -> SafeString:
+    """A timeline event as a sentence; status changes use the workspace's labels when the view passed them
+    (`status_definitions`, id → definition, read once per timeline)."""
+    return event_sentence(event, status_definitions=context.get("status_definitions"))
+
+
+@register.filter
+def event_actor(event: TicketEvent) -> str:
+    """Who did a timeline event, in the reader's language (the system's and the AI's actors from their code)."""
+    return actor_name(event)
 
 
 @register.filter

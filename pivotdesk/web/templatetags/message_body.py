@@ -9,8 +9,10 @@ from __future__ import annotations
 from django import template
 from django.conf import settings
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from pivotdesk.channels.call_text import call_text
 from pivotdesk.common.html import hold_back_images
 from pivotdesk.tickets.models import AuthorType, Message, Ticket
 
@@ -32,6 +34,15 @@ def _attachment_prefix(ticket: Ticket) -> str:
 
 @register.simple_tag
 def message_body(message: Message, ticket: Ticket) -> MessageBody:
+    if message.channel == "voice":
+        # A call's events are facts in its metadata, shown in the reader's language (the stored text is English).
+        text = call_text(
+            message.metadata,
+            agent_name=message.author_name if message.author_type == AuthorType.AGENT else "",
+            has_recording="transcription" in message.metadata,  # queued, done or failed: a recording was stored
+        )
+        if text is not None:
+            return MessageBody(format_html("<p>{}</p>", text), 0)
     shown = hold_back_images(
         message.body_html,
         block_remote=message.author_type == AuthorType.CONTACT,

@@ -28,6 +28,7 @@ from django.utils.translation import gettext
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.common import egress, outbox
+from pivotdesk.common.delivery_errors import DeliveryErrorCode, encode, from_exception
 from pivotdesk.common.errors import Conflict
 from pivotdesk.common.outbox import OutboxStatus
 from pivotdesk.common.time import now
@@ -171,12 +172,13 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> _Outcome:
                     break
             code = response.status_code
     except httpx.TimeoutException as exc:
-        return _Outcome(False, None, f"timeout after {timeout:g} s ({type(exc).__name__})", "", _ms(started))
+        error = encode(DeliveryErrorCode.TIMEOUT, type(exc).__name__, seconds=f"{timeout:g}")
+        return _Outcome(False, None, error, "", _ms(started))
     except httpx.HTTPError as exc:
-        return _Outcome(False, None, f"{type(exc).__name__}: {exc}"[:1000], "", _ms(started))
+        return _Outcome(False, None, from_exception(exc).encode(), "", _ms(started))
     text = bytes(excerpt[:EXCERPT_BYTES]).decode("utf-8", errors="replace")
     ok = 200 <= code < 300
-    return _Outcome(ok, code, "" if ok else f"HTTP {code}", text, _ms(started))
+    return _Outcome(ok, code, "" if ok else encode(DeliveryErrorCode.HTTP_STATUS, status=code), text, _ms(started))
 
 
 def _ms(started: float) -> int:
@@ -195,11 +197,10 @@ def webhook_deliver(*, delivery_id: int, actor: Actor) -> WebhookDelivery | None
         return None
     endpoint = delivery.endpoint
     if outbox.exhausted(delivery, max_attempts=_max_attempts()):
-        outcome = _Outcome(False, None, "not sent: earlier attempts never finished (their worker stopped)", "", 0)
+        outcome = _Outcome(False, None, encode(DeliveryErrorCode.WORKER_STOPPED), "", 0)
         return _record(delivery, outcome, final=True)
     if not endpoint.deliverable and delivery.event_name != PING_EVENT:
-        reason = endpoint.disabled_reason or "endpoint is turned off"
-        outcome = _Outcome(False, None, f"not sent: {reason}", "", 0)
+        outcome = _Outcome(False, None, encode(DeliveryErrorCode.ENDPOINT_OFF, endpoint.disabled_reason), "", 0)
         return _record(delivery, outcome, final=True, count_failure=False)
     outcome = _post(endpoint, delivery)
     log.info(
@@ -262,7 +263,7 @@ def _count_failure(endpoint_id: int, at: dt.datetime) -> None:
     threshold = _disable_after()
     disabled = WebhookEndpoint.objects.filter(
         pk=endpoint_id, disabled_at__isnull=True, consecutive_failures__gte=threshold
-    ).update(disabled_at=at, disabled_reason=f"disabled after {threshold} consecutive failed attempts")
+    ).update(disabled_at=at, disabled_reason=encode(DeliveryErrorCode.ENDPOINT_DISABLED, count=threshold))
     if disabled:
         log.warning("webhook endpoint %s disabled after %s consecutive failures", endpoint_id, threshold)
 

@@ -10,6 +10,7 @@ import pytest
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.services import team_create
+from pivotdesk.common.delivery_errors import describe
 from pivotdesk.common.outbox import OutboxStatus
 from pivotdesk.common.time import now
 from pivotdesk.tickets.services import ticket_set_status
@@ -137,7 +138,7 @@ def test_a_500_is_retried_later_and_succeeds_on_the_retry_scan(workspace, receiv
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.status == OutboxStatus.QUEUED
     assert delivery.last_status_code == 500
-    assert delivery.last_error == "HTTP 500"
+    assert describe(delivery.last_error) == "The receiving server answered HTTP 500"
     assert delivery.response_body_excerpt == "database down"
     assert delivery.next_attempt_at is not None
     assert before + dt.timedelta(seconds=14) <= delivery.next_attempt_at <= now() + dt.timedelta(seconds=31)
@@ -303,7 +304,7 @@ def test_an_endpoint_failing_too_often_in_a_row_is_disabled_with_a_reason(
     endpoint.refresh_from_db()
     assert endpoint.consecutive_failures == 3
     assert endpoint.disabled_at is not None
-    assert "3 consecutive failed attempts" in endpoint.disabled_reason
+    assert describe(endpoint.disabled_reason) == "Turned off after 3 failed attempts in a row"
 
     # Later events create no delivery, and the open retries end without another POST.
     with django_capture_on_commit_callbacks(execute=True):
@@ -314,7 +315,8 @@ def test_an_endpoint_failing_too_often_in_a_row_is_disabled_with_a_reason(
     assert WebhookDelivery.objects.count() == 3
     assert len(receiver.requests) == 3
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {OutboxStatus.FAILED}
-    assert all(d.last_error.startswith("not sent: disabled after 3") for d in WebhookDelivery.objects.all())
+    reasons = {describe(d.last_error) for d in WebhookDelivery.objects.all()}
+    assert reasons == {"Not sent: the endpoint is off: Turned off after 3 failed attempts in a row"}
 
     # Turning it on again clears the disablement.
     services.webhook_endpoint_update(endpoint=endpoint, actor=SYSTEM, changes={"active": True})
@@ -344,7 +346,7 @@ def test_a_slow_receiver_times_out_and_is_retried(workspace, receiver, settings,
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == OutboxStatus.QUEUED
     assert delivery.last_status_code is None
-    assert delivery.last_error.startswith("timeout after 0.2 s")
+    assert describe(delivery.last_error).startswith("No answer within 0.2 s")
 
 
 def test_an_unreachable_receiver_is_a_recorded_failure(workspace, receiver, django_capture_on_commit_callbacks):

@@ -25,6 +25,14 @@ QUEUE_PAGE_BUDGET = 8
 SEARCH_READS = 2 + (1 if connection.vendor == "postgresql" else 0)
 
 
+@pytest.fixture(autouse=True)
+def _configuration_cached(settings: Any) -> None:
+    """As in production: the workspace's configuration (its status vocabulary, which the filter, the bulk bar and
+    the chips name) is read once per process and TTL (`common.config_cache`), not on every page (the suite's
+    conftest turns the cache off)."""
+    settings.PIVOTDESK_CONFIG_CACHE_SECONDS = 60
+
+
 @pytest.fixture
 def busy_desk(agent: AgentProfile, workspace: Workspace, other_workspace: Workspace, contact: Contact) -> None:
     """Given a workspace with more tickets than a page, tagged; agents with teams and skills; saved views; and an

@@ -23,6 +23,7 @@ from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import Priority, Status
 from pivotdesk.web.base import PAGE_SIZE, Desk, agent_view, int_or_none, redirect_next
+from pivotdesk.web.desk import statuses
 from pivotdesk.web.selectors import queue_filter_choices
 
 FILTER_KEYS = ("scope", "status", "priority", "assignee", "team", "tag", "channel", "q")
@@ -105,6 +106,7 @@ def _rows_context(desk: Desk, state: QueueState) -> dict[str, Any]:
     page = paginate(qs, limit=PAGE_SIZE, offset=(state.page - 1) * PAGE_SIZE)
     pages = max(1, -(-page.count // PAGE_SIZE))
     return {
+        "may_bulk": can(desk.agent, Perm.TICKET_BULK),
         "page": page,
         "tickets": page.items,
         "state": state,
@@ -155,7 +157,8 @@ def queue(request: HttpRequest, desk: Desk) -> HttpResponse:
         current_view=int_or_none(request.GET.get("view")),
         agents=agents,
         teams=teams,
-        statuses=Status.choices,
+        status_filters=statuses.filter_choices(workspace_id=desk.workspace.pk),
+        bulk_statuses=statuses.status_choices(workspace_id=desk.workspace.pk, exclude=(Status.NEW,)),
         priorities=Priority.choices,
         channels=Channel.choices,
         relevance_query=state.query(sort=ticket_selectors.RELEVANCE, page=None),
@@ -183,7 +186,12 @@ def bulk_update(request: HttpRequest, desk: Desk) -> HttpResponse:
         value = request.POST.get("assignee", "")
         changes = {"assignee": desk.agent.pk if value == "me" else (None if value in ("", "none") else value)}
     elif action == "status":
-        changes = {"status": request.POST.get("status", "")}
+        # A workspace label ("label:<id>") or a category without labels.
+        value = request.POST.get("status", "")
+        if value.startswith(statuses.LABEL_PREFIX):
+            changes = {"custom_status": value.removeprefix(statuses.LABEL_PREFIX)}
+        else:
+            changes = {"status": value}
     elif action == "tag":
         tag = request.POST.get("tag", "").strip()
         if not tag:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from pivotdesk.accounts.permissions import Perm, can, may_assign
 from pivotdesk.accounts.selectors import agent_list, team_list
 from pivotdesk.common.errors import NotFound
 from pivotdesk.common.user_files import user_file_response
@@ -19,7 +20,7 @@ from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import MessageKind, Priority, Status, Ticket, TicketType
 from pivotdesk.web import selectors as web_selectors
 from pivotdesk.web.base import Desk, agent_view
-from pivotdesk.web.desk import presence
+from pivotdesk.web.desk import presence, statuses
 from pivotdesk.web.desk.forms import property_changes, status_value
 
 REPLY_STATUSES = (Status.OPEN, Status.PENDING, Status.SOLVED)
@@ -40,7 +41,7 @@ def _conversation_context(ticket: Ticket) -> dict[str, Any]:
 
 def _status_options(desk: Desk, ticket: Ticket) -> list[dict[str, Any]]:
     """Status choices for the sidebar: each category, or the workspace's labels for it when it has any."""
-    labels = web_selectors.status_definitions(workspace_id=desk.workspace.pk)
+    labels = [d for d in statuses.definitions(workspace_id=desk.workspace.pk) if d.active]
     out: list[dict[str, Any]] = []
     for value, label in Status.choices:
         own = [d for d in labels if d.category == value]
@@ -54,11 +55,36 @@ def _status_options(desk: Desk, ticket: Ticket) -> list[dict[str, Any]]:
     return out
 
 
+def _abilities(desk: Desk) -> dict[str, bool]:
+    """What this agent's role lets it do here, asked of the one gate: the page shows only those controls (the
+    services still refuse the rest)."""
+    return {
+        "may_update": can(desk.agent, Perm.TICKET_UPDATE),
+        "may_reply_public": can(desk.agent, Perm.TICKET_REPLY_PUBLIC),
+        "may_note": can(desk.agent, Perm.TICKET_NOTE),
+        "may_take": may_assign(desk.actor, desk.agent),
+        "may_merge": can(desk.agent, Perm.TICKET_MERGE),
+    }
+
+
+def _reply_statuses(desk: Desk) -> list[tuple[str, str]]:
+    """ "Submit as" choices: each category a reply may move to, named by the label the ticket will get there."""
+    return [(s, statuses.default_choice(workspace_id=desk.workspace.pk, category=s).label) for s in REPLY_STATUSES]
+
+
+def _timeline_context(desk: Desk, ticket: Ticket) -> dict[str, Any]:
+    return {
+        "events": list(ticket_selectors.timeline(ticket=ticket)),
+        "status_definitions": statuses.definitions_by_id(workspace_id=desk.workspace.pk),
+    }
+
+
 def _sidebar_context(desk: Desk, ticket: Ticket) -> dict[str, Any]:
     custom_fields = list(ticket_selectors.custom_field_list(workspace=desk.workspace))
     tags = sorted(t.name for t in ticket.tags.all())
     follower_rows = list(web_selectors.followers(ticket=ticket))
     return {
+        **_abilities(desk),
         "ticket": ticket,
         "version": _version(ticket),
         "status_value": status_value(ticket),
@@ -94,10 +120,10 @@ def ticket_page(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
     """The ticket page."""
     ticket = _ticket(desk, number)
     context: dict[str, Any] = {
-        "reply_statuses": [(s, Status(s).label) for s in REPLY_STATUSES],
+        "reply_statuses": _reply_statuses(desk),
         "links": ticket_selectors.ticket_links(ticket=ticket),
         "watchers": presence.watchers(workspace_id=desk.workspace.pk, ticket_id=ticket.pk, exclude=desk.agent.pk),
-        "events": list(ticket_selectors.timeline(ticket=ticket)),
+        **_timeline_context(desk, ticket),
         "link_kinds": _link_kinds(),
         "all_tags": web_selectors.tag_names(workspace_id=desk.workspace.pk),
     }
@@ -135,8 +161,7 @@ def sidebar(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
 def timeline(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
     """The timeline alone."""
     ticket = _ticket(desk, number)
-    events = list(ticket_selectors.timeline(ticket=ticket))
-    return render(request, "web/ticket/_timeline.html", {"ticket": ticket, "events": events})
+    return render(request, "web/ticket/_timeline.html", {"ticket": ticket, **_timeline_context(desk, ticket)})
 
 
 def _changed(response: HttpResponse, *events: str) -> HttpResponse:

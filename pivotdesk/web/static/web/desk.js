@@ -142,9 +142,29 @@
     if (evt.target.closest("[data-close-help]") || evt.target.id === "help") help(false);
   });
 
-  /* ---- keyboard shortcuts ---- */
+  /* ---- keyboard shortcuts ----
+   * Single keys act only when the focus is not in a text field: there they type, and only type. The chords below
+   * act wherever the focus is and never type. The reply mode has its own chord: Ctrl/⌘+Shift+N or Alt+N toggles
+   * between a public reply and an internal note (Chrome on Windows and Linux keeps Ctrl+Shift+N for itself, hence
+   * Alt+N; on a Mac, Option+N types "ñ" and stays a typing key there, and Ctrl+Shift+N reaches the page). */
+  var onMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "");
+  function modeChord(evt) {
+    var code = evt.code || "";
+    var n = code === "KeyN" || (!code && (evt.key === "n" || evt.key === "N"));
+    if (!n) return false;
+    return ((evt.ctrlKey || evt.metaKey) && evt.shiftKey && !evt.altKey) ||
+      (!onMac && evt.altKey && !evt.ctrlKey && !evt.metaKey);
+  }
   document.addEventListener("keydown", function (evt) {
     var key = evt.key;
+    if (modeChord(evt)) {
+      if (page() === "ticket" && $("#reply-form")) {
+        evt.preventDefault();
+        var current = $("#reply-form input[name=kind]");
+        setReplyKind(current && current.value === "note" ? "public" : "note", true);
+      }
+      return;
+    }
     if ((evt.ctrlKey || evt.metaKey) && key === "Enter") {
       var form = evt.target.closest && evt.target.closest("#reply-form");
       if (form) { evt.preventDefault(); htmx.trigger(form, "submit"); }
@@ -178,12 +198,13 @@
         var r = currentRow();
         if (r) {
           var box = r.querySelector(".row-check");
+          if (!box) return;
           box.checked = !box.checked;
           box.dispatchEvent(new Event("change", { bubbles: true }));
         }
       } else if (key === "a") {
         var cur = currentRow();
-        if (cur) {
+        if (cur && cur.querySelector(".row-check")) {  // no checkboxes: the role has no bulk actions
           evt.preventDefault();
           postForm("/queue/bulk/", {
             ids: cur.querySelector(".row-check").value, action: "assign", assignee: "me",
@@ -203,7 +224,7 @@
         if (status) { evt.preventDefault(); status.focus(); }
       } else if (key === "a") {
         var el = $("#ticket-page");
-        if (el) {
+        if (el && el.dataset.assignUrl) {  // absent when the agent's role may not take tickets
           evt.preventDefault();
           htmx.ajax("POST", el.dataset.assignUrl, { source: "#props-wrap", target: "#props-wrap", swap: "innerHTML" });
         }
@@ -295,9 +316,15 @@
   function setReplyKind(kind, focus) {
     var form = $("#reply-form");
     if (!form) return;
+    // A role that may only leave notes has no public mode to switch to.
+    if (!form.querySelector(".reply-tabs [data-kind=" + kind + "]")) kind = "note";
+    form.dataset.mode = kind;
     form.classList.toggle("as-public", kind === "public");
     form.classList.toggle("as-note", kind === "note");
-    $all(".reply-tabs [data-kind]", form).forEach(function (b) { b.classList.toggle("on", b.dataset.kind === kind); });
+    $all(".reply-tabs [data-kind]", form).forEach(function (b) {
+      b.classList.toggle("on", b.dataset.kind === kind);
+      b.setAttribute("aria-selected", String(b.dataset.kind === kind));
+    });
     var input = form.querySelector("input[name=kind]");
     if (input) input.value = kind;
     var body = $("#reply-body", form);
@@ -311,7 +338,9 @@
     var button = evt.target.closest && evt.target.closest("#reply-form .reply-tabs [data-kind]");
     if (button) setReplyKind(button.dataset.kind, true);
   });
-  // A reply that was sent empties the form (the kind stays) and ends the "replying" state at once.
+  // A message that was sent empties the form, keeps its mode (shown by the colour, the label and the button) and
+  // takes the focus out of the text: the next r / n switch the mode instead of typing a letter into
+  // the next message (a stray "n" once turned an internal note into a public reply).
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
     if (!form || form.id !== "reply-form" || !evt.detail.successful) return;
@@ -319,6 +348,8 @@
     var keep = kind ? kind.value : "public";
     form.reset();
     setReplyKind(keep, false);
+    var body = $("#reply-body", form);
+    if (body && document.activeElement === body) body.blur();
     window.deskReplyDone();
   });
 
