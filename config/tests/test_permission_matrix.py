@@ -404,9 +404,7 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     "routing.services.policies.policy_delete": (
         Case(Perm.ROUTING_MANAGE, lambda w, a: {"policy": _routing_policy(w)}),
     ),
-    "routing.services.queue.backlog_route": (
-        Case(Perm.ROUTING_MANAGE, lambda w, a: {"workspace_id": w.workspace.pk}),
-    ),
+    "routing.services.queue.backlog_route": (Case(Perm.ROUTING_MANAGE, lambda w, a: {"workspace_id": w.workspace.pk}),),
     "routing.services.policies.category_skill_set": (
         Case(Perm.ROUTING_MANAGE, lambda w, a: {"category": _category(w), "skill": _skill(w), "min_level": 2}),
     ),
