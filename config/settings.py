@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "pivotdesk.common.csp.ContentSecurityPolicyMiddleware",  # our scripts/styles only (docs/security.md)
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: it reads the form, and a body over the limit must meet the error handlers with `request.htmx` set.
+    "pivotdesk.common.nul_guard.NulGuardMiddleware",  # no NUL reaches a view from a form or query (PostgreSQL)
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -220,6 +220,7 @@ def contact_resolve(*, workspace: Workspace, actor: Actor, kind: str, value: str
     contact; a merged contact resolves to its survivor. No transaction of its own: a known identity is one read
     (SQLite's IMMEDIATE transactions would take the write lock for it), and `contact_create` is atomic."""
     authorize(actor, Perm.CONTACT_MANAGE, workspace_id=workspace.pk)
+    name = name.strip()[: Contact._meta.get_field("name").max_length or 200]  # a sender's display name: never fatal
     try:
         value = normalize_identity(kind, value)
     except IdentityError as exc:
