@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -230,3 +233,22 @@ def chromium():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _live_server_idle_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Browser tests end while the live server may still answer a request the page sent last (a poll, an HTMX
+    refresh). On the in-memory SQLite test database such a request holds a table lock, and the flush that ends the
+    test fails with "database table is locked". This fixture depends on pytest-django's database helper, so its
+    teardown runs first: it waits (up to 15 s) until no request thread of the live server is alive."""
+    if request.node.get_closest_marker("browser") is None:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    deadline = time.monotonic() + 15.0
+    while time.monotonic() < deadline:
+        busy = [t for t in threading.enumerate() if t.is_alive() and "process_request_thread" in t.name]
+        if not busy:
+            return
+        time.sleep(0.05)
