@@ -13,13 +13,15 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 
+from pivotdesk.common.text import without_nul
+
 EXEMPT_PREFIXES = ("/channels/", "/api/")
 
 
 def _without_nul(data: QueryDict) -> QueryDict:
     cleaned = QueryDict(mutable=True, encoding=data.encoding)
     for key, values in data.lists():
-        cleaned.setlist(key.replace("\x00", ""), [v.replace("\x00", "") if isinstance(v, str) else v for v in values])
+        cleaned.setlist(without_nul(key), without_nul(values))
     cleaned._mutable = False
     return cleaned
 

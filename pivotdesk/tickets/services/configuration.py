@@ -182,9 +182,6 @@ def saved_view_create(
         raise ValidationFailed(gettext("Unknown filters: %(names)s.") % {"names": ", ".join(sorted(unknown))})
     if not name.strip():
         raise ValidationFailed(gettext("A saved view needs a name."))
-    limit = SavedView._meta.get_field("name").max_length or 120
-    if len(name.strip()) > limit:
-        raise ValidationFailed(gettext("A view's name is at most %(max)d characters.") % {"max": limit})
     return SavedView.objects.create(workspace=workspace, name=name.strip(), filters=filters, sort=sort, owner=owner)
 
 
