@@ -60,6 +60,14 @@ def _configuration_read_fresh(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_sentence_embeddings(settings):
+    """Tests take the TF-IDF-only path (PIVOTDESK_AI_EMBEDDINGS=off) unless they turn embeddings on: the encoder
+    costs tens of ms per text, and most tests are about something else (the embedding and default-model tests,
+    and test_default_path.py, turn it on)."""
+    settings.PIVOTDESK_AI_EMBEDDINGS = False
+
+
+@pytest.fixture(autouse=True)
 def _routing_refreshes_in_the_foreground(settings):
     """No background threads reading the database behind a test's transaction (one routing test turns it on)."""
     settings.ROUTING_LOAD_REFRESH_IN_BACKGROUND = False

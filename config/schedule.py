@@ -44,6 +44,18 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(hour=3, minute=17),
         "options": {"expires": 3600.0},
     },
+    # AI: drop cached sentence embeddings of another encoder (a model change) or unused for 90 days, nightly.
+    "ai-embeddings-prune": {
+        "task": "ai.embeddings_prune",
+        "schedule": crontab(hour=4, minute=41),
+        "options": {"expires": 3600.0},
+    },
+    # AI: regroup recent out-of-scope tickets into emerging topics (the AI insights page), hourly.
+    "ai-refresh-topics": {
+        "task": "ai.refresh_topics",
+        "schedule": crontab(minute=41),
+        "options": {"expires": 3600.0},
+    },
 }
 
 #: Every periodic job goes to its own queue, served by its own worker process (Procfile `scheduled`), so a backlog

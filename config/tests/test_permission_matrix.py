@@ -293,7 +293,7 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
         Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"workspace": w.workspace, "category": "pending", "label": "Wait"}),
     ),
     "tickets.services.configuration.category_create": (
-        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"workspace": w.workspace, "name": "Billing"}),
+        Case(Perm.CATEGORY_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "Billing"}),
     ),
     "tickets.services.configuration.tag_get_or_create": (
         Case(Perm.TICKET_UPDATE, lambda w, a: {"workspace": w.workspace, "name": "vip"}),
@@ -524,6 +524,17 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     "ai.services.training.workspace_train": (
         Case(Perm.AI_CONFIGURE, lambda w, a: {"workspace": w.workspace, "fields": ("category",)}),
     ),
+    # ai: emerging topics (a topic becomes a category: the permission of creating one) and the AI settings
+    "ai.services.topics.topics_refresh": (Case(Perm.AI_CONFIGURE, lambda w, a: {"workspace": w.workspace}),),
+    "ai.services.topics.topic_promote": (
+        Case(Perm.CATEGORY_MANAGE, lambda w, a: {"workspace": w.workspace, "topic_id": _topic(w).pk}),
+    ),
+    "ai.services.topics.topic_dismiss": (
+        Case(Perm.CATEGORY_MANAGE, lambda w, a: {"workspace": w.workspace, "topic_id": _topic(w).pk}),
+    ),
+    "ai.services.settings.ai_settings_update": (
+        Case(Perm.AI_CONFIGURE, lambda w, a: {"workspace": w.workspace, "out_of_scope_rate": 3}),
+    ),
 }
 
 
@@ -638,6 +649,21 @@ def _outbound(world: World) -> Any:
     )
 
 
+def _topic(world: World) -> Any:
+    from pivotdesk.ai.models import EmergingTopic
+    from pivotdesk.common.time import now
+
+    at = now()
+    return EmergingTopic.objects.create(
+        workspace=world.workspace,
+        key="fixture",
+        label="Face scan",
+        terms=["face scan"],
+        first_seen_at=at,
+        last_seen_at=at,
+    )
+
+
 def _prediction(world: World) -> Any:
     from pivotdesk.ai.models import Prediction
 
@@ -658,6 +684,12 @@ def _ai_settings(world: World) -> Any:
     from pivotdesk.ai.selectors import ai_settings
 
     return ai_settings(workspace=world.workspace)
+
+
+def _triage_plan(world: World) -> Any:
+    from pivotdesk.ai.services import apply
+
+    return apply.new_plan(world.ticket(), _ai_settings(world))
 
 
 def _chat(world: World) -> Any:
@@ -830,6 +862,11 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
         lambda w, a: {"ticket_id": w.ticket().pk, "fields": ["priority"]},
     ),
     "ai.services.training.retrain_all": ("the periodic retraining of every workspace", lambda w, a: {}),
+    "ai.services.topics.topics_refresh_all": ("the hourly regrouping of every workspace's topics", lambda w, a: {}),
+    "ai.services.apply.triage_findings_apply": (
+        "the triage pipeline writes what it found, at once",
+        lambda w, a: {"plan": _triage_plan(w)},
+    ),
 }
 
 # Writes that cannot take an actor, with the reason.
@@ -842,8 +879,16 @@ EXCLUDED: dict[str, str] = {
     "search.services.reindex": "search sits below accounts (no Actor); run by `manage.py search_reindex` only",
     "search.services.sweep": "search sits below accounts (no Actor); the periodic sweep rebuilds derived documents",
     "ai.services.runs.triage_run_get_or_create": "the triage pipeline's bookkeeping of its own steps",
-    "ai.services.runs.triage_run_attempt": "the triage pipeline's bookkeeping of its own steps",
     "ai.services.runs.triage_run_finish": "the triage pipeline's bookkeeping of its own steps",
+    "ai.services.runs.triage_runs_record": "the triage pipeline's bookkeeping of its own steps",
+    "ai.services.runs.triage_run_store": "the triage pipeline's bookkeeping of its own steps",
+    "ai.services.training.classify_step": "a pipeline step (reads models; caches the ticket's embedding)",
+    "ai.services.training.sentiment_step": "a pipeline step (reads models; caches the ticket's embedding)",
+    "ai.services.embeddings.embed_texts": "a derived cache of sentence vectors, filled by steps and training after their gate",
+    "ai.services.embeddings.embedder_for": "a derived cache of sentence vectors, filled by steps and training after their gate",
+    "ai.services.embeddings.embed_tickets": "fills the derived vector cache ahead of triage (ai_triage_all, the relay)",
+    "ai.services.embeddings.prepare_events": "the relay's batch warm-up of the derived vector cache",
+    "ai.services.embeddings.prune": "the nightly pruning of the derived vector cache (another encoder, old rows)",
     "ai.services.multimodal.run_step": "a pipeline step (the `run_step(inp) -> StepOutput` protocol) run by the pipeline",
     "routing.services.dispatch.explain_on_timeline": (
         "the timeline entry of a routing decision, written after route_ticket's or ticket_override's gate"

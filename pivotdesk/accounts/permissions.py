@@ -58,6 +58,7 @@ class Perm(StrEnum):
     CHANNEL_CONFIGURE = "channel.configure"  # mailboxes, bots, forms; re-processing inbound payloads
     NOTIFICATION_MANAGE = "notification.manage"  # shared targets, the delivery log and its retries
     AI_CONFIGURE = "ai.configure"  # enrichment connectors, training
+    CATEGORY_MANAGE = "category.manage"  # add categories; turn an emerging topic into one (or dismiss it)
 
 
 _LIGHT = {Perm.TICKET_VIEW, Perm.TICKET_NOTE, Perm.SELF_MANAGE, Perm.TOKEN_CREATE}
@@ -78,6 +79,7 @@ _SUPERVISOR = _AGENT | {
     Perm.ROUTING_MANAGE,
     Perm.SAVED_VIEW_SHARE,
     Perm.NOTIFICATION_MANAGE,
+    Perm.CATEGORY_MANAGE,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     "admin": frozenset(Perm),

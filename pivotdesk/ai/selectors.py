@@ -10,16 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext
 
-from pivotdesk.accounts.models import Workspace
+from pivotdesk.accounts.models import Team, Workspace
 from pivotdesk.ai.domain import texts
 from pivotdesk.ai.domain.steps import Entity, TriageInput
 from pivotdesk.ai.errors import AIErrorCode
-from pivotdesk.ai.models import ExtractedEntity, Prediction, PredictionStatus, StepStatus, TriageRun
+from pivotdesk.ai.models import Connector, ExtractedEntity, Prediction, PredictionStatus, StepStatus, TriageRun
+from pivotdesk.common.config_cache import workspace_config
 from pivotdesk.common.errors import NotFound
-from pivotdesk.tickets.models import Attachment, CustomField, Message, Ticket, TicketEvent
+from pivotdesk.tickets.models import Attachment, Category, CustomField, Message, Tag, Ticket, TicketEvent
 
 DEFAULT_THRESHOLD = 0.6
 DEFAULT_THRESHOLDS: dict[str, float] = {"language": 0.5, "sentiment": 0.55}
@@ -34,7 +35,10 @@ DEFAULT_ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
 TICKET_FIELDS = ("language", "category", "priority", "team", "ticket_type")
 CLASSIFY_FIELDS = ("category", "priority", "team", "ticket_type")
 HUMAN_ACTORS = ("agent", "api")
+AI_ACTORS = ("ai", "system")  # the pipeline and the models it acts as: their changes are never a person's override
 NEEDS_TRIAGE_TAG = "needs_triage"
+OUT_OF_SCOPE_TAG = "out_of_scope"
+AI_TAGS = (NEEDS_TRIAGE_TAG, OUT_OF_SCOPE_TAG)
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,11 @@ def event_needs_triage(event: dict[str, Any]) -> bool:
 
 
 def event_may_override(event: dict[str, Any]) -> bool:
-    """ticket.updated touching a field the AI may have set, on a ticket that has predictions."""
+    """ticket.updated touching a field the AI may have set, made by someone other than the AI or the system (no
+    query for those: triage's own update is never an override), on a ticket that has predictions."""
     payload = event.get("payload") or {}
+    if payload.get("actor_type") in AI_ACTORS:
+        return False
     fields = set(payload.get("fields") or ())
     if not fields & {*TICKET_FIELDS, "custom_fields"}:
         return False
@@ -105,6 +112,33 @@ def event_may_override(event: dict[str, Any]) -> bool:
 
 
 # --- what the pipeline reads ---------------------------------------------------------------------------------------
+def ticket_for_triage(*, ticket_id: int) -> Ticket | None:
+    """The ticket with its workspace and organisation, and (annotated, in the same statement) whether any triage
+    step ever ran on it (`has_runs`), whether it has attachments (`has_attachments`) and which of the AI's own tags
+    it carries (`has_needs_triage`, `has_out_of_scope`)."""
+    tags = Tag.objects.filter(tickets=OuterRef("pk"))
+    return (
+        Ticket.objects.select_related("workspace", "organization")
+        .annotate(
+            has_runs=Exists(TriageRun.objects.filter(ticket=OuterRef("pk"))),
+            has_attachments=Exists(Attachment.objects.filter(ticket=OuterRef("pk"))),
+            has_needs_triage=Exists(tags.filter(name=NEEDS_TRIAGE_TAG)),
+            has_out_of_scope=Exists(tags.filter(name=OUT_OF_SCOPE_TAG)),
+        )
+        .filter(pk=ticket_id)
+        .first()
+    )
+
+
+def ai_tags_of(ticket: Ticket) -> set[str]:
+    """The AI's own tags a ticket carries: from `ticket_for_triage`'s annotations, else read."""
+    flags = vars(ticket)  # the annotations, when there
+    if "has_needs_triage" in flags:
+        present = {NEEDS_TRIAGE_TAG: flags["has_needs_triage"], OUT_OF_SCOPE_TAG: flags["has_out_of_scope"]}
+        return {name for name, there in present.items() if there}
+    return set(ticket.tags.filter(name__in=AI_TAGS).values_list("name", flat=True))
+
+
 def triage_input(*, ticket: Ticket) -> TriageInput:
     """The ticket as the steps see it: subject, the customer's messages (newest last), languages, settings."""
     bodies = list(
@@ -150,11 +184,44 @@ def attachment_texts(*, ticket: Ticket) -> list[AttachmentText]:
     return out
 
 
+@dataclass(frozen=True)
+class FieldHistory:
+    """Who set what on a ticket, from its timeline: fields a person (agent or API client) set, and custom fields
+    anyone but the AI set (a person, the customer's form, an automation)."""
+
+    human: frozenset[str]
+    custom_not_ai: frozenset[str]
+
+
+def field_history(*, ticket: Ticket) -> FieldHistory:
+    """The ticket's field history in one statement (see FieldHistory)."""
+    rows = (
+        TicketEvent.objects.filter(ticket=ticket)
+        .filter(Q(actor_type__in=HUMAN_ACTORS, verb="created") | ~Q(field=""))
+        .exclude(actor_type="ai", field__startswith="custom_fields.")
+        .values_list("actor_type", "field", "verb")
+        .distinct()
+    )
+    human: set[str] = set()
+    custom: set[str] = set()
+    opened_by_human = False
+    for actor_type, field_name, verb in rows:
+        if field_name.startswith("custom_fields.") and actor_type != "ai":
+            custom.add(field_name.removeprefix("custom_fields."))
+        if actor_type in HUMAN_ACTORS:
+            if field_name:
+                human.add(field_name)
+            opened_by_human |= verb == "created"
+    return FieldHistory(human=frozenset(_opened_with(ticket, human, opened_by_human)), custom_not_ai=frozenset(custom))
+
+
 def human_set_fields(*, ticket: Ticket) -> set[str]:
     """Ticket fields a person (agent or API client) set: changed on the timeline, or given when they opened it."""
-    events = TicketEvent.objects.filter(ticket=ticket, actor_type__in=HUMAN_ACTORS)
-    fields = set(events.exclude(field="").values_list("field", flat=True).distinct())
-    opened_by_human = events.filter(verb="created").exists()
+    return set(field_history(ticket=ticket).human)
+
+
+def _opened_with(ticket: Ticket, fields: set[str], opened_by_human: bool) -> set[str]:
+    """`fields` plus the fields a person gave when they opened the ticket (those not at their default)."""
     if opened_by_human:
         defaults = {"category": None, "team": None, "priority": "normal", "ticket_type": "question", "language": ""}
         current = {
@@ -169,7 +236,52 @@ def human_set_fields(*, ticket: Ticket) -> set[str]:
 
 
 def custom_field_specs(*, workspace_id: int) -> dict[str, CustomField]:
-    return {f.key: f for f in CustomField.objects.filter(workspace_id=workspace_id, active=True)}
+    """The workspace's active custom fields by key (cached per process: `common.config_cache`, which the custom
+    field services invalidate)."""
+
+    def load() -> dict[str, CustomField]:
+        return {f.key: f for f in CustomField.objects.filter(workspace_id=workspace_id, active=True)}
+
+    return workspace_config(workspace_id, "ai_custom_fields", load)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a classification can name: the workspace's active categories and its teams, by id and by name."""
+
+    categories: dict[int, Category]
+    category_names: dict[str, Category]
+    teams: dict[int, Team]
+    team_names: dict[str, Team]
+
+
+def classification_targets(*, workspace_id: int) -> Targets:
+    """The workspace's categories and teams for resolving predictions (cached per process for the configuration
+    cache's TTL: a model can only name what it was trained on, which exists long before)."""
+
+    def load() -> Targets:
+        categories = list(Category.objects.filter(workspace_id=workspace_id, active=True).order_by("pk"))
+        teams = list(Team.objects.filter(workspace_id=workspace_id).order_by("pk"))
+        names: dict[str, Category] = {}
+        for c in categories:
+            names.setdefault(c.name, c)
+            if c.name_zh:
+                names.setdefault(c.name_zh, c)
+        team_names: dict[str, Team] = {}
+        for t in teams:
+            team_names.setdefault(t.name, t)
+        return Targets({c.pk: c for c in categories}, names, {t.pk: t for t in teams}, team_names)
+
+    return workspace_config(workspace_id, "ai_targets", load)
+
+
+def active_connectors(*, workspace_id: int) -> list[Connector]:
+    """The workspace's active enrichment connectors (cached per process; the connector services invalidate it)."""
+
+    def load() -> list[Connector]:
+        return list(Connector.objects.filter(workspace_id=workspace_id, active=True).order_by("name", "pk"))
+
+    return workspace_config(workspace_id, "ai_connectors", load)
 
 
 def entity_field_map(*, workspace_id: int, config: AISettings) -> dict[str, str]:
@@ -191,6 +303,17 @@ def entity_catalog(*, workspace_id: int, config: AISettings) -> list[str]:
     spec = custom_field_specs(workspace_id=workspace_id).get(key or "")
     options = [str(o) for o in (spec.options or [])] if spec is not None and spec.field_type == "select" else []
     return [*(config.entities.get("catalog") or []), *options]
+
+
+def overridden_fields(*, ticket: Ticket) -> set[str]:
+    """Fields of the ticket whose AI prediction a person overrode."""
+    rows = Prediction.objects.filter(ticket=ticket, status=PredictionStatus.OVERRIDDEN)
+    return set(rows.values_list("field", flat=True).distinct())
+
+
+def stored_entity_rows(*, ticket: Ticket) -> list[ExtractedEntity]:
+    """The entities already stored for a ticket, oldest first."""
+    return list(ExtractedEntity.objects.filter(ticket=ticket).order_by("pk"))
 
 
 def succeeded_run(*, ticket: Ticket, step: str, message_id: int | None) -> TriageRun | None:

@@ -47,3 +47,20 @@ def retrain_models() -> None:
     from pivotdesk.ai.services import training
 
     training.retrain_all(actor=Actor.system("ai"))
+
+
+@shared_task(name="ai.refresh_topics", ignore_result=True)
+def refresh_topics() -> None:
+    """Hourly: regroup every workspace's recent out-of-scope tickets into emerging topics (open ones rebuilt,
+    promoted and dismissed ones kept)."""
+    from pivotdesk.ai.services import topics
+
+    topics.topics_refresh_all(actor=Actor.system("ai"))
+
+
+@shared_task(name="ai.embeddings_prune", ignore_result=True)
+def embeddings_prune() -> None:
+    """Daily: drop cached sentence embeddings of another encoder (a model change) or computed over 90 days ago."""
+    from pivotdesk.ai.services import embeddings
+
+    embeddings.prune()

@@ -16,7 +16,7 @@ import dataclasses
 import importlib
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -111,7 +111,11 @@ class DispatchResult:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+#: Sees a whole batch of events before they are dispatched one by one (e.g. to embed the batch's tickets together).
+BatchPreparer = Callable[[Sequence[DomainEvent]], object]
+
 _dispatcher: Dispatcher | None = None
+_batch_preparer: BatchPreparer | None = None
 _recorded: list[DomainEvent] | None = None
 _held_back: ContextVar[bool] = ContextVar("pivotdesk_events_held_back", default=False)
 
@@ -124,6 +128,24 @@ def set_dispatcher(dispatcher: Dispatcher | None) -> None:
 
 def get_dispatcher() -> Dispatcher | None:
     return _dispatcher
+
+
+def set_batch_preparer(preparer: BatchPreparer | None) -> None:
+    """Install the function the relay calls once per batch, with all its events, before dispatching them (installed
+    by the composition root). Only a warm-up: the subscribers must work without it."""
+    global _batch_preparer  # noqa: PLW0603 - one process-wide hook, installed at start-up
+    _batch_preparer = preparer
+
+
+def prepare_batch(batch: Sequence[DomainEvent]) -> None:
+    """Run the installed batch preparer on a batch; an error is logged and ignored (it cannot stop the delivery)."""
+    preparer = _batch_preparer
+    if preparer is None or not batch:
+        return
+    try:
+        preparer(batch)
+    except Exception:
+        log.exception("event batch preparer failed (ignored) for %d events", len(batch))
 
 
 def build(name: str, *, workspace_id: int, **payload: Any) -> Event:

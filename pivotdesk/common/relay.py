@@ -81,15 +81,18 @@ def _claim(*, ids: Iterable[int] | None, limit: int) -> list[EventRecord]:
 
 
 def _deliver(rows: list[EventRecord]) -> int:
-    """Dispatch claimed rows; one UPDATE marks the fully delivered ones done. Returns how many were done."""
+    """Dispatch claimed rows (after the batch preparer saw them all); one UPDATE marks the fully delivered ones done.
+    Returns how many were done."""
     dispatcher = events.get_dispatcher()
     if dispatcher is None:  # nothing installed (a bare script): leave the rows for a relay that has one
         EventRecord.objects.filter(pk__in=[row.pk for row in rows]).update(lease_until=None)
         return 0
     done_ids: list[int] = []
     max_attempts = int(_setting("PIVOTDESK_EVENTS_MAX_ATTEMPTS", 8))
-    for row in rows:
-        result = dispatcher(row.as_domain_event(), frozenset(row.done_subscribers))
+    batch = [row.as_domain_event() for row in rows]
+    events.prepare_batch(batch)  # e.g. embed the batch's new tickets in one go; never fails the delivery
+    for row, event in zip(rows, batch, strict=True):
+        result = dispatcher(event, frozenset(row.done_subscribers))
         if not result.failed:
             done_ids.append(row.pk)
             continue

@@ -32,6 +32,9 @@ class TicketUpdated(Event):
     description = "Fields of a ticket changed (priority, category, tags, custom fields…)."
     ticket_id: int
     fields: list[str]
+    #: Who made the change: agent | contact | rule | ai | api | system (`accounts.actors.Actor.kind`); "" in events
+    #: stored before it was added. Lets a subscriber skip the AI's or the system's own changes without a query.
+    actor_type: str = ""
 
 
 @register

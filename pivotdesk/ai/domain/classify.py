@@ -8,8 +8,12 @@ training mean, cosine) is blended into the linear model's calibrated log-probabi
 by out-of-fold accuracy on the training set (0 when the vote does not help). Confidence is calibrated by temperature scaling fitted on out-of-fold scores of the training
 set, so probabilities sum to 1 and mean what they say; the same out-of-fold predictions choose the abstention
 threshold (the lowest confidence at which accepted predictions reach the target precision), so the test split is
-never used for tuning. Out of scope: a text whose nearest training text (character n-gram cosine) is further than
-almost every in-domain text is to its own nearest neighbour is flagged, whatever the classifier says.
+never used for tuning. Out of scope (`domain/scope.py`): the classifier's out-of-fold confidence and the distance to
+the training texts (embedding kNN and Mahalanobis distance with embeddings, character n-grams without), each turned
+into an in-domain tail probability and combined; a text is flagged when it is rarer than the configured share of
+normal traffic (`flag_rate`), whatever the classifier says. Artifacts from before the detector fall back to the
+nearest-n-gram check (a text further from every training text than almost every in-domain text is from its own
+nearest neighbour).
 """
 
 from __future__ import annotations
@@ -33,9 +37,18 @@ from sklearn.svm import LinearSVC
 from pivotdesk.ai.domain.evaluation import choose_threshold, evaluate, expected_calibration_error
 from pivotdesk.ai.domain.neighbours import NeighbourVote, blend
 from pivotdesk.ai.domain.neighbours import softmax as _softmax
+from pivotdesk.ai.domain.scope import (
+    DEFAULT_FLAG_RATE,
+    DenseScope,
+    ScopeDetector,
+    confidence_score,
+    ngram_leave_one_out,
+    signals_for,
+)
 from pivotdesk.common.segment import jieba
 
 __all__ = [
+    "DEFAULT_FLAG_RATE",
     "ClassifierConfig",
     "Decision",
     "NeighbourVote",
@@ -94,6 +107,9 @@ class ClassifierConfig:
     target_precision: float = 0.95
     scope_quantile: float = 0.05  # in-domain texts this rare (nearest-neighbour similarity) are out of scope
     scope_reference: int = 4000  # training texts kept for the scope check
+    scope_signals: tuple[str, ...] = ()  # signals of the out-of-scope detector; () = scope.signals_for's choice
+    scope_k: int = 10  # nearest training embeddings whose mean similarity is the kNN distance
+    scope_dense_reference: int = 10_000  # training embeddings kept for the kNN distance
     folds: int = 3
     seed: int = 0
 
@@ -115,6 +131,7 @@ class Decision:
     abstained: bool
     out_of_scope: bool
     scope_similarity: float
+    scope_score: float = 0.0  # 1 - the in-domain tail probability: higher = more unusual (0 from older models)
 
     @property
     def best(self) -> str:
@@ -158,6 +175,8 @@ class TextClassifier:
     linear_temperature: float = 1.0
     knn_weight: float = 0.0
     knn: NeighbourVote | None = None
+    # The out-of-scope detector (absent from older artifacts: None, and the n-gram check decides).
+    scope: ScopeDetector | None = None
 
     @property
     def name(self) -> str:
@@ -203,6 +222,38 @@ class TextClassifier:
             out.append(sum(g in vocabulary for g in grams) / len(grams) if grams else 0.0)
         return np.asarray(out, dtype=np.float64)
 
+    def _dense(self, texts: Sequence[str], dense: NDArray[np.float32] | None) -> NDArray[np.float32] | None:
+        if dense is None and self.config.embedding:
+            return EMBEDDERS[self.config.embedding](texts)
+        return dense
+
+    def scope_p_values(
+        self,
+        texts: Sequence[str],
+        *,
+        confidence: NDArray[np.float64],
+        dense: NDArray[np.float32] | None = None,
+        similarity: NDArray[np.float64] | None = None,
+    ) -> NDArray[np.float64]:
+        """In-domain tail probability of each text (small = unusual): the detector's combination of the calibrated
+        `confidence` (the top probability) with the distance of `texts` (their embeddings `dense`, computed when
+        needed) to training. `confidence` may come from other texts of the same tickets (training.decide: the
+        text with the connectors' facts). Needs `scope`."""
+        if self.scope is None:
+            raise ValueError("this model has no out-of-scope detector")
+        scores: dict[str, NDArray[np.float64]] = {}
+        signals = self.scope.signals
+        if "confidence" in signals:
+            scores["confidence"] = 1.0 - np.asarray(confidence, dtype=np.float64)
+        if "ngram" in signals:
+            scores["ngram"] = 1.0 - (self.scope_similarity(texts) if similarity is None else similarity)
+        if self.scope.dense is not None and {"knn", "mahalanobis"} & set(signals):
+            vectors = self._dense(texts, dense)
+            if vectors is None:
+                raise ValueError("the detector measures distances between embeddings: pass `dense`")
+            scores.update(self.scope.dense.scores(vectors))
+        return self.scope.p_values(scores)
+
     def predict(
         self,
         texts: Sequence[str],
@@ -210,21 +261,33 @@ class TextClassifier:
         threshold: float | None = None,
         dense: NDArray[np.float32] | None = None,
         top_k: int = 3,
+        flag_rate: float | None = None,
     ) -> list[Decision]:
-        """Decisions: below `threshold` (default: the learned one) the label is None; out-of-scope texts too."""
+        """Decisions: below `threshold` (default: the learned one) the label is None; out-of-scope texts too. A text
+        is out of scope when it is rarer than a share `flag_rate` (default DEFAULT_FLAG_RATE) of in-domain texts."""
         limit = self.threshold if threshold is None else threshold
+        dense = self._dense(texts, dense)
         proba = self.predict_proba(texts, dense)
         scope = self.scope_similarity(texts)
-        coverage = self.scope_coverage(texts)
+        if self.scope is not None:
+            rate = DEFAULT_FLAG_RATE if flag_rate is None else flag_rate
+            p = self.scope_p_values(texts, confidence=proba.max(axis=1), dense=dense, similarity=scope)
+            flagged = self.scope.flags(p, rate)
+            unusual = 1.0 - p
+        else:  # an artifact from before the detector: the nearest-n-gram and coverage check
+            coverage = self.scope_coverage(texts)
+            flagged = (scope < self.scope_threshold) | (coverage < self.coverage_threshold)
+            unusual = np.zeros(len(texts))
         out: list[Decision] = []
-        for row, sim, cov in zip(proba, scope, coverage, strict=True):
+        for row, sim, oos, score in zip(proba, scope, flagged, unusual, strict=True):
             order = np.argsort(-row)[:top_k]
             top = tuple((self.classes[i], round(float(row[i]), 4)) for i in order)
             confidence = float(row[order[0]])
-            oos = bool(sim < self.scope_threshold or cov < self.coverage_threshold)
             abstained = confidence < limit
             label = None if (oos or abstained) else top[0][0]
-            out.append(Decision(label, confidence, top, abstained, oos, round(float(sim), 4)))
+            out.append(
+                Decision(label, confidence, top, abstained, bool(oos), round(float(sim), 4), round(float(score), 4))
+            )
         return out
 
 
@@ -374,6 +437,7 @@ def train(
     counts = np.bincount(y, minlength=len(classes))
     folds = min(config.folds, int(counts.min()))
     temperature, threshold = 1.0, 0.5
+    oof_proba: NDArray[np.float64] | None = None
     linear_temperature, knn_weight = 1.0, 0.0
     vote = bool(config.embedding) and dense is not None and any(a > 0 for a in config.knn_weights)
     vote_rng = np.random.default_rng(config.seed + 1)
@@ -428,7 +492,7 @@ def train(
             if knn_weight > 0:
                 oof = blend(oof, linear_temperature, oof_knn, knn_weight)
                 temperature = _fit_temperature(oof, y)
-        proba = _softmax(oof, temperature)
+        proba = oof_proba = _softmax(oof, temperature)
         confidence = proba.max(axis=1)
         correct = proba.argmax(axis=1) == y
         threshold = choose_threshold(confidence, correct, target_precision=config.target_precision)
@@ -452,6 +516,17 @@ def train(
         keep = np.sort(rng.choice(keep, config.scope_reference, replace=False))
     reference_texts = [text_list[i] for i in keep]
     reference = scope_features.fit_transform(reference_texts).tocsr()
+    detector = _fit_scope(
+        config,
+        scope_features=scope_features,
+        reference_t=reference.T.tocsr(),
+        keep=keep,
+        texts=text_list,
+        y=y,
+        n_classes=len(classes),
+        oof_proba=oof_proba,
+        dense=dense if embedding else None,
+    )
     return TextClassifier(
         config=config,
         classes=classes,
@@ -470,4 +545,55 @@ def train(
         linear_temperature=linear_temperature,
         knn_weight=knn_weight if knn is not None else 0.0,
         knn=knn,
+        scope=detector,
     )
+
+
+def _fit_scope(
+    config: ClassifierConfig,
+    *,
+    scope_features: TfidfVectorizer,
+    reference_t: Matrix,
+    keep: NDArray[np.int64],
+    texts: list[str],
+    y: NDArray[np.int64],
+    n_classes: int,
+    oof_proba: NDArray[np.float64] | None,
+    dense: NDArray[np.float32] | None,
+) -> ScopeDetector | None:
+    """The out-of-scope detector from out-of-sample scores of the training texts: the out-of-fold confidence, and
+    leave-one-out distances (each training text against all the others). None with fewer than 2 texts."""
+    if len(texts) < 2:
+        return None
+    wanted = config.scope_signals or signals_for(has_confidence=oof_proba is not None, has_dense=dense is not None)
+    oof: dict[str, NDArray[np.float64]] = {}
+    dense_scope = None
+    for signal in wanted:
+        if signal == "confidence" and oof_proba is not None:
+            oof["confidence"] = confidence_score(oof_proba)
+        elif signal == "ngram":
+            oof["ngram"] = 1.0 - ngram_oof(scope_features, reference_t, keep, texts)
+        elif signal in ("knn", "mahalanobis") and dense is not None:
+            if dense_scope is None:
+                dense_scope, dense_oof = DenseScope.fit(
+                    dense,
+                    y,
+                    n_classes=n_classes,
+                    k=config.scope_k,
+                    max_reference=config.scope_dense_reference,
+                    rng=np.random.default_rng(config.seed + 2),
+                )
+            oof[signal] = dense_oof[signal]
+    if not oof:
+        return None
+    return ScopeDetector.fit(oof, dense=dense_scope)
+
+
+def ngram_oof(
+    scope_features: TfidfVectorizer, reference_t: Matrix, keep: NDArray[np.int64], texts: Sequence[str]
+) -> NDArray[np.float64]:
+    """Each training text's similarity to its nearest *other* stored reference text (character n-grams); `keep`:
+    the row numbers of `texts` stored as references, in reference order."""
+    self_column = np.full(len(texts), -1, dtype=np.int64)
+    self_column[keep] = np.arange(len(keep))
+    return ngram_leave_one_out(scope_features.transform(texts), reference_t, self_column)

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     from pivotdesk.ai.domain.classify import ClassifierConfig
 
-__all__ = ["NeighbourVote", "blend", "centred", "softmax"]
+__all__ = ["NeighbourVote", "blend", "centred", "similarities", "softmax"]
 
 
 def softmax(scores: NDArray[np.float64], temperature: float) -> NDArray[np.float64]:
@@ -81,7 +81,7 @@ class NeighbourVote:
         k = min(self.k, len(reference))
         out = np.zeros((len(dense), self.n_classes))
         for start in range(0, len(dense), 1000):
-            sims = _similarities(centred(dense[start : start + 1000], self.mean), reference)
+            sims = similarities(centred(dense[start : start + 1000], self.mean), reference)
             near = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < len(reference) else np.argsort(-sims, 1)
             votes = np.exp((np.take_along_axis(sims, near, axis=1) - 1.0) / self.temperature) * self.weights[near]
             block = np.zeros((len(votes), self.n_classes))
@@ -97,7 +97,7 @@ class NeighbourVote:
 _BLAS: list[Any] = []  # a threadpoolctl controller, made on first use (it inspects the loaded libraries)
 
 
-def _similarities(queries: NDArray[np.float32], reference: NDArray[np.float32]) -> NDArray[np.float32]:
+def similarities(queries: NDArray[np.float32], reference: NDArray[np.float32]) -> NDArray[np.float32]:
     """queries × referenceᵀ. For a ticket's one or two rows, with BLAS on one thread: a threaded matrix-vector
     product on two busy cores costs milliseconds waiting for a sibling thread instead of 0.1 ms."""
     if len(queries) > 16:

@@ -31,6 +31,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.ai.models import LLMCall
 from pivotdesk.common import egress
+from pivotdesk.common.config_cache import workspace_config
 from pivotdesk.common.crypto import decrypt_json
 
 log = logging.getLogger(__name__)
@@ -117,14 +118,35 @@ def _price(value: Any) -> tuple[Decimal, Decimal]:
     return prompt_price, completion_price
 
 
-def llm_config(*, workspace_id: int | None = None) -> LLMConfig | None:
-    """The LLM configuration for a workspace (settings, then its overrides); None when no endpoint is configured."""
-    overrides: dict[str, Any] = {}
-    if workspace_id is not None:
-        ws_settings = Workspace.objects.filter(pk=workspace_id).values_list("settings", flat=True).first() or {}
-        ai = ws_settings.get("ai") if isinstance(ws_settings, dict) else None
-        llm = ai.get("llm") if isinstance(ai, dict) else None
-        overrides = llm if isinstance(llm, dict) else {}
+def _overrides_in(ws_settings: Any) -> dict[str, Any]:
+    """workspace.settings["ai"]["llm"] (a copy), or {} when absent or not an object."""
+    ai = ws_settings.get("ai") if isinstance(ws_settings, dict) else None
+    llm = ai.get("llm") if isinstance(ai, dict) else None
+    return dict(llm) if isinstance(llm, dict) else {}
+
+
+def _workspace_overrides(workspace_id: int) -> dict[str, Any]:
+    """A workspace's LLM overrides through the per-process configuration cache (`common.config_cache`): triage asks
+    for them on every ticket, and they change rarely (a change is seen within the cache's TTL, or at once where
+    the writer invalidates the workspace's configuration)."""
+
+    def load() -> dict[str, Any]:
+        return _overrides_in(Workspace.objects.filter(pk=workspace_id).values_list("settings", flat=True).first())
+
+    return dict(workspace_config(workspace_id, "llm_overrides", load))
+
+
+def llm_config(*, workspace_id: int | None = None, workspace: Workspace | None = None) -> LLMConfig | None:
+    """The LLM configuration for a workspace (settings, then its overrides); None when no endpoint is configured.
+
+    A caller that has the workspace loaded passes it (its settings are read from it, no statement); by id, the
+    overrides come from the per-process configuration cache."""
+    if workspace is not None:
+        overrides = _overrides_in(workspace.settings)
+    elif workspace_id is not None:
+        overrides = _workspace_overrides(workspace_id)
+    else:
+        overrides = {}
     if overrides.get("enabled") is False:
         return None
     base_url = str(overrides.get("base_url") or settings.PIVOTDESK_LLM_BASE_URL or "").strip()
@@ -150,9 +172,12 @@ def llm_config(*, workspace_id: int | None = None) -> LLMConfig | None:
     )
 
 
-def llm_provider_for(*, workspace_id: int) -> LLMProvider | None:
-    """The workspace's LLM provider, or None when no LLM is configured (the local-only default)."""
-    config = llm_config(workspace_id=workspace_id)
+def llm_provider_for(*, workspace_id: int, workspace: Workspace | None = None) -> LLMProvider | None:
+    """The workspace's LLM provider, or None when no LLM is configured (the local-only default). Pass the workspace
+    when it is loaded: its settings are then read from it (`llm_config`)."""
+    if workspace is not None and workspace.pk != workspace_id:
+        raise ValueError("llm_provider_for: the workspace given is not workspace_id")
+    config = llm_config(workspace_id=workspace_id, workspace=workspace)
     return OpenAICompatibleProvider(config) if config is not None else None
 
 

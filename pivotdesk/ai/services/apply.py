@@ -3,16 +3,21 @@
 A prediction is applied to the ticket (through `tickets.services.ticket_update`, as the AI actor "model version",
 so the timeline shows who set what) only when it is confident enough for its field, in scope, and no person has set
 that field on the ticket. Otherwise it is kept as abstained / out of scope / skipped_human, and the ticket is
-tagged `needs_triage` when a classification was left to a person.
+tagged `needs_triage` when a classification was left to a person (and `out_of_scope` when the category model found
+the ticket unlike anything it was trained on).
+
+Everything a triage found is first planned in memory (`Plan`: prediction and entity rows, one set of ticket
+changes) and then written at once (`triage_findings_apply`): one `ticket_update` with every field and tag change
+(one timeline write set, one `ticket.updated`), one bulk insert of predictions and one of entities. The timeline
+names the model that made the changes, or "triage" with every model when several did.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Team
@@ -21,9 +26,10 @@ from pivotdesk.ai import selectors
 from pivotdesk.ai.domain.entities import mask_sensitive
 from pivotdesk.ai.domain.steps import Entity, FieldPrediction
 from pivotdesk.ai.models import ExtractedEntity, Prediction, PredictionStatus
-from pivotdesk.common.errors import Conflict, ValidationFailed
+from pivotdesk.common.errors import Conflict
 from pivotdesk.tickets import services as ticket_services
-from pivotdesk.tickets.models import Category, Priority, Status, Ticket, TicketEvent, TicketType
+from pivotdesk.tickets.domain.custom_fields import FieldSpec, FieldValueError, validate_values
+from pivotdesk.tickets.models import Category, Priority, Status, Ticket, TicketType
 
 NEGATIVE_LABELS = frozenset({"negative", "angry", "distressed"})
 SENTIMENT_LABELS = ("positive", "neutral", "negative", "angry")
@@ -33,6 +39,7 @@ EMPATHY = {
     "en": "I'm sorry for the trouble this has caused, and I understand how frustrating it is. I've made your "
     "request a priority and will come back to you with a clear answer as soon as possible.",
 }
+TRIAGE_LABEL = "triage"
 
 
 def ai_actor(model_name: str, model_version: str) -> Actor:
@@ -40,35 +47,31 @@ def ai_actor(model_name: str, model_version: str) -> Actor:
     return Actor(kind="ai", label=f"{model_name} {model_version}".strip()[:200] or "ai")
 
 
-def _fresh(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_related("workspace", "category", "team").get(pk=ticket.pk)
+def _target(ticket: Ticket, field_name: str, value: Any) -> tuple[Any, str, Category | Team | None] | None:
+    """A predicted value as the ticket stores it, a readable label and (category, team) the object; None when it
+    names nothing valid in the ticket's workspace."""
+    if value is None or value == "":
+        return None
+    if field_name in ("category", "team"):
+        targets = selectors.classification_targets(workspace_id=ticket.workspace_id)
+        by_id = isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+        obj: Category | Team | None
+        if field_name == "category":
+            obj = targets.categories.get(int(value)) if by_id else targets.category_names.get(str(value))
+        else:
+            obj = targets.teams.get(int(value)) if by_id else targets.team_names.get(str(value))
+        return (obj.pk, obj.name, obj) if obj is not None else None
+    if field_name == "priority":
+        return (value, str(Priority(value).label), None) if value in Priority.values else None
+    if field_name == "ticket_type":
+        return (value, str(TicketType(value).label), None) if value in TicketType.values else None
+    return value, str(value), None
 
 
 def resolve_value(ticket: Ticket, field: str, value: Any) -> tuple[Any, str] | None:
     """A predicted value as the ticket stores it, with a readable label; None when it names nothing valid."""
-    if value is None or value == "":
-        return None
-    if field in ("category", "team"):
-        by_id = isinstance(value, int) or (isinstance(value, str) and value.isdigit())
-        obj: Category | Team | None
-        if field == "category":
-            categories = Category.objects.filter(workspace_id=ticket.workspace_id, active=True)
-            obj = (
-                categories.filter(pk=int(value)).first()
-                if by_id
-                else categories.filter(Q(name=str(value)) | Q(name_zh=str(value))).order_by("pk").first()
-            )
-        else:
-            teams = Team.objects.filter(workspace_id=ticket.workspace_id)
-            obj = teams.filter(pk=int(value)).first() if by_id else teams.filter(name=str(value)).first()
-        return (obj.pk, obj.name) if obj is not None else None
-    if field == "priority":
-        return (value, str(Priority(value).label)) if value in Priority.values else None
-    if field == "ticket_type":
-        return (value, str(TicketType(value).label)) if value in TicketType.values else None
-    if field == "language":
-        return str(value), str(value)
-    return value, str(value)
+    found = _target(ticket, field, value)
+    return (found[0], found[1]) if found is not None else None
 
 
 def current_value(ticket: Ticket, field: str) -> Any:
@@ -78,7 +81,7 @@ def current_value(ticket: Ticket, field: str) -> Any:
 
 
 def _decide(
-    p: FieldPrediction, *, resolved: tuple[Any, str] | None, human: set[str], threshold: float, writable: bool
+    p: FieldPrediction, *, resolved: tuple[Any, ...] | None, human: frozenset[str], threshold: float, writable: bool
 ) -> str:
     if p.out_of_scope:
         return PredictionStatus.OUT_OF_SCOPE
@@ -91,62 +94,128 @@ def _decide(
     return PredictionStatus.APPLIED if writable else PredictionStatus.SUGGESTED
 
 
-@transaction.atomic
-def predictions_apply(
-    *, actor: Actor, ticket: Ticket, predictions: list[FieldPrediction], config: selectors.AISettings
-) -> list[Prediction]:
-    """Store each prediction with provenance and apply the confident, in-scope ones no person has set. System only
-    (the triage pipeline; each change is then made as the model that predicted it)."""
-    authorize_system(actor)
-    if not predictions:
-        return []
-    ticket = _fresh(ticket)
-    human = selectors.human_set_fields(ticket=ticket)
-    writable = ticket.merged_into_id is None and ticket.status != Status.CLOSED
-    rows: list[Prediction] = []
-    changes: dict[str, dict[str, Any]] = defaultdict(dict)  # actor label → changes
-    actors: dict[str, Actor] = {}
-    flagged = seen_classify = False
+# --- the plan: everything decided in memory, then written at once ---------------------------------------------------
+@dataclass
+class TicketState:
+    """What deciding reads about a ticket, read once: who set which field, overridden predictions, the AI's own
+    tags present, the entities stored before."""
+
+    history: selectors.FieldHistory
+    overridden: set[str]
+    ai_tags: set[str]
+    stored_entities: list[ExtractedEntity]
+
+    @classmethod
+    def load(
+        cls, ticket: Ticket, *, triaged_before: bool = True, stored_entities: list[ExtractedEntity] | None = None
+    ) -> TicketState:
+        """`triaged_before` False (no step ever ran on the ticket) means no prediction and no entity exists yet
+        (only triage writes them), so neither is read."""
+        return cls(
+            history=selectors.field_history(ticket=ticket),
+            overridden=selectors.overridden_fields(ticket=ticket) if triaged_before else set(),
+            ai_tags=selectors.ai_tags_of(ticket),
+            stored_entities=(
+                stored_entities
+                if stored_entities is not None
+                else selectors.stored_entity_rows(ticket=ticket)
+                if triaged_before
+                else []
+            ),
+        )
+
+
+@dataclass
+class Plan:
+    """What applying a triage's findings will write: rows, and one set of ticket changes made as `models`."""
+
+    ticket: Ticket
+    config: selectors.AISettings
+    state: TicketState
+    predictions: list[Prediction] = field(default_factory=list)
+    entities: list[ExtractedEntity] = field(default_factory=list)  # new rows
+    entity_updates: dict[int, ExtractedEntity] = field(default_factory=dict)  # stored rows changed
+    changes: dict[str, Any] = field(default_factory=dict)
+    add_tags: list[str] = field(default_factory=list)
+    remove_tags: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)  # actor labels of the models whose changes these are
+    seen_classify: bool = False
+    flagged: bool = False
+    out_of_scope: bool | None = None  # the category model's verdict, when it spoke
+
+    @property
+    def writable(self) -> bool:
+        return self.ticket.merged_into_id is None and self.ticket.status != Status.CLOSED
+
+    def by(self, model_name: str, model_version: str) -> None:
+        label = ai_actor(model_name, model_version).label
+        if label not in self.models:
+            self.models.append(label)
+
+    def value_of(self, field_name: str) -> Any:
+        """The field's value once the planned changes are made."""
+        if field_name in self.changes:
+            value = self.changes[field_name]
+            return value.pk if isinstance(value, Category | Team) else value
+        return current_value(self.ticket, field_name)
+
+    def tag(self, name: str, *, present: bool) -> None:
+        (self.add_tags if present else self.remove_tags).append(name)
+
+    def actor(self) -> Actor:
+        if len(self.models) == 1:
+            return Actor(kind="ai", label=self.models[0])
+        return Actor(kind="ai", label=f"{TRIAGE_LABEL} {'; '.join(self.models)}".strip()[:200])
+
+    def ticket_changes(self) -> dict[str, Any]:
+        """The changes for `ticket_update` (only tags on a closed ticket: its fields were only suggested)."""
+        changes = dict(self.changes) if self.writable else {}
+        if self.seen_classify:
+            self.tag(selectors.NEEDS_TRIAGE_TAG, present=self.flagged)
+        if self.out_of_scope is not None:
+            self.tag(selectors.OUT_OF_SCOPE_TAG, present=self.out_of_scope)
+        have = self.state.ai_tags
+        add = [t for t in dict.fromkeys(self.add_tags) if t not in have or t not in selectors.AI_TAGS]
+        remove = [t for t in dict.fromkeys(self.remove_tags) if t in have and t not in add]
+        if add:
+            changes["add_tags"] = add
+        if remove:
+            changes["remove_tags"] = remove
+        return changes
+
+
+def plan_predictions(plan: Plan, predictions: list[FieldPrediction]) -> None:
+    """Decide each prediction (rows with provenance; the confident, in-scope ones no person set become changes)."""
+    ticket, config = plan.ticket, plan.config
     for p in predictions:
         if p.field == "sentiment":
-            rows.extend(sentiment_apply(actor=actor, ticket=ticket, prediction=p, config=config))
+            plan_sentiment(plan, p)
             continue
         if p.field not in selectors.TICKET_FIELDS:
-            rows.append(_row(ticket, p, PredictionStatus.SUGGESTED, p.value, p.label))
+            plan.predictions.append(_row(ticket, p, PredictionStatus.SUGGESTED, p.value, p.label))
             continue
-        resolved = resolve_value(ticket, p.field, p.value)
+        found = _target(ticket, p.field, p.value)
         status = _decide(
             p,
-            resolved=resolved,
-            human=human,
+            resolved=found,
+            human=plan.state.history.human,
             threshold=max(config.threshold(p.field), p.min_confidence),
-            writable=writable,
+            writable=plan.writable,
         )
-        value, label = resolved if resolved is not None else (p.value, p.label)
-        rows.append(_row(ticket, p, status, value, p.label or label))
+        value, label = (found[0], found[1]) if found is not None else (p.value, p.label)
+        plan.predictions.append(_row(ticket, p, status, value, p.label or label))
         if p.field in selectors.CLASSIFY_FIELDS:
-            seen_classify = True
-            flagged |= status in (PredictionStatus.ABSTAINED, PredictionStatus.OUT_OF_SCOPE)
-        if status == PredictionStatus.APPLIED and current_value(ticket, p.field) != value:
-            model = ai_actor(p.model_name, p.model_version)
-            actors[model.label] = model
-            changes[model.label][p.field] = value
-    Prediction.objects.bulk_create(rows)
-    tags = set(ticket.tags.values_list("name", flat=True))
-    tag_change: dict[str, list[str]] = {}
-    if flagged and selectors.NEEDS_TRIAGE_TAG not in tags:
-        tag_change = {"add_tags": [selectors.NEEDS_TRIAGE_TAG]}
-    elif seen_classify and not flagged and selectors.NEEDS_TRIAGE_TAG in tags:
-        tag_change = {"remove_tags": [selectors.NEEDS_TRIAGE_TAG]}
-    if tag_change and ticket.merged_into_id is None:
-        first = predictions[0]
-        model = ai_actor(first.model_name, first.model_version)
-        actors.setdefault(model.label, model)
-        changes[model.label].update(tag_change)
-    for label, change in changes.items():  # only tags change on a closed ticket (its fields were only suggested)
-        if change:
-            ticket_services.ticket_update(ticket=ticket, actor=actors[label], changes=change)
-    return rows
+            plan.seen_classify = True
+            plan.flagged |= status in (PredictionStatus.ABSTAINED, PredictionStatus.OUT_OF_SCOPE)
+        if p.field == "category":
+            plan.out_of_scope = p.out_of_scope
+        if status == PredictionStatus.APPLIED and plan.value_of(p.field) != value:
+            plan.changes[p.field] = found[2] if found is not None and found[2] is not None else value
+            plan.by(p.model_name, p.model_version)
+    tagging = plan.flagged or plan.out_of_scope or bool(plan.state.ai_tags)
+    first = next((p for p in predictions if p.field in selectors.CLASSIFY_FIELDS), None)
+    if first is not None and tagging and not plan.models:  # the tags change as the classifier
+        plan.by(first.model_name, first.model_version)
 
 
 def _row(ticket: Ticket, p: FieldPrediction, status: str, value: Any, label: str) -> Prediction:
@@ -164,81 +233,71 @@ def _row(ticket: Ticket, p: FieldPrediction, status: str, value: Any, label: str
     )
 
 
-def _sentiment_overridden(ticket: Ticket) -> bool:
-    return Prediction.objects.filter(ticket=ticket, field="sentiment", status=PredictionStatus.OVERRIDDEN).exists()
-
-
-def sentiment_apply(
-    *, actor: Actor, ticket: Ticket, prediction: FieldPrediction, config: selectors.AISettings
-) -> list[Prediction]:
-    """Store the sentiment; a confident negative one tags the ticket and triggers the workspace's response:
-    raise priority one step, a routing hint for senior agents, an empathetic reply suggestion. System only."""
-    authorize_system(actor)
-    p = prediction
+def plan_sentiment(plan: Plan, p: FieldPrediction) -> None:
+    """The sentiment; a confident negative one tags the ticket and triggers the workspace's response: raise
+    priority one step, a routing hint for senior agents, an empathetic reply suggestion."""
+    ticket, config = plan.ticket, plan.config
     label = str(p.value)
-    if _sentiment_overridden(ticket):
+    if "sentiment" in plan.state.overridden:
         status = PredictionStatus.SKIPPED_HUMAN
     elif p.confidence < config.threshold("sentiment"):
         status = PredictionStatus.ABSTAINED
     else:
         status = PredictionStatus.APPLIED
-    rows = [_row(ticket, p, status, label, p.label or label)]
+    plan.predictions.append(_row(ticket, p, status, label, p.label or label))
     if status != PredictionStatus.APPLIED or label not in NEGATIVE_LABELS or ticket.merged_into_id is not None:
-        return rows
-    model = ai_actor(p.model_name, p.model_version)
-    changes: dict[str, Any] = {"add_tags": ["negative_sentiment", *(["angry"] if label == "angry" else [])]}
+        return
+    plan.by(p.model_name, p.model_version)
+    plan.add_tags += ["negative_sentiment", *(["angry"] if label == "angry" else [])]
     hint_base = {"model_name": p.model_name, "model_version": p.model_version, "confidence": p.confidence}
-    if "raise_priority" in config.on_negative and "priority" not in selectors.human_set_fields(ticket=ticket):
-        current = Priority(ticket.priority)
-        index = PRIORITY_ORDER.index(current)
-        if index < len(PRIORITY_ORDER) - 1 and ticket.status != Status.CLOSED:
+    if "raise_priority" in config.on_negative and "priority" not in plan.state.history.human and plan.writable:
+        index = PRIORITY_ORDER.index(Priority(plan.value_of("priority")))
+        if index < len(PRIORITY_ORDER) - 1:
             raised = PRIORITY_ORDER[index + 1]
-            changes["priority"] = str(raised)
-            rows.append(
-                _row(
-                    ticket,
-                    FieldPrediction(
-                        field="priority",
-                        value=str(raised),
-                        confidence=p.confidence,
-                        model_name=f"{p.model_name} (on_negative)",
-                        model_version=p.model_version,
-                    ),
-                    PredictionStatus.APPLIED,
-                    str(raised),
-                    str(raised.label),
-                )
+            plan.changes["priority"] = str(raised)
+            raise_p = FieldPrediction(
+                "priority", str(raised), p.confidence, f"{p.model_name} (on_negative)", p.model_version
             )
+            plan.predictions.append(_row(ticket, raise_p, PredictionStatus.APPLIED, str(raised), str(raised.label)))
     if "prefer_senior" in config.on_negative:
-        rows.append(
-            _row(
-                ticket,
-                FieldPrediction("routing_hint", None, p.confidence, p.model_name, p.model_version),
-                PredictionStatus.SUGGESTED,
-                {"prefer": "senior", "reason": label, **hint_base},
-                "prefer senior agents",
-            )
-        )
+        hint = FieldPrediction("routing_hint", None, p.confidence, p.model_name, p.model_version)
+        value = {"prefer": "senior", "reason": label, **hint_base}
+        plan.predictions.append(_row(ticket, hint, PredictionStatus.SUGGESTED, value, "prefer senior agents"))
     if "suggest_reply" in config.on_negative:
-        language = "zh" if (ticket.language or "").startswith("zh") else "en"
-        rows.append(
-            _row(
-                ticket,
-                FieldPrediction("reply_suggestion", None, p.confidence, p.model_name, p.model_version),
-                PredictionStatus.SUGGESTED,
-                EMPATHY[language],
-                "empathetic reply",
-            )
+        language = "zh" if str(plan.value_of("language") or "").startswith("zh") else "en"
+        reply = FieldPrediction("reply_suggestion", None, p.confidence, p.model_name, p.model_version)
+        plan.predictions.append(_row(ticket, reply, PredictionStatus.SUGGESTED, EMPATHY[language], "empathetic reply"))
+
+
+def plan_entities(plan: Plan, items: list[tuple[Entity, int | None]], *, message_id: int | None) -> list[Entity]:
+    """New entity rows (one per kind and value per ticket; values masked where sensitive); returns them as the
+    pipeline passes them on."""
+    known = {(e.kind, e.value) for e in [*plan.state.stored_entities, *plan.entities]}
+    added: list[Entity] = []
+    for entity, attachment_id in items:
+        value = mask_sensitive(entity.value)[:255]
+        if (entity.kind, value) in known:
+            continue
+        known.add((entity.kind, value))
+        raw = entity.raw if mask_sensitive(entity.raw) == entity.raw else ""
+        row = ExtractedEntity(
+            workspace_id=plan.ticket.workspace_id,
+            ticket=plan.ticket,
+            message_id=message_id,
+            attachment_id=attachment_id,
+            kind=entity.kind[:32],
+            value=value,
+            raw=raw[:255],
+            source=entity.source[:16],
+            confidence=entity.confidence,
         )
-    if ticket.status == Status.CLOSED:
-        changes.pop("priority", None)
-    ticket_services.ticket_update(ticket=ticket, actor=model, changes=changes)
-    return rows
+        plan.entities.append(row)
+        added.append(as_entity(row))
+    return added
 
 
-# --- entities -------------------------------------------------------------------------------------------------------
-def _custom_field_set_by_human(ticket: Ticket, key: str) -> bool:
-    return TicketEvent.objects.filter(ticket=ticket, field=f"custom_fields.{key}").exclude(actor_type="ai").exists()
+def as_entity(row: ExtractedEntity) -> Entity:
+    return Entity(kind=row.kind, value=row.value, raw=row.raw, source=row.source, confidence=row.confidence)
 
 
 def _field_value(spec_type: str, options: list[Any], value: str) -> Any:
@@ -252,6 +311,117 @@ def _field_value(spec_type: str, options: list[Any], value: str) -> Any:
     if spec_type == "text":
         return value
     return None
+
+
+def plan_custom_fields(plan: Plan, model_label: str) -> None:
+    """Fill the configured custom fields from the entities, never over a value a person (or the customer's form)
+    gave; a value the field would refuse is left out (the others still go in)."""
+    ticket = plan.ticket
+    if not plan.writable:
+        return
+    mapping = selectors.entity_field_map(workspace_id=ticket.workspace_id, config=plan.config)
+    if not mapping:
+        return
+    specs = selectors.custom_field_specs(workspace_id=ticket.workspace_id)
+    rows = [e for e in [*plan.state.stored_entities, *plan.entities] if e.kind in mapping]
+    order = {id(e): i for i, e in enumerate(rows)}
+    values: dict[str, Any] = dict(plan.changes.get("custom_fields") or {})
+    before = len(values)
+    for entity in sorted(rows, key=lambda e: (e.source != "text", order[id(e)])):
+        key = mapping[entity.kind]
+        if key in values or entity.kind == "id_number":
+            continue
+        if ticket.custom_fields.get(key) not in (None, "", []) or key in plan.state.history.custom_not_ai:
+            continue
+        spec = specs[key]
+        value = _field_value(spec.field_type, list(spec.options or []), entity.value)
+        check = FieldSpec(key=key, field_type=spec.field_type, options=tuple(str(o) for o in spec.options or ()))
+        try:
+            validate_values({key: check}, {}, {key: value})
+        except FieldValueError:
+            value = None
+        if value is not None:
+            values[key] = value
+            entity.target_field = key
+            if entity.pk is not None:
+                plan.entity_updates[entity.pk] = entity
+    if len(values) > before:
+        plan.changes["custom_fields"] = values
+        if model_label not in plan.models:
+            plan.models.append(model_label)
+
+
+def plan_facts(plan: Plan, facts: list[dict[str, Any]]) -> int:
+    """Attach connector facts ({"kind", "value", …}) to the matching entities that have none yet."""
+    count = 0
+    for fact in facts:
+        if not isinstance(fact, dict) or not fact.get("kind") or not fact.get("value"):
+            continue
+        for entity in [*plan.state.stored_entities, *plan.entities]:
+            if entity.kind == str(fact["kind"]) and entity.value == str(fact["value"]) and entity.enrichment == {}:
+                entity.enrichment = fact
+                count += 1
+                if entity.pk is not None:
+                    plan.entity_updates[entity.pk] = entity
+    return count
+
+
+def triage_findings_apply(*, actor: Actor, plan: Plan) -> None:
+    """Write what a triage found, planned in memory: one ticket update (made as the model, or as "triage" and its
+    models), then the prediction and entity rows in one insert each. Inside the caller's transaction; a ticket
+    closed or merged meanwhile gets only what such a ticket may still get. System only (the triage pipeline)."""
+    authorize_system(actor)
+    _write(plan)
+
+
+def _write(plan: Plan) -> None:
+    changes = plan.ticket_changes()
+    if changes and plan.ticket.merged_into_id is None:
+        try:
+            ticket_services.ticket_update(ticket=plan.ticket, actor=plan.actor(), changes=changes)
+        except Conflict:  # closed or merged since triage read it: its fields are only suggested now
+            plan.ticket.refresh_from_db(fields=["status", "merged_into"])
+            for row in plan.predictions:
+                if row.status == PredictionStatus.APPLIED and row.field in selectors.TICKET_FIELDS:
+                    row.status = PredictionStatus.SUGGESTED
+            for entity in plan.entities:
+                entity.target_field = ""
+            tags = {k: v for k, v in changes.items() if k in ("add_tags", "remove_tags")}
+            if tags and plan.ticket.merged_into_id is None:
+                ticket_services.ticket_update(ticket=plan.ticket, actor=plan.actor(), changes=tags)
+    if plan.predictions:
+        Prediction.objects.bulk_create(plan.predictions)
+    if plan.entities:
+        ExtractedEntity.objects.bulk_create(plan.entities, ignore_conflicts=True)
+    if plan.entity_updates:
+        ExtractedEntity.objects.bulk_update(list(plan.entity_updates.values()), ["target_field", "enrichment"])
+
+
+def new_plan(ticket: Ticket, config: selectors.AISettings, state: TicketState | None = None) -> Plan:
+    return Plan(ticket=ticket, config=config, state=state or TicketState.load(ticket))
+
+
+# --- the single-purpose services (one plan each) --------------------------------------------------------------------
+@transaction.atomic
+def predictions_apply(
+    *, actor: Actor, ticket: Ticket, predictions: list[FieldPrediction], config: selectors.AISettings
+) -> list[Prediction]:
+    """Store each prediction with provenance and apply the confident, in-scope ones no person has set. System only
+    (the triage pipeline; each change is then made as the model that predicted it)."""
+    authorize_system(actor)
+    if not predictions:
+        return []
+    plan = new_plan(Ticket.objects.select_related("workspace").get(pk=ticket.pk), config)
+    plan_predictions(plan, predictions)
+    _write(plan)
+    return plan.predictions
+
+
+def sentiment_apply(
+    *, actor: Actor, ticket: Ticket, prediction: FieldPrediction, config: selectors.AISettings
+) -> list[Prediction]:
+    """Store the sentiment and make the workspace's response to a confident negative one. System only."""
+    return predictions_apply(actor=actor, ticket=ticket, predictions=[prediction], config=config)
 
 
 @transaction.atomic
@@ -269,67 +439,11 @@ def entities_store(
     authorize_system(actor)
     if not items:
         return []
-    ticket = _fresh(ticket)
-    existing = set(ExtractedEntity.objects.filter(ticket=ticket).values_list("kind", "value"))
-    new: list[ExtractedEntity] = []
-    for entity, attachment_id in items:
-        value = mask_sensitive(entity.value)[:255]
-        if (entity.kind, value) in existing:
-            continue
-        existing.add((entity.kind, value))
-        raw = entity.raw if mask_sensitive(entity.raw) == entity.raw else ""
-        new.append(
-            ExtractedEntity(
-                workspace_id=ticket.workspace_id,
-                ticket=ticket,
-                message_id=message_id,
-                attachment_id=attachment_id,
-                kind=entity.kind[:32],
-                value=value,
-                raw=raw[:255],
-                source=entity.source[:16],
-                confidence=entity.confidence,
-            )
-        )
-    ExtractedEntity.objects.bulk_create(new, ignore_conflicts=True)
-    _fill_custom_fields(ticket, config, model_label)
-    return new
-
-
-def _fill_custom_fields(ticket: Ticket, config: selectors.AISettings, model_label: str) -> None:
-    if ticket.merged_into_id is not None or ticket.status == Status.CLOSED:
-        return
-    mapping = selectors.entity_field_map(workspace_id=ticket.workspace_id, config=config)
-    if not mapping:
-        return
-    specs = selectors.custom_field_specs(workspace_id=ticket.workspace_id)
-    entities = list(ExtractedEntity.objects.filter(ticket=ticket, kind__in=list(mapping)).order_by("pk"))
-    values: dict[str, Any] = {}
-    filled: dict[str, int] = {}
-    for entity in sorted(entities, key=lambda e: (e.source != "text", e.pk)):
-        key = mapping[entity.kind]
-        if key in values or key in filled or entity.kind == "id_number":
-            continue
-        if ticket.custom_fields.get(key) not in (None, "", []) or _custom_field_set_by_human(ticket, key):
-            continue
-        spec = specs[key]
-        value = _field_value(spec.field_type, list(spec.options or []), entity.value)
-        if value is not None:
-            values[key] = value
-            filled[key] = entity.pk
-    if not values:
-        return
-    model = ai_actor(model_label, "")
-    try:
-        ticket_services.ticket_update(ticket=ticket, actor=model, changes={"custom_fields": values})
-    except (ValidationFailed, Conflict):
-        for key, value in list(values.items()):  # one bad value must not keep the others out
-            try:
-                ticket_services.ticket_update(ticket=ticket, actor=model, changes={"custom_fields": {key: value}})
-            except (ValidationFailed, Conflict):
-                filled.pop(key)
-    for key, entity_id in filled.items():
-        ExtractedEntity.objects.filter(pk=entity_id).update(target_field=key)
+    plan = new_plan(Ticket.objects.select_related("workspace").get(pk=ticket.pk), config)
+    plan_entities(plan, items, message_id=message_id)
+    plan_custom_fields(plan, model_label)
+    _write(plan)
+    return plan.entities
 
 
 def enrichment_facts_store(*, actor: Actor, ticket: Ticket, facts: list[dict[str, Any]]) -> int:

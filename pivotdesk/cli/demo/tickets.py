@@ -31,6 +31,7 @@ CHANNELS = {
 NEEDS_IDENTITY = {"wechat", "whatsapp", "telegram"}
 ERROR_CODES = ("E-1043", "E-2210", "NET-504", "PWR-07", "SCN-12", "DB-3001", "0x8007045D", "HTTP-502", "TMO-15")
 MIN = dt.timedelta(minutes=1)
+EMERGING_FROM = 100  # a seed of at least this many tickets includes the emerging topic's (a smaller one stays plain)
 
 
 @dataclass
@@ -102,8 +103,21 @@ def plan_tickets(rng: random.Random, count: int, now: dt.datetime) -> list[Plan]
         low, high = AGE_DAYS[status]
         opened = now - dt.timedelta(days=rng.uniform(low, high), minutes=rng.randint(30, 90))
         plans.append(Plan(opened, language, status, rng.choice(templates)))
+    if count >= EMERGING_FROM:
+        _emerging(rng, plans, now)
     plans.sort(key=lambda p: p.opened_at)
     return plans
+
+
+def _emerging(rng: random.Random, plans: list[Plan], now: dt.datetime) -> None:
+    """Turn a few planned tickets into requests about the demo's emerging topic (a problem no category covers):
+    new, uncategorised, opened over the last days, so the AI page has a topic to show once triage is done."""
+    emerging = [*templates_zh.EMERGING, *templates_en.EMERGING]
+    step = len(plans) // (len(emerging) + 1)
+    for k, template in enumerate(emerging, start=1):
+        language = "en" if template in templates_en.EMERGING else "zh"
+        opened = now - dt.timedelta(days=rng.uniform(0.05, 3), minutes=rng.randint(30, 90))
+        plans[k * step] = Plan(opened, language, "new", template)
 
 
 class TicketSeeder:
@@ -228,7 +242,7 @@ class TicketSeeder:
             channel=channel,
             priority=priority,
             ticket_type=template.ticket_type,
-            category=self.world.categories[template.category],
+            category=None if template.uncategorised else self.world.categories[template.category],
             tags=list(template.tags),
             custom_fields=self._custom_fields(template, values),
             language=plan.language,
@@ -236,7 +250,7 @@ class TicketSeeder:
         extra = rng.randint(1, 5)  # messages after the customer's first one: 2–6 in all
         timing = Timing(self, plan.opened_at, item.window, extra + 4)
         if plan.status == "new":
-            if rng.random() < 0.3:
+            if rng.random() < 0.3 and not template.uncategorised:
                 timing.customer()
                 ticket_services.message_create(
                     ticket=ticket,

@@ -123,8 +123,9 @@ def status_definition_create(
 def category_create(
     *, workspace: Workspace, actor: Actor, name: str, parent: Category | None = None, name_zh: str = ""
 ) -> Category:
-    """Add a node to the category taxonomy (get if it exists)."""
-    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=workspace.pk)
+    """Add a node to the category taxonomy (get if it exists). Supervisors may (a new kind of problem is theirs to
+    name); renaming statuses and fields stays with admins."""
+    authorize(actor, Perm.CATEGORY_MANAGE, workspace_id=workspace.pk)
     if parent is not None and parent.workspace_id != workspace.pk:
         raise ValidationFailed(gettext("The parent category belongs to another workspace."))
     category, _ = Category.objects.get_or_create(

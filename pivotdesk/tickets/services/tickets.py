@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.signals import pre_save
 from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
@@ -31,10 +33,11 @@ from pivotdesk.tickets.models import (
     StatusDefinition,
     Tag,
     Ticket,
+    TicketEvent,
     TicketSequence,
     TicketType,
 )
-from pivotdesk.tickets.services.timeline import record, ref
+from pivotdesk.tickets.services.timeline import build, record, ref
 
 UPDATABLE = frozenset(
     {
@@ -258,7 +261,38 @@ def _duplicate_external_id(external_id: str) -> Conflict:
     )
 
 
-def _apply_status(ticket: Ticket, new: str, actor: Actor, custom_status: StatusDefinition | None = None) -> bool:
+def _note(
+    timeline: list[TicketEvent] | None,
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    verb: str,
+    field: str = "",
+    old: Any = None,
+    new: Any = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """One timeline entry: recorded at once, or (given the change's `timeline`) built and kept for one INSERT of
+    them all at the end. `bulk_create` sends no `pre_save`, so the length guard (`common.length_guard`) is given
+    the entry here, when it is made, as `record()`'s save would: an over-long value stays a translated 4xx."""
+    if timeline is None:
+        record(ticket=ticket, actor=actor, verb=verb, field=field, old=old, new=new, data=data)
+        return
+    event = build(ticket=ticket, actor=actor, verb=verb, field=field, old=old, new=new, data=data)
+    pre_save.send(sender=TicketEvent, instance=event, raw=False, using=TicketEvent.objects.db, update_fields=None)
+    timeline.append(event)
+
+
+def _apply_status(
+    ticket: Ticket,
+    new: str,
+    actor: Actor,
+    custom_status: StatusDefinition | None = None,
+    *,
+    timeline: list[TicketEvent] | None = None,
+) -> bool:
+    """Move the ticket (not saved) to a status and label, checking the transition; False when nothing changes.
+    Its timeline entry is recorded at once, or added to `timeline` (`_note`)."""
     old = ticket.status
     try:
         check_transition(old, new)
@@ -293,7 +327,8 @@ def _apply_status(ticket: Ticket, new: str, actor: Actor, custom_status: StatusD
     elif old in (Status.SOLVED, Status.CLOSED) and new not in (Status.SOLVED, Status.CLOSED):
         ticket.solved_at = None
     if old != new:
-        record(
+        _note(
+            timeline,
             ticket=ticket,
             actor=actor,
             verb="status_changed",
@@ -311,7 +346,8 @@ def _apply_status(ticket: Ticket, new: str, actor: Actor, custom_status: StatusD
             events.TICKET_STATUS_CHANGED, workspace_id=ticket.workspace_id, ticket_id=ticket.pk, old=old, new=new
         )
     elif label is not None:
-        record(
+        _note(
+            timeline,
             ticket=ticket,
             actor=actor,
             verb="field_changed",
@@ -351,7 +387,13 @@ def _resolve(model: type[Any], workspace_id: int, value: Any, name: str) -> Any:
 
 @transaction.atomic
 def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> Ticket:
-    """Apply field changes to a ticket; each change is one timeline event; publishes `ticket.updated`."""
+    """Apply field changes to a ticket; each change is one timeline event; publishes `ticket.updated` (with the
+    actor's kind, so a subscriber tells a person's change from the AI's or the system's without a query).
+
+    What it costs is pinned (`tests/test_update_cost.py`): the ticket is read locked once and saved once (the save
+    stamps `updated_at`, tags and followers included), the timeline entries are built as the changes are made and
+    inserted together in one statement at the end, in the same order, and tags cost one read, one upsert of the
+    new names, one insert and one delete at most."""
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ValidationFailed(
@@ -370,6 +412,7 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> T
         )
     ws = ticket.workspace_id
     changed: list[str] = []
+    timeline: list[TicketEvent] = []
     for field in ("subject", "priority", "ticket_type", "language"):
         if field not in changes:
             continue
@@ -387,12 +430,13 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> T
         old = getattr(ticket, field)
         if old != value:
             setattr(ticket, field, value)
-            record(ticket=ticket, actor=actor, verb="field_changed", field=field, old=old, new=value)
+            _note(timeline, ticket=ticket, actor=actor, verb="field_changed", field=field, old=old, new=value)
             changed.append(field)
     if "category" in changes:
         category = _resolve(Category, ws, changes["category"], "category")
         if category != ticket.category:
-            record(
+            _note(
+                timeline,
                 ticket=ticket,
                 actor=actor,
                 verb="field_changed",
@@ -405,18 +449,27 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> T
     if "team" in changes:
         team = _resolve(Team, ws, changes["team"], "team")
         if team != ticket.team:
-            record(ticket=ticket, actor=actor, verb="field_changed", field="team", old=ref(ticket.team), new=ref(team))
+            _note(
+                timeline,
+                ticket=ticket,
+                actor=actor,
+                verb="field_changed",
+                field="team",
+                old=ref(ticket.team),
+                new=ref(team),
+            )
             ticket.team = team
             changed.append("team")
     if "assignee" in changes:
         assignee = _resolve(AgentProfile, ws, changes["assignee"], "assignee")
-        if _set_assignee(ticket, assignee, actor):
+        if _set_assignee(ticket, assignee, actor, timeline):
             changed.append("assignee")
     if "custom_fields" in changes:
         values = _validated_custom_fields(ws, ticket.custom_fields, changes["custom_fields"])
         for key in sorted(set(values) | set(ticket.custom_fields)):
             if values.get(key) != ticket.custom_fields.get(key):
-                record(
+                _note(
+                    timeline,
                     ticket=ticket,
                     actor=actor,
                     verb="field_changed",
@@ -435,18 +488,18 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> T
                 gettext("Status label '%(label)s' belongs to '%(category)s'.")
                 % {"label": custom_status.label, "category": custom_status.category}
             )
-        if _apply_status(ticket, new_status, actor, custom_status):
+        if _apply_status(ticket, new_status, actor, custom_status, timeline=timeline):
             changed.append("status")
-    if changed:
-        ticket.save()
-    if {"tags", "add_tags", "remove_tags"} & set(changes) and _update_tags(ticket, actor, changes):
+    saved_fields = bool(changed)
+    if {"tags", "add_tags", "remove_tags"} & set(changes) and _update_tags(ticket, actor, changes, timeline):
         changed.append("tags")
     if "followers" in changes:
         followers = [_resolve(AgentProfile, ws, f, "follower") for f in changes["followers"] or []]
         old_ids = set(ticket.followers.values_list("pk", flat=True))
         if {f.pk for f in followers} != old_ids:
             ticket.followers.set(followers)
-            record(
+            _note(
+                timeline,
                 ticket=ticket,
                 actor=actor,
                 verb="field_changed",
@@ -455,33 +508,78 @@ def ticket_update(*, ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> T
                 new=sorted(f.pk for f in followers),
             )
             changed.append("followers")
+    if saved_fields:
+        ticket.save()  # auto_now stamps updated_at: the tags' and followers' change too
+    elif changed:  # only tags or followers: the ticket's row says it changed (queue order, the search sweep)
+        ticket.save(update_fields=["updated_at"])
+    if timeline:
+        TicketEvent.objects.bulk_create(timeline)
     if changed:
-        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now())
-        events.emit(events.TICKET_UPDATED, workspace_id=ws, ticket_id=ticket.pk, fields=changed)
+        events.emit(events.TICKET_UPDATED, workspace_id=ws, ticket_id=ticket.pk, fields=changed, actor_type=actor.kind)
     return ticket
 
 
-def _update_tags(ticket: Ticket, actor: Actor, changes: dict[str, Any]) -> bool:
-    old = sorted(ticket.tags.values_list("name", flat=True))
-    names = set(old)
-    if "tags" in changes:
-        names = {normalize_tag(t) for t in changes["tags"] or []}
-    names |= {normalize_tag(t) for t in changes.get("add_tags") or []}
-    names -= {normalize_tag(t) for t in changes.get("remove_tags") or []}
-    names.discard("")
+def _update_tags(ticket: Ticket, actor: Actor, changes: dict[str, Any], timeline: list[TicketEvent]) -> bool:
+    """Apply `tags` (the whole set), `add_tags` and `remove_tags`; False when the set stays the same.
+
+    One SELECT reads the ticket's tags and the workspace's tags of the names that may be added; missing names are
+    created in one upsert that returns their ids (a concurrent creation of the same name is no error); the links
+    are added in one INSERT and removed in one DELETE."""
+    replace = {normalize_tag(t) for t in changes["tags"] or []} if "tags" in changes else None
+    added = {normalize_tag(t) for t in changes.get("add_tags") or []}
+    removed = {normalize_tag(t) for t in changes.get("remove_tags") or []}
+    candidates = sorted(((replace or set()) | added) - removed - {""})
+    through = Ticket.tags.through
+    linked = through.objects.filter(ticket_id=ticket.pk, tag_id=OuterRef("pk"))
+    rows = (
+        Tag.objects.filter(Exists(linked) | Q(workspace_id=ticket.workspace_id, name__in=candidates))
+        .annotate(linked=Exists(linked))
+        .values_list("pk", "name", "linked")
+    )
+    current: dict[str, int] = {}
+    known: dict[str, int] = {}
+    for pk, name, is_linked in rows:
+        (current if is_linked else known)[name] = pk
+    old = sorted(current)
+    names = set(old) if replace is None else replace
+    names = (names | added) - removed - {""}
     new = sorted(names)
     if new == old:
         return False
-    ticket.tags.set(_tags(ticket.workspace_id, new))
-    record(ticket=ticket, actor=actor, verb="field_changed", field="tags", old=old, new=new)
+    to_link = [n for n in new if n not in current]
+    missing = [Tag(workspace_id=ticket.workspace_id, name=n) for n in to_link if n not in known]
+    if missing:
+        # ON CONFLICT … DO UPDATE (not DO NOTHING) so that every row, also one a concurrent call created, returns
+        # its id in this one statement.
+        Tag.objects.bulk_create(
+            missing, update_conflicts=True, unique_fields=["workspace", "name"], update_fields=["name"]
+        )
+        known.update((t.name, t.pk) for t in missing)
+    if to_link:
+        links = [through(ticket_id=ticket.pk, tag_id=known[n]) for n in to_link]
+        through.objects.bulk_create(links, ignore_conflicts=True)
+    unlinked = [pk for name, pk in current.items() if name not in names]
+    if unlinked:
+        through.objects.filter(ticket_id=ticket.pk, tag_id__in=unlinked).delete()
+    _note(timeline, ticket=ticket, actor=actor, verb="field_changed", field="tags", old=old, new=new)
     return True
 
 
-def _set_assignee(ticket: Ticket, assignee: AgentProfile | None, actor: Actor) -> bool:
+def _set_assignee(
+    ticket: Ticket, assignee: AgentProfile | None, actor: Actor, timeline: list[TicketEvent] | None = None
+) -> bool:
     if assignee == ticket.assignee:
         return False
     check_assign(actor, assignee)
-    record(ticket=ticket, actor=actor, verb="assigned", field="assignee", old=ref(ticket.assignee), new=ref(assignee))
+    _note(
+        timeline,
+        ticket=ticket,
+        actor=actor,
+        verb="assigned",
+        field="assignee",
+        old=ref(ticket.assignee),
+        new=ref(assignee),
+    )
     ticket.assignee = assignee
     ticket.assigned_at = now() if assignee else None
     if assignee is not None and ticket.team_id is not None and not assignee.teams.filter(pk=ticket.team_id).exists():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,6 +17,9 @@ from pivotdesk.accounts.selectors import team_list
 from pivotdesk.ai import selectors as ai_selectors
 from pivotdesk.ai.models import Prediction
 from pivotdesk.ai.services import overrides
+from pivotdesk.ai.services import settings as ai_settings
+from pivotdesk.ai.services import topics as topic_services
+from pivotdesk.common.errors import Conflict, ValidationFailed
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets.models import Priority, Ticket, TicketType
 from pivotdesk.web import selectors as web_selectors
@@ -161,12 +165,10 @@ def ai_confirm(request: HttpRequest, desk: Desk, number: int, prediction_id: int
     return _after_write(request, desk, number)
 
 
-@require_GET
-@agent_view
-def ai_insights(request: HttpRequest, desk: Desk) -> HttpResponse:
-    """The supervisor's AI page: model versions, accuracy over time, overrides, abstentions, step health."""
-    if not can(desk.agent, Perm.REPORTS_VIEW):
-        return error_response(request, _("Your role may not do this."), status=403)
+def _insights_page(
+    request: HttpRequest, desk: Desk, *, errors: dict[str, str] | None = None, status: int = 200, posted: str = ""
+) -> HttpResponse:
+    """The AI page; `errors` ("rate", "topic-<id>") are shown at the form that caused them."""
     try:
         weeks = min(52, max(1, int(request.GET.get("weeks", 12))))
     except ValueError:
@@ -174,8 +176,89 @@ def ai_insights(request: HttpRequest, desk: Desk) -> HttpResponse:
     insights = ai_selectors.ai_insights(workspace=desk.workspace, weeks=weeks)
     names = field_names()
     fields = [{"s": s, "name": names.get(s.field, s.field)} for s in insights.fields]
+    errors = errors or {}
+    rate = ai_settings.out_of_scope_rate(desk.workspace)
+    topics = [
+        {"t": t, "error": errors.get(f"topic-{t.pk}", ""), "name": posted if f"topic-{t.pk}" in errors else t.label}
+        for t in topic_services.emerging_topics(workspace=desk.workspace)
+    ]
     return render(
         request,
         "web/insights/ai.html",
-        {"insights": insights, "fields": fields, "weeks": weeks, "field_names": names},
+        {
+            "insights": insights,
+            "fields": fields,
+            "weeks": weeks,
+            "field_names": names,
+            "topics": topics,
+            "topic_days": topic_services.DEFAULT_DAYS,
+            "can_decide_topics": can(desk.agent, Perm.CATEGORY_MANAGE),
+            "can_configure_ai": can(desk.agent, Perm.AI_CONFIGURE),
+            "oos_rate": f"{rate:g}",
+            "oos_rate_input": posted if "rate" in errors else f"{rate:g}",
+            "rate_error": errors.get("rate", ""),
+            "rate_min": ai_settings.OUT_OF_SCOPE_RATE_MIN,
+            "rate_max": ai_settings.OUT_OF_SCOPE_RATE_MAX,
+        },
+        status=status,
     )
+
+
+@require_GET
+@agent_view
+def ai_insights(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """The supervisor's AI page: model versions, accuracy over time, overrides, abstentions, step health, emerging
+    topics (with "make it a category" and "dismiss" for those allowed) and the out-of-scope setting."""
+    if not can(desk.agent, Perm.REPORTS_VIEW):
+        return error_response(request, _("Your role may not do this."), status=403)
+    return _insights_page(request, desk)
+
+
+def _back_to_insights() -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("web:ai_insights") + "#ai-topics")
+
+
+@require_POST
+@agent_view
+def ai_topic_promote(request: HttpRequest, desk: Desk, topic_id: int) -> HttpResponse:
+    """Make an emerging topic a category (the name as edited in the form)."""
+    name = request.POST.get("name")
+    try:
+        _topic, category = topic_services.topic_promote(
+            actor=desk.actor, workspace=desk.workspace, topic_id=topic_id, name=name
+        )
+    except ValidationFailed as exc:
+        return _insights_page(
+            request, desk, errors={f"topic-{topic_id}": exc.message}, status=exc.status_code, posted=name or ""
+        )
+    except Conflict as exc:  # decided meanwhile (another tab, a colleague): the topic is no longer listed
+        messages.error(request, exc.message)
+        return _back_to_insights()
+    messages.success(request, _("Category “%(name)s” created.") % {"name": local(category, "name")})
+    return _back_to_insights()
+
+
+@require_POST
+@agent_view
+def ai_topic_dismiss(request: HttpRequest, desk: Desk, topic_id: int) -> HttpResponse:
+    """Dismiss an emerging topic."""
+    try:
+        topic_services.topic_dismiss(actor=desk.actor, workspace=desk.workspace, topic_id=topic_id)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return _back_to_insights()
+    messages.success(request, _("Topic dismissed."))
+    return _back_to_insights()
+
+
+@require_POST
+@agent_view
+def ai_settings_save(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """Save the out-of-scope share ("flag at most X % of normal traffic")."""
+    rate = request.POST.get("out_of_scope_rate", "")
+    try:
+        ai_settings.ai_settings_update(actor=desk.actor, workspace=desk.workspace, out_of_scope_rate=rate)
+    except ValidationFailed as exc:
+        return _insights_page(request, desk, errors={"rate": exc.message}, status=exc.status_code, posted=rate)
+    messages.success(request, _("AI settings saved."))
+    return HttpResponseRedirect(reverse("web:ai_insights") + "#ai-settings")

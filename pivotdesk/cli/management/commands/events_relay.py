@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from pivotdesk.ai.services import warmup
 from pivotdesk.common import relay
 
 
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         if options["once"]:
             self.stdout.write(f"{relay.relay_for(seconds=3600.0)} events delivered")
             return
+        # The relay runs the subscribers, triage among them: its models load now, beside the relay threads.
+        warmup.start_in_background()
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

@@ -21,7 +21,7 @@ from django.utils.timezone import now
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Role, Workspace
 from pivotdesk.accounts.services import api_token_create, skill_get_or_create, team_create
-from pivotdesk.ai.models import Prediction, PredictionStatus
+from pivotdesk.ai.models import EmbeddingVector, EmergingTopic, Prediction, PredictionStatus
 from pivotdesk.channels.models import InboundPayload, OutboundMessage
 from pivotdesk.channels.services.accounts import channel_account_create
 from pivotdesk.channels.services.inbound import inbound_store
@@ -159,10 +159,24 @@ def seed_workspace(workspace: Workspace, *, marker: str, extra_tickets: int = 0)
             model_name="seed",
             model_version="1",
         ),
+        "emerging_topic": EmergingTopic.objects.create(
+            workspace=workspace,
+            key=f"{marker}-topic",
+            label=f"{marker} topic",
+            terms=[marker],
+            size=1,
+            examples=[{"number": ticket.number, "subject": ticket.subject}],
+            first_seen_at=now(),
+            last_seen_at=now(),
+        ),
+        "embedding": EmbeddingVector.objects.create(
+            workspace=workspace, model="seed", text_sha256=marker.ljust(64, "0")[:64], dim=1, vector=b"\0\0\0\0"
+        ),
         "routing_policy": routing_policy(workspace, name=f"{marker} routing"),
         "sla_calendar": cast(BusinessCalendar, CalendarFactory(workspace=workspace, name=f"{marker} calendar")),
         "sla_policy": sla_policy,
     }
+    cast(EmergingTopic, seed.objects["emerging_topic"]).tickets.add(ticket)
     return seed
 
 

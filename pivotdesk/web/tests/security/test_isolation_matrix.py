@@ -50,6 +50,7 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
     "account_id": "channel_account",
     "payload_id": "inbound_payload",
     "prediction_id": "prediction",
+    "topic_id": "emerging_topic",
     "calendar_id": "sla_calendar",
     "policy_id": {"settings/sla/": "sla_policy", "dispatch/": "routing_policy", "api/v1/routing/": "routing_policy"},
     "delivery_id": {"notifications/": "notification_delivery", "api/v1/webhooks/": "webhook_delivery"},
