@@ -126,6 +126,7 @@ from pivotdesk.sla.api import router as sla_router  # noqa: E402
 from pivotdesk.tickets.api import router as tickets_router  # noqa: E402
 from pivotdesk.tickets.api_configuration import router as ticket_configuration_router  # noqa: E402
 from pivotdesk.webhooks.api import router as webhooks_router  # noqa: E402
+from pivotdesk.workforce.api import router as workforce_router  # noqa: E402
 
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", customers_router)
@@ -135,3 +136,4 @@ api.add_router("/v1/", sla_router)
 api.add_router("/v1/webhooks/", webhooks_router)
 api.add_router("/v1/routing/", routing_router)
 api.add_router("/v1/notifications/", notifications_router)
+api.add_router("/v1/workforce/", workforce_router)

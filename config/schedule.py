@@ -27,6 +27,14 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "channels-poll-mailboxes": {"task": "channels.poll_mailboxes", "schedule": 60.0, "options": {"expires": 55.0}},
     # Routing: retry waiting tickets (relax one ladder step per skill timeout, then overflow).
     "routing-drain-queues": {"task": "routing.drain_queues", "schedule": 30.0, "options": {"expires": 25.0}},
+    # Workforce: a shift started or ended → routing refreshes its pool and routes waiting tickets to who came on.
+    "workforce-shift-boundaries": {"task": "workforce.shift_boundaries", "schedule": 60.0, "options": {"expires": 55.0}},
+    # Workforce: recount each queue's history and fit its forecast again, nightly.
+    "workforce-refresh-forecasts": {
+        "task": "workforce.refresh_forecasts",
+        "schedule": crontab(hour=2, minute=53),
+        "options": {"expires": 3600.0},
+    },
     # SLA: recompute tickets whose next warning, deadline or escalation has come, and fire each once.
     "sla-scan-due": {"task": "sla.scan_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # Search: rebuild the full-text documents (every registered kind: tickets, …) of objects changed since they were

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "pivotdesk.tickets",
     "pivotdesk.webhooks",
     "pivotdesk.notifications",
+    "pivotdesk.workforce",
     "pivotdesk.routing",
     "pivotdesk.sla",
     "pivotdesk.channels",

@@ -61,7 +61,10 @@ SUBSCRIBERS: dict[str, list[str]] = {
         _SLA_APPLY,
     ],
     # Routing: re-route or drain on presence changes (offline/away with open tickets, an agent coming online).
-    "agent.status_changed": ["pivotdesk.routing.tasks.on_agent_status"],
+    # Workforce: the presence spans that real-time adherence compares with the roster.
+    "agent.status_changed": ["pivotdesk.routing.tasks.on_agent_status", "pivotdesk.workforce.tasks.presence_on_event"],
+    # Routing: who is on shift changed (a shift started or ended, a roster published, a leave or swap approved).
+    "workforce.availability_changed": ["pivotdesk.routing.tasks.on_availability_changed"],
     # SLA: a contact's tier or organization changed, or a merge gave its tickets another requester; an
     # organization's tier changed: re-match the unsolved tickets at the next scan.
     "contact.updated": ["pivotdesk.sla.tasks.sla_recheck_on_contact_event"],

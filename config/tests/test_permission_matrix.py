@@ -408,10 +408,6 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     "routing.services.policies.category_skill_set": (
         Case(Perm.ROUTING_MANAGE, lambda w, a: {"category": _category(w), "skill": _skill(w), "min_level": 2}),
     ),
-    "routing.services.policies.leave_create": (
-        Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a), **_LEAVE}, "own leave"),
-        Case(Perm.ROUTING_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace), **_LEAVE}, "other"),
-    ),
     "routing.services.field.device_link": (
         Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "device": _device(w)}),
     ),
@@ -534,6 +530,123 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     ),
     "ai.services.settings.ai_settings_update": (
         Case(Perm.AI_CONFIGURE, lambda w, a: {"workspace": w.workspace, "out_of_scope_rate": 3}),
+    ),
+    # workforce: configuration
+    "workforce.services.config.queue_create": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"workspace": w.workspace, "fields": {"name": "Mail"}}),
+    ),
+    "workforce.services.config.queue_update": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"queue": _wf_queue(w), "fields": {"target_seconds": 30}}),
+    ),
+    "workforce.services.config.queue_delete": (Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"queue": _wf_queue(w)}),),
+    "workforce.services.config.contract_save": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"workspace": w.workspace, "fields": {"name": "40h"}}),
+    ),
+    "workforce.services.config.contract_delete": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"contract": _wf_contract(w)}),
+    ),
+    "workforce.services.config.template_save": (
+        Case(
+            Perm.WORKFORCE_MANAGE,
+            lambda w, a: {
+                "workspace": w.workspace,
+                "fields": {"name": "Day", "start_time": "09:00", "length_minutes": 480},
+            },
+        ),
+    ),
+    "workforce.services.config.template_delete": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"template": _wf_template(w)}),
+    ),
+    "workforce.services.config.profile_update": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a), "unavailable": {"2": [[0, 480]]}}, "own availability"),
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"agent": w.me(a), "contract": _wf_contract(w).pk}, "contract"),
+    ),
+    "workforce.services.config.forecast_event_create": (
+        Case(
+            Perm.WORKFORCE_MANAGE,
+            lambda w, a: {"workspace": w.workspace, "name": "双十一", "multiplier": 5, **_LEAVE},
+        ),
+    ),
+    "workforce.services.config.forecast_event_delete": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"event": _wf_event(w)}),
+    ),
+    # workforce: history, forecasts, rosters
+    "workforce.services.forecasting.history_refresh": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"queue": _wf_queue(w)}),
+    ),
+    "workforce.services.forecasting.history_import": (
+        Case(
+            Perm.WORKFORCE_MANAGE,
+            lambda w, a: {"workspace": w.workspace, "queue": _wf_queue(w), "data": b"2030-01-07T09:00:00,5\n"},
+        ),
+    ),
+    "workforce.services.forecasting.forecast_refresh": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"queue": _wf_queue(w, history=True), "horizon_days": 2}),
+    ),
+    "workforce.services.rosters.roster_generate": (
+        Case(
+            Perm.WORKFORCE_MANAGE,
+            lambda w, a: {"workspace": _wf_template(w).workspace, "start_date": "2030-01-07", "days": 1, "seconds": 2},
+        ),
+    ),
+    "workforce.services.rosters.roster_replan": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"roster": _wf_roster(w, template=True), "seconds": 2}),
+    ),
+    "workforce.services.rosters.roster_publish": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"roster": _wf_roster(w, published=False)}),
+    ),
+    "workforce.services.rosters.roster_delete": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"roster": _wf_roster(w, published=False)}),
+    ),
+    "workforce.services.rosters.shift_save": (
+        Case(
+            Perm.WORKFORCE_MANAGE,
+            lambda w, a: {
+                "roster": _wf_roster(w),
+                "start": _LEAVE["start"],
+                "end": _LEAVE["start"] + dt.timedelta(hours=8),
+            },
+        ),
+    ),
+    "workforce.services.rosters.shift_delete": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"shift": _wf_shift(w, None)}),
+    ),
+    # workforce: requests and leave
+    "workforce.services.requests.request_swap": (
+        Case(Perm.SELF_MANAGE, lambda w, a: _wf_swap(w, w.me(a)), "own shift"),
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: _wf_swap(w, AgentFactory(workspace=w.workspace)), "for another"),
+    ),
+    "workforce.services.requests.request_pickup": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a), "shift_id": _wf_shift(w, None).pk}, "own"),
+    ),
+    "workforce.services.requests.request_leave": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a), **_LEAVE}, "own"),
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace), **_LEAVE}, "other"),
+    ),
+    "workforce.services.requests.request_overtime": (
+        Case(
+            Perm.SELF_MANAGE,
+            lambda w, a: {"agent": w.me(a), "start": _LEAVE["start"], "end": _LEAVE["start"] + dt.timedelta(hours=2)},
+        ),
+    ),
+    "workforce.services.requests.request_peer_answer": (
+        Case(Perm.SELF_MANAGE, lambda w, a: _wf_answer(w, w.me(a)), "the named colleague"),
+    ),
+    "workforce.services.requests.request_cancel": (
+        Case(Perm.SELF_MANAGE, lambda w, a: _wf_own_request(w, w.me(a)), "own request"),
+    ),
+    "workforce.services.requests.request_decide": (
+        Case(
+            Perm.WORKFORCE_MANAGE,
+            lambda w, a: {
+                "workspace_id": w.workspace.pk,
+                "request_id": _wf_own_request(w, AgentFactory(workspace=w.workspace))["request_id"],
+                "approve": True,
+            },
+        ),
+    ),
+    "workforce.services.requests.leave_create": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace), **_LEAVE}),
     ),
 }
 
@@ -716,6 +829,106 @@ def _sentiment() -> Any:
     return FieldPrediction("sentiment", "neutral", 0.9, "fixture", "1")
 
 
+def _wf_queue(world: World, *, history: bool = False) -> Any:
+    from pivotdesk.workforce.models import HistorySource, VolumePoint, WorkQueue
+
+    queue = WorkQueue.objects.create(workspace=world.workspace, name=f"Q{WorkQueue.objects.count()}")
+    if history:
+        day = dt.datetime(2029, 12, 3, 9, tzinfo=dt.UTC)
+        VolumePoint.objects.bulk_create(
+            VolumePoint(
+                workspace=world.workspace,
+                queue=queue,
+                start=day + dt.timedelta(days=d, minutes=30 * slot),
+                interval_minutes=30,
+                count=3 + slot % 3,
+                source=HistorySource.IMPORT,
+            )
+            for d in range(14)
+            if (day + dt.timedelta(days=d)).weekday() < 5
+            for slot in range(8)
+        )
+    return queue
+
+
+def _wf_contract(world: World) -> Any:
+    from pivotdesk.workforce.models import Contract
+
+    return Contract.objects.create(workspace=world.workspace, name=f"C{Contract.objects.count()}")
+
+
+def _wf_template(world: World) -> Any:
+    from pivotdesk.workforce.models import ShiftTemplate
+
+    return ShiftTemplate.objects.create(
+        workspace=world.workspace, name=f"T{ShiftTemplate.objects.count()}", start_time=dt.time(9), length_minutes=480
+    )
+
+
+def _wf_event(world: World) -> Any:
+    from pivotdesk.workforce.models import ForecastEvent
+
+    return ForecastEvent.objects.create(workspace=world.workspace, name="Launch", multiplier=2, **_LEAVE)
+
+
+def _wf_roster(world: World, *, published: bool = True, template: bool = False) -> Any:
+    from pivotdesk.workforce.models import Roster
+
+    if template:
+        _wf_template(world)
+    return Roster.objects.create(
+        workspace=world.workspace,
+        start_date=dt.date(2030, 1, 7),
+        end_date=dt.date(2030, 1, 7),
+        version=Roster.objects.count() + 1,
+        status="published" if published else "draft",
+    )
+
+
+def _wf_shift(world: World, agent: AgentProfile | None, *, hour: int = 9) -> Any:
+    from pivotdesk.workforce.models import Roster, Shift
+
+    roster = Roster.objects.filter(workspace=world.workspace, status="published").first() or _wf_roster(world)
+    start = dt.datetime(2030, 1, 7, hour, tzinfo=dt.UTC)
+    return Shift.objects.create(
+        workspace=world.workspace, roster=roster, agent=agent, start=start, end=start + dt.timedelta(hours=8)
+    )
+
+
+def _wf_swap(world: World, agent: AgentProfile) -> dict[str, Any]:
+    colleague = AgentFactory(workspace=world.workspace)
+    return {
+        "agent": agent,
+        "shift_id": _wf_shift(world, agent).pk,
+        "peer_shift_id": _wf_shift(world, colleague, hour=14).pk,
+    }
+
+
+def _wf_answer(world: World, peer: AgentProfile) -> dict[str, Any]:
+    from pivotdesk.workforce.models import ShiftRequest
+
+    requester = AgentFactory(workspace=world.workspace)
+    request = ShiftRequest.objects.create(
+        workspace=world.workspace,
+        kind="swap",
+        status="awaiting_peer",
+        requester=requester,
+        peer=peer,
+        shift=_wf_shift(world, requester),
+        peer_shift=_wf_shift(world, peer, hour=14),
+    )
+    return {"agent": peer, "request_id": request.pk, "accept": True}
+
+
+def _wf_own_request(world: World, agent: AgentProfile) -> dict[str, Any]:
+    from pivotdesk.workforce.models import ShiftRequest
+
+    request = ShiftRequest.objects.create(
+        workspace=world.workspace, kind="leave", status="pending", requester=agent, leave_type="annual", **_LEAVE
+    )
+    return {"agent": agent, "request_id": request.pk}
+
+
 # Services only the system calls (tasks, start-up, the CLI): they take the actor and refuse every workspace member.
 SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
     "accounts.services.workspace_create": (
@@ -754,6 +967,15 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
     "sla.services.apply.sla_apply": ("the SLA tasks recompute a ticket's clocks", lambda w, a: {"ticket": w.ticket()}),
     "sla.services.apply.sla_clear": ("the SLA task clears a merged-away ticket", lambda w, a: {"ticket": w.ticket()}),
     "sla.services.scan.sla_scan_due": ("the periodic scan", lambda w, a: {}),
+    "workforce.services.adherence.presence_record": (
+        "the subscriber of agent.status_changed records presence spans (adherence)",
+        lambda w, a: {
+            "workspace_id": w.workspace.pk,
+            "agent_id": w.me(a).pk,
+            "status": "online",
+            "at": dt.datetime(2030, 1, 7, 9, tzinfo=dt.UTC),
+        },
+    ),
     "sla.services.scan.sla_check_ticket": (
         "a step of the periodic scan",
         lambda w, a: {"ticket_id": w.ticket().pk},
@@ -898,6 +1120,8 @@ EXCLUDED: dict[str, str] = {
     "sla.services.escalation.run_ticket_action": "an escalation level's action, run by sla_check_ticket after its gate",
     "sla.services.failures.record_failure": "the scanner's failure bookkeeping, after sla_scan_due's gate",
     "sla.services.failures.resolve": "the scanner's failure bookkeeping, after sla_scan_due's gate",
+    "workforce.services.config.profile_for": "creates an agent's default rostering profile on first read (no choice made)",
+    "workforce.services.requests.record_leave": "the body of an approved leave, after request_decide's or leave_create's gate",
 }
 
 # The ratchet: write services not yet behind the gate when the matrix was introduced. This set may only shrink;

@@ -59,6 +59,7 @@ class Perm(StrEnum):
     NOTIFICATION_MANAGE = "notification.manage"  # shared targets, the delivery log and its retries
     AI_CONFIGURE = "ai.configure"  # enrichment connectors, training
     CATEGORY_MANAGE = "category.manage"  # add categories; turn an emerging topic into one (or dismiss it)
+    WORKFORCE_MANAGE = "workforce.manage"  # queues, forecasts, contracts, shift templates, rosters, approvals
 
 
 _LIGHT = {Perm.TICKET_VIEW, Perm.TICKET_NOTE, Perm.SELF_MANAGE, Perm.TOKEN_CREATE}
@@ -80,6 +81,7 @@ _SUPERVISOR = _AGENT | {
     Perm.SAVED_VIEW_SHARE,
     Perm.NOTIFICATION_MANAGE,
     Perm.CATEGORY_MANAGE,
+    Perm.WORKFORCE_MANAGE,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     "admin": frozenset(Perm),

@@ -14,12 +14,15 @@ KNOWN_KINDS: dict[str, Promise] = {
     "sla.escalation": _("SLA escalation to you"),
     "routing.assigned": _("A ticket was assigned to you"),
     "ticket.mentioned": _("You were mentioned on a ticket"),
+    "workforce.roster": _("Your schedule was published"),
+    "workforce.request": _("Shift swaps, leave and overtime requests"),
     "system.test": _("Test notifications"),
 }
 
 GROUPS: dict[str, Promise] = {
     "sla.*": _("All SLA notifications"),
     "routing.*": _("All routing notifications"),
+    "workforce.*": _("All schedule notifications"),
     "*": _("Everything else"),
 }
 

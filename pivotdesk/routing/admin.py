@@ -1,4 +1,4 @@
-"""Django admin for routing: policies, category skills, leave, decisions (read-only), the queue, field service."""
+"""Django admin for routing: policies, category skills, decisions (read-only), the queue, field service."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from pivotdesk.routing.models import (
-    AgentLeave,
     CategorySkill,
     Device,
     DevicePartUsage,
@@ -24,7 +23,6 @@ from pivotdesk.routing.services.pool import bump_pool_version
 if TYPE_CHECKING:
     _PolicyAdmin = admin.ModelAdmin[RoutingPolicy]
     _CategorySkillAdmin = admin.ModelAdmin[CategorySkill]
-    _LeaveAdmin = admin.ModelAdmin[AgentLeave]
     _DecisionAdmin = admin.ModelAdmin[RoutingDecision]
     _QueueAdmin = admin.ModelAdmin[QueuedTicket]
     _DeviceAdmin = admin.ModelAdmin[Device]
@@ -32,7 +30,7 @@ if TYPE_CHECKING:
     _UsageAdmin = admin.ModelAdmin[DevicePartUsage]
     _TicketDeviceAdmin = admin.ModelAdmin[TicketDevice]
 else:
-    _PolicyAdmin = _CategorySkillAdmin = _LeaveAdmin = _DecisionAdmin = _QueueAdmin = admin.ModelAdmin
+    _PolicyAdmin = _CategorySkillAdmin = _DecisionAdmin = _QueueAdmin = admin.ModelAdmin
     _DeviceAdmin = _PartAdmin = _UsageAdmin = _TicketDeviceAdmin = admin.ModelAdmin
 
 
@@ -55,12 +53,6 @@ class RoutingPolicyAdmin(_BumpsPool, _PolicyAdmin):
 class CategorySkillAdmin(_BumpsPool, _CategorySkillAdmin):
     list_display = ("category", "skill", "min_level", "workspace")
     raw_id_fields = ("category", "skill")
-
-
-@admin.register(AgentLeave)
-class AgentLeaveAdmin(_BumpsPool, _LeaveAdmin):
-    list_display = ("agent", "start", "end", "reason")
-    raw_id_fields = ("agent",)
 
 
 @admin.register(RoutingDecision)

@@ -93,19 +93,6 @@ class CategorySkill(WorkspaceScoped):
         return f"{self.category_id} needs {self.skill_id} ≥ {self.min_level}"
 
 
-class AgentLeave(WorkspaceScoped):
-    """A period an agent is away (holiday, sick leave): never routed to then."""
-
-    agent = models.ForeignKey("accounts.AgentProfile", on_delete=models.CASCADE, related_name="leaves")
-    start = models.DateTimeField()
-    end = models.DateTimeField()
-    reason = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["workspace", "end"])]
-        constraints = [models.CheckConstraint(condition=models.Q(end__gt=F("start")), name="agentleave_end_after")]
-
-
 class RoutingDecision(models.Model):
     """One routing decision with its explanation: candidates, factor scores, why the winner won, what was
     relaxed. `agent` is null when nobody could take the ticket (it then waits in the queue)."""

@@ -17,7 +17,6 @@ from pivotdesk.common.time import now
 from pivotdesk.routing.errors import RoutingErrorCode
 from pivotdesk.routing.models import (
     QUEUE_ORDER,
-    AgentLeave,
     Device,
     DevicePartUsage,
     QueuedTicket,
@@ -27,6 +26,7 @@ from pivotdesk.routing.models import (
 )
 from pivotdesk.routing.services.pool import LOAD_STATES
 from pivotdesk.tickets.models import Status, Ticket
+from pivotdesk.workforce.selectors import availability
 
 # ---- subscriber checks: an indexed EXISTS or a look at the payload, run in the publishing process ----------
 
@@ -98,6 +98,7 @@ class BoardRow:
     skills: list[tuple[str, int]]
     tickets: list[Ticket] = field(default_factory=list)
     on_leave: bool = False
+    off_shift: bool = False  # a roster covers now and this agent is not scheduled
 
     @property
     def buckets(self) -> list[tuple[str, int, int]]:
@@ -131,9 +132,7 @@ def board(*, workspace: Workspace, team_id: int | None = None, tickets_per_agent
         if len(current[t.assignee_id]) < tickets_per_agent:
             current[t.assignee_id].append(t)
     at = now()
-    on_leave = set(
-        AgentLeave.objects.filter(workspace=workspace, start__lte=at, end__gt=at).values_list("agent_id", flat=True)
-    )
+    when = availability(workspace.pk, at)
     return [
         BoardRow(
             agent=a,
@@ -141,7 +140,8 @@ def board(*, workspace: Workspace, team_id: int | None = None, tickets_per_agent
             capacity={str(k): int(v) for k, v in (a.capacity or {}).items() if str(v).lstrip("-").isdigit()},
             skills=sorted(((s.skill.name, s.level) for s in a.skills.all()), key=lambda x: (-x[1], x[0])),
             tickets=current.get(a.pk, []),
-            on_leave=a.pk in on_leave,
+            on_leave=a.pk in when.on_leave,
+            off_shift=not when.is_on_shift(a.pk),
         )
         for a in agents_list
     ]

@@ -10,6 +10,7 @@ from celery import shared_task
 from pivotdesk.routing import services
 from pivotdesk.routing.models import QueuedTicket, Trigger
 from pivotdesk.routing.services.dispatch import ROUTING_ACTOR
+from pivotdesk.routing.services.pool import bump_pool_version
 from pivotdesk.tickets.models import Status, Ticket
 
 log = logging.getLogger(__name__)
@@ -94,3 +95,14 @@ def drain_queues() -> None:
             services.drain_queue(actor=ROUTING_ACTOR, workspace_id=workspace_id, due_only=True)
         except Exception:  # one workspace's failure must not stop the others
             log.exception("routing: draining the queue of workspace %s failed", workspace_id)
+
+
+@shared_task(name="routing.on_availability_changed", ignore_result=True)
+def on_availability_changed(event: dict[str, Any]) -> None:
+    """workforce.availability_changed (a shift started or ended, a roster was published, a leave or a swap was
+    approved): forget the cached pool, then route the waiting tickets to whoever is on shift now."""
+    workspace_id = event.get("workspace_id")
+    if not isinstance(workspace_id, int):
+        return
+    bump_pool_version(workspace_id)
+    services.drain_queue(actor=ROUTING_ACTOR, workspace_id=workspace_id, due_only=False)

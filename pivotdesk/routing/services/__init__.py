@@ -5,7 +5,6 @@ from pivotdesk.routing.services.field import device_link, part_usage_record
 from pivotdesk.routing.services.policies import (
     category_skill_set,
     clean_conditions,
-    leave_create,
     policy_create,
     policy_delete,
     policy_for,
@@ -24,7 +23,6 @@ __all__ = [
     "clean_conditions",
     "device_link",
     "drain_queue",
-    "leave_create",
     "on_agent_status",
     "part_usage_record",
     "policy_create",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from typing import Any
@@ -12,14 +11,14 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.models import AgentProfile, Skill, Team, Workspace
+from pivotdesk.accounts.models import Skill, Team, Workspace
 from pivotdesk.accounts.permissions import Perm, authorize
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.errors import Conflict, ValidationFailed
 from pivotdesk.customers.models import Tier
 from pivotdesk.routing.domain import FACTORS
 from pivotdesk.routing.errors import RoutingErrorCode
-from pivotdesk.routing.models import AgentLeave, CategorySkill, RoutingPolicy, Strategy
+from pivotdesk.routing.models import CategorySkill, RoutingPolicy, Strategy
 from pivotdesk.routing.services.pool import _lang, bump_pool_version
 from pivotdesk.tickets.domain.text import normalize_tag
 from pivotdesk.tickets.models import Category, Priority, Ticket
@@ -364,25 +363,6 @@ def category_skill_set(*, category: Category, skill: Skill, min_level: int, acto
         category=category, skill=skill, defaults={"min_level": level, "workspace_id": category.workspace_id}
     )
     return row
-
-
-def leave_create(
-    *, agent: AgentProfile, start: dt.datetime, end: dt.datetime, reason: str = "", actor: Actor
-) -> AgentLeave:
-    """Record a period an agent is on leave (never routed to then): one's own, or anyone's with ROUTING_MANAGE."""
-    own = actor.kind in ("agent", "api") and actor.agent == agent
-    authorize(actor, Perm.SELF_MANAGE if own else Perm.ROUTING_MANAGE, workspace_id=agent.workspace_id)
-    if end <= start:
-        raise ValidationFailed(
-            gettext("A leave ends after it starts."),
-            code=RoutingErrorCode.INVALID_LEAVE,
-            details={"end": "after start"},
-        )
-    leave = AgentLeave.objects.create(
-        workspace_id=agent.workspace_id, agent=agent, start=start, end=end, reason=(reason or "")[:200]
-    )
-    bump_pool_version(agent.workspace_id)
-    return leave
 
 
 def preview_apply(policy: RoutingPolicy, fields: dict[str, Any]) -> RoutingPolicy:

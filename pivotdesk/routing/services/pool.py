@@ -34,8 +34,9 @@ from pivotdesk.common.choices import Channel, channel_type
 from pivotdesk.common.compiled import compiled_rows
 from pivotdesk.common.time import now as current_time
 from pivotdesk.routing.domain import AgentState, AgentTable
-from pivotdesk.routing.models import AgentLeave, CategorySkill, RoutingPolicy
+from pivotdesk.routing.models import CategorySkill, RoutingPolicy
 from pivotdesk.tickets.models import Category, Status, Ticket
+from pivotdesk.workforce.selectors import Availability, availability
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +238,7 @@ class _Snapshot:
 
     taken: float
     version: int
+    valid_until: dt.datetime | None  # the next shift or leave boundary: rebuilt then, whatever its age
     loads: dict[int, dict[str, int]]
     recent: dict[int, tuple[int, float]]
     states: dict[int, AgentState]
@@ -258,15 +260,15 @@ def _load_cache_seconds() -> float:
 
 
 def _build_states(
-    members: list[_Profile], load: dict[int, dict[str, int]], recent: dict[int, tuple[int, float]], leave: set[int]
+    members: list[_Profile], load: dict[int, dict[str, int]], recent: dict[int, tuple[int, float]], when: Availability
 ) -> dict[int, AgentState]:
     return {
         p.id: AgentState(
             id=p.id,
             name=p.name,
             online=p.status == AgentStatus.ONLINE,
-            on_shift=True,  # no workforce schedule yet: everyone online is on shift
-            on_leave=p.id in leave,
+            on_shift=not when.rostered or p.id in when.on_shift,  # workforce decides (everyone when unplanned)
+            on_leave=p.id in when.on_leave,
             skills=p.skills,
             languages=p.languages,
             load=load.get(p.id, {}),
@@ -307,7 +309,7 @@ def _snapshot(workspace_id: int, at: dt.datetime) -> _Snapshot:
     with _cache_lock:
         version = _versions[workspace_id]
         snap = _snapshots.get(workspace_id)
-        if snap is not None and snap.version == version:
+        if snap is not None and snap.version == version and (snap.valid_until is None or at < snap.valid_until):
             age = time.monotonic() - snap.taken
             if age < ttl:
                 return snap
@@ -336,9 +338,16 @@ def _refresh(workspace_id: int, version: int) -> None:
 def _rebuild(workspace_id: int, at: dt.datetime, version: int) -> _Snapshot:
     taken = time.monotonic()
     load, recent = loads(workspace_id), _recent(workspace_id, at)
-    states = _build_states(profiles(workspace_id), load, recent, _on_leave(workspace_id, at))
+    when = availability(workspace_id, at)
+    states = _build_states(profiles(workspace_id), load, recent, when)
     fresh = _Snapshot(
-        taken=taken, version=version, loads=load, recent=recent, states=states, table=AgentTable(list(states.values()))
+        taken=taken,
+        version=version,
+        valid_until=when.next_change,
+        loads=load,
+        recent=recent,
+        states=states,
+        table=AgentTable(list(states.values())),
     )
     if _load_cache_seconds() > 0:
         with _cache_lock:
@@ -393,14 +402,6 @@ def note_load(workspace_id: int, *, agent_id: int, kind: str, load: int) -> None
         snap.loads[agent_id] = agent_loads
         if agent_id in snap.states:
             snap.put(replace(snap.states[agent_id], load=agent_loads))
-
-
-def _on_leave(workspace_id: int, at: dt.datetime) -> set[int]:
-    return set(
-        AgentLeave.objects.filter(workspace_id=workspace_id, start__lte=at, end__gt=at).values_list(
-            "agent_id", flat=True
-        )
-    )
 
 
 def _recent(workspace_id: int, at: dt.datetime) -> dict[int, tuple[int, float]]:
