@@ -28,7 +28,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Routing: retry waiting tickets (relax one ladder step per skill timeout, then overflow).
     "routing-drain-queues": {"task": "routing.drain_queues", "schedule": 30.0, "options": {"expires": 25.0}},
     # Workforce: a shift started or ended → routing refreshes its pool and routes waiting tickets to who came on.
-    "workforce-shift-boundaries": {"task": "workforce.shift_boundaries", "schedule": 60.0, "options": {"expires": 55.0}},
+    "workforce-shift-boundaries": {
+        "task": "workforce.shift_boundaries",
+        "schedule": 60.0,
+        "options": {"expires": 55.0},
+    },
     # Workforce: recount each queue's history and fit its forecast again, nightly.
     "workforce-refresh-forecasts": {
         "task": "workforce.refresh_forecasts",

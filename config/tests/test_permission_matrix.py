@@ -561,6 +561,10 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
         Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a), "unavailable": {"2": [[0, 480]]}}, "own availability"),
         Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"agent": w.me(a), "contract": _wf_contract(w).pk}, "contract"),
     ),
+    "workforce.services.config.calendar_token_regenerate": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a)}, "own link"),
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace)}, "another's"),
+    ),
     "workforce.services.config.forecast_event_create": (
         Case(
             Perm.WORKFORCE_MANAGE,
@@ -885,7 +889,7 @@ def _wf_roster(world: World, *, published: bool = True, template: bool = False) 
     )
 
 
-def _wf_shift(world: World, agent: AgentProfile | None, *, hour: int = 9) -> Any:
+def _wf_shift(world: World, agent: Any, *, hour: int = 9) -> Any:
     from pivotdesk.workforce.models import Roster, Shift
 
     roster = Roster.objects.filter(workspace=world.workspace, status="published").first() or _wf_roster(world)
@@ -895,7 +899,7 @@ def _wf_shift(world: World, agent: AgentProfile | None, *, hour: int = 9) -> Any
     )
 
 
-def _wf_swap(world: World, agent: AgentProfile) -> dict[str, Any]:
+def _wf_swap(world: World, agent: Any) -> dict[str, Any]:
     colleague = AgentFactory(workspace=world.workspace)
     return {
         "agent": agent,
@@ -920,7 +924,7 @@ def _wf_answer(world: World, peer: AgentProfile) -> dict[str, Any]:
     return {"agent": peer, "request_id": request.pk, "accept": True}
 
 
-def _wf_own_request(world: World, agent: AgentProfile) -> dict[str, Any]:
+def _wf_own_request(world: World, agent: Any) -> dict[str, Any]:
     from pivotdesk.workforce.models import ShiftRequest
 
     request = ShiftRequest.objects.create(

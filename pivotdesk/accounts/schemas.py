@@ -58,6 +58,25 @@ def _not_a_boolean(value: Any) -> Any:
 Id = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=1, le=MAX_ID)]
 """A database id: positive and within 64 bits (larger values would overflow the database driver); never a boolean."""
 
+
+def _iso_text(value: Any) -> Any:
+    # pydantic's lax mode reads a number (or "50.0") as seconds since 1970: a typo would plan a roster in 1970
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 string")
+    try:
+        dt.datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError("must be an ISO 8601 date or date and time (2026-12-07T09:00:00+08:00)") from exc
+    return value
+
+
+Instant = Annotated[dt.datetime, BeforeValidator(_iso_text)]
+"""A date and time written in ISO 8601 (never a number of seconds)."""
+Day = Annotated[dt.date, BeforeValidator(_iso_text)]
+"""A date written in ISO 8601 (2026-12-07)."""
+
 Offset = Annotated[int, Field(ge=0, le=1_000_000_000)]
 Limit = Annotated[int, Field(ge=1, le=MAX_ID, description="Page size; values above 200 are clamped to 200.")]
 

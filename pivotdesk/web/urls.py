@@ -14,8 +14,9 @@ from pivotdesk.web.notifications import urls as notifications
 from pivotdesk.web.routing import urls as routing
 from pivotdesk.web.sla import urls as sla
 from pivotdesk.web.webhooks import urls as webhooks
+from pivotdesk.web.workforce import urls as workforce
 
-DOMAINS = (desk, account, ai, customers, channels, notifications, routing, sla, webhooks)
+DOMAINS = (desk, account, ai, customers, channels, notifications, routing, sla, webhooks, workforce)
 
 app_name = "web"
 urlpatterns: list[URLPattern] = [pattern for domain in DOMAINS for pattern in domain.urlpatterns]

@@ -14,8 +14,8 @@ from ninja import File, Form, Router, Status, UploadedFile
 from pivotdesk.accounts.api_auth import ApiContext, context
 from pivotdesk.accounts.models import AgentProfile, Skill
 from pivotdesk.accounts.permissions import Perm, can, require
-from pivotdesk.accounts.schemas import ErrorOut, Id
-from pivotdesk.common.errors import NotFound
+from pivotdesk.accounts.schemas import ErrorOut, Id, Instant
+from pivotdesk.common.errors import NotFound, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.workforce import selectors
 from pivotdesk.workforce.errors import WorkforceErrorCode
@@ -25,8 +25,8 @@ from pivotdesk.workforce.schemas import (
     AnswerIn,
     CheckOut,
     DecisionIn,
-    EventIn,
-    EventOut,
+    ForecastEventIn,
+    ForecastEventOut,
     ForecastOut,
     ImportOut,
     LeaveIn,
@@ -124,10 +124,19 @@ def update_queue(request: HttpRequest, queue_id: Id, data: QueueIn) -> WorkQueue
     summary="Import a history file (CSV timestamp,count[,queue]; UTF-8 or GB18030); rejected whole on a bad row",
 )
 def import_history(
-    request: HttpRequest, queue_id: Id, file: File[UploadedFile], interval_minutes: Form[int | None] = None
+    request: HttpRequest,
+    queue_id: Id,
+    file: File[UploadedFile | None] = None,
+    interval_minutes: Form[int | None] = None,
 ) -> Status[dict[str, Any]]:
     ctx = context(request)
     queue = selectors.queue_get(ctx.workspace.pk, queue_id)
+    if file is None:
+        raise ValidationFailed(
+            gettext("Attach the history file (CSV: timestamp,count[,queue])."),
+            code=WorkforceErrorCode.INVALID_FILE,
+            details={"file": "required"},
+        )
     record = forecasting.history_import(
         actor=ctx.actor,
         workspace=ctx.workspace,
@@ -170,9 +179,14 @@ def refresh_forecast(request: HttpRequest, queue_id: Id) -> Status[dict[str, Any
     response={200: list[NeedOut], **ERRORS},
     summary="Agents needed per interval (Erlang C/A or workload, with shrinkage) between two instants",
 )
-def get_requirement(request: HttpRequest, queue_id: Id, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+def get_requirement(
+    request: HttpRequest, queue_id: Id, start: Instant | None = None, end: Instant | None = None
+) -> list[dict[str, Any]]:
+    """Default: the next 7 days."""
     ctx = _manager(request)
     queue = selectors.queue_get(ctx.workspace.pk, queue_id)
+    start = start or now()
+    end = end or start + dt.timedelta(days=7)
     points = forecasting.forecast_points(queue, start, min(end, start + dt.timedelta(days=31)))
     return [
         {
@@ -187,7 +201,7 @@ def get_requirement(request: HttpRequest, queue_id: Id, start: dt.datetime, end:
     ]
 
 
-@router.get("/events/", response=list[EventOut], summary="Forecast event multipliers")
+@router.get("/events/", response=list[ForecastEventOut], summary="Forecast event multipliers")
 def list_events(request: HttpRequest) -> list[Any]:
     ctx = _manager(request)
     from pivotdesk.workforce.models import ForecastEvent
@@ -195,8 +209,8 @@ def list_events(request: HttpRequest) -> list[Any]:
     return list(ForecastEvent.objects.filter(workspace=ctx.workspace))
 
 
-@router.post("/events/", response={201: EventOut, **ERRORS}, summary="Add a known peak or dip")
-def create_event(request: HttpRequest, data: EventIn) -> Status[Any]:
+@router.post("/events/", response={201: ForecastEventOut, **ERRORS}, summary="Add a known peak or dip")
+def create_event(request: HttpRequest, data: ForecastEventIn) -> Status[Any]:
     ctx = context(request)
     queue = selectors.queue_get(ctx.workspace.pk, data.queue) if data.queue else None
     event = config.forecast_event_create(
@@ -326,8 +340,13 @@ def delete_shift(request: HttpRequest, shift_id: Id) -> Status[None]:
 
 
 @router.get("/shifts/", response=list[ShiftOut], summary="Published shifts between two instants (mine, or all)")
-def list_shifts(request: HttpRequest, start: dt.datetime, end: dt.datetime, agent: int | None = None) -> list[Any]:
+def list_shifts(
+    request: HttpRequest, start: Instant | None = None, end: Instant | None = None, agent: int | None = None
+) -> list[Any]:
+    """Default: this week and next."""
     ctx = context(request)
+    start = start or now() - dt.timedelta(days=7)
+    end = end or start + dt.timedelta(days=21)
     manager = can(ctx.agent, Perm.WORKFORCE_MANAGE)
     rows = Shift.objects.filter(
         selectors.published_shifts(ctx.workspace.pk), start__lt=end, end__gt=start
@@ -338,7 +357,7 @@ def list_shifts(request: HttpRequest, start: dt.datetime, end: dt.datetime, agen
 
 
 @router.get("/on-shift/", response=OnShiftOut, summary="Who is scheduled now (or at `at`), and when that changes")
-def on_shift(request: HttpRequest, at: dt.datetime | None = None) -> dict[str, Any]:
+def on_shift(request: HttpRequest, at: Instant | None = None) -> dict[str, Any]:
     ctx = context(request)
     when = selectors.availability(ctx.workspace.pk, at or now())
     return {

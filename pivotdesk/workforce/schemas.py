@@ -7,6 +7,8 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from pivotdesk.accounts.schemas import Day, Instant
+
 
 class QueueOut(Schema):
     id: int
@@ -47,7 +49,7 @@ class QueueIn(Schema):
 
 
 class ForecastPointOut(Schema):
-    start: dt.datetime
+    start: Instant
     forecast: float
     lo: float
     hi: float
@@ -67,7 +69,7 @@ class ForecastOut(Schema):
 
 
 class NeedOut(Schema):
-    start: dt.datetime
+    start: Instant
     volume: float
     aht_seconds: float
     agents: int
@@ -75,19 +77,19 @@ class NeedOut(Schema):
     service_level: float | None
 
 
-class EventIn(Schema):
+class ForecastEventIn(Schema):
     name: str = Field(..., max_length=120)
-    start: dt.datetime
-    end: dt.datetime
+    start: Instant
+    end: Instant
     multiplier: float = Field(..., description="×5 for 双十一 from 14:00; 0.5 for a quiet day.")
     queue: int | None = None
 
 
-class EventOut(Schema):
+class ForecastEventOut(Schema):
     id: int
     name: str
-    start: dt.datetime
-    end: dt.datetime
+    start: Instant
+    end: Instant
     multiplier: float
     queue_id: int | None
 
@@ -101,7 +103,7 @@ class ImportOut(Schema):
 
 
 class RosterIn(Schema):
-    start_date: dt.date
+    start_date: Day
     days: int = Field(7, ge=1, le=28)
     seconds: float | None = Field(None, gt=0, le=600, description="Solver time limit (default 30 s).")
 
@@ -112,8 +114,8 @@ class ShiftOut(Schema):
     agent_id: int | None
     template_id: int | None
     kind: str
-    start: dt.datetime
-    end: dt.datetime
+    start: Instant
+    end: Instant
     break_start: dt.datetime | None
     break_end: dt.datetime | None
     skill: str | None
@@ -122,7 +124,7 @@ class ShiftOut(Schema):
 
 class RosterOut(Schema):
     id: int
-    start_date: dt.date
+    start_date: Day
     end_date: dt.date
     version: int
     status: str
@@ -136,8 +138,8 @@ class RosterDetailOut(RosterOut):
 
 
 class ShiftIn(Schema):
-    start: dt.datetime
-    end: dt.datetime
+    start: Instant
+    end: Instant
     agent: int | None = Field(None, description="Empty for an open shift anyone may pick up.")
     template: int | None = None
     skill: int | None = None
@@ -154,8 +156,8 @@ class RequestIn(Schema):
     kind: str = Field(..., description="swap, pickup, leave or overtime.")
     shift_id: int | None = None
     peer_shift_id: int | None = None
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     leave_type: str = "annual"
     half_day: bool = False
     note: str = Field("", max_length=2000)
@@ -199,8 +201,8 @@ class DecisionIn(Schema):
 
 class LeaveIn(Schema):
     agent: int
-    start: dt.datetime
-    end: dt.datetime
+    start: Instant
+    end: Instant
     leave_type: str = "other"
     half_day: bool = False
     reason: str = Field("", max_length=200)
@@ -209,8 +211,8 @@ class LeaveIn(Schema):
 class LeaveOut(Schema):
     id: int
     agent_id: int
-    start: dt.datetime
-    end: dt.datetime
+    start: Instant
+    end: Instant
     leave_type: str
     half_day: bool
 

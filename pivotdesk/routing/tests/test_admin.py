@@ -11,7 +11,7 @@ MODELS = [m for m in admin.site._registry if m._meta.app_label == "routing"]
 
 
 def test_all_routing_models_are_registered():
-    assert len(MODELS) == 9
+    assert len(MODELS) == 8  # leave moved to workforce
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

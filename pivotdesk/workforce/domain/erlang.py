@@ -168,8 +168,8 @@ def erlang_a(
     if patience_s <= 0 or target_s < 0:
         raise ValueError("patience must be > 0 and target >= 0")
     a = traffic_erlangs(calls, interval_s, aht_s)
-    if a == 0:
-        return ErlangAResult(n, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    if a < 1e-12 or calls / interval_s <= 0:  # no traffic (or so little that the arrival rate underflows)
+        return ErlangAResult(n, a, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     lam, mu, theta = calls / interval_s, 1.0 / aht_s, 1.0 / patience_s
     k = np.arange(n + 1, dtype=float)
     log_low = k * math.log(a) - gammaln(k + 1.0)  # states 0..n, relative to state 0

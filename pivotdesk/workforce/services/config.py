@@ -8,6 +8,7 @@ bad value is a readable ValidationFailed (4xx), never a 500.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -280,17 +281,19 @@ def template_save(
             template.kind = value
         else:
             setattr(template, key, value)
-    _save(template)
-    lunch = int(template.unpaid_break_minutes or 0)
-    if lunch and not (
-        0 <= template.break_earliest_minutes <= template.break_latest_minutes
-        and template.break_latest_minutes + lunch <= template.length_minutes
-    ):
+    try:
+        lunch = int(template.unpaid_break_minutes or 0)
+        earliest, latest = int(template.break_earliest_minutes or 0), int(template.break_latest_minutes or 0)
+        length = int(template.length_minutes or 0)
+    except (TypeError, ValueError):
+        lunch = earliest = latest = length = 0  # the model's validation below names the bad field
+    if lunch and not (0 <= earliest <= latest and latest + lunch <= length):
         raise ValidationFailed(
             gettext("The lunch window must lie inside the shift (earliest ≤ latest, and latest + lunch ≤ length)."),
             code=WorkforceErrorCode.INVALID_VALUE,
             details={"break_latest_minutes": "outside the shift"},
         )
+    _save(template)
     return template
 
 
@@ -349,6 +352,17 @@ def profile_for(agent: AgentProfile) -> WorkforceProfile:
     profile, _created = WorkforceProfile.objects.get_or_create(
         agent=agent, defaults={"workspace_id": agent.workspace_id}
     )
+    return profile
+
+
+def calendar_token_regenerate(*, actor: Actor, agent: AgentProfile) -> WorkforceProfile:
+    """A fresh secret for the agent's iCalendar feed link: the previous link stops working (one's own, or anyone's
+    for a supervisor)."""
+    own = actor.agent is not None and actor.agent.pk == agent.pk
+    authorize(actor, Perm.SELF_MANAGE if own else Perm.WORKFORCE_MANAGE, workspace_id=agent.workspace_id)
+    profile = profile_for(agent)
+    profile.calendar_token = secrets.token_urlsafe(24)
+    profile.save(update_fields=["calendar_token", "updated_at"])
     return profile
 
 

@@ -18,7 +18,7 @@ import datetime as dt
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -31,8 +31,7 @@ from pivotdesk.common.choices import CHANNEL_TYPE, Channel
 from pivotdesk.common.errors import ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.tickets.models import Ticket
-from pivotdesk.workforce.domain import erlang, history
-from pivotdesk.workforce.domain import forecast as fc
+from pivotdesk.workforce.domain import history
 from pivotdesk.workforce.errors import WorkforceErrorCode
 from pivotdesk.workforce.models import (
     INTERVALS,
@@ -47,6 +46,9 @@ from pivotdesk.workforce.models import (
     WorkQueue,
 )
 from pivotdesk.workforce.services.time import zone_of
+
+if TYPE_CHECKING:
+    from pivotdesk.workforce.domain import forecast as fc
 
 HISTORY_DAYS = 182
 HORIZON_DAYS = 21
@@ -274,6 +276,7 @@ def _calendar(workspace: Workspace) -> fc.Calendar:
     """Holidays and make-up working days from the workspace's default business calendar (country holidays)."""
     from pivotdesk.sla.calendars import domain_calendar
     from pivotdesk.sla.models import BusinessCalendar
+    from pivotdesk.workforce.domain import forecast as fc
 
     row = BusinessCalendar.objects.filter(workspace=workspace, is_default=True).first()
     if row is None:
@@ -289,6 +292,8 @@ def events_for(queue: WorkQueue) -> list[ForecastEvent]:
 def forecast_refresh(*, actor: Actor, queue: WorkQueue, horizon_days: int = HORIZON_DAYS) -> Forecast:
     """Fit the queue's forecast again from its history (desk + imports) and store it; a failure is stored as a
     failed forecast with its reason (and raised as a readable error when there is no history)."""
+    from pivotdesk.workforce.domain import forecast as fc
+
     _require(actor, queue.workspace_id)
     if actor.kind != "system" or not VolumePoint.objects.filter(queue=queue, source=HistorySource.DESK).exists():
         history_refresh(actor=actor, queue=queue)
@@ -366,6 +371,8 @@ def latest_forecast(queue: WorkQueue) -> Forecast | None:
 
 
 def _points(forecast: Forecast) -> list[fc.ForecastPoint]:
+    from pivotdesk.workforce.domain import forecast as fc
+
     return [
         fc.ForecastPoint(ts=dt.datetime.fromisoformat(p[0]), mean=p[1], lo=p[2], hi=p[3], aht=p[4])
         for p in forecast.points
@@ -387,6 +394,8 @@ def forecast_points(
     queue: WorkQueue, start: dt.datetime, end: dt.datetime, *, intraday: bool = True
 ) -> list[fc.ForecastPoint]:
     """The latest forecast's points in [start, end); today's rest adjusted by today's volume so far."""
+    from pivotdesk.workforce.domain import forecast as fc
+
     forecast = latest_forecast(queue)
     if forecast is None:
         return []
@@ -431,6 +440,8 @@ def _reply_target_seconds(queue: WorkQueue) -> float:
 
 def requirement(queue: WorkQueue, points: list[fc.ForecastPoint]) -> list[Need]:
     """Agents needed per interval: Erlang C/A for real-time queues, workload for asynchronous ones."""
+    from pivotdesk.workforce.domain import erlang
+
     interval_s = queue.interval_minutes * 60.0
     shrinkage = min(0.9, max(0.0, float(queue.shrinkage)))
     occupancy = min(1.0, max(0.1, float(queue.max_occupancy)))

@@ -312,14 +312,14 @@ def request_decide(
     """A supervisor approves (the roster changes at once) or rejects (a reason is required)."""
     authorize(actor, Perm.WORKFORCE_MANAGE, workspace_id=workspace_id)
     reason = (reason or "").strip()
-    if not approve and not reason:
-        raise ValidationFailed(
-            gettext("Say why the request is rejected."),
-            code=WorkforceErrorCode.REASON_REQUIRED,
-            details={"reason": "required"},
-        )
     with transaction.atomic():
         request = _locked(workspace_id, request_id)
+        if not approve and not reason:
+            raise ValidationFailed(
+                gettext("Say why the request is rejected."),
+                code=WorkforceErrorCode.REASON_REQUIRED,
+                details={"reason": "required"},
+            )
         if request.status != RequestStatus.PENDING:
             raise ValidationFailed(
                 gettext("Only a request waiting for approval can be decided."), code=WorkforceErrorCode.WRONG_STATE

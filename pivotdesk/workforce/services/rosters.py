@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -24,7 +24,6 @@ from pivotdesk.accounts.permissions import Perm, authorize
 from pivotdesk.common.errors import NotFound, ValidationFailed
 from pivotdesk.common.events import publish
 from pivotdesk.common.time import now
-from pivotdesk.workforce.domain import roster as solver
 from pivotdesk.workforce.domain import rules
 from pivotdesk.workforce.errors import WorkforceErrorCode
 from pivotdesk.workforce.events import AvailabilityChanged, RosterPublished
@@ -40,6 +39,9 @@ from pivotdesk.workforce.models import (
 )
 from pivotdesk.workforce.services import forecasting
 from pivotdesk.workforce.services.model import ANY_SKILL, Horizon, Setup, build
+
+if TYPE_CHECKING:
+    from pivotdesk.workforce.domain import roster as solver
 
 MAX_DAYS = 28
 LOCKED_SOURCES = (ShiftSource.SWAP, ShiftSource.PICKUP, ShiftSource.MANUAL)
@@ -183,6 +185,8 @@ def _solve(
     previous: list[Shift] | None,
     seconds: float | None,
 ) -> tuple[Setup, solver.RosterResult, dict[tuple[int, str], int]]:
+    from pivotdesk.workforce.domain import roster as solver  # OR-Tools loads when a roster is planned
+
     agents = rosterable_agents(workspace)
     if not agents:
         raise ValidationFailed(gettext("There are no active agents to roster."), code=WorkforceErrorCode.NO_AGENTS)

@@ -177,7 +177,72 @@ def seed_workspace(workspace: Workspace, *, marker: str, extra_tickets: int = 0)
         "sla_policy": sla_policy,
     }
     cast(EmergingTopic, seed.objects["emerging_topic"]).tickets.add(ticket)
+    seed.objects |= _workforce(workspace, marker, agents)
     return seed
+
+
+def _workforce(workspace: Workspace, marker: str, agents: dict[str, AgentProfile]) -> dict[str, models.Model]:
+    """A queue with an event, a contract and a shift template, a published roster with two shifts (one open), and a
+    swap request waiting for the colleague."""
+    import datetime as dt
+
+    from pivotdesk.workforce.models import (
+        Contract,
+        ForecastEvent,
+        Roster,
+        RosterStatus,
+        Shift,
+        ShiftRequest,
+        ShiftTemplate,
+        WorkQueue,
+    )
+
+    start = dt.datetime(2030, 1, 7, 9, tzinfo=dt.UTC)
+    roster = Roster.objects.create(
+        workspace=workspace,
+        start_date=start.date(),
+        end_date=start.date() + dt.timedelta(days=6),
+        status=RosterStatus.PUBLISHED,
+        solver={"status": marker},
+    )
+    mine = Shift.objects.create(
+        workspace=workspace, roster=roster, agent=agents[Role.AGENT], start=start, end=start + dt.timedelta(hours=8)
+    )
+    theirs = Shift.objects.create(
+        workspace=workspace,
+        roster=roster,
+        agent=agents[Role.SUPERVISOR],
+        start=start + dt.timedelta(days=1),
+        end=start + dt.timedelta(days=1, hours=8),
+    )
+    queue = WorkQueue.objects.create(workspace=workspace, name=f"{marker} queue")
+    return {
+        "work_queue": queue,
+        "forecast_event": ForecastEvent.objects.create(
+            workspace=workspace,
+            queue=queue,
+            name=f"{marker} peak",
+            start=start,
+            end=start + dt.timedelta(hours=4),
+            multiplier=2,
+        ),
+        "contract": Contract.objects.create(workspace=workspace, name=f"{marker} contract"),
+        "shift_template": ShiftTemplate.objects.create(
+            workspace=workspace, name=f"{marker} template", start_time=dt.time(9), length_minutes=480
+        ),
+        "roster": roster,
+        "shift": mine,
+        "shift_request": ShiftRequest.objects.create(
+            workspace=workspace,
+            kind="swap",
+            status="awaiting_peer",
+            requester=agents[Role.AGENT],
+            peer=agents[Role.SUPERVISOR],
+            shift=mine,
+            peer_shift=theirs,
+            note=f"{marker} swap",
+        ),
+    }
 
 
 # ---- what a workspace holds, to prove nothing of it changed -------------------------------------------------------

@@ -52,6 +52,13 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
     "prediction_id": "prediction",
     "topic_id": "emerging_topic",
     "calendar_id": "sla_calendar",
+    "queue_id": "work_queue",
+    "event_id": "forecast_event",
+    "contract_id": "contract",
+    "template_id": "shift_template",
+    "roster_id": "roster",
+    "shift_id": "shift",
+    "request_id": "shift_request",
     "policy_id": {"settings/sla/": "sla_policy", "dispatch/": "routing_policy", "api/v1/routing/": "routing_policy"},
     "delivery_id": {"notifications/": "notification_delivery", "api/v1/webhooks/": "webhook_delivery"},
 }
@@ -63,6 +70,7 @@ ALLOWLIST: dict[str, str] = {
     "channels/in/": "a channel's public webhook, addressed by the channel's secret key, not by a member",
     "channels/form/": "the public web form, addressed by the channel's secret key",
     "channels/chat/": "the public chat widget, addressed by the channel's secret key",
+    "workforce/calendar/": "an agent's iCalendar feed, addressed by a signed, revocable token, not by a member",
     "media/": "the development media folder (DEBUG only), addressed by an unguessable storage path",
     "api/": "the API is exercised operation by operation from its schema (test_api_operations_…)",
 }
@@ -273,6 +281,13 @@ def _example(schema: dict[str, Any], node: dict[str, Any], values: dict[str, int
         return False
     if kind == "number":
         return 1
+    return _FORMATS.get(node.get("format", ""), _plain_text(node))
+
+
+_FORMATS = {"date-time": "2030-01-07T09:00:00Z", "date": "2030-01-07"}
+
+
+def _plain_text(node: dict[str, Any]) -> str:
     if node.get("format") == "uri" or "url" in node.get("title", "").lower():
         return "https://hooks.example.com/matrix"
     return "matrix"

@@ -1,0 +1,1 @@
+"""The workforce screens, split by who uses them: planning (supervisors), people (every agent), settings."""
