@@ -2,7 +2,7 @@
 bench/results/<module>-<timestamp>.json.
 
 Options: --quick (5,000 tickets instead of 100,000, for development), --no-peer (skip django-helpdesk),
---sqlite-only, --only foundation|channels|ai|sla|routing|notifications|broker|search_page. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
+--sqlite-only, --only foundation|channels|ai|sla|routing|notifications|workforce|broker|search_page. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
 """
 
 from __future__ import annotations
@@ -67,6 +67,15 @@ def _print_foundation(report: dict[str, Any]) -> None:
         print(line)
 
 
+def _run_workforce(args: argparse.Namespace, reports: dict[str, dict[str, Any]]) -> None:
+    """The issue-14 benchmarks: forecast WAPE, the 200-agent roster, Erlang A vs simulation."""
+    if args.only in (None, "workforce"):
+        from bench import workforce
+
+        print("\nworkforce:", flush=True)
+        reports["workforce"] = workforce.run(args.quick)
+
+
 def _run_scale_out(args: argparse.Namespace, reports: dict[str, dict[str, Any]]) -> None:
     """The issue-10 benchmarks: the embedded broker, and intake with `make run`'s own processes."""
     if args.only in (None, "broker"):
@@ -100,7 +109,18 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when configured")
     parser.add_argument(
         "--only",
-        choices=["foundation", "channels", "ai", "sla", "routing", "notifications", "broker", "intake", "load"],
+        choices=[
+            "foundation",
+            "channels",
+            "ai",
+            "sla",
+            "routing",
+            "notifications",
+            "workforce",
+            "broker",
+            "intake",
+            "load",
+        ],
         help="run one benchmark module",
     )
     args = parser.parse_args()
@@ -142,6 +162,7 @@ def main() -> None:
         print("\nnotifications:", flush=True)
         reports["notifications"] = notifications.run(size=size)
         print("\n".join(notifications.lines(reports["notifications"])))
+    _run_workforce(args, reports)
     _run_scale_out(args, reports)
     if args.only in (None, "search_page") and not args.sqlite_only:
         from bench import search_page

@@ -254,7 +254,10 @@ def _fmt(x: tuple[float, float, float, float], digits: int) -> str:
 
 
 def main() -> None:
-    report = run(quick="--quick" in sys.argv)
+    print_report(run(quick="--quick" in sys.argv))
+
+
+def print_report(report: dict[str, Any]) -> None:
     print("machine:", report["machine"])
     exact = report["erlang_c_exactness"]
     print("\n== 1. Erlang C vs reference table ==")

@@ -115,7 +115,10 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    report = run(quick="--quick" in sys.argv[1:])
+    print_report(run(quick="--quick" in sys.argv[1:]))
+
+
+def print_report(report: dict[str, Any]) -> None:
     print("== workforce forecast: bank_calls, last 10 working days held out ==")
     print(f"machine: {report['machine']}")
     if "skipped" in report:

@@ -145,6 +145,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     staffing_cost = Weights().under * result.under_staffed + Weights().over * result.over_staffed
     gap = result.gap if result.gap is not None else float("nan")
     return {
+        "quick": quick,
         "instance": {
             "agents": n_agents,
             "days": 7,
@@ -183,8 +184,11 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    quick = "--quick" in sys.argv
-    r = run(quick)
+    print_report(run("--quick" in sys.argv))
+
+
+def print_report(r: dict[str, Any]) -> None:
+    quick = bool(r.get("quick"))
     inst = r["instance"]
     print(
         f"== roster: {inst['agents']} agents × {inst['days']} days × {inst['interval_minutes']}-min × "

@@ -129,7 +129,7 @@ def import_history(
     file: File[UploadedFile | None] = None,
     interval_minutes: Form[int | None] = None,
 ) -> Status[dict[str, Any]]:
-    ctx = context(request)
+    ctx = _manager(request)
     queue = selectors.queue_get(ctx.workspace.pk, queue_id)
     if file is None:
         raise ValidationFailed(
@@ -341,7 +341,7 @@ def delete_shift(request: HttpRequest, shift_id: Id) -> Status[None]:
 
 @router.get("/shifts/", response=list[ShiftOut], summary="Published shifts between two instants (mine, or all)")
 def list_shifts(
-    request: HttpRequest, start: Instant | None = None, end: Instant | None = None, agent: int | None = None
+    request: HttpRequest, start: Instant | None = None, end: Instant | None = None, agent: Id | None = None
 ) -> list[Any]:
     """Default: this week and next."""
     ctx = context(request)

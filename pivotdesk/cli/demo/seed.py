@@ -18,6 +18,7 @@ from pivotdesk.cli.demo.clock import SimulatedClock, events_held_back
 from pivotdesk.cli.demo.setup import create_customers, create_workspace_and_people
 from pivotdesk.cli.demo.sla import apply_sla, configure_sla
 from pivotdesk.cli.demo.tickets import TicketSeeder, plan_tickets
+from pivotdesk.cli.demo.workforce import configure_workforce
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def seed_demo(
         created = TicketSeeder(world, rng, clock, real_now).seed(plans, progress)
         clock.set(real_now)
         apply_sla(created, real_now)
+        configure_workforce(world)
     return SeedResult(
         workspace=world.workspace,
         agents=len(world.agents),

@@ -150,3 +150,18 @@ def test_demo_banner_waits_for_the_server(db, monkeypatch):
         server.shutdown()
         server.server_close()
     assert f"http://127.0.0.1:{port}/" in out.getvalue() and "answering after" in out.getvalue()
+
+
+def test_seed_has_a_published_roster_for_this_week_and_next_a_forecast_and_a_pending_swap(seeded):
+    from pivotdesk.workforce.models import Forecast, RequestKind, RequestStatus, Roster, Shift, ShiftRequest
+    from pivotdesk.workforce.services.model import monday_of
+
+    ws = Workspace.objects.get(slug="demo")
+    today = timezone.now().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    published = Roster.objects.filter(workspace=ws, status="published")
+    assert {r.start_date for r in published} == {monday_of(today), monday_of(today) + dt.timedelta(days=7)}
+    assert all(Shift.objects.filter(roster=r, agent__isnull=False).exists() for r in published)
+    forecast = Forecast.objects.filter(workspace=ws, status="ready").latest("created_at")
+    assert forecast.points and forecast.history_points > 0  # built from the demo's own tickets
+    swap = ShiftRequest.objects.get(workspace=ws, kind=RequestKind.SWAP)
+    assert swap.status == RequestStatus.PENDING and swap.violations == []

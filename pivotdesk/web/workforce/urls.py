@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, path
 
-from pivotdesk.web.base import Desk, agent_view
 from pivotdesk.web.workforce.views import people, planning, settings
-from pivotdesk.web.workforce.views.common import manages
-
-
-@agent_view
-def home(request: HttpRequest, desk: Desk) -> HttpResponse:
-    """The "Schedule" tab: supervisors land on the rosters, agents on their own schedule."""
-    return HttpResponseRedirect(reverse("web:workforce_rosters" if manages(desk) else "web:workforce_my_schedule"))
-
 
 urlpatterns: list[URLPattern] = [
-    path("workforce/", home, name="workforce_home"),
+    path("workforce/", people.home, name="workforce_home"),
     path("workforce/me/", people.my_schedule, name="workforce_my_schedule"),
     path("workforce/me/availability/", people.my_availability, name="workforce_my_availability"),
     path("workforce/me/calendar-link/", people.calendar_regenerate, name="workforce_calendar_regenerate"),

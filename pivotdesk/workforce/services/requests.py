@@ -280,7 +280,9 @@ def request_peer_answer(
     with transaction.atomic():
         request = _locked(me.workspace_id, request_id)
         if request.peer_id != me.pk:
-            raise PermissionDenied(gettext("Only the colleague named in the swap can answer it."))
+            raise ValidationFailed(
+                gettext("Only the colleague named in the swap can answer it."), code=WorkforceErrorCode.NOT_YOURS
+            )
         if request.status != RequestStatus.AWAITING_PEER:
             raise ValidationFailed(gettext("This request is not waiting for you."), code=WorkforceErrorCode.WRONG_STATE)
         request.status = RequestStatus.PENDING if accept else RequestStatus.DECLINED
@@ -296,7 +298,9 @@ def request_cancel(*, actor: Actor, request_id: int, agent: AgentProfile | None 
     with transaction.atomic():
         request = _locked(me.workspace_id, request_id)
         if request.requester_id != me.pk:
-            raise PermissionDenied(gettext("Only the agent who made a request can cancel it."))
+            raise ValidationFailed(
+                gettext("Only the agent who made a request can cancel it."), code=WorkforceErrorCode.NOT_YOURS
+            )
         if request.status not in OPEN_REQUEST_STATUSES:
             raise ValidationFailed(gettext("This request is already closed."), code=WorkforceErrorCode.WRONG_STATE)
         request.status = RequestStatus.CANCELLED

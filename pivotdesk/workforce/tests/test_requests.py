@@ -38,7 +38,7 @@ def test_swap_flow_changes_the_roster_at_once(workspace, agent, supervisor, plan
     request = wr.request_swap(actor=Actor.for_agent(agent), shift_id=mine.pk, peer_shift_id=theirs.pk, note="dentist")
     assert request.status == RequestStatus.AWAITING_PEER
     assert Notification.objects.filter(recipient=colleague, kind="workforce.request").exists()
-    with pytest.raises(PermissionDenied):  # only the named colleague answers
+    with pytest.raises(ValidationFailed):  # only the named colleague answers
         wr.request_peer_answer(actor=Actor.for_agent(supervisor), request_id=request.pk, accept=True)
     request = wr.request_peer_answer(actor=Actor.for_agent(colleague), request_id=request.pk, accept=True)
     assert request.status == RequestStatus.PENDING

@@ -83,7 +83,10 @@ BODIES: dict[str, dict[str, Any]] = {
 
 # Views whose permission the source does not show (the first service is reached through a form or another app's
 # helper), with the permission they need.
-OVERRIDES: dict[str, str] = {}
+OVERRIDES: dict[str, str] = {
+    # profile_update needs workforce.manage for contracts and allowed shifts, self.manage for one's own availability
+    "workforce/me/availability/": "self.manage",
+}
 
 # Write views that need no role permission, with why (their own lookups still scope them).
 UNGATED: dict[str, str] = {}

@@ -122,7 +122,7 @@ def test_plan_publish_swap_accept_and_approve(client_as, workspace, supervisor, 
     peer = client_as(colleague)
     assert "Accept the swap" in peer.get(reverse("web:workforce_requests")).content.decode()
     answer = reverse("web:workforce_request_answer", args=[request.pk])
-    assert me.post(answer, {"answer": "accept"}).status_code == 403  # only the colleague answers
+    assert me.post(answer, {"answer": "accept"}).status_code == 422  # only the colleague answers
     assert peer.post(answer, {"answer": "accept"}).status_code == 302
     request.refresh_from_db()
     assert request.status == RequestStatus.PENDING

@@ -493,3 +493,9 @@ def request_decide(request: HttpRequest, desk: Desk, request_id: int) -> HttpRes
         return _requests_page(request, desk, decide_errors={request_id: exc.message}, status=exc.status_code)
     messages.success(request, _("Request approved: the roster was changed.") if approve else _("Request rejected."))
     return HttpResponseRedirect(reverse("web:workforce_requests") + "#approvals")
+
+
+@agent_view
+def home(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """The "Schedule" tab: supervisors land on the rosters, agents on their own schedule."""
+    return HttpResponseRedirect(reverse("web:workforce_rosters" if manages(desk) else "web:workforce_my_schedule"))
