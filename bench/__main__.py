@@ -2,7 +2,7 @@
 bench/results/<module>-<timestamp>.json.
 
 Options: --quick (5,000 tickets instead of 100,000, for development), --no-peer (skip django-helpdesk),
---sqlite-only, --only foundation|channels|ai|sla|routing|notifications|workforce|broker|search_page. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
+--sqlite-only, --only foundation|channels|ai|sla|routing|notifications|workforce|oncall|broker|search_page. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
 """
 
 from __future__ import annotations
@@ -68,12 +68,19 @@ def _print_foundation(report: dict[str, Any]) -> None:
 
 
 def _run_workforce(args: argparse.Namespace, reports: dict[str, dict[str, Any]]) -> None:
-    """The issue-14 benchmarks: forecast WAPE, the 200-agent roster, Erlang A vs simulation."""
+    """The issue-14 and 15 benchmarks: forecast WAPE, the 200-agent roster, Erlang A vs simulation; paging latency
+    and escalation timing."""
     if args.only in (None, "workforce"):
         from bench import workforce
 
         print("\nworkforce:", flush=True)
         reports["workforce"] = workforce.run(args.quick)
+    if args.only in (None, "oncall"):
+        from bench import oncall
+
+        print("\non-call:", flush=True)
+        reports["oncall"] = oncall.run(size="quick" if args.quick else "full")
+        print("\n".join(oncall.lines(reports["oncall"])))
 
 
 def _run_scale_out(args: argparse.Namespace, reports: dict[str, dict[str, Any]]) -> None:
@@ -117,6 +124,7 @@ def main() -> None:
             "routing",
             "notifications",
             "workforce",
+            "oncall",
             "broker",
             "intake",
             "load",

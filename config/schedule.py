@@ -39,6 +39,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(hour=2, minute=53),
         "options": {"expires": 3600.0},
     },
+    # Night duty: pages nobody acknowledged in time climb one level (exactly once, whichever scheduler runs it).
+    "oncall-escalate-due": {"task": "oncall.escalate_due", "schedule": 10.0, "options": {"expires": 9.0}},
     # SLA: recompute tickets whose next warning, deadline or escalation has come, and fire each once.
     "sla-scan-due": {"task": "sla.scan_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # Search: rebuild the full-text documents (every registered kind: tickets, …) of objects changed since they were

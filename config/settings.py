@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "pivotdesk.notifications",
     "pivotdesk.workforce",
     "pivotdesk.routing",
+    "pivotdesk.oncall",
     "pivotdesk.sla",
     "pivotdesk.channels",
     "pivotdesk.ai",

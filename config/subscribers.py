@@ -34,6 +34,10 @@ SUBSCRIBERS: dict[str, list[str]] = {
         "pivotdesk.routing.tasks.route_on_created",
         # SLA: match a policy and start the clocks (after triage: its priority and category choose the policy).
         _SLA_APPLY,
+        # Night duty: an urgent ticket pages the on-call engineer (after triage: priority, category, keywords).
+        "pivotdesk.oncall.tasks.page_on_event",
+        # After hours: the auto-reply in the customer's language (after paging: it says the engineer was paged).
+        "pivotdesk.oncall.tasks.after_hours_on_event",
     ],
     "ticket.updated": [
         # A person changing a field the AI set marks that prediction overridden (the training signal).
@@ -42,6 +46,8 @@ SUBSCRIBERS: dict[str, list[str]] = {
         "pivotdesk.routing.tasks.on_waiting_ticket_changed",
         # SLA: priority, tags, category, organization… may change the policy or the targets.
         _SLA_APPLY,
+        # Night duty: a ticket raised to urgent later pages then (one open page per ticket).
+        "pivotdesk.oncall.tasks.page_on_event",
     ],
     "ticket.status_changed": [
         # Routing: a reopened ticket is routed again; a solved/closed one frees capacity (drain the queue).

@@ -13,6 +13,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("channels/", include("pivotdesk.channels.urls")),
+    path("oncall/", include("pivotdesk.oncall.urls")),
+    path("partner/", include("pivotdesk.oncall.partner_urls")),
     path("", include("pivotdesk.web.urls")),
 ]
 if settings.DEBUG or not settings.STORAGES["default"]["BACKEND"].endswith("S3Storage"):

@@ -649,6 +649,59 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
             },
         ),
     ),
+    # oncall
+    "oncall.services.schedules.schedule_save": (
+        Case(Perm.ROUTING_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "Nights"}),
+    ),
+    "oncall.services.schedules.layer_save": (
+        Case(
+            Perm.ROUTING_MANAGE,
+            lambda w, a: {
+                "schedule": _oc_schedule(w),
+                "participants": [w.me(a).pk],
+                "start": dt.datetime(2030, 1, 7, 19),
+            },
+        ),
+    ),
+    "oncall.services.schedules.override_create": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"schedule": _oc_schedule(w), "agent": w.me(a), **_LEAVE}, "own"),
+        Case(
+            Perm.ROUTING_MANAGE,
+            lambda w, a: {"schedule": _oc_schedule(w), "agent": AgentFactory(workspace=w.workspace), **_LEAVE},
+            "another's",
+        ),
+    ),
+    "oncall.services.policies.policy_save": (
+        Case(Perm.ROUTING_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "Urgent"}),
+    ),
+    "oncall.services.policies.policy_steps_set": (
+        Case(Perm.ROUTING_MANAGE, lambda w, a: {"policy": _oc_policy(w), "steps": [{"level": 0, "agent": w.me(a).pk}]}),
+    ),
+    "oncall.services.policies.answer_save": (
+        Case(
+            Perm.ROUTING_MANAGE,
+            lambda w, a: {
+                "workspace": w.workspace,
+                "name": "Hours",
+                "keywords": ["hours"],
+                "answer_zh": "九点",
+                "answer_en": "9",
+            },
+        ),
+    ),
+    "oncall.services.paging.page_ticket": (
+        Case(Perm.ROUTING_MANAGE, lambda w, a: {"ticket": _oc_urgent(w)}, "by hand"),
+    ),
+    "oncall.services.paging.page_acknowledge": (Case(Perm.TICKET_UPDATE, lambda w, a: {"page": _oc_page(w)}),),
+    "oncall.services.paging.page_resolve": (Case(Perm.TICKET_UPDATE, lambda w, a: {"page": _oc_page(w)}),),
+    "oncall.services.partners.partner_save": (
+        Case(Perm.ROUTING_MANAGE, lambda w, a: {"workspace": w.workspace, "fields": {"name": "NightHawk"}}),
+    ),
+    "oncall.services.partners.partner_delete": (Case(Perm.ROUTING_MANAGE, lambda w, a: {"partner": _oc_partner(w)}),),
+    "oncall.services.partners.partner_invite": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "partner": _oc_partner(w), "share_all": True}),
+    ),
+    "oncall.services.partners.partner_revoke": (Case(Perm.TICKET_UPDATE, lambda w, a: {"access": _oc_access(w)}),),
     "workforce.services.requests.leave_create": (
         Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace), **_LEAVE}),
     ),
@@ -933,6 +986,53 @@ def _wf_own_request(world: World, agent: Any) -> dict[str, Any]:
     return {"agent": agent, "request_id": request.pk}
 
 
+def _oc_schedule(world: World) -> Any:
+    from pivotdesk.oncall.models import OnCallSchedule
+
+    return OnCallSchedule.objects.create(workspace=world.workspace, name=f"S{OnCallSchedule.objects.count()}")
+
+
+def _oc_policy(world: World) -> Any:
+    from pivotdesk.oncall.models import EscalationPolicy
+
+    return EscalationPolicy.objects.create(workspace=world.workspace, name=f"P{EscalationPolicy.objects.count()}")
+
+
+def _oc_partner(world: World) -> Any:
+    from pivotdesk.oncall.models import Partner
+
+    return Partner.objects.create(workspace=world.workspace, name=f"Partner {Partner.objects.count()}")
+
+
+def _oc_urgent(world: World) -> Any:
+    from pivotdesk.oncall.models import EscalationStep
+
+    policy = _oc_policy(world)
+    EscalationStep.objects.create(
+        workspace=world.workspace, policy=policy, target_kind="agent", agent=world.agents[Role.SUPERVISOR]
+    )
+    return world.ticket(priority="urgent")
+
+
+def _oc_page(world: World) -> Any:
+    from pivotdesk.oncall.models import Page
+
+    return Page.objects.create(workspace=world.workspace, ticket=world.ticket())
+
+
+def _oc_access(world: World) -> Any:
+    from pivotdesk.common.time import now
+    from pivotdesk.oncall.models import PartnerAccess
+
+    return PartnerAccess.objects.create(
+        workspace=world.workspace,
+        partner=_oc_partner(world),
+        ticket=world.ticket(),
+        token_hash=f"{PartnerAccess.objects.count():064d}",
+        expires_at=now() + dt.timedelta(hours=1),
+    )
+
+
 # Services only the system calls (tasks, start-up, the CLI): they take the actor and refuse every workspace member.
 SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
     "accounts.services.workspace_create": (
@@ -971,6 +1071,7 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
     "sla.services.apply.sla_apply": ("the SLA tasks recompute a ticket's clocks", lambda w, a: {"ticket": w.ticket()}),
     "sla.services.apply.sla_clear": ("the SLA task clears a merged-away ticket", lambda w, a: {"ticket": w.ticket()}),
     "sla.services.scan.sla_scan_due": ("the periodic scan", lambda w, a: {}),
+    "oncall.services.paging.escalate_due": ("the beat task moves due pages one level", lambda w, a: {}),
     "workforce.services.adherence.presence_record": (
         "the subscriber of agent.status_changed records presence spans (adherence)",
         lambda w, a: {
@@ -1124,6 +1225,14 @@ EXCLUDED: dict[str, str] = {
     "sla.services.escalation.run_ticket_action": "an escalation level's action, run by sla_check_ticket after its gate",
     "sla.services.failures.record_failure": "the scanner's failure bookkeeping, after sla_scan_due's gate",
     "sla.services.failures.resolve": "the scanner's failure bookkeeping, after sla_scan_due's gate",
+    "oncall.services.paging.escalate_page": "one step of escalate_due, after its gate",
+    "oncall.services.paging.acknowledge_link": "authorised by the page link's single-use secret (no session)",
+    "oncall.services.paging.resolve_link": "authorised by the page link's single-use secret (no session)",
+    "oncall.services.paging.acknowledge_by_partner": "authorised by the partner's ticket link (partner_acknowledge)",
+    "oncall.services.partners.partner_reply": "authorised by the partner's ticket link: reaches that ticket only",
+    "oncall.services.partners.partner_parts_dispatched": "authorised by the partner's ticket link",
+    "oncall.services.partners.partner_acknowledge": "authorised by the partner's ticket link",
+    "oncall.services.partners.page_partner": "a partner level of a page, after page_ticket's or escalate_due's gate",
     "workforce.services.config.profile_for": "creates an agent's default rostering profile on first read (no choice made)",
     "workforce.services.requests.record_leave": "the body of an approved leave, after request_decide's or leave_create's gate",
 }

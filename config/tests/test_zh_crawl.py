@@ -85,7 +85,29 @@ def workspace_names(workspace: Workspace) -> list[str]:
     names += BusinessCalendar.objects.filter(workspace=workspace).values_list("name", flat=True)
     names += AgentProfile.objects.filter(workspace=workspace).values_list("user__display_name", flat=True)
     names += ChannelAccount.objects.filter(workspace=workspace).values_list("name", flat=True)
+    names += _workforce_and_oncall_names(workspace)
     return [n for n in names if n and CJK.search(n)]
+
+
+def _workforce_and_oncall_names(workspace: Workspace) -> list[str]:
+    """Queues, contracts, shift templates, on-call schedules and layers, escalation policies, partners, answers."""
+    from pivotdesk.oncall.models import AfterHoursAnswer, EscalationPolicy, OnCallLayer, OnCallSchedule, Partner
+    from pivotdesk.workforce.models import Contract, ForecastEvent, ShiftTemplate, WorkQueue
+
+    names: list[str] = []
+    for model in (
+        WorkQueue,
+        Contract,
+        ShiftTemplate,
+        ForecastEvent,
+        OnCallSchedule,
+        OnCallLayer,
+        EscalationPolicy,
+        Partner,
+        AfterHoursAnswer,
+    ):
+        names += model.objects.filter(workspace=workspace).values_list("name", flat=True)
+    return names
 
 
 def people_names(workspace: Workspace) -> list[str]:

@@ -16,13 +16,19 @@ KNOWN_KINDS: dict[str, Promise] = {
     "ticket.mentioned": _("You were mentioned on a ticket"),
     "workforce.roster": _("Your schedule was published"),
     "workforce.request": _("Shift swaps, leave and overtime requests"),
+    "oncall.page": _("On-call pages (every channel, quiet hours ignored)"),
     "system.test": _("Test notifications"),
 }
+
+# Pages wake someone up: every external channel the person has (email and their apprise targets), whatever their
+# per-kind choice, and never held back by quiet hours.
+PAGE_KINDS = frozenset({"oncall.page"})
 
 GROUPS: dict[str, Promise] = {
     "sla.*": _("All SLA notifications"),
     "routing.*": _("All routing notifications"),
     "workforce.*": _("All schedule notifications"),
+    "oncall.*": _("All on-call notifications"),
     "*": _("Everything else"),
 }
 

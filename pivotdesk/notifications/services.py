@@ -34,7 +34,7 @@ from pivotdesk.notifications import senders
 from pivotdesk.notifications.domain.channels import channels_for, clean_channels, matches
 from pivotdesk.notifications.domain.quiet import quiet_until
 from pivotdesk.notifications.errors import NotificationErrorCode
-from pivotdesk.notifications.kinds import DEFAULT_CHANNELS
+from pivotdesk.notifications.kinds import DEFAULT_CHANNELS, PAGE_KINDS
 from pivotdesk.notifications.models import (
     Delivery,
     DeliveryChannel,
@@ -132,7 +132,7 @@ def notify(
         return None
     at = now()
     pref = preference_for(recipient)
-    wanted = channels_for(kind, pref.channels, DEFAULT_CHANNELS)
+    wanted = ["email", "apprise"] if kind in PAGE_KINDS else channels_for(kind, pref.channels, DEFAULT_CHANNELS)
     values = {
         "workspace": workspace,
         "recipient": recipient,
@@ -242,7 +242,7 @@ def _plan_deliveries(
 ) -> list[Delivery]:
     if not wanted:
         return []
-    deferred = _defer_until(pref, agent, at, notification.urgent)
+    deferred = None if notification.kind in PAGE_KINDS else _defer_until(pref, agent, at, notification.urgent)
     rows: list[Delivery] = []
 
     def row(channel: str, destination: str, target: NotificationTarget | None, suppressed: str = "") -> None:

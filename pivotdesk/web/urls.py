@@ -11,12 +11,13 @@ from pivotdesk.web.channels import urls as channels
 from pivotdesk.web.customers import urls as customers
 from pivotdesk.web.desk import urls as desk
 from pivotdesk.web.notifications import urls as notifications
+from pivotdesk.web.oncall import urls as oncall
 from pivotdesk.web.routing import urls as routing
 from pivotdesk.web.sla import urls as sla
 from pivotdesk.web.webhooks import urls as webhooks
 from pivotdesk.web.workforce import urls as workforce
 
-DOMAINS = (desk, account, ai, customers, channels, notifications, routing, sla, webhooks, workforce)
+DOMAINS = (desk, account, ai, customers, channels, notifications, routing, sla, webhooks, workforce, oncall)
 
 app_name = "web"
 urlpatterns: list[URLPattern] = [pattern for domain in DOMAINS for pattern in domain.urlpatterns]

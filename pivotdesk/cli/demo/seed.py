@@ -15,6 +15,7 @@ from django.utils import timezone
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.cli.demo.channels import create_demo_channels
 from pivotdesk.cli.demo.clock import SimulatedClock, events_held_back
+from pivotdesk.cli.demo.oncall import configure_oncall
 from pivotdesk.cli.demo.setup import create_customers, create_workspace_and_people
 from pivotdesk.cli.demo.sla import apply_sla, configure_sla
 from pivotdesk.cli.demo.tickets import TicketSeeder, plan_tickets
@@ -58,6 +59,7 @@ def seed_demo(
         clock.set(real_now)
         apply_sla(created, real_now)
         configure_workforce(world)
+        configure_oncall(world)
     return SeedResult(
         workspace=world.workspace,
         agents=len(world.agents),

@@ -165,3 +165,17 @@ def test_seed_has_a_published_roster_for_this_week_and_next_a_forecast_and_a_pen
     assert forecast.points and forecast.history_points > 0  # built from the demo's own tickets
     swap = ShiftRequest.objects.get(workspace=ws, kind=RequestKind.SWAP)
     assert swap.status == RequestStatus.PENDING and swap.violations == []
+
+
+def test_seed_has_a_night_rotation_an_escalation_policy_and_a_partner(seeded):
+    from pivotdesk.oncall.models import EscalationPolicy, OnCallSchedule, Partner
+    from pivotdesk.oncall.services.schedules import timeline
+
+    ws = Workspace.objects.get(slug="demo")
+    schedule = OnCallSchedule.objects.get(workspace=ws)
+    start = timezone.now()
+    bars = timeline(schedule, start, start + dt.timedelta(days=14))
+    assert bars.final and len(bars.layers) == 2  # someone is on call every night and every day off
+    policy = EscalationPolicy.objects.filter(workspace=ws, conditions__priorities=["urgent"]).first()
+    assert policy is not None and policy.steps.count() == 3
+    assert Partner.objects.filter(workspace=ws).count() == 1

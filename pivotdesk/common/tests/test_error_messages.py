@@ -24,11 +24,13 @@ TRANSLATED_APPS = [
     "common",
     "customers",
     "notifications",
+    "oncall",
     "routing",
     "search",
     "sla",
     "tickets",
     "webhooks",
+    "workforce",
 ]
 
 _TRANSLATORS = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}

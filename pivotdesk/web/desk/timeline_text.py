@@ -197,6 +197,12 @@ def event_sentence(
         sentence = sla_sentence(event, actor)
         if sentence is not None:
             return sentence
+    if verb.startswith(("oncall_", "partner_")) or verb == "after_hours_reply":
+        from pivotdesk.oncall.timeline import oncall_sentence
+
+        sentence = oncall_sentence(event, actor)
+        if sentence is not None:
+            return sentence
     return format_html("{actor}: {verb} {field}", verb=verb, field=field, **args)
 
 

@@ -178,7 +178,20 @@ def seed_workspace(workspace: Workspace, *, marker: str, extra_tickets: int = 0)
     }
     cast(EmergingTopic, seed.objects["emerging_topic"]).tickets.add(ticket)
     seed.objects |= _workforce(workspace, marker, agents)
+    seed.objects |= _oncall(workspace, marker, ticket)
     return seed
+
+
+def _oncall(workspace: Workspace, marker: str, ticket: Ticket) -> dict[str, models.Model]:
+    """A schedule, an escalation policy, a partner, and an open page on the main ticket."""
+    from pivotdesk.oncall.models import EscalationPolicy, OnCallSchedule, Page, Partner
+
+    return {
+        "oncall_schedule": OnCallSchedule.objects.create(workspace=workspace, name=f"{marker} nights"),
+        "escalation_policy": EscalationPolicy.objects.create(workspace=workspace, name=f"{marker} urgent"),
+        "partner": Partner.objects.create(workspace=workspace, name=f"{marker} partner"),
+        "page": Page.objects.create(workspace=workspace, ticket=ticket),
+    }
 
 
 def _workforce(workspace: Workspace, marker: str, agents: dict[str, AgentProfile]) -> dict[str, models.Model]:

@@ -59,7 +59,15 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
     "roster_id": "roster",
     "shift_id": "shift",
     "request_id": "shift_request",
-    "policy_id": {"settings/sla/": "sla_policy", "dispatch/": "routing_policy", "api/v1/routing/": "routing_policy"},
+    "policy_id": {
+        "settings/sla/": "sla_policy",
+        "dispatch/": "routing_policy",
+        "api/v1/routing/": "routing_policy",
+        "on-call/": "escalation_policy",
+    },
+    "schedule_id": "oncall_schedule",
+    "page_id": "page",
+    "partner_id": "partner",
     "delivery_id": {"notifications/": "notification_delivery", "api/v1/webhooks/": "webhook_delivery"},
 }
 
@@ -70,6 +78,9 @@ ALLOWLIST: dict[str, str] = {
     "channels/in/": "a channel's public webhook, addressed by the channel's secret key, not by a member",
     "channels/form/": "the public web form, addressed by the channel's secret key",
     "channels/chat/": "the public chat widget, addressed by the channel's secret key",
+    "partner/": "a partner's scoped ticket link, addressed by a hashed, expiring secret (oncall/tests/test_partners.py "
+    "tries every attachment id of both workspaces through it)",
+    "oncall/": "a page's single-use acknowledge / resolve link, addressed by a hashed secret (oncall/tests/test_paging.py)",
     "workforce/calendar/": "an agent's iCalendar feed, addressed by a signed, revocable token, not by a member",
     "media/": "the development media folder (DEBUG only), addressed by an unguessable storage path",
     "api/": "the API is exercised operation by operation from its schema (test_api_operations_…)",

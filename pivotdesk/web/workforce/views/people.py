@@ -52,6 +52,7 @@ from pivotdesk.workforce.services.model import monday_of
 from pivotdesk.workforce.services.time import local_start
 
 CALENDAR_SALT = "pivotdesk.workforce.calendar"
+ONCALL_AHEAD = dt.timedelta(days=14)
 FEED_PAST = dt.timedelta(days=31)
 FEED_AHEAD = dt.timedelta(days=92)
 
@@ -114,6 +115,30 @@ def availability_context(profile: WorkforceProfile, workspace_id: int) -> dict[s
 # --- my schedule ---------------------------------------------------------------------------------------------------
 
 
+def oncall_shifts(
+    agent: AgentProfile, start: dt.datetime, end: dt.datetime
+) -> list[tuple[Any, dt.datetime, dt.datetime]]:
+    """My on-call turns in [start, end) across every schedule of the workspace: (schedule, start, end), adjacent
+    segments of the same schedule merged (layers and overrides cut the final line into pieces)."""
+    from pivotdesk.oncall.models import OnCallSchedule
+    from pivotdesk.oncall.services.schedules import timeline
+
+    out: list[tuple[Any, dt.datetime, dt.datetime]] = []
+    for schedule in OnCallSchedule.objects.filter(workspace_id=agent.workspace_id).prefetch_related("layers"):
+        if not schedule.layers.all() and not schedule.overrides.filter(agent=agent, end__gt=start).exists():
+            continue
+        mine: list[tuple[Any, dt.datetime, dt.datetime]] = []
+        for seg in timeline(schedule, start, end).final:
+            if int(seg.participant) != agent.pk:
+                continue
+            if mine and mine[-1][2] >= seg.start:
+                mine[-1] = (schedule, mine[-1][1], max(mine[-1][2], seg.end))
+            else:
+                mine.append((schedule, seg.start, seg.end))
+        out += mine
+    return sorted(out, key=lambda row: row[1])
+
+
 def calendar_url(request: HttpRequest, profile: WorkforceProfile) -> str:
     """The signed feed address: the agent's id and their current token, so regenerating the token revokes it."""
     signed = signing.Signer(salt=CALENDAR_SALT).sign_object({"a": profile.agent_id, "t": profile.calendar_token})
@@ -165,14 +190,27 @@ def _schedule_page(request: HttpRequest, desk: Desk, *, error: str = "", status:
     profile = config.profile_for(desk.agent)
     if not profile.calendar_token:
         profile = _new_token(desk)
+    at = now()
     context = {
         "weeks": weeks,
+        "oncall": [
+            {"schedule": sch, "id": sch.pk, "span": f"{day_label(a.astimezone(tz).date())} {span_label(a, b, tz)}"}
+            for sch, a, b in oncall_shifts(desk.agent, at, at + ONCALL_AHEAD)
+        ],
+        "oncall_schedules": _oncall_schedules(desk),
         "feed_url": calendar_url(request, profile),
         "error": error,
         "section": "me",
         **availability_context(profile, desk.workspace.pk),
     }
     return render(request, "web/workforce/my_schedule.html", context, status=status)
+
+
+def _oncall_schedules(desk: Desk) -> list[Any]:
+    """The schedules I may cover a period of (an override for myself)."""
+    from pivotdesk.oncall.models import OnCallSchedule
+
+    return list(OnCallSchedule.objects.filter(workspace=desk.workspace))
 
 
 @agent_view
@@ -268,6 +306,16 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
                 f"DTSTART:{_utc(s.start)}",
                 f"DTEND:{_utc(s.end)}",
                 f"SUMMARY:{_ics_text(summary)}",
+                "END:VEVENT",
+            ]
+        for schedule, start, end in oncall_shifts(agent, at, at + ONCALL_AHEAD):
+            lines += [
+                "BEGIN:VEVENT",
+                f"UID:oncall-{schedule.pk}-{int(start.timestamp())}@{host}",
+                f"DTSTAMP:{_utc(at)}",
+                f"DTSTART:{_utc(start)}",
+                f"DTEND:{_utc(end)}",
+                f"SUMMARY:{_ics_text(_('On call (%(schedule)s)') % {'schedule': schedule.name})}",
                 "END:VEVENT",
             ]
     lines.append("END:VCALENDAR")
