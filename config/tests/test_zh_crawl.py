@@ -24,7 +24,7 @@ from pivotdesk.routing.models import RoutingPolicy
 from pivotdesk.sla.models import BusinessCalendar, SLAPolicy
 from pivotdesk.tickets.models import Attachment, SavedView, StatusDefinition, Tag, Ticket
 from pivotdesk.web.tests.test_csp import _PARAM, _routes
-from pivotdesk.web.tests.zh_crawl import Finding, english_words, visible_texts
+from pivotdesk.common.tests.zh_crawl import Finding, english_words, visible_texts
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from config.tests.test_zh_crawl import demo_world, people_names, workspace_names
 from pivotdesk.cli.demo import DEMO_PASSWORD
-from pivotdesk.web.tests.zh_crawl import english_words
+from pivotdesk.common.tests.zh_crawl import english_words
 
 expect.set_options(timeout=15_000)  # CI machines have 2 loaded cores
 

@@ -27,7 +27,7 @@ from pivotdesk.oncall.services import partners
 from pivotdesk.tickets.models import Attachment, Message, MessageKind, Ticket, TicketEvent
 from pivotdesk.tickets.services import attachment_add, message_create, ticket_set_status
 from pivotdesk.tickets.tests.factories import make_ticket
-from pivotdesk.web.tests.zh_crawl import english_words, visible_texts
+from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
 
 pytestmark = pytest.mark.django_db
 

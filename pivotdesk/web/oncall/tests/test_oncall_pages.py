@@ -27,7 +27,7 @@ from pivotdesk.oncall.models import (
 )
 from pivotdesk.oncall.services import paging, policies, schedules
 from pivotdesk.tickets.tests.factories import make_ticket
-from pivotdesk.web.tests.zh_crawl import english_words, visible_texts
+from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
 
 pytestmark = pytest.mark.django_db
 

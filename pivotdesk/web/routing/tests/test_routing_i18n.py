@@ -14,7 +14,7 @@ from pivotdesk.routing.tests.factories import policy
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.tests.factories import make_ticket
 from pivotdesk.web.routing import explain
-from pivotdesk.web.tests.zh_crawl import english_words, visible_texts
+from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
 
 pytestmark = pytest.mark.django_db
 

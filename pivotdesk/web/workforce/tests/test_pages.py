@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from pivotdesk.accounts.tests.factories import AgentFactory
-from pivotdesk.web.tests.zh_crawl import english_words, visible_texts
+from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
 from pivotdesk.web.workforce.tests.helpers import published_roster
 from pivotdesk.web.workforce.views.planning import unmet_lines
 from pivotdesk.workforce.models import ForecastEvent, RequestStatus, ShiftRequest, WorkforceProfile
