@@ -5,6 +5,7 @@ shift. Writes go through the services (the gate is there); reads are scoped to t
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 
 from django.http import HttpRequest
@@ -14,7 +15,7 @@ from ninja import File, Form, Router, Status, UploadedFile
 from pivotdesk.accounts.api_auth import ApiContext, context
 from pivotdesk.accounts.models import AgentProfile, Skill
 from pivotdesk.accounts.permissions import Perm, can, require
-from pivotdesk.accounts.schemas import ErrorOut, Id, Instant
+from pivotdesk.accounts.schemas import Day, ErrorOut, Id, Instant
 from pivotdesk.common.errors import NotFound, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.workforce import selectors
@@ -44,7 +45,7 @@ from pivotdesk.workforce.schemas import (
     ShiftOut,
     ShiftSaved,
 )
-from pivotdesk.workforce.services import adherence, config, forecasting, requests, rosters
+from pivotdesk.workforce.services import adherence, config, forecasting, requests, rosters, simulation
 from pivotdesk.workforce.services.checks import describe
 
 router = Router(tags=["workforce"])
@@ -268,6 +269,17 @@ def _roster_detail(roster: Roster) -> dict[str, Any]:
 def get_roster(request: HttpRequest, roster_id: Id) -> dict[str, Any]:
     ctx = _manager(request)
     return _roster_detail(selectors.roster_get(ctx.workspace.pk, roster_id))
+
+
+@router.get(
+    "/rosters/{roster_id}/simulation/",
+    response={200: list[dict[str, Any]], **ERRORS},
+    summary="Expected service level per real-time queue and interval on one day of the roster (multi-skill simulation)",
+)
+def simulate_roster(request: HttpRequest, roster_id: Id, day: Day) -> list[dict[str, Any]]:
+    ctx = context(request)
+    roster = selectors.roster_get(ctx.workspace.pk, roster_id)
+    return [asdict(q) for q in simulation.simulate_roster_day(actor=ctx.actor, roster=roster, day=day)]
 
 
 @router.post("/rosters/{roster_id}/publish/", response={200: RosterOut, **ERRORS}, summary="Publish a draft")

@@ -155,3 +155,37 @@ def test_planning_without_templates_is_a_readable_error(client_as, workspace, su
     )
     assert response.status_code == 422
     assert "Add at least one shift template before planning a roster." in response.content.decode()
+
+
+def test_the_coverage_page_simulates_a_day(supervisor_client, supervisor):
+    import datetime as dt
+    import zoneinfo
+
+    from pivotdesk.accounts.models import AgentSkill, Skill
+    from pivotdesk.accounts.tests.factories import AgentFactory
+    from pivotdesk.workforce.models import Forecast, QueueKind, Roster, Shift, WorkQueue
+
+    ws = supervisor.workspace
+    tz = zoneinfo.ZoneInfo(ws.time_zone)
+    day = dt.date(2030, 1, 8)
+    skill = Skill.objects.create(workspace=ws, name="热线")
+    queue = WorkQueue.objects.create(
+        workspace=ws, name="热线电话", kind=QueueKind.REALTIME, skill=skill, interval_minutes=60
+    )
+    Forecast.objects.create(
+        workspace=ws,
+        queue=queue,
+        interval_minutes=60,
+        start=dt.datetime.combine(day, dt.time(9), tz),
+        end=dt.datetime.combine(day, dt.time(10), tz),
+        points=[[dt.datetime.combine(day, dt.time(9), tz).isoformat(), 30.0, 20.0, 40.0, 180.0]],
+    )
+    roster = Roster.objects.create(workspace=ws, start_date=day, end_date=day, status="published")
+    agent = AgentFactory(workspace=ws)
+    AgentSkill.objects.create(agent=agent, skill=skill, level=3)
+    start = dt.datetime.combine(day, dt.time(9), tz)
+    Shift.objects.create(workspace=ws, roster=roster, agent=agent, start=start, end=start + dt.timedelta(hours=8))
+    page = supervisor_client.get(f"/workforce/rosters/{roster.pk}/coverage/?simulate=2030-01-08")
+    assert page.status_code == 200
+    assert "09:00" in page.content.decode() and "%" in page.content.decode()
+    assert supervisor_client.get(f"/workforce/rosters/{roster.pk}/coverage/?simulate=bad").status_code == 200

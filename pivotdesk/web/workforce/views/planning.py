@@ -661,8 +661,40 @@ def roster_coverage(request: HttpRequest, desk: Desk, roster_id: int) -> HttpRes
             "data": data,
             "lines": unmet_lines(roster.start_date, report.get("unmet") or []),
             "section": "rosters",
+            **_simulation_context(request, desk, roster),
         },
     )
+
+
+def _simulation_context(request: HttpRequest, desk: Desk, roster: Roster) -> dict[str, Any]:
+    """`?simulate=YYYY-MM-DD`: the multi-skill simulation of that day (real-time queues), hour by hour."""
+    from pivotdesk.workforce.services.simulation import simulate_roster_day
+
+    days = _days(roster)
+    raw = request.GET.get("simulate", "")
+    try:
+        chosen = parse_date(raw) if raw else None
+    except DomainError:
+        chosen = None
+    context: dict[str, Any] = {"sim_days": days, "sim_day": chosen}
+    if chosen is None or chosen not in days:
+        return context
+    rows = []
+    for q in simulate_roster_day(actor=desk.actor, roster=roster, day=chosen):
+        hours = [
+            {
+                "time": f"{i * q.interval_minutes // 60:02d}:{i * q.interval_minutes % 60:02d}",
+                "sl": sl,
+                "lo": lo,
+                "hi": hi,
+                "offered": n,
+            }
+            for i, (sl, lo, hi, n) in enumerate(zip(q.service_level, q.lo, q.hi, q.offered, strict=True))
+            if sl is not None and n > 0
+        ]
+        rows.append({"queue": q, "hours": hours})
+    context["simulation"] = rows
+    return context
 
 
 # --- adherence ---------------------------------------------------------------------------------------------------
