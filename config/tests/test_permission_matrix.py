@@ -649,6 +649,9 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
             },
         ),
     ),
+    "workforce.services.simulation.simulate_roster_day": (
+        Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"roster": _wf_roster(w), "day": dt.date(2030, 1, 7)}),
+    ),
     # oncall
     "oncall.services.schedules.schedule_save": (
         Case(Perm.ROUTING_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "Nights"}),

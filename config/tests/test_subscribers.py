@@ -145,11 +145,14 @@ def test_a_committed_ticket_reaches_the_webhook_task_through_the_installed_dispa
     ]
 
 
-def test_a_new_ticket_is_triaged_then_routed_then_given_its_sla_in_one_pass():
+def test_a_new_ticket_is_triaged_then_routed_then_given_its_sla_then_paged_in_one_pass():
     assert SUBSCRIBERS["ticket.created"] == [
         "pivotdesk.ai.tasks.triage_on_event",
         "pivotdesk.routing.tasks.route_on_created",
         "pivotdesk.sla.tasks.sla_apply_on_event",
+        # night duty reads the triaged priority and category; the after-hours reply says whether it paged
+        "pivotdesk.oncall.tasks.page_on_event",
+        "pivotdesk.oncall.tasks.after_hours_on_event",
     ]
 
 

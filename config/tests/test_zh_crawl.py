@@ -18,13 +18,13 @@ from pivotdesk.accounts.models import AgentProfile, Skill, Team, Workspace
 from pivotdesk.ai import pipeline
 from pivotdesk.channels.models import ChannelAccount
 from pivotdesk.cli.demo.seed import seed_demo
+from pivotdesk.common.tests.zh_crawl import Finding, english_words, visible_texts
 from pivotdesk.customers.models import Contact, CustomerOrganization
 from pivotdesk.routing import services as routing_services
 from pivotdesk.routing.models import RoutingPolicy
 from pivotdesk.sla.models import BusinessCalendar, SLAPolicy
 from pivotdesk.tickets.models import Attachment, SavedView, StatusDefinition, Tag, Ticket
 from pivotdesk.web.tests.test_csp import _PARAM, _routes
-from pivotdesk.common.tests.zh_crawl import Finding, english_words, visible_texts
 
 pytestmark = pytest.mark.django_db
 

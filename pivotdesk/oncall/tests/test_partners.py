@@ -20,6 +20,7 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Role, TicketAccess
 from pivotdesk.accounts.tests.factories import AgentFactory
 from pivotdesk.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
 from pivotdesk.common.time import now
 from pivotdesk.oncall import partner_views
 from pivotdesk.oncall.models import Partner, PartnerAccess
@@ -27,7 +28,6 @@ from pivotdesk.oncall.services import partners
 from pivotdesk.tickets.models import Attachment, Message, MessageKind, Ticket, TicketEvent
 from pivotdesk.tickets.services import attachment_add, message_create, ticket_set_status
 from pivotdesk.tickets.tests.factories import make_ticket
-from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
 
 pytestmark = pytest.mark.django_db
 

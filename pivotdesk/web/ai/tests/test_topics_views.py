@@ -9,8 +9,8 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.ai.models import EmergingTopic, TopicStatus
 from pivotdesk.ai.services import topics
 from pivotdesk.ai.tests.test_topics_services import ticket_with_category_prediction
-from pivotdesk.tickets.models import Category
 from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
+from pivotdesk.tickets.models import Category
 
 pytestmark = pytest.mark.django_db
 

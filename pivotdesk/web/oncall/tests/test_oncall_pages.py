@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.tests.factories import AgentFactory
+from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
 from pivotdesk.common.time import now
 from pivotdesk.oncall.models import (
     AfterHoursAnswer,
@@ -27,7 +28,6 @@ from pivotdesk.oncall.models import (
 )
 from pivotdesk.oncall.services import paging, policies, schedules
 from pivotdesk.tickets.tests.factories import make_ticket
-from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
 
 pytestmark = pytest.mark.django_db
 

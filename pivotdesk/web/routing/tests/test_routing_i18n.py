@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pivotdesk.accounts.actors import Actor
+from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
 from pivotdesk.routing import services
 from pivotdesk.routing.models import QueuedTicket, RoutingDecision, Trigger
 from pivotdesk.routing.services.pool import clear_pool_cache
@@ -14,7 +15,6 @@ from pivotdesk.routing.tests.factories import policy
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.tests.factories import make_ticket
 from pivotdesk.web.routing import explain
-from pivotdesk.common.tests.zh_crawl import english_words, visible_texts
 
 pytestmark = pytest.mark.django_db
 
