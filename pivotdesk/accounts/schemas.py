@@ -66,9 +66,11 @@ def _iso_text(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 string")
     try:
-        dt.datetime.fromisoformat(value.strip())
+        parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise ValueError("must be an ISO 8601 date or date and time (2026-12-07T09:00:00+08:00)") from exc
+    if not 1900 <= parsed.year <= 2200:  # time zone and calendar arithmetic overflow near years 1 and 9999
+        raise ValueError("must be a date between the years 1900 and 2200")
     return value
 
 

@@ -276,10 +276,12 @@ def get_roster(request: HttpRequest, roster_id: Id) -> dict[str, Any]:
     response={200: list[dict[str, Any]], **ERRORS},
     summary="Expected service level per real-time queue and interval on one day of the roster (multi-skill simulation)",
 )
-def simulate_roster(request: HttpRequest, roster_id: Id, day: Day) -> list[dict[str, Any]]:
+def simulate_roster(request: HttpRequest, roster_id: Id, day: Day | None = None) -> list[dict[str, Any]]:
+    """Default: the roster's first day."""
     ctx = context(request)
     roster = selectors.roster_get(ctx.workspace.pk, roster_id)
-    return [asdict(q) for q in simulation.simulate_roster_day(actor=ctx.actor, roster=roster, day=day)]
+    chosen = day or roster.start_date
+    return [asdict(q) for q in simulation.simulate_roster_day(actor=ctx.actor, roster=roster, day=chosen)]
 
 
 @router.post("/rosters/{roster_id}/publish/", response={200: RosterOut, **ERRORS}, summary="Publish a draft")

@@ -10,7 +10,7 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Role
 from pivotdesk.cli.demo.setup import DemoWorld
 from pivotdesk.common.time import now
-from pivotdesk.workforce.models import QueueKind, RosterStatus, Shift
+from pivotdesk.workforce.models import QueueKind, RosterStatus, Shift, ShiftRequest
 from pivotdesk.workforce.services import config, forecasting, requests, rosters
 from pivotdesk.workforce.services.model import monday_of
 from pivotdesk.workforce.services.time import local_start, zone_of
@@ -109,19 +109,28 @@ def _pending_swap(world: DemoWorld, monday: dt.date) -> None:
             start__lt=finish,
         ).order_by("start", "agent_id")
     )
-    for mine in shifts:
-        for theirs in shifts:
-            if theirs.agent_id == mine.agent_id or theirs.start.date() == mine.start.date():
-                continue
-            request = requests.request_swap(
-                actor=SYSTEM,
-                agent=mine.agent,
-                shift_id=mine.pk,
-                peer_shift_id=theirs.pk,
-                note="家里有事，能换一下班吗？ Family matter: could we swap?",
-            )
-            if request.violations:  # only a swap that keeps every rule is worth showing first
-                request.delete()
-                continue
-            requests.request_peer_answer(actor=SYSTEM, agent=theirs.agent, request_id=request.pk, accept=True)
-            return
+    pairs = [
+        (mine, theirs)
+        for mine in shifts
+        for theirs in shifts
+        if theirs.agent_id != mine.agent_id and theirs.start.date() != mine.start.date()
+    ][:40]
+    kept = None
+    for mine, theirs in pairs:
+        request = requests.request_swap(
+            actor=SYSTEM,
+            agent=mine.agent,
+            shift_id=mine.pk,
+            peer_shift_id=theirs.pk,
+            note="家里有事，能换一下班吗？ Family matter: could we swap?",
+        )
+        if not request.violations:  # a swap that keeps every rule is the one worth showing
+            kept = (request, theirs)
+            break
+        if kept is None:
+            kept = (request, theirs)  # else the first one, with the rules it breaks shown to the approver
+        else:
+            request.delete()
+    if kept is not None:
+        ShiftRequest.objects.filter(workspace=world.workspace, kind="swap").exclude(pk=kept[0].pk).delete()
+        requests.request_peer_answer(actor=SYSTEM, agent=kept[1].agent, request_id=kept[0].pk, accept=True)

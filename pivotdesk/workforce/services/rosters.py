@@ -125,7 +125,7 @@ def _validate_period(workspace: Workspace, start_date: Any, days: Any) -> tuple[
         days = int(days)
     except (TypeError, ValueError):
         days = 0
-    if not isinstance(start_date, dt.date) or not 1 <= days <= MAX_DAYS:
+    if not isinstance(start_date, dt.date) or not 1 <= days <= MAX_DAYS or not 2000 <= start_date.year <= 2200:
         raise ValidationFailed(
             gettext("Choose a start date and 1 to %(max)s days.") % {"max": MAX_DAYS},
             code=WorkforceErrorCode.INVALID_PERIOD,
