@@ -20,7 +20,7 @@ from pivotdesk.common.errors import NotFound, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.workforce import selectors
 from pivotdesk.workforce.errors import WorkforceErrorCode
-from pivotdesk.workforce.models import Leave, Roster, Shift, ShiftRequest, ShiftTemplate, WorkQueue
+from pivotdesk.workforce.models import Leave, RequestStatus, Roster, Shift, ShiftRequest, ShiftTemplate, WorkQueue
 from pivotdesk.workforce.schemas import (
     AdherenceOut,
     AnswerIn,
@@ -391,6 +391,12 @@ def list_requests(request: HttpRequest, status: str | None = None) -> list[Shift
     ctx = context(request)
     rows = selectors.requests_visible(ctx.workspace.pk, ctx.agent.pk, manager=can(ctx.agent, Perm.WORKFORCE_MANAGE))
     if status:
+        if status not in RequestStatus.values:
+            raise ValidationFailed(
+                gettext("Unknown request status “%(value)s”.") % {"value": status[:40].replace("\x00", "")},
+                code=WorkforceErrorCode.INVALID_VALUE,
+                details={"status": sorted(RequestStatus.values)},
+            )
         rows = rows.filter(status=status)
     return list(rows[:500])
 
@@ -464,7 +470,7 @@ def cancel_request(request: HttpRequest, request_id: Id) -> ShiftRequest:
 
 @router.post("/leave/", response={201: LeaveOut, **ERRORS}, summary="Record an agent's leave (supervisors)")
 def create_leave(request: HttpRequest, data: LeaveIn) -> Status[Leave]:
-    ctx = context(request)
+    ctx = _manager(request)  # the gate before the lookup: a refused caller learns nothing of the agent ids
     agent = _agent(ctx, data.agent)
     assert agent is not None  # noqa: S101 - data.agent is required
     leave = requests.leave_create(
