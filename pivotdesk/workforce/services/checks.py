@@ -94,12 +94,16 @@ def violations_for(workspace_id: int, change: Change) -> list[dict[str, Any]]:
         domain_change = rules.Overtime(agent=me, day=first // 1440, shift=extra_shift)
     else:
         return []
-    found = rules.check_change(setup.workforce, setup.shifts, domain_change)
+    return stored(rules.check_change(setup.workforce, setup.shifts, domain_change), horizon.start)
+
+
+def stored(found: list[rules.Violation], first_day: dt.date) -> list[dict[str, Any]]:
+    """Violations as requests and shift edits keep them: codes and facts, the day as a date (worded by `describe`)."""
     return [
         {
             "rule": str(v.rule),
             "agent_id": int(v.agent) if v.agent.isdigit() else None,
-            "day": (horizon.start + dt.timedelta(days=v.day)).isoformat() if v.day is not None else None,
+            "day": (first_day + dt.timedelta(days=v.day)).isoformat() if v.day is not None else None,
             "facts": dict(v.detail),
         }
         for v in found

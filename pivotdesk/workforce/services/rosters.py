@@ -38,6 +38,7 @@ from pivotdesk.workforce.models import (
     WorkQueue,
 )
 from pivotdesk.workforce.services import forecasting
+from pivotdesk.workforce.services.checks import stored
 from pivotdesk.workforce.services.model import ANY_SKILL, Horizon, Setup, build
 
 if TYPE_CHECKING:
@@ -542,16 +543,8 @@ def week_violations(roster: Roster, agent: AgentProfile, *, replacing: Shift | N
     if replacing is not None and replacing.pk == -1:
         replacing.pk = None
     found = rules.check_agent(setup.workforce, str(agent.pk), mine)
-    return [
-        {
-            "rule": str(v.rule),
-            "agent_id": agent.pk,
-            "day": (setup.horizon.start + dt.timedelta(days=v.day)).isoformat() if v.day is not None else None,
-            "facts": dict(v.detail),
-        }
-        for v in found
-        if v.rule not in (rules.Rule.WEEKLY_HOURS_MIN,)  # a week being filled in is not a broken rule yet
-    ]
+    # a week being filled in is not a broken rule yet
+    return stored([v for v in found if v.rule != rules.Rule.WEEKLY_HOURS_MIN], setup.horizon.start)
 
 
 def published_for(workspace: Workspace, day: dt.date) -> Roster | None:
