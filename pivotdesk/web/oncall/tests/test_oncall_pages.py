@@ -260,12 +260,13 @@ def _feed_url(client) -> str:
 
 
 def test_my_schedule_and_the_feed_list_my_on_call_shifts(client, client_as, agent, colleague, night):
-    """Daily turns from today's midnight, me first: every other day of the next 14 is mine, cut at both ends."""
+    """Daily turns from today's midnight, me first: every other day of the 14 from today's midnight is mine, whole
+    (yesterday's turn, the colleague's, is not listed; today's starts at midnight, not when the page loaded)."""
     me = client_as(agent)
-    at = now()
-    final = schedules.timeline(night["schedule"], at, at + dt.timedelta(days=14)).final
+    start = _local_midnight().replace(tzinfo=SHANGHAI)
+    final = schedules.timeline(night["schedule"], start, start + dt.timedelta(days=14)).final
     mine = [s for s in final if s.participant == agent.pk]
-    assert len(mine) >= 7
+    assert len(mine) == 7 and mine[0].start == start
     html = me.get(reverse("web:workforce_my_schedule")).content.decode()
     section = html.split('id="on-call"', 1)[1].split("</ul>", 1)[0]
     assert section.count("夜班值守") == len(mine)

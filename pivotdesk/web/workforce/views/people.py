@@ -4,6 +4,7 @@ inbox (swap, pick-up, leave, overtime; the colleague's answer; the supervisor's 
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 from django.conf import settings
@@ -49,10 +50,13 @@ from pivotdesk.workforce.models import (
 )
 from pivotdesk.workforce.services import checks, config, requests
 from pivotdesk.workforce.services.model import monday_of
-from pivotdesk.workforce.services.time import local_start
+from pivotdesk.workforce.services.time import local_start, zone_of
 
 CALENDAR_SALT = "pivotdesk.workforce.calendar"
 ONCALL_AHEAD = dt.timedelta(days=14)
+# How far outside the window the on-call line is read, so a turn that began before it (or ends after it) is listed
+# whole: a calendar event for a weekly turn must say when the turn really starts and ends, not when the page loaded.
+ONCALL_MARGIN = dt.timedelta(days=8)
 FEED_PAST = dt.timedelta(days=31)
 FEED_AHEAD = dt.timedelta(days=92)
 
@@ -118,8 +122,9 @@ def availability_context(profile: WorkforceProfile, workspace_id: int) -> dict[s
 def oncall_shifts(
     agent: AgentProfile, start: dt.datetime, end: dt.datetime
 ) -> list[tuple[Any, dt.datetime, dt.datetime]]:
-    """My on-call turns in [start, end) across every schedule of the workspace: (schedule, start, end), adjacent
-    segments of the same schedule merged (layers and overrides cut the final line into pieces)."""
+    """My on-call turns that overlap [start, end) across every schedule of the workspace: (schedule, start, end),
+    whole (not cut at the window; turns longer than ONCALL_MARGIN are cut there) and with adjacent segments of the
+    same schedule merged (layers and overrides cut the final line into pieces)."""
     from pivotdesk.oncall.models import OnCallSchedule
     from pivotdesk.oncall.services.schedules import timeline
 
@@ -128,15 +133,21 @@ def oncall_shifts(
         if not schedule.layers.all() and not schedule.overrides.filter(agent=agent, end__gt=start).exists():
             continue
         mine: list[tuple[Any, dt.datetime, dt.datetime]] = []
-        for seg in timeline(schedule, start, end).final:
+        for seg in timeline(schedule, start - ONCALL_MARGIN, end + ONCALL_MARGIN).final:
             if int(seg.participant) != agent.pk:
                 continue
             if mine and mine[-1][2] >= seg.start:
                 mine[-1] = (schedule, mine[-1][1], max(mine[-1][2], seg.end))
             else:
                 mine.append((schedule, seg.start, seg.end))
-        out += mine
+        out += [turn for turn in mine if turn[2] > start and turn[1] < end]
     return sorted(out, key=lambda row: row[1])
+
+
+def oncall_window(tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """From today's local midnight for ONCALL_AHEAD: the same list all day long, whenever the page or feed loads."""
+    first = now().astimezone(tz).date()
+    return local_start(first, tz), local_start(first + ONCALL_AHEAD, tz)
 
 
 def calendar_url(request: HttpRequest, profile: WorkforceProfile) -> str:
@@ -190,12 +201,11 @@ def _schedule_page(request: HttpRequest, desk: Desk, *, error: str = "", status:
     profile = config.profile_for(desk.agent)
     if not profile.calendar_token:
         profile = _new_token(desk)
-    at = now()
     context = {
         "weeks": weeks,
         "oncall": [
             {"schedule": sch, "id": sch.pk, "span": f"{day_label(a.astimezone(tz).date())} {span_label(a, b, tz)}"}
-            for sch, a, b in oncall_shifts(desk.agent, at, at + ONCALL_AHEAD)
+            for sch, a, b in oncall_shifts(desk.agent, *oncall_window(tz))
         ],
         "oncall_schedules": _oncall_schedules(desk),
         "feed_url": calendar_url(request, profile),
@@ -308,7 +318,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
                 f"SUMMARY:{_ics_text(summary)}",
                 "END:VEVENT",
             ]
-        for schedule, start, end in oncall_shifts(agent, at, at + ONCALL_AHEAD):
+        for schedule, start, end in oncall_shifts(agent, *oncall_window(zone_of(agent.workspace))):
             lines += [
                 "BEGIN:VEVENT",
                 f"UID:oncall-{schedule.pk}-{int(start.timestamp())}@{host}",
