@@ -16,12 +16,13 @@ KNOWN_KINDS: dict[str, Promise] = {
     "ticket.mentioned": _("You were mentioned on a ticket"),
     "workforce.roster": _("Your schedule was published"),
     "workforce.request": _("Shift swaps, leave and overtime requests"),
-    "oncall.page": _("On-call pages (every channel, quiet hours ignored)"),
+    "oncall.page": _("On-call pages (quiet hours ignored; the channels you tick go first, the rest are the fallback)"),
     "system.test": _("Test notifications"),
 }
 
-# Pages wake someone up: every external channel the person has (email and their apprise targets), whatever their
-# per-kind choice, and never held back by quiet hours.
+# Pages wake someone up: never held back by quiet hours. They go out at once on the channels the person chose for
+# pages (every channel when they chose none), and fall back to their other channels one by one when one fails
+# (`services.page_first_channels`, `services._fall_back`).
 PAGE_KINDS = frozenset({"oncall.page"})
 
 GROUPS: dict[str, Promise] = {

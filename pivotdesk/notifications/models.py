@@ -149,13 +149,16 @@ class DeliveryChannel(models.TextChoices):
 
 
 class DeliveryStatus(models.TextChoices):
-    """The outbox's one vocabulary (`common.outbox.OutboxStatus`) plus one terminal state of this app."""
+    """The outbox's one vocabulary (`common.outbox.OutboxStatus`) plus two states of this app: *suppressed* (a
+    channel that cannot work, terminal) and *standby* (a page's fallback channel, queued when another channel of
+    the same page fails; the outbox never picks it up by itself)."""
 
     QUEUED = "queued", _("Queued")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     SUPPRESSED = "suppressed", _("Suppressed")
+    STANDBY = "standby", _("Standby (fallback)")
 
 
 class Delivery(WorkspaceScoped, OutboxRow):

@@ -31,7 +31,7 @@ from pivotdesk.common.delivery_errors import DeliveryErrorCode, encode
 from pivotdesk.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.notifications import senders
-from pivotdesk.notifications.domain.channels import channels_for, clean_channels, matches
+from pivotdesk.notifications.domain.channels import channels_for, clean_channels, group_of, matches
 from pivotdesk.notifications.domain.quiet import quiet_until
 from pivotdesk.notifications.errors import NotificationErrorCode
 from pivotdesk.notifications.kinds import DEFAULT_CHANNELS, PAGE_KINDS
@@ -132,7 +132,7 @@ def notify(
         return None
     at = now()
     pref = preference_for(recipient)
-    wanted = ["email", "apprise"] if kind in PAGE_KINDS else channels_for(kind, pref.channels, DEFAULT_CHANNELS)
+    wanted = list(PAGE_CHANNELS) if kind in PAGE_KINDS else channels_for(kind, pref.channels, DEFAULT_CHANNELS)
     values = {
         "workspace": workspace,
         "recipient": recipient,
@@ -233,6 +233,20 @@ def notify_workspace(
     return notification
 
 
+PAGE_CHANNELS = ("email", "apprise")
+
+
+def page_first_channels(kind: str, mapping: dict[str, Any] | None) -> list[str]:
+    """The channels a page goes out on at once: what the person chose for this kind or its group (`oncall.*`), or
+    every channel when they chose none there ("everything else" never narrows a page). The others stand by."""
+    mapping = mapping or {}
+    for key in (kind, group_of(kind)):
+        chosen = mapping.get(key)
+        if isinstance(chosen, list | tuple) and clean_channels(chosen):
+            return clean_channels(chosen)
+    return list(PAGE_CHANNELS)
+
+
 def _target_destination(target: NotificationTarget) -> str:
     return f"{target.label} ({target.scheme}) #{target.pk}"[:255]
 
@@ -242,7 +256,9 @@ def _plan_deliveries(
 ) -> list[Delivery]:
     if not wanted:
         return []
-    deferred = None if notification.kind in PAGE_KINDS else _defer_until(pref, agent, at, notification.urgent)
+    page = notification.kind in PAGE_KINDS
+    deferred = None if page else _defer_until(pref, agent, at, notification.urgent)
+    first = page_first_channels(notification.kind, pref.channels) if page else wanted
     rows: list[Delivery] = []
 
     def row(channel: str, destination: str, target: NotificationTarget | None, suppressed: str = "") -> None:
@@ -256,6 +272,8 @@ def _plan_deliveries(
         if suppressed:
             d.status = DeliveryStatus.SUPPRESSED
             d.last_error = suppressed
+        elif channel not in first:
+            d.status = DeliveryStatus.STANDBY  # a page's fallback: queued when a channel of the page fails
         else:
             d.next_attempt_at = deferred or at
             d.deferred_until = deferred
@@ -277,9 +295,22 @@ def _plan_deliveries(
             row(DeliveryChannel.APPRISE, _target_destination(t), t, inactive)
         if not targets:
             row(DeliveryChannel.APPRISE, "—", None, encode(DeliveryErrorCode.NO_TARGET))
+    if page:
+        _first_fallback_if_stuck(rows, at)
     Delivery.objects.bulk_create(rows)
     # bulk_create sets primary keys on PostgreSQL and SQLite 3.35+ (RETURNING).
     return rows
+
+
+def _first_fallback_if_stuck(rows: list[Delivery], at: dt.datetime) -> None:
+    """Nothing of the person's first choice for a page can work (no address, no target): the first fallback goes
+    now rather than waiting for a failure that cannot come."""
+    if any(d.status == DeliveryStatus.QUEUED for d in rows):
+        return
+    for d in rows:
+        if d.status == DeliveryStatus.STANDBY:
+            d.status, d.next_attempt_at = DeliveryStatus.QUEUED, at
+            return
 
 
 def _queue_after_commit(ids: Iterable[int | None]) -> None:
@@ -390,7 +421,47 @@ def _record(d: Delivery, *, ok: bool, error: str, final: bool = False, suppress:
             )
             is not None
         )
+    if recorded and d.notification.kind in PAGE_KINDS:
+        fallback = None if ok else _fall_back(d)
+        _page_delivery_on_timeline(d, ok=ok, fallback=fallback)
     return d if recorded else None
+
+
+def _fall_back(d: Delivery) -> Delivery | None:
+    """A page that could not go out on one channel goes out on the person's next one: the first standby row of the
+    same notification is queued now (each failed attempt brings in one more channel, in order)."""
+    from pivotdesk.notifications.tasks import deliver as deliver_task
+
+    standby = Delivery.objects.filter(notification_id=d.notification_id, status=DeliveryStatus.STANDBY).order_by("pk")
+    for candidate in standby[:3]:
+        if Delivery.objects.filter(pk=candidate.pk, status=DeliveryStatus.STANDBY).update(
+            status=DeliveryStatus.QUEUED, next_attempt_at=now()
+        ):
+            transaction.on_commit(lambda pk=candidate.pk: deliver_task.delay(pk))
+            return candidate
+    return None
+
+
+def _page_delivery_on_timeline(d: Delivery, *, ok: bool, fallback: Delivery | None) -> None:
+    """Every delivery attempt of a page is on its ticket's timeline (facts; `oncall.timeline` puts them in words)."""
+    ticket = d.notification.ticket
+    if ticket is None:
+        return
+    from pivotdesk.tickets.services import timeline
+
+    data: dict[str, Any] = {
+        "recipient": d.notification.recipient_id,
+        "channel": d.channel,
+        "destination": d.destination,
+        "attempt": d.attempts,
+        "ok": ok,
+        "status": d.status,
+    }
+    if not ok:
+        data["error"] = d.last_error
+    if fallback is not None:
+        data["fallback"] = {"channel": fallback.channel, "destination": fallback.destination}
+    timeline.record(ticket=ticket, actor=Actor.system(), verb="oncall_delivery", data=data)
 
 
 def retry_due(*, batch_size: int = 200, max_batches: int = 10, at: dt.datetime | None = None) -> int:

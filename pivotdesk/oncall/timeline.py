@@ -28,6 +28,8 @@ def oncall_sentence(event: TicketEvent, actor: str) -> SafeString | None:
             people=_names(data.get("agents")),
             partners=_(" and a partner provider") if partners else "",
         )
+    if verb == "oncall_delivery":
+        return _delivery_sentence(data)
     if verb == "oncall_acknowledged":
         if data.get("partner"):
             return format_html(_("Partner {partner} acknowledged the page"), partner=data["partner"])
@@ -48,3 +50,37 @@ def oncall_sentence(event: TicketEvent, actor: str) -> SafeString | None:
 
         return timeline_sentence(event, actor)
     return None
+
+
+def _channel(value: object) -> str:
+    from pivotdesk.notifications.models import DeliveryChannel
+
+    return str(DeliveryChannel(value).label) if value in DeliveryChannel.values else str(value or "—")
+
+
+def _delivery_sentence(data: dict[str, object]) -> SafeString:
+    """One delivery attempt of a page: sent, or failed with the reason and the channel it fell back to."""
+    from pivotdesk.common.delivery_errors import describe
+
+    person = _names([data.get("recipient")])
+    where = format_html(
+        "{channel} ({destination})", channel=_channel(data.get("channel")), destination=data.get("destination") or "—"
+    )
+    if data.get("ok"):
+        return format_html(_("The page reached {person} by {where}"), person=person, where=where)
+    sentence = format_html(
+        _("The page to {person} by {where} failed (attempt {attempt}): {reason}"),
+        person=person,
+        where=where,
+        attempt=data.get("attempt") or 1,
+        reason=describe(str(data.get("error") or "")),
+    )
+    fallback = data.get("fallback")
+    if isinstance(fallback, dict):
+        sentence = format_html(
+            _("{sentence}; falling back to {channel} ({destination})"),
+            sentence=sentence,
+            channel=_channel(fallback.get("channel")),
+            destination=fallback.get("destination") or "—",
+        )
+    return sentence
