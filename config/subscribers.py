@@ -65,6 +65,8 @@ SUBSCRIBERS: dict[str, list[str]] = {
         "pivotdesk.ai.tasks.triage_on_event",
         # SLA: an agent's public reply fulfils first/next reply; a customer message starts next reply.
         _SLA_APPLY,
+        # After hours: a customer answering the bot with "人工" / "human" is handed to a person.
+        "pivotdesk.oncall.tasks.person_asked_on_event",
     ],
     # Routing: re-route or drain on presence changes (offline/away with open tickets, an agent coming online).
     # Workforce: the presence spans that real-time adherence compares with the roster.
@@ -96,6 +98,7 @@ WHEN: dict[str, str] = {
     "pivotdesk.sla.tasks.sla_apply_on_event": "pivotdesk.sla.selectors.event_needs_sla",
     "pivotdesk.sla.tasks.sla_recheck_on_contact_event": "pivotdesk.sla.selectors.event_may_rematch_contact",
     "pivotdesk.sla.tasks.sla_recheck_on_organization_event": "pivotdesk.sla.selectors.event_may_rematch_organization",
+    "pivotdesk.oncall.tasks.person_asked_on_event": "pivotdesk.oncall.selectors.event_may_ask_for_person",
 }
 
 

@@ -43,6 +43,21 @@ def after_hours_on_event(event: dict[str, Any]) -> None:
         after_hours_reply(actor=SYSTEM, ticket=ticket, at=now())
 
 
+@shared_task(name="oncall.person_asked_on_event", ignore_result=True)
+def person_asked_on_event(event: dict[str, Any]) -> None:
+    """message.created from the customer → "人工" / "human" after the after-hours reply hands it to a person."""
+    from pivotdesk.oncall.services.afterhours import person_requested
+    from pivotdesk.tickets.models import Message
+
+    ticket = _ticket(event)
+    message_id = (event.get("payload") or {}).get("message_id")
+    if ticket is None or not isinstance(message_id, int):
+        return
+    message = Message.objects.filter(pk=message_id, ticket=ticket).first()
+    if message is not None:
+        person_requested(actor=SYSTEM, ticket=ticket, message=message, at=now())
+
+
 @shared_task(name="oncall.escalate_due", ignore_result=True)
 def escalate_due() -> int:
     """Beat: pages whose acknowledgement timeout passed climb one level (exactly once)."""

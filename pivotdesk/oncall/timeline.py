@@ -41,10 +41,8 @@ def oncall_sentence(event: TicketEvent, actor: str) -> SafeString | None:
             _("Nobody acknowledged the page after {cycles} rounds: the fallback team was told"),
             cycles=data.get("cycles", 1),
         )
-    if verb == "after_hours_reply":
-        if data.get("paged"):
-            return format_html(_("The after-hours bot answered the customer and said the on-call engineer was paged"))
-        return format_html(_("The after-hours bot answered the customer"))
+    if verb.startswith("after_hours_"):
+        return _after_hours_sentence(verb, data)
     if verb.startswith("partner_"):
         from pivotdesk.oncall.partner_views import timeline_sentence
 
@@ -84,3 +82,16 @@ def _delivery_sentence(data: dict[str, object]) -> SafeString:
             destination=fallback.get("destination") or "—",
         )
     return sentence
+
+
+def _after_hours_sentence(verb: str, data: dict[str, object]) -> SafeString | None:
+    if verb == "after_hours_reply":
+        if data.get("paged"):
+            return format_html(_("The after-hours bot answered the customer and said the on-call engineer was paged"))
+        return format_html(_("The after-hours bot answered the customer"))
+    if verb == "after_hours_person":
+        return format_html(
+            _("The customer asked the after-hours bot for a person: tagged {tag} and told when a person answers"),
+            tag="转人工",
+        )
+    return None

@@ -11,6 +11,8 @@ there.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import zoneinfo
 from collections.abc import Callable
 
 from django.utils import translation
@@ -23,7 +25,13 @@ from pivotdesk.tickets.models import Message, Ticket
 
 BOT = Actor.system("after-hours bot")
 MARK = "after_hours_reply"
-ASK_FOR_PERSON = ("人工", "转人工", "human", "agent", "person")
+PERSON_MARK = "after_hours_person"
+PERSON_TAG = "转人工"
+# What asking for a person looks like: the Chinese words anywhere, the English ones as whole words (so "personal"
+# or "reagent" do not count), in a short message (a long one is a question, which the morning shift reads anyway).
+_ASK_ZH = ("人工", "真人", "客服人员")
+_ASK_EN = re.compile(r"\b(human|agent|person|operator|someone real|real person)\b", re.IGNORECASE)
+ASK_MAX_CHARS = 200
 
 AnswerSource = Callable[[Ticket, str], list[str]]
 _SOURCES: list[AnswerSource] = []
@@ -74,10 +82,24 @@ def _next_open(ticket: Ticket, at: dt.datetime) -> dt.datetime | None:
     return next_open(calendar, at)
 
 
+def _zone(ticket: Ticket) -> zoneinfo.ZoneInfo:
+    """The time zone the customer is told opening times in: the default business calendar's, else the workspace's."""
+    from pivotdesk.sla.models import BusinessCalendar
+
+    name = (
+        BusinessCalendar.objects.filter(workspace_id=ticket.workspace_id, is_default=True)
+        .values_list("time_zone", flat=True)
+        .first()
+        or ticket.workspace.time_zone
+    )
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
 def compose(ticket: Ticket, *, opens_at: dt.datetime, paged: bool, language: str, tz_name: str) -> str:
     """The reply's text in `language`."""
-    import zoneinfo
-
     local = opens_at.astimezone(zoneinfo.ZoneInfo(tz_name))
     with translation.override(language):
         when = local.strftime("%Y-%m-%d %H:%M")
@@ -108,20 +130,56 @@ def after_hours_reply(*, actor: Actor, ticket: Ticket, at: dt.datetime) -> Messa
         return None
     paged = Page.objects.filter(ticket=ticket).exists()
     language = _language(ticket)
-    from pivotdesk.sla.models import BusinessCalendar
-
-    tz_name = (
-        BusinessCalendar.objects.filter(workspace_id=ticket.workspace_id, is_default=True)
-        .values_list("time_zone", flat=True)
-        .first()
-        or ticket.workspace.time_zone
-    )
-    body = compose(ticket, opens_at=opens_at, paged=paged, language=language, tz_name=tz_name)
+    body = compose(ticket, opens_at=opens_at, paged=paged, language=language, tz_name=_zone(ticket).key)
     message = message_create(ticket=ticket, actor=BOT, body=body, kind="public")
     record(ticket=ticket, actor=BOT, verb=MARK, data={"language": language, "paged": paged})
     return message
 
 
 def asked_for_person(text: str) -> bool:
-    lowered = (text or "").strip().lower()
-    return any(word in lowered for word in ASK_FOR_PERSON)
+    """Whether a customer's short reply asks for a person ("人工", "转人工", "human please")."""
+    text = (text or "").strip()
+    if not text or len(text) > ASK_MAX_CHARS:
+        return False
+    return any(word in text for word in _ASK_ZH) or _ASK_EN.search(text) is not None
+
+
+def person_requested(*, actor: Actor, ticket: Ticket, message: Message, at: dt.datetime) -> Message | None:
+    """The customer answered the after-hours bot asking for a person (system: the message's event): the ticket is
+    tagged for the first person in (`转人工`), the timeline says so, and the customer is told, in their language, when
+    a person answers — at once if the desk has opened meanwhile. Once per ticket; anything else is left alone."""
+    authorize_system(actor)
+    from pivotdesk.tickets.services import message_create, ticket_update
+    from pivotdesk.tickets.services.timeline import record
+
+    if (
+        message.ticket_id != ticket.pk
+        or message.author_contact_id is None
+        or message.kind != "public"
+        or not asked_for_person(message.body_text)
+        or not ticket.events.filter(verb=MARK).exists()
+        or ticket.events.filter(verb=PERSON_MARK).exists()
+    ):
+        return None
+    language = _language(ticket)
+    opens_at = _next_open(ticket, at)
+    ticket_update(ticket=ticket, actor=BOT, changes={"add_tags": [PERSON_TAG]})
+    with translation.override(language):
+        if opens_at is None:
+            body = gettext("Understood: a colleague will take over your request #%(number)s shortly.") % {
+                "number": ticket.number
+            }
+        else:
+            local = opens_at.astimezone(_zone(ticket))
+            body = gettext(
+                "Understood: your request #%(number)s is marked for a person, who will answer first thing from "
+                "%(when)s."
+            ) % {"number": ticket.number, "when": local.strftime("%Y-%m-%d %H:%M")}
+    reply = message_create(ticket=ticket, actor=BOT, body=body, kind="public")
+    record(
+        ticket=ticket,
+        actor=BOT,
+        verb=PERSON_MARK,
+        data={"language": language, "message": message.pk, "open": opens_at is None},
+    )
+    return reply

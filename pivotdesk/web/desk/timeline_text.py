@@ -197,7 +197,7 @@ def event_sentence(
         sentence = sla_sentence(event, actor)
         if sentence is not None:
             return sentence
-    if verb.startswith(("oncall_", "partner_")) or verb == "after_hours_reply":
+    if verb.startswith(("oncall_", "partner_")) or verb in ("after_hours_reply", "after_hours_person"):
         from pivotdesk.oncall.timeline import oncall_sentence
 
         sentence = oncall_sentence(event, actor)
