@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from pivotdesk.common.crypto import decrypt_json, encrypt_json
 from pivotdesk.common.models import WorkspaceScoped
 
 
@@ -92,7 +93,7 @@ class Partner(WorkspaceScoped):
         "customers.CustomerOrganization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     emails = models.JSONField(default=list, blank=True)
-    targets = models.JSONField(default=list, blank=True)
+    targets_secret = models.TextField(blank=True, help_text=_("The apprise URLs, encrypted (they hold keys)."))
     language = models.CharField(max_length=16, default="zh-hans")
     is_active = models.BooleanField(default=True)
 
@@ -102,6 +103,23 @@ class Partner(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def targets(self) -> list[str]:
+        """The apprise URLs in clear (for sending and for the form that edits them); stored encrypted."""
+        if not self.targets_secret:
+            return []
+        urls = decrypt_json(self.targets_secret).get("urls", [])
+        return [str(u) for u in urls] if isinstance(urls, list) else []
+
+    @targets.setter
+    def targets(self, value: list[str]) -> None:
+        self.targets_secret = encrypt_json({"urls": list(value)}) if value else ""
+
+    @property
+    def target_schemes(self) -> list[str]:
+        """What the targets are, without their secrets (for lists): "dingtalk", "json", …"""
+        return [u.split("://", 1)[0].lower() if "://" in u else "?" for u in self.targets]
 
 
 class EscalationPolicy(WorkspaceScoped):

@@ -375,6 +375,9 @@ def test_partner_configuration_is_for_supervisors_and_checked(workspace, supervi
         },
     )
     assert saved.emails == ["ops@ar.example"] and saved.targets == ["json://example.com/hook"]
+    stored = Partner.objects.filter(pk=saved.pk).values_list("targets_secret", flat=True).get()
+    assert stored and "example.com" not in stored  # the URLs (they hold keys) are encrypted at rest
+    assert Partner.objects.get(pk=saved.pk).targets == ["json://example.com/hook"]
     for bad in (
         {"name": ""},
         {"name": "B", "emails": ["not-an-address"]},
