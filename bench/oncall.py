@@ -22,9 +22,10 @@ when Redis does not answer), each on a fresh var dir with the SQLite database (`
   token, one at a time, 3 s apart (10; --quick 5, after one untimed cold ticket); the time from just before the POST
   to the moment the receiver gets the engineer's page (relay → triage, routing, SLA, paging → broker → worker →
   apprise). Target p99 ≤ 5 s.
-- **escalation with the real beat**: K pages (6; --quick 3) have their level-1 timeout moved to due instants spread
-  over 40 s; lateness = the receiver getting the lead's (level 2) page − the due time, and the level-2 `PageNotice`
-  row's creation − the due time (wall clock against the database's UTC timestamps). Target ≤ 30 s.
+- **escalation with the real beat**: K pages (6; --quick 3) have their level-1 timeout moved to due instants over
+  about 40 s, their phases against the 10 s beat spread evenly; lateness = the receiver getting the lead's (level
+  2) page − the due time, and the level-2 `PageNotice` row's creation − the due time (wall clock against the
+  database's UTC timestamps). Target ≤ 30 s.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def _receiver() -> tuple[ThreadingHTTPServer, str]:
 
 def _worker(size: str, out: Path) -> None:
     n = SIZES[size]
-    configure_django(Path(tempfile.mkdtemp(prefix="pd-bench-oncall-")))
+    var_dir = Path(tempfile.mkdtemp(prefix="pd-bench-oncall-"))
+    configure_django(var_dir)
     import django
 
     django.setup()
@@ -191,6 +193,10 @@ def _worker(size: str, out: Path) -> None:
     }
     server.shutdown()
     out.write_text(json.dumps(report, indent=2))
+    from django.db import connections
+
+    connections.close_all()
+    shutil.rmtree(var_dir, ignore_errors=True)
 
 
 # --- the real processes: the Procfile under honcho, with the embedded broker and with Redis ------------------------
@@ -236,18 +242,22 @@ token = api_token_create(agent=lead, actor=system, name="bench on-call", scope="
 print(json.dumps({"token": token, "engineer": engineer.pk, "lead": lead.pk}))
 """
 
-# Moves the level-1 timeout of the given pages to due instants `lead` s from now, spread over `spread` s.
+# Moves the level-1 timeout of the given pages to due instants from `lead` s from now, over about `spread` s, their
+# phases against the beat's period spread evenly (whole periods apart, plus i/K of a period): a step that is a
+# multiple of the period would give every page the same wait for the next tick.
 DUE_SETUP = r"""
 import django, datetime as dt, json, sys
 django.setup()
 from pivotdesk.common.time import now
 from pivotdesk.oncall.models import Page
 ids = [int(x) for x in sys.argv[1].split(",")]
-lead_s, spread_s = float(sys.argv[2]), float(sys.argv[3])
+lead_s, spread_s, beat_s = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 start = now() + dt.timedelta(seconds=lead_s)
+k = len(ids)
 dues = {}
 for i, pk in enumerate(ids):
-    due = start + dt.timedelta(seconds=spread_s * i / max(len(ids) - 1, 1))
+    periods = int(spread_s / beat_s * i / max(k - 1, 1))
+    due = start + dt.timedelta(seconds=beat_s * periods + beat_s * i / k)
     if Page.objects.filter(pk=pk, status="triggered", level=0).update(next_escalation_at=due):
         dues[pk] = due.timestamp()
 print(json.dumps(dues))
@@ -433,7 +443,10 @@ def _escalation_with_beat(
     if len(pages) < k:
         return {"fatal": f"only {len(pages)} of {k} tickets were paged within 120 s"}
     setup = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "-c", DUE_SETUP, ",".join(str(p) for p in pages.values()), "12", "40"],
+        [
+            str(ROOT / ".venv" / "bin" / "python"), "-c", DUE_SETUP, ",".join(str(p) for p in pages.values()),
+            "12", "40", str(BEAT_SECONDS),
+        ],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     if setup.returncode != 0:
@@ -462,7 +475,7 @@ def _escalation_with_beat(
     return {
         "pages": len(dues),
         "lead_paged": len(phone),
-        "due_spread_s": 40,
+        "due_spread_s": round(max(dues.values()) - min(dues.values()), 1),
         "phone_late_s": [round(x, 2) for x in sorted(phone)],
         "phone_late_median_s": round(percentile(phone, 50), 2) if phone else None,
         "phone_late_max_s": round(max(phone), 2) if phone else None,
@@ -621,10 +634,10 @@ def _desk_lines(name: str, r: dict[str, Any]) -> list[str]:
         out.append(f"  escalation FAILED: {e['fatal']}")
     elif e:
         out.append(
-            f"  escalation with the real beat: {e['lead_paged']}/{e['pages']} level-2 pages (due instants spread "
-            f"over {e['due_spread_s']} s); the lead's phone after the due time: median "
-            f"{e['phone_late_median_s']} s, max {e['phone_late_max_s']} s; the level-2 notice written: median "
-            f"{e['notice_late_median_s']} s, max {e['notice_late_max_s']} s — target ≤ "
+            f"  escalation with the real beat: {e['lead_paged']}/{e['pages']} level-2 pages (due instants over "
+            f"{e['due_spread_s']} s, phases spread over the {BEAT_SECONDS:.0f} s beat); the lead's phone after the "
+            f"due time: median {e['phone_late_median_s']} s, max {e['phone_late_max_s']} s; the level-2 notice "
+            f"written: median {e['notice_late_median_s']} s, max {e['notice_late_max_s']} s — target ≤ "
             f"{TARGET_ESCALATION_S:.0f} s: {_verdict(e['phone_late_max_s'], TARGET_ESCALATION_S)}"
         )
         for missed in e.get("not_paged", []):
