@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern] = [
     path("on-call/pages/", views.page_list, name="oncall_pages"),
     path("on-call/pages/<int:page_id>/acknowledge/", views.page_acknowledge, name="oncall_page_acknowledge"),
     path("on-call/pages/<int:page_id>/resolve/", views.page_resolve, name="oncall_page_resolve"),
+    path("on-call/tickets/<int:number>/page/", views.ticket_page_oncall, name="oncall_page_ticket"),
     path("on-call/policies/", views.policy_list, name="oncall_policies"),
     path("on-call/policies/new/", views.policy_edit, name="oncall_policy_new"),
     path("on-call/policies/<int:policy_id>/", views.policy_edit, name="oncall_policy"),

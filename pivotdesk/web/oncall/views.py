@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import models, transaction
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -31,6 +32,7 @@ from pivotdesk.oncall.models import (
     OnCallLayer,
     OnCallSchedule,
     Page,
+    PageNotice,
     PageStatus,
     Partner,
     RestrictionKind,
@@ -38,8 +40,9 @@ from pivotdesk.oncall.models import (
     TurnKind,
 )
 from pivotdesk.oncall.services import paging, partners, policies, schedules
-from pivotdesk.tickets.models import Category, Priority, Ticket
-from pivotdesk.web.base import Desk, agent_view, int_or_none
+from pivotdesk.tickets import selectors as ticket_selectors
+from pivotdesk.tickets.models import Category, Priority, Status, Ticket
+from pivotdesk.web.base import Desk, agent_view, int_or_none, safe_next
 
 DAYS = 14
 COLOURS = 10  # oc-c0 … oc-c9 in oncall.css
@@ -399,9 +402,11 @@ def page_list(request: HttpRequest, desk: Desk) -> HttpResponse:
 
 
 def _page_action(request: HttpRequest, desk: Desk, page_id: int, *, resolve: bool) -> HttpResponse:
-    """Anyone who may update tickets acknowledges or resolves (the service's gate); the list re-renders with a
-    refusal for those who may see it."""
+    """Anyone who may update tickets acknowledges or resolves (the service's gate). Posted from the ticket page (a
+    local `next`), it goes back there, a refusal of the page's state as a message on it; from the pages list, the
+    list re-renders with the refusal for those who may see it. A role refused by the gate gets the gate's error."""
     page = _get(Page, desk, page_id)
+    back = safe_next(request, "")
     try:
         if resolve:
             paging.page_resolve(actor=desk.actor, page=page)
@@ -410,9 +415,14 @@ def _page_action(request: HttpRequest, desk: Desk, page_id: int, *, resolve: boo
             paging.page_acknowledge(actor=desk.actor, page=page)
             messages.success(request, _("Acknowledged: the ticket is yours."))
     except ValidationFailed as exc:
+        if back:
+            messages.error(request, exc.message)
+            return _redirect(back)
         if not _may_manage(desk):
             raise
         return _pages_page(request, desk, error=exc.message, status=exc.status_code)
+    if back:
+        return _redirect(back)
     return _redirect(
         reverse("web:oncall_pages") if _may_manage(desk) else reverse("web:ticket", args=[page.ticket.number])
     )
@@ -428,6 +438,81 @@ def page_acknowledge(request: HttpRequest, desk: Desk, page_id: int) -> HttpResp
 @agent_view
 def page_resolve(request: HttpRequest, desk: Desk, page_id: int) -> HttpResponse:
     return _page_action(request, desk, page_id, resolve=True)
+
+
+# --- the ticket page's on-call panel -------------------------------------------------------------------------------
+
+
+def ticket_oncall_context(desk: Desk, ticket: Ticket) -> dict[str, Any]:
+    """The on-call panel of the ticket page: the ticket's latest page with its policy, its number of levels and who
+    acknowledged it (one query), and who was paged at its current level (a second query, only when there is a page).
+    The level count is the one `paging.levels` gives (distinct step positions), counted in the same query."""
+    level_count = (
+        EscalationStep.objects.filter(policy=OuterRef("policy_id"))
+        .order_by()
+        .values("policy")
+        .annotate(n=Count("position", distinct=True))
+        .values("n")
+    )
+    page = (
+        Page.objects.filter(ticket=ticket, workspace=desk.workspace)
+        .select_related("policy", "acknowledged_by__user", "acknowledged_partner")
+        .annotate(level_count=Subquery(level_count))
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    paged: list[dict[str, Any]] = []
+    if page is not None:
+        notices = PageNotice.objects.filter(page=page, level=page.level, cycle=page.cycle).select_related(
+            "agent__user", "partner"
+        )
+        for notice in notices.order_by("pk"):  # one notice per person per level: a re-sent level lists them once
+            if notice.agent is not None:
+                row = {"name": notice.agent.name, "partner": False}
+            elif notice.partner is not None:
+                row = {"name": notice.partner.name, "partner": True}
+            else:
+                continue
+            if row not in paged:
+                paged.append(row)
+    is_open = page is not None and page.status == PageStatus.TRIGGERED
+    pageable = ticket.status not in (Status.SOLVED, Status.CLOSED) and ticket.merged_into_id is None
+    return {
+        "page": page,
+        "levels": getattr(page, "level_count", None) or 0,
+        "rounds": (page.policy.repeat + 1) if page is not None and page.policy is not None else 1,
+        "paged": paged,
+        "partner_label": TargetKind.PARTNER.label,
+        "may_act": can(desk.agent, Perm.TICKET_UPDATE),
+        "may_page": not is_open and pageable and _may_manage(desk),
+        "next": reverse("web:ticket", args=[ticket.number]),
+    }
+
+
+def _not_paged_reason(ticket: Ticket) -> str:
+    """Why `page_ticket` paged nobody (it answers None), in the order it decides."""
+    if ticket.status in (Status.SOLVED, Status.CLOSED) or ticket.merged_into_id is not None:
+        return _("A solved, closed or merged ticket is not paged.")
+    if Page.objects.filter(ticket=ticket, status=PageStatus.TRIGGERED).exists():
+        return _("This ticket already has an open page.")
+    return _("No escalation policy matches this ticket.")
+
+
+@require_POST
+@agent_view
+def ticket_page_oncall(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
+    """A supervisor pages on-call for this ticket by hand (`page_ticket` asks for Perm.ROUTING_MANAGE), back on the
+    ticket page with what happened; nothing paged is said, never silent."""
+    ticket = ticket_selectors.access_ticket_by_number(workspace=desk.workspace, agent=desk.agent, number=number)
+    page = paging.page_ticket(actor=desk.actor, ticket=ticket)
+    if page is None:
+        messages.error(request, _not_paged_reason(ticket))
+    else:
+        messages.success(
+            request,
+            _("On call is paged (policy “%(policy)s”).") % {"policy": page.policy.name if page.policy else "—"},
+        )
+    return _redirect(reverse("web:ticket", args=[ticket.number]))
 
 
 # --- escalation policies -------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from pivotdesk.web import selectors as web_selectors
 from pivotdesk.web.base import Desk, agent_view
 from pivotdesk.web.desk import presence, statuses
 from pivotdesk.web.desk.forms import property_changes, status_value
+from pivotdesk.web.oncall.views import ticket_oncall_context
 
 REPLY_STATUSES = (Status.OPEN, Status.PENDING, Status.SOLVED)
 
@@ -126,6 +127,7 @@ def ticket_page(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
         **_timeline_context(desk, ticket),
         "link_kinds": _link_kinds(),
         "all_tags": web_selectors.tag_names(workspace_id=desk.workspace.pk),
+        "oncall": ticket_oncall_context(desk, ticket),
     }
     context.update(_conversation_context(ticket))
     context.update(_sidebar_context(desk, ticket))

@@ -86,6 +86,8 @@ BODIES: dict[str, dict[str, Any]] = {
 OVERRIDES: dict[str, str] = {
     # profile_update needs workforce.manage for contracts and allowed shifts, self.manage for one's own availability
     "workforce/me/availability/": "self.manage",
+    # page_ticket runs for the system (its first gate call, authorize_system) or, by hand, for routing.manage
+    "on-call/tickets/<int:number>/page/": "routing.manage",
 }
 
 # Write views that need no role permission, with why (their own lookups still scope them).
