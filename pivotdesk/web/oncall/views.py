@@ -24,6 +24,7 @@ from pivotdesk.accounts.models import AgentProfile, Team
 from pivotdesk.accounts.permissions import Perm, can, require
 from pivotdesk.common.errors import DomainError, NotFound, ValidationFailed
 from pivotdesk.common.time import now
+from pivotdesk.customers.models import Tier
 from pivotdesk.oncall.errors import OncallErrorCode
 from pivotdesk.oncall.models import (
     AfterHoursAnswer,
@@ -41,7 +42,7 @@ from pivotdesk.oncall.models import (
 )
 from pivotdesk.oncall.services import paging, partners, policies, schedules
 from pivotdesk.tickets import selectors as ticket_selectors
-from pivotdesk.tickets.models import Category, Priority, Status, Ticket
+from pivotdesk.tickets.models import Category, Priority, SlaState, Status, Ticket
 from pivotdesk.web.base import Desk, agent_view, int_or_none, safe_next
 
 DAYS = 14
@@ -539,9 +540,12 @@ def conditions_in_words(conditions: dict[str, Any], desk: Desk) -> list[dict[str
         out.append({"label": _("Channel"), "values": [channels.get(x, x) for x in c["channels"]]})
     if c.get("keywords"):
         out.append({"label": _("Keywords"), "values": c["keywords"], "user": 1})
-    for key in ("tiers", "sla_states"):
-        if c.get(key):
-            out.append({"label": _("Customer tier") if key == "tiers" else _("SLA state"), "values": c[key], "user": 1})
+    if c.get("tiers"):
+        tiers = dict(Tier.choices)
+        out.append({"label": _("Customer tier"), "values": [str(tiers.get(t, t)) for t in c["tiers"]]})
+    if c.get("sla_states"):
+        states = dict(SlaState.choices)
+        out.append({"label": _("SLA state"), "values": [str(states.get(x, x)) for x in c["sla_states"]]})
     if c.get("outside_hours"):
         out.append({"label": _("Outside business hours"), "values": []})
     for row in out:
@@ -611,6 +615,8 @@ def _policy_page(
         "categories": [int(x) for x in c.get("categories", [])],
         "keywords": ", ".join(c.get("keywords", [])),
         "outside_hours": bool(c.get("outside_hours")),
+        "tiers": c.get("tiers", []),
+        "sla_states": c.get("sla_states", []),
     }
     if post is not None:
         values |= {
@@ -624,6 +630,8 @@ def _policy_page(
             "categories": [i for i in (int_or_none(v) for v in post.getlist("categories")) if i],
             "keywords": post.get("keywords", ""),
             "outside_hours": bool(post.get("outside_hours")),
+            "tiers": post.getlist("tiers"),
+            "sla_states": post.getlist("sla_states"),
         }
         levels = [
             {"level": lv, "timeout": t, "target": target}
@@ -641,6 +649,8 @@ def _policy_page(
         "error": error,
         "priorities": Priority.choices,
         "channels": _channels(),
+        "tiers": Tier.choices,
+        "sla_states": SlaState.choices,
         "categories": list(Category.objects.filter(workspace=desk.workspace).order_by("name")),
         "teams": list(Team.objects.filter(workspace=desk.workspace)),
         "targets": _targets(desk),
@@ -682,9 +692,9 @@ def policy_edit(request: HttpRequest, desk: Desk, policy_id: int | None = None) 
         "channels": post.getlist("channels"),
         "keywords": _words(post.get("keywords", "")),
         "outside_hours": bool(post.get("outside_hours")),
+        "tiers": [t for t in post.getlist("tiers") if t in Tier.values],
+        "sla_states": [x for x in post.getlist("sla_states") if x in SlaState.values],
     }
-    if policy is not None:  # keep the conditions this form does not show
-        conditions |= {k: v for k, v in policy.conditions.items() if k in ("tiers", "sla_states")}
     conditions = {k: v for k, v in conditions.items() if v}
     try:
         with transaction.atomic():

@@ -194,6 +194,8 @@ def test_the_policy_form_saves_conditions_and_levels(client_as, workspace, super
         "channels": ["email"],
         "keywords": "宕机，down",
         "outside_hours": "1",
+        "tiers": ["vip", "strategic", "bogus"],
+        "sla_states": ["warning", "breached"],
         "repeat": "2",
         "active": "1",
         "level": ["1", "1", "2", "3"],
@@ -207,7 +209,11 @@ def test_the_policy_form_saves_conditions_and_levels(client_as, workspace, super
         "channels": ["email"],
         "keywords": ["宕机", "down"],
         "outside_hours": True,
+        "tiers": ["vip", "strategic"],
+        "sla_states": ["warning", "breached"],
     }
+    assert "Breached" in boss.get(reverse("web:oncall_policies")).content.decode()
+    assert "已超时" in client_as(supervisor, "zh-hans").get(reverse("web:oncall_policies")).content.decode()
     assert sorted((s.position, s.target_kind, s.timeout_minutes) for s in policy.steps.all()) == [
         (0, "agent", 5),
         (0, "schedule", 5),
