@@ -213,7 +213,7 @@ def test_the_policy_form_saves_conditions_and_levels(client_as, workspace, super
         "sla_states": ["warning", "breached"],
     }
     assert "Breached" in boss.get(reverse("web:oncall_policies")).content.decode()
-    assert "已超时" in client_as(supervisor, "zh-hans").get(reverse("web:oncall_policies")).content.decode()
+    assert "超时" in client_as(supervisor, "zh-hans").get(reverse("web:oncall_policies")).content.decode()
     assert sorted((s.position, s.target_kind, s.timeout_minutes) for s in policy.steps.all()) == [
         (0, "agent", 5),
         (0, "schedule", 5),
