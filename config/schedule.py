@@ -41,6 +41,14 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     # Night duty: pages nobody acknowledged in time climb one level (exactly once, whichever scheduler runs it).
     "oncall-escalate-due": {"task": "oncall.escalate_due", "schedule": 10.0, "options": {"expires": 9.0}},
+    # Automation: time rules ("pending 72 h without a reply → remind"), each firing once per ticket and period.
+    "automation-time-rules": {
+        "task": "automation.time_rules",
+        "schedule": crontab(minute=17),
+        "options": {"expires": 3000.0},
+    },
+    # Automation: chain stages open longer than expected are announced once (a rule opens the side tickets).
+    "automation-chain-delays": {"task": "automation.chain_delays", "schedule": 300.0, "options": {"expires": 290.0}},
     # SLA: recompute tickets whose next warning, deadline or escalation has come, and fire each once.
     "sla-scan-due": {"task": "sla.scan_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # Search: rebuild the full-text documents (every registered kind: tickets, …) of objects changed since they were

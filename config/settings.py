@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "pivotdesk.sla",
     "pivotdesk.channels",
     "pivotdesk.ai",
+    "pivotdesk.automation",
     "pivotdesk.web",
     "pivotdesk.cli",
     "config.apps.CompositionRootConfig",

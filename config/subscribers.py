@@ -21,6 +21,8 @@ from pivotdesk.common.events import DispatchResult, DomainEvent, autodiscover, s
 log = logging.getLogger(__name__)
 
 _SLA_APPLY = "pivotdesk.sla.tasks.sla_apply_on_event"
+_TRIGGERS = "pivotdesk.automation.tasks.triggers_on_event"
+_APPEASED = "pivotdesk.automation.tasks.appeasement_outcome"
 
 SUBSCRIBERS: dict[str, list[str]] = {
     # Outgoing webhooks hear every event; each endpoint filters by the event types it registered.
@@ -30,6 +32,9 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "ticket.created": [
         # AI triage: every new ticket (and, below, every later message from the customer).
         "pivotdesk.ai.tasks.triage_on_event",
+        # Automation: triggers (after triage: they read its category, priority and sentiment; before routing: a
+        # trigger may set the team or assign, which routing then respects).
+        _TRIGGERS,
         # Routing: route the new ticket, now that triage has read it.
         "pivotdesk.routing.tasks.route_on_created",
         # SLA: match a policy and start the clocks (after triage: its priority and category choose the policy).
@@ -42,6 +47,8 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "ticket.updated": [
         # A person changing a field the AI set marks that prediction overridden (the training signal).
         "pivotdesk.ai.tasks.track_overrides",
+        # Automation: triggers on "field changed from/to" (a rule's own change is skipped: loop protection).
+        _TRIGGERS,
         # Routing: a waiting ticket whose category, language or priority changed is tried again.
         "pivotdesk.routing.tasks.on_waiting_ticket_changed",
         # SLA: priority, tags, category, organization… may change the policy or the targets.
@@ -52,6 +59,10 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "ticket.status_changed": [
         # Routing: a reopened ticket is routed again; a solved/closed one frees capacity (drain the queue).
         "pivotdesk.routing.tasks.on_status_changed",
+        # Automation: a solved stage ticket finishes its chain stage and opens the next; an appeased ticket
+        # solved records that the customer calmed down.
+        "pivotdesk.automation.tasks.chain_on_status",
+        _APPEASED,
         # SLA: pause, resume, fulfil resolution, resume it on reopen.
         _SLA_APPLY,
     ],
@@ -65,6 +76,11 @@ SUBSCRIBERS: dict[str, list[str]] = {
         "pivotdesk.ai.tasks.triage_on_event",
         # SLA: an agent's public reply fulfils first/next reply; a customer message starts next reply.
         _SLA_APPLY,
+        # Automation: triggers on "customer replied" / "agent replied"; an approval sent back to the requester
+        # is resubmitted by their reply.
+        _TRIGGERS,
+        "pivotdesk.automation.tasks.approval_on_reply",
+        _APPEASED,
         # After hours: a customer answering the bot with "人工" / "human" is handed to a person.
         "pivotdesk.oncall.tasks.person_asked_on_event",
     ],
@@ -78,7 +94,12 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "contact.updated": ["pivotdesk.sla.tasks.sla_recheck_on_contact_event"],
     "contact.merged": ["pivotdesk.sla.tasks.sla_recheck_on_contact_event"],
     "organization.updated": ["pivotdesk.sla.tasks.sla_recheck_on_organization_event"],
-    # Automation (a later issue) hooks in here.
+    # Automation: rules on SLA warnings and breaches, approval decisions, chain stages and business events.
+    "sla.warning": [_TRIGGERS],
+    "sla.breached": [_TRIGGERS],
+    "automation.approval_decided": [_TRIGGERS],
+    "automation.chain_stage_changed": [_TRIGGERS],
+    "automation.business_event": [_TRIGGERS],
 }
 
 
@@ -99,6 +120,10 @@ WHEN: dict[str, str] = {
     "pivotdesk.sla.tasks.sla_recheck_on_contact_event": "pivotdesk.sla.selectors.event_may_rematch_contact",
     "pivotdesk.sla.tasks.sla_recheck_on_organization_event": "pivotdesk.sla.selectors.event_may_rematch_organization",
     "pivotdesk.oncall.tasks.person_asked_on_event": "pivotdesk.oncall.selectors.event_may_ask_for_person",
+    _TRIGGERS: "pivotdesk.automation.selectors.event_may_trigger",
+    "pivotdesk.automation.tasks.chain_on_status": "pivotdesk.automation.selectors.event_closes_stage",
+    "pivotdesk.automation.tasks.approval_on_reply": "pivotdesk.automation.selectors.event_may_resubmit",
+    _APPEASED: "pivotdesk.automation.selectors.event_may_settle_appeasement",
 }
 
 

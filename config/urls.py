@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("channels/", include("pivotdesk.channels.urls")),
     path("oncall/", include("pivotdesk.oncall.urls")),
+    path("approvals/", include("pivotdesk.automation.urls")),
     path("partner/", include("pivotdesk.oncall.partner_urls")),
     path("", include("pivotdesk.web.urls")),
 ]

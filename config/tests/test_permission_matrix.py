@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
@@ -708,7 +708,138 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     "workforce.services.requests.leave_create": (
         Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace), **_LEAVE}),
     ),
+    # automation
+    "automation.services.rules.rule_save": (
+        Case(
+            Perm.AUTOMATION_MANAGE,
+            lambda w, a: {
+                "workspace": w.workspace,
+                "name": "R",
+                "conditions": {"all": []},
+                "actions": [{"type": "add_tags", "tags": ["x"]}],
+            },
+        ),
+    ),
+    "automation.services.rules.rule_delete": (Case(Perm.AUTOMATION_MANAGE, lambda w, a: {"rule": _au_rule(w)}),),
+    "automation.services.rules.rule_set_active": (
+        Case(Perm.AUTOMATION_MANAGE, lambda w, a: {"rule": _au_rule(w), "active": False}),
+    ),
+    "automation.services.rules.rules_reorder": (
+        Case(
+            Perm.AUTOMATION_MANAGE,
+            lambda w, a: {"workspace": w.workspace, "kind": "trigger", "rule_ids": [_au_rule(w).pk, _au_rule(w).pk]},
+        ),
+    ),
+    "automation.services.approval_flows.flow_save": (
+        Case(
+            Perm.AUTOMATION_MANAGE,
+            lambda w, a: {"workspace": w.workspace, "name": "F", "stages": _au_stages(w)},
+        ),
+    ),
+    "automation.services.approvals.approval_start": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "flow": _au_flow(w)}),
+    ),
+    "automation.services.approvals.approval_start_for_rule": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "flow_id": _au_flow(w).pk}),
+    ),
+    "automation.services.approvals.approval_cancel": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"approval": _au_approval(w)}),
+    ),
+    "automation.services.approvals.approval_resubmit": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"approval": _au_approval(w, sent_back=True)}),
+    ),
+    "automation.services.approvals.delegation_set": (
+        Case(Perm.SELF_MANAGE, lambda w, a: {"agent": w.me(a), **_au_delegate(w)}, "own"),
+        Case(Perm.AUTOMATION_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace), **_au_delegate(w)}),
+    ),
+    "automation.services.chains.template_save": (
+        Case(
+            Perm.AUTOMATION_MANAGE,
+            lambda w, a: {
+                "workspace": w.workspace,
+                "name": "C",
+                "mode": "sequence",
+                "stages": [{"key": "pick", "name": "拣货", "expected_minutes": 60}],
+            },
+        ),
+    ),
+    "automation.services.chains.chain_start": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"template": _au_template(w), "key": "order:1", "parent": w.ticket()}),
+    ),
+    "automation.services.chains.chain_start_for_rule": (
+        Case(
+            Perm.TICKET_UPDATE,
+            lambda w, a: {"ticket": w.ticket(), "template_id": _au_template(w).pk, "key": "", "values": {}},
+        ),
+    ),
+    "automation.services.business_events.business_event_receive": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"workspace": w.workspace, "body": '{"id": "e-1", "type": "x.y"}'}),
+    ),
+    "automation.services.business_events.business_event_retry": (
+        Case(Perm.AUTOMATION_MANAGE, lambda w, a: {"event": _au_unknown_event(w)}),
+    ),
 }
+
+
+def _au_rule(world: World) -> Any:
+    from pivotdesk.automation.models import Rule
+
+    return Rule.objects.create(workspace=world.workspace, name=f"Rule {Rule.objects.count()}", conditions={"all": []})
+
+
+def _au_stages(world: World) -> list[dict[str, Any]]:
+    approver = cast(AgentProfile, AgentFactory(workspace=world.workspace))
+    return [{"key": "risk", "name": "风控审核", "approvers": {"agents": [approver.pk]}, "rule": "any"}]
+
+
+def _au_flow(world: World) -> Any:
+    from pivotdesk.automation.models import ApprovalFlow
+
+    return ApprovalFlow.objects.create(
+        workspace=world.workspace, name=f"Flow {ApprovalFlow.objects.count()}", stages=_au_stages(world)
+    )
+
+
+def _au_approval(world: World, *, sent_back: bool = False) -> Any:
+    from pivotdesk.automation.services import approvals
+
+    approval = approvals.approval_start(actor=Actor.system(), ticket=world.ticket(), flow=_au_flow(world))
+    if sent_back:
+        approver = AgentProfile.objects.get(pk=approval.waiting_on[0])
+        approval = approvals.approval_decide(
+            actor=Actor.for_agent(approver), approval=approval, verdict="changes", reason="需补充抵押物证明"
+        )
+    return approval
+
+
+def _au_delegate(world: World) -> dict[str, Any]:
+    from pivotdesk.common.time import now
+
+    start = now()
+    return {"delegate": AgentFactory(workspace=world.workspace), "start": start, "end": start + dt.timedelta(days=3)}
+
+
+def _au_template(world: World) -> Any:
+    from pivotdesk.automation.models import ChainTemplate
+
+    return ChainTemplate.objects.create(
+        workspace=world.workspace,
+        name=f"Chain {ChainTemplate.objects.count()}",
+        mode="sequence",
+        stages=[{"key": "pick", "name": "拣货", "team": None, "expected_minutes": 60}],
+    )
+
+
+def _au_unknown_event(world: World) -> Any:
+    from pivotdesk.automation.models import BusinessEvent
+
+    return BusinessEvent.objects.create(
+        workspace=world.workspace,
+        event_id=f"e-{BusinessEvent.objects.count()}",
+        type="x.y",
+        key="order:none",
+        status="unknown_key",
+    )
 
 
 def _calendar(world: World) -> Any:
@@ -1075,6 +1206,31 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
     "sla.services.apply.sla_clear": ("the SLA task clears a merged-away ticket", lambda w, a: {"ticket": w.ticket()}),
     "sla.services.scan.sla_scan_due": ("the periodic scan", lambda w, a: {}),
     "oncall.services.paging.escalate_due": ("the beat task moves due pages one level", lambda w, a: {}),
+    "automation.services.triggers.run_for_event": (
+        "the subscriber table runs the triggers for an event",
+        lambda w, a: {
+            "event": {
+                "id": "e",
+                "name": "ticket.created",
+                "workspace_id": w.workspace.pk,
+                "payload": {"ticket_id": w.ticket().pk},
+            }
+        },
+    ),
+    "automation.services.triggers.sweep": ("the hourly beat runs the time rules", lambda w, a: {}),
+    "automation.services.chains.on_ticket_solved": (
+        "the subscriber of ticket.status_changed finishes a chain stage",
+        lambda w, a: {"ticket": w.ticket()},
+    ),
+    "automation.services.chains.report_delays": ("the beat announces late chain stages", lambda w, a: {}),
+    "automation.services.approvals.resubmit_on_customer_reply": (
+        "the subscriber of message.created resubmits an approval sent back to the requester",
+        lambda w, a: {"ticket": w.ticket()},
+    ),
+    "automation.services.appeasement.outcome_on_event": (
+        "the subscriber of the ticket's events records how an appeasement ended",
+        lambda w, a: {"ticket": w.ticket()},
+    ),
     "workforce.services.adherence.presence_record": (
         "the subscriber of agent.status_changed records presence spans (adherence)",
         lambda w, a: {
@@ -1238,6 +1394,17 @@ EXCLUDED: dict[str, str] = {
     "oncall.services.partners.page_partner": "a partner level of a page, after page_ticket's or escalate_due's gate",
     "workforce.services.config.profile_for": "creates an agent's default rostering profile on first read (no choice made)",
     "workforce.services.requests.record_leave": "the body of an approved leave, after request_decide's or leave_create's gate",
+    "notifications.services.deliver": (
+        "the delivery task sends one queued attempt (and queues a page's fallback channel when it fails): what it "
+        "sends was gated by notify's caller"
+    ),
+    "automation.services.rules.count_fired": "a rule's counter, bumped by fire() after its gate",
+    "automation.services.triggers.fire": "one firing of a rule, after run_for_event's or sweep's gate",
+    "automation.services.appeasement.run": "the appease action of a rule, run by fire() after its gate",
+    "automation.services.approvals.approval_decide": (
+        "the gate is being the stage's expected approver (domain.approvals): tested in automation/tests/test_approvals"
+    ),
+    "automation.services.approvals.decide_by_link": "authorised by the approval link's single-use secret (no session)",
 }
 
 # The ratchet: write services not yet behind the gate when the matrix was introduced. This set may only shrink;

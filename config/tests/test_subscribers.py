@@ -148,6 +148,8 @@ def test_a_committed_ticket_reaches_the_webhook_task_through_the_installed_dispa
 def test_a_new_ticket_is_triaged_then_routed_then_given_its_sla_then_paged_in_one_pass():
     assert SUBSCRIBERS["ticket.created"] == [
         "pivotdesk.ai.tasks.triage_on_event",
+        # triggers read what triage found and may set the team or assign before routing picks an agent
+        "pivotdesk.automation.tasks.triggers_on_event",
         "pivotdesk.routing.tasks.route_on_created",
         "pivotdesk.sla.tasks.sla_apply_on_event",
         # night duty reads the triaged priority and category; the after-hours reply says whether it paged

@@ -60,6 +60,7 @@ class Perm(StrEnum):
     AI_CONFIGURE = "ai.configure"  # enrichment connectors, training
     CATEGORY_MANAGE = "category.manage"  # add categories; turn an emerging topic into one (or dismiss it)
     WORKFORCE_MANAGE = "workforce.manage"  # queues, forecasts, contracts, shift templates, rosters, approvals
+    AUTOMATION_MANAGE = "automation.manage"  # triggers, time rules, shared macros, approval flows, chain templates
 
 
 _LIGHT = {Perm.TICKET_VIEW, Perm.TICKET_NOTE, Perm.SELF_MANAGE, Perm.TOKEN_CREATE}
@@ -82,6 +83,7 @@ _SUPERVISOR = _AGENT | {
     Perm.NOTIFICATION_MANAGE,
     Perm.CATEGORY_MANAGE,
     Perm.WORKFORCE_MANAGE,
+    Perm.AUTOMATION_MANAGE,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     "admin": frozenset(Perm),

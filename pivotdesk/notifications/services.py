@@ -12,6 +12,7 @@ always immediate.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import zoneinfo
 from collections.abc import Iterable
@@ -437,7 +438,7 @@ def _fall_back(d: Delivery) -> Delivery | None:
         if Delivery.objects.filter(pk=candidate.pk, status=DeliveryStatus.STANDBY).update(
             status=DeliveryStatus.QUEUED, next_attempt_at=now()
         ):
-            transaction.on_commit(lambda pk=candidate.pk: deliver_task.delay(pk))
+            transaction.on_commit(functools.partial(deliver_task.delay, candidate.pk))
             return candidate
     return None
 

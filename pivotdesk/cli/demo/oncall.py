@@ -52,7 +52,6 @@ def configure_oncall(world: DemoWorld) -> None:
         workspace=workspace,
         name="夜鹰技术服务 NightHawk Field Services",
         emails=["dispatch@nighthawk.example.com"],
-        targets=[],
         language="zh-hans",
     )
     lead = world.agents.get("zhou.qiang") or field[0]

@@ -244,6 +244,7 @@ def _act(result: SlaResult, item: DueFiring, firing: SLAFiring, timeline: Timeli
             result.ticket = cache.attach(Ticket.objects.select_related(*CLAIM_RELATED).get(pk=ticket.pk))
         data["level"] = level.level
         verb = "sla_escalated"
+    _publish(ticket, item)
     if not steps and not errors and item.kind != FiringKind.ESCALATION:
         errors.append(NOBODY_TO_NOTIFY)
     done = [step_text(s) for s in steps]
@@ -260,6 +261,18 @@ def _act(result: SlaResult, item: DueFiring, firing: SLAFiring, timeline: Timeli
         new={"label": item.label, "cycle": item.cycle, "due_at": item.due_at.isoformat() if item.due_at else None},
         data=data,
     )
+
+
+def _publish(ticket: Ticket, item: DueFiring) -> None:
+    """Warnings and breaches are typed events too (automation rules react to them)."""
+    if item.kind not in (FiringKind.WARNING, FiringKind.BREACH):
+        return
+    from pivotdesk.common.events import publish
+    from pivotdesk.sla.events import SlaBreached, SlaWarning
+
+    kind = SlaWarning if item.kind == FiringKind.WARNING else SlaBreached
+    due_at = item.due_at.isoformat() if item.due_at else None
+    publish(kind(workspace_id=ticket.workspace_id, ticket_id=ticket.pk, metric=item.metric, due_at=due_at))
 
 
 def recipients_for_warning(ticket: Ticket) -> list[AgentProfile]:

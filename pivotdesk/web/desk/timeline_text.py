@@ -197,6 +197,12 @@ def event_sentence(
         sentence = sla_sentence(event, actor)
         if sentence is not None:
             return sentence
+    if verb.startswith("automation_"):
+        from pivotdesk.automation.timeline import automation_sentence
+
+        sentence = automation_sentence(event, actor)
+        if sentence is not None:
+            return sentence
     if verb.startswith(("oncall_", "partner_")) or verb in ("after_hours_reply", "after_hours_person"):
         from pivotdesk.oncall.timeline import oncall_sentence
 

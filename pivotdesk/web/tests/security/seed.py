@@ -179,6 +179,7 @@ def seed_workspace(workspace: Workspace, *, marker: str, extra_tickets: int = 0)
     cast(EmergingTopic, seed.objects["emerging_topic"]).tickets.add(ticket)
     seed.objects |= _workforce(workspace, marker, agents)
     seed.objects |= _oncall(workspace, marker, ticket)
+    seed.objects |= _automation(workspace, marker, ticket)
     return seed
 
 
@@ -191,6 +192,41 @@ def _oncall(workspace: Workspace, marker: str, ticket: Ticket) -> dict[str, mode
         "escalation_policy": EscalationPolicy.objects.create(workspace=workspace, name=f"{marker} urgent"),
         "partner": Partner.objects.create(workspace=workspace, name=f"{marker} partner"),
         "page": Page.objects.create(workspace=workspace, ticket=ticket),
+    }
+
+
+def _automation(workspace: Workspace, marker: str, ticket: Ticket) -> dict[str, models.Model]:
+    """A rule, a chain template with a running chain on the main ticket, and a business event."""
+    from pivotdesk.automation.domain import chains as flow
+    from pivotdesk.automation.models import BusinessEvent, Chain, ChainTemplate, Rule
+    from pivotdesk.common.time import now
+
+    stage = flow.ChainStageDef(key="pick", name=f"{marker} pick", team_id=None, expected_minutes=60)
+    definition = flow.ChainDef(key="order", name=f"{marker} order", version=1, mode="sequence", stages=(stage,))
+    template = ChainTemplate.objects.create(
+        workspace=workspace,
+        name=f"{marker} order",
+        stages=[{"key": "pick", "name": f"{marker} pick", "team": None, "expected_minutes": 60}],
+    )
+    return {
+        "rule": Rule.objects.create(workspace=workspace, name=f"{marker} rule", conditions={"all": []}),
+        "chain_template": template,
+        "chain": Chain.objects.create(
+            workspace=workspace,
+            template=template,
+            key=f"order:{marker}",
+            name=f"{marker} chain",
+            parent=ticket,
+            snapshot=flow.chain_to_data(definition),
+            states=flow.states_to_data(flow.start(definition, now())),
+        ),
+        "business_event": BusinessEvent.objects.create(
+            workspace=workspace,
+            event_id=f"{marker}-1",
+            type="shipment.delayed",
+            key=f"order:{marker}",
+            status="unknown_key",
+        ),
     }
 
 

@@ -1,0 +1,1 @@
+"""Automation: rules, macros, approvals, chains (issue 16)."""

@@ -1,0 +1,1 @@
+"""Automation services: facts, actions, rules (triggers and time rules), macros, approvals, chains."""

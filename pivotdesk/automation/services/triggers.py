@@ -1,0 +1,248 @@
+"""Triggers on the desk's events and time rules on an hourly sweep.
+
+For an event: the workspace's active triggers run as one cycle (`domain.cycle`: in order, restarting after a rule
+fires, each at most once) over the ticket's facts; what fired is carried out in that order with the rule as the
+actor. Changes made by rules publish `ticket.updated` with actor_type "rule", which this runner ignores: the cycle
+already saw them (loop protection across events). A run row per (rule, ticket, event) makes a redelivered event
+fire nothing twice.
+
+Time rules: the sweep reads the tickets that are not closed (in pk batches; a rule that names statuses narrows it
+in SQL) and fires each matching rule once per ticket per period — the rule's version, the ticket's status and its
+last customer message — so "pending 72 h without a reply → remind" reminds once, again only after the customer
+wrote and the ticket went back to pending.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.permissions import authorize_system
+from pivotdesk.common.time import now
+from pivotdesk.tickets.models import Message, Status, Ticket, TicketEvent
+from pivotdesk.tickets.services import timeline
+
+from ..domain import conditions as conds
+from ..domain.cycle import run_cycle
+from ..domain.effects import simulate
+from ..models import Rule, RuleKind, RuleRun
+from . import actions as acts
+from . import facts as fact_builder
+from .rules import as_trigger, count_fired
+
+log = logging.getLogger(__name__)
+SWEEP_BATCH = 500
+TIMELINE_VERB = "automation_fired"
+
+
+def rule_actor(rule: Rule) -> Actor:
+    return Actor(kind="rule", label=rule.name)
+
+
+def _event_name(event: Mapping[str, Any]) -> str:
+    """The rules' name for a desk event ("" when rules do not react to it)."""
+    name = str(event.get("name", ""))
+    payload = event.get("payload") or {}
+    if name == "message.created":
+        if payload.get("author_type") == "contact":
+            return "customer.replied"
+        if payload.get("author_type") == "agent" and payload.get("kind") == "public":
+            return "agent.replied"
+        return ""
+    return fact_builder.EVENTS.get(name, "")
+
+
+def _event_extra(event: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts and placeholder values an event brings besides the ticket (a business event's type and data)."""
+    payload = event.get("payload") or {}
+    if event.get("name") != "automation.business_event":
+        return {}
+    from ..models import BusinessEvent
+
+    event_id = payload.get("business_event_id")
+    row = BusinessEvent.objects.filter(pk=event_id).first() if isinstance(event_id, int) else None
+    extra: dict[str, Any] = {"event_type": str(payload.get("type", ""))}
+    data = row.data if row is not None and isinstance(row.data, dict) else {}
+    for key, value in list(data.items())[:50]:
+        if isinstance(value, str | int | float | bool):
+            extra[f"event.{key}"] = value
+    extra["event.key"] = payload.get("key", "")
+    return extra
+
+
+def _changes(ticket: Ticket, fields: Iterable[str]) -> dict[str, list[Any]]:
+    """[old, new] of the fields an update changed, from the timeline entries it wrote (ids for references)."""
+
+    def plain(value: Any) -> Any:
+        return value.get("id") if isinstance(value, dict) and "id" in value else value
+
+    out: dict[str, list[Any]] = {}
+    wanted = {("type" if f == "ticket_type" else f): f for f in fields}
+    rows = TicketEvent.objects.filter(
+        ticket=ticket, verb__in=("field_changed", "status_changed", "assigned"), field__in=list(wanted.values())
+    )
+    for field, old, new in rows.order_by("-pk").values_list("field", "old_value", "new_value")[:50]:
+        name = "type" if field == "ticket_type" else field
+        out.setdefault(name, [plain(old), plain(new)])
+    return out
+
+
+def triggers_for(workspace_id: int) -> list[Rule]:
+    return list(
+        Rule.objects.filter(workspace_id=workspace_id, kind=RuleKind.TRIGGER, active=True).order_by("position", "pk")
+    )
+
+
+def run_for_event(*, actor: Actor, event: Mapping[str, Any]) -> list[RuleRun]:
+    """The trigger cycle for one desk event (system: the subscriber table)."""
+    authorize_system(actor)
+    payload = event.get("payload") or {}
+    rule_event = _event_name(event)
+    if not rule_event or payload.get("actor_type") == "rule":
+        return []
+    ticket_id, workspace_id = payload.get("ticket_id"), event.get("workspace_id")
+    if not isinstance(ticket_id, int) or not isinstance(workspace_id, int):
+        return []
+    ticket = (
+        Ticket.objects.filter(pk=ticket_id, workspace_id=workspace_id)
+        .select_related("requester__organization", "category", "workspace", "assignee")
+        .first()
+    )
+    rules = triggers_for(workspace_id) if ticket is not None else []
+    if ticket is None or not rules or ticket.merged_into_id is not None:
+        return []
+    event_key = f"event:{event.get('id') or ''}"[:120]
+    done = set(RuleRun.objects.filter(ticket=ticket, event_key=event_key).values_list("rule_id", flat=True))
+    rules = [r for r in rules if r.pk not in done]
+    triggers = [as_trigger(r) for r in rules]
+    needs = set().union(*(conds.fields_used(t.conditions) for t in triggers))
+    message = None
+    if payload.get("message_id"):
+        message = Message.objects.filter(pk=payload["message_id"], ticket=ticket).first()
+    changes = _changes(ticket, payload.get("fields") or []) if rule_event == "ticket.updated" else {}
+    extra = _event_extra(event)
+    snapshot = fact_builder.build(
+        ticket,
+        at=now(),
+        event=rule_event,
+        event_type=str(extra.get("event_type", "")),
+        changes=changes,
+        message=message,
+        needs=needs,
+        extra=extra,
+    )
+    _final, fired = run_cycle(triggers, snapshot, simulate)
+    by_id = {r.pk: r for r in rules}
+    runs = []
+    for f in fired:
+        values = {"event.id": event.get("id"), **extra}
+        run = fire(by_id[f.trigger_id], ticket, event_key=event_key, event=rule_event, extra=values)
+        if run is not None:
+            runs.append(run)
+    return runs
+
+
+def fire(
+    rule: Rule, ticket: Ticket, *, event_key: str, event: str, extra: dict[str, Any] | None = None
+) -> RuleRun | None:
+    """Carry out one rule on one ticket once for `event_key`: the run row first (the unique key makes a second
+    worker or a redelivery stop here), then the actions, their results, the counter and the timeline entry."""
+    at = now()
+    try:
+        with transaction.atomic():
+            run = RuleRun.objects.create(
+                workspace_id=ticket.workspace_id,
+                rule=rule,
+                version=rule.version,
+                ticket=ticket,
+                event_key=event_key,
+                event=event,
+                actions=list(rule.actions or []),
+            )
+    except IntegrityError:
+        return None
+    ctx = acts.Context(
+        actor=rule_actor(rule),
+        rule_id=rule.pk,
+        values=acts.values_for(ticket, {"rule.version": rule.version, **(extra or {})}),
+    )
+    results = acts.execute(ticket, list(rule.actions or []), ctx)
+    ok = all(r.get("ok") for r in results)
+    RuleRun.objects.filter(pk=run.pk).update(results=results, ok=ok)
+    run.results, run.ok = results, ok
+    count_fired(rule.pk, at)
+    timeline.record(
+        ticket=ticket,
+        actor=rule_actor(rule),
+        verb=TIMELINE_VERB,
+        data={"rule": rule.pk, "name": rule.name, "version": rule.version, "event": event, "results": results},
+    )
+    return run
+
+
+# --- time rules ------------------------------------------------------------------------------------------------
+
+
+def _period_key(rule: Rule, ticket: Ticket) -> str:
+    stamp = ticket.last_customer_message_at or ticket.created_at
+    return f"time:v{rule.version}:{ticket.status}:{int(stamp.timestamp()) if stamp else 0}"
+
+
+def _statuses(spec: Mapping[str, Any]) -> set[str] | None:
+    """The statuses a rule requires at its top level (`all` with status is / in), for the SQL prefilter."""
+    for item in spec.get("all") or []:
+        if isinstance(item, dict) and item.get("field") == "status":
+            if item.get("op") == "is":
+                return {str(item.get("value"))}
+            if item.get("op") == "in" and isinstance(item.get("value"), list):
+                return {str(v) for v in item["value"]}
+    return None
+
+
+def sweep(*, actor: Actor, at: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Every active time rule over the tickets it may match (system: the hourly beat). Returns how many fired.
+    Safe with two sweeps at once: each firing is claimed by its run row first."""
+    authorize_system(actor)
+    at = at or now()
+    fired = 0
+    by_workspace: dict[int, list[Rule]] = {}
+    for rule in Rule.objects.filter(kind=RuleKind.TIME, active=True).order_by("workspace_id", "position", "pk"):
+        by_workspace.setdefault(rule.workspace_id, []).append(rule)
+    for workspace_id, rules in by_workspace.items():
+        fired += _sweep_workspace(workspace_id, rules, at, batch)
+    return fired
+
+
+def _sweep_workspace(workspace_id: int, rules: list[Rule], at: dt.datetime, batch: int) -> int:
+    statuses: set[str] | None = set()
+    for rule in rules:
+        wanted = _statuses(rule.conditions or {})
+        statuses = None if wanted is None or statuses is None else statuses | wanted
+    tickets = Ticket.objects.filter(workspace_id=workspace_id, merged_into__isnull=True).exclude(status=Status.CLOSED)
+    if statuses is not None:
+        tickets = tickets.filter(status__in=sorted(statuses))
+    needs = set().union(*(conds.fields_used(r.conditions or {}) for r in rules))
+    fired, last = 0, 0
+    while True:
+        page = list(
+            tickets.filter(pk__gt=last)
+            .select_related("requester__organization", "category", "workspace", "assignee")
+            .prefetch_related("tags")
+            .order_by("pk")[:batch]
+        )
+        if not page:
+            return fired
+        last = page[-1].pk
+        for ticket in page:
+            snapshot = fact_builder.build(ticket, at=at, event="time", needs=needs)
+            for rule in rules:
+                if conds.evaluate(rule.conditions or {}, snapshot):
+                    try:
+                        fired += fire(rule, ticket, event_key=_period_key(rule, ticket), event="time") is not None
+                    except Exception:  # one ticket's failure must not stop the sweep; the run row shows nothing
+                        log.exception("automation: time rule %s on ticket %s failed", rule.pk, ticket.pk)
