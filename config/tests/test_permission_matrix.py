@@ -775,10 +775,31 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     "automation.services.business_events.business_event_receive": (
         Case(Perm.TICKET_UPDATE, lambda w, a: {"workspace": w.workspace, "body": '{"id": "e-1", "type": "x.y"}'}),
     ),
+    "automation.services.macros.macro_save": (
+        Case(
+            Perm.TICKET_UPDATE,
+            lambda w, a: {"workspace": w.workspace, "name": "Mine", "scope": "personal", "actions": _AU_NOTE},
+            "personal",
+        ),
+        Case(Perm.AUTOMATION_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "Shared", "actions": _AU_NOTE}),
+    ),
+    "automation.services.macros.macro_delete": (Case(Perm.AUTOMATION_MANAGE, lambda w, a: {"macro": _au_macro(w)}),),
+    "automation.services.macros.macro_apply": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"macro": _au_macro(w), "ticket": w.ticket()}),
+    ),
     "automation.services.business_events.business_event_retry": (
         Case(Perm.AUTOMATION_MANAGE, lambda w, a: {"event": _au_unknown_event(w)}),
     ),
 }
+
+
+_AU_NOTE = [{"type": "note", "text": "回访 follow up"}]
+
+
+def _au_macro(world: World) -> Any:
+    from pivotdesk.automation.models import Macro
+
+    return Macro.objects.create(workspace=world.workspace, name=f"Macro {Macro.objects.count()}", actions=_AU_NOTE)
 
 
 def _au_rule(world: World) -> Any:
