@@ -170,3 +170,113 @@ class BusinessEventPage(Schema):
     limit: int
     offset: int
     next_offset: int | None
+
+
+# --- rules, macros, approvals ------------------------------------------------------------------------------------
+
+RuleKindName = Literal["trigger", "time"]
+VerdictName = Literal["approve", "reject", "changes"]
+MacroScopeName = Literal["personal", "team", "shared"]
+
+
+class RuleIn(Schema):
+    name: RequiredName
+    kind: RuleKindName = "trigger"
+    description: MediumText = ""
+    active: bool = True
+    conditions: JsonObject = Field(default_factory=lambda: {"all": []})
+    actions: Annotated[list[JsonObject], Field(max_length=50)] = Field(default_factory=list)
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    kind: str
+    description: str
+    active: bool
+    position: int
+    version: int
+    conditions: dict[str, Any]
+    actions: list[dict[str, Any]]
+    fired_count: int
+    last_fired_at: dt.datetime | None = None
+
+
+class RuleListQuery(Schema):
+    kind: RuleKindName | None = None
+
+
+class PreviewConditionOut(Schema):
+    path: str
+    matched: bool
+    value: Any = None
+
+
+class RulePreviewRowOut(Schema):
+    ticket_id: int
+    number: int
+    subject: str
+    fires: bool
+    pass_number: int | None = None
+    conditions: list[PreviewConditionOut]
+
+
+class RulePreviewQuery(Schema):
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    event: Text64 = ""
+
+
+class MacroOut(Schema):
+    id: int
+    name: str
+    name_en: str
+    scope: str
+    shortcut: str
+    category_id: int | None = None
+    usage_count: int
+    actions: list[dict[str, Any]]
+
+
+class MacroListQuery(Schema):
+    q: Name = ""
+    ticket_number: Annotated[int, Field(ge=1, le=2**62)] | None = None
+
+
+class MacroApplyIn(Schema):
+    ticket_number: Annotated[int, Field(ge=1, le=2**62)]
+    reply: MediumText | None = None
+    skip_reply: bool = False
+
+
+class ActionResultOut(Schema):
+    type: str
+    ok: bool
+    code: str = ""
+    detail: str = ""
+
+
+class ApprovalStageOut(Schema):
+    key: str
+    name: str
+    status: str
+    approvals: int
+    required: int
+
+
+class ApprovalOut(Schema):
+    id: int
+    ticket_id: int
+    status: str
+    stage_key: str
+    waiting_on: list[int]
+    percent: int
+    overdue: bool
+    due_at: dt.datetime | None = None
+    stages: list[ApprovalStageOut]
+
+
+class ApprovalDecideIn(Schema):
+    verdict: VerdictName
+    comment: MediumText = ""
+    reason: MediumText = ""
+    missing_items: Annotated[list[Text255], Field(max_length=50)] = Field(default_factory=list)
