@@ -12,6 +12,8 @@ def event_may_trigger(event: dict[str, Any]) -> bool:
     payload = event.get("payload") or {}
     if payload.get("actor_type") == "rule":
         return False
+    if event.get("name") == "message.created" and payload.get("author_type") not in ("contact", "agent"):
+        return False
     workspace_id = event.get("workspace_id")
     if not isinstance(workspace_id, int):
         return True  # let the task decide (it finds nothing)

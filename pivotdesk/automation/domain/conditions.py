@@ -351,7 +351,10 @@ _CJK = re.compile(f"[{CJK_RANGES}]")
 _LATIN_WORD = f"[^\\W{CJK_RANGES}]"
 
 
+@functools.lru_cache(maxsize=256)
 def _squash(text: str) -> str:
+    """Case-folded, white space runs made one space. Cached: every keyword condition of every rule reads the same
+    subject and body of an event, and a str keeps its hash, so a repeat costs a dictionary lookup."""
     return " ".join(text.casefold().split())
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pivotdesk.automation.domain.conditions import evaluate
+from pivotdesk.automation.domain.conditions import evaluate, fields_used
 
 __all__ = ["Apply", "Fired", "Trigger", "preview", "run_cycle"]
 
@@ -41,8 +41,8 @@ class Fired:
     pass_number: int
 
 
-def _first_match(triggers: Sequence[Trigger], facts: Mapping[str, Any], fired: set[int]) -> Trigger | None:
-    return next((t for t in triggers if t.id not in fired and evaluate(t.conditions, facts)), None)
+def _changed_keys(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
+    return {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
 
 
 def run_cycle(
@@ -54,17 +54,29 @@ def run_cycle(
 ) -> tuple[Mapping[str, Any], list[Fired]]:
     """The facts after every trigger that fires for this event has applied its actions, and what fired, in order.
     `max_passes` stops earlier (at most that many passes, so that many firings); the natural bound needs no cap.
-    Triggers are told apart by id: two with the same id count as one that has fired once."""
+    Triggers are told apart by id: two with the same id count as one that has fired once.
+
+    Each trigger is evaluated once, then again only when a firing changed a fact it reads (`fields_used`): a rule
+    whose inputs did not change cannot change its answer, so the result is the plain restart-from-the-top cycle's
+    (checked against it by hypothesis) at a fraction of the evaluations."""
     fired_ids: set[int] = set()
     fired: list[Fired] = []
+    reads = [fields_used(t.conditions) for t in triggers]
+    matched = [evaluate(t.conditions, facts) for t in triggers]
     passes = len(triggers) + 1 if max_passes is None else max(0, max_passes)
     for pass_number in range(1, passes + 1):
-        trigger = _first_match(triggers, facts, fired_ids)
-        if trigger is None:
+        index = next((i for i, t in enumerate(triggers) if matched[i] and t.id not in fired_ids), None)
+        if index is None:
             break
+        trigger = triggers[index]
         fired_ids.add(trigger.id)
         fired.append(Fired(trigger.id, trigger.actions, pass_number))
-        facts = apply(facts, trigger.actions)
+        before, facts = facts, apply(facts, trigger.actions)
+        changed = _changed_keys(before, facts)
+        if changed:
+            for i, t in enumerate(triggers):
+                if t.id not in fired_ids and reads[i] & changed:
+                    matched[i] = evaluate(t.conditions, facts)
     return facts, fired
 
 

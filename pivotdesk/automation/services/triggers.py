@@ -50,11 +50,19 @@ def _event_name(event: Mapping[str, Any]) -> str:
     payload = event.get("payload") or {}
     if name == "message.created":
         if payload.get("author_type") == "contact":
-            return "customer.replied"
+            return "customer.replied" if _is_reply(payload) else ""
         if payload.get("author_type") == "agent" and payload.get("kind") == "public":
             return "agent.replied"
         return ""
     return fact_builder.EVENTS.get(name, "")
+
+
+def _is_reply(payload: Mapping[str, Any]) -> bool:
+    """A customer's message after the first: the first one opened the ticket (ticket.created covers it)."""
+    message_id, ticket_id = payload.get("message_id"), payload.get("ticket_id")
+    if not isinstance(message_id, int) or not isinstance(ticket_id, int):
+        return False
+    return Message.objects.filter(ticket_id=ticket_id, pk__lt=message_id).exists()
 
 
 def _event_extra(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,49 +147,58 @@ def run_for_event(*, actor: Actor, event: Mapping[str, Any]) -> list[RuleRun]:
     _final, fired = run_cycle(triggers, snapshot, simulate)
     by_id = {r.pk: r for r in rules}
     runs = []
-    for f in fired:
-        values = {"event.id": event.get("id"), **extra}
-        run = fire(by_id[f.trigger_id], ticket, event_key=event_key, event=rule_event, extra=values)
-        if run is not None:
-            runs.append(run)
+    with transaction.atomic():  # one commit for the whole cycle's changes
+        for f in fired:
+            values = {"event.id": event.get("id"), **extra}
+            run = fire(by_id[f.trigger_id], ticket, event_key=event_key, event=rule_event, extra=values)
+            if run is not None:
+                runs.append(run)
     return runs
+
+
+class _Duplicate(Exception):
+    """Another worker (or an earlier delivery) fired this rule for this event and ticket first."""
 
 
 def fire(
     rule: Rule, ticket: Ticket, *, event_key: str, event: str, extra: dict[str, Any] | None = None
 ) -> RuleRun | None:
-    """Carry out one rule on one ticket once for `event_key`: the run row first (the unique key makes a second
-    worker or a redelivery stop here), then the actions, their results, the counter and the timeline entry."""
+    """Carry out one rule on one ticket once for `event_key`: the actions (each in its own savepoint, results per
+    action), the run row with the results, the timeline entry — all in one savepoint, so when another worker's run
+    row for the same key exists (the unique key), this firing rolls back whole: nothing is done twice."""
     at = now()
     try:
         with transaction.atomic():
-            run = RuleRun.objects.create(
-                workspace_id=ticket.workspace_id,
-                rule=rule,
-                version=rule.version,
-                ticket=ticket,
-                event_key=event_key,
-                event=event,
-                actions=list(rule.actions or []),
+            ctx = acts.Context(
+                actor=rule_actor(rule),
+                rule_id=rule.pk,
+                values=acts.values_for(ticket, {"rule.version": rule.version, **(extra or {})}),
             )
-    except IntegrityError:
+            results = acts.execute(ticket, list(rule.actions or []), ctx)
+            try:
+                with transaction.atomic():
+                    run = RuleRun.objects.create(
+                        workspace_id=ticket.workspace_id,
+                        rule=rule,
+                        version=rule.version,
+                        ticket=ticket,
+                        event_key=event_key,
+                        event=event,
+                        actions=list(rule.actions or []),
+                        results=results,
+                        ok=all(r.get("ok") for r in results),
+                    )
+            except IntegrityError as exc:
+                raise _Duplicate from exc
+            timeline.record(
+                ticket=ticket,
+                actor=rule_actor(rule),
+                verb=TIMELINE_VERB,
+                data={"rule": rule.pk, "name": rule.name, "version": rule.version, "event": event, "results": results},
+            )
+            count_fired(rule.pk, at)
+    except _Duplicate:
         return None
-    ctx = acts.Context(
-        actor=rule_actor(rule),
-        rule_id=rule.pk,
-        values=acts.values_for(ticket, {"rule.version": rule.version, **(extra or {})}),
-    )
-    results = acts.execute(ticket, list(rule.actions or []), ctx)
-    ok = all(r.get("ok") for r in results)
-    RuleRun.objects.filter(pk=run.pk).update(results=results, ok=ok)
-    run.results, run.ok = results, ok
-    count_fired(rule.pk, at)
-    timeline.record(
-        ticket=ticket,
-        actor=rule_actor(rule),
-        verb=TIMELINE_VERB,
-        data={"rule": rule.pk, "name": rule.name, "version": rule.version, "event": event, "results": results},
-    )
     return run
 
 
@@ -238,9 +255,16 @@ def _sweep_workspace(workspace_id: int, rules: list[Rule], at: dt.datetime, batc
         if not page:
             return fired
         last = page[-1].pk
+        done = set(
+            RuleRun.objects.filter(rule__in=rules, ticket__in=page, event_key__startswith="time:").values_list(
+                "rule_id", "ticket_id", "event_key"
+            )
+        )
         for ticket in page:
             snapshot = fact_builder.build(ticket, at=at, event="time", needs=needs)
             for rule in rules:
+                if (rule.pk, ticket.pk, _period_key(rule, ticket)) in done:
+                    continue
                 if conds.evaluate(rule.conditions or {}, snapshot):
                     try:
                         fired += fire(rule, ticket, event_key=_period_key(rule, ticket), event="time") is not None
