@@ -2,7 +2,7 @@
 bench/results/<module>-<timestamp>.json.
 
 Options: --quick (5,000 tickets instead of 100,000, for development), --no-peer (skip django-helpdesk),
---sqlite-only, --only foundation|channels|ai|sla|routing|notifications|workforce|oncall|broker|search_page. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
+--sqlite-only, --only foundation|channels|ai|sla|routing|notifications|workforce|oncall|automation|broker|search_page. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ def _print_foundation(report: dict[str, Any]) -> None:
 
 
 def _run_workforce(args: argparse.Namespace, reports: dict[str, dict[str, Any]]) -> None:
-    """The issue-14 and 15 benchmarks: forecast WAPE, the 200-agent roster, Erlang A vs simulation; paging latency
-    and escalation timing."""
+    """The issue-14, 15 and 16 benchmarks: forecast WAPE, the 200-agent roster, Erlang A vs simulation; paging
+    latency and escalation timing; the trigger cycle per event and creation with triggers."""
     if args.only in (None, "workforce"):
         from bench import workforce
 
@@ -81,6 +81,12 @@ def _run_workforce(args: argparse.Namespace, reports: dict[str, dict[str, Any]])
         print("\non-call:", flush=True)
         reports["oncall"] = oncall.run(size="quick" if args.quick else "full")
         print("\n".join(oncall.lines(reports["oncall"])))
+    if args.only in (None, "automation"):
+        from bench import automation
+
+        print("\nautomation:", flush=True)
+        reports["automation"] = automation.run(size="quick" if args.quick else "full")
+        print("\n".join(automation.lines(reports["automation"])))
 
 
 def _run_scale_out(args: argparse.Namespace, reports: dict[str, dict[str, Any]]) -> None:
@@ -125,6 +131,7 @@ def main() -> None:
             "notifications",
             "workforce",
             "oncall",
+            "automation",
             "broker",
             "intake",
             "load",

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Team, Workspace
@@ -174,7 +175,25 @@ def _plain_values(values: Mapping[str, Any]) -> dict[str, str]:
     return plain
 
 
+def _desk_language(workspace_id: int) -> str:
+    """Internal tickets a chain opens are written in the desk's own language (the workspace's default)."""
+    from pivotdesk.accounts.models import Workspace
+
+    code = (Workspace.objects.filter(pk=workspace_id).values_list("default_language", flat=True).first() or "").lower()
+    return "en" if code.startswith("en") else "zh-hans"
+
+
+def _in_desk_language(workspace_id: int, message: str, **params: object) -> str:
+    with translation.override(_desk_language(workspace_id)):
+        return gettext(message) % params
+
+
 def _stage_body(chain: Chain, stage: domain.ChainStageDef) -> str:
+    with translation.override(_desk_language(chain.workspace_id)):
+        return _stage_text(chain, stage)
+
+
+def _stage_text(chain: Chain, stage: domain.ChainStageDef) -> str:
     lines = [
         gettext("Chain: %(name)s (%(key)s)") % {"name": chain.name, "key": chain.key},
         gettext("Stage: %(name)s, expected to take %(minutes)s minutes")
@@ -236,7 +255,9 @@ def _umbrella(template: ChainTemplate, key: str, requester: Contact | None, subj
         workspace=template.workspace,
         requester=requester,
         subject=subject,
-        body=gettext("Chain “%(name)s” for %(key)s.") % {"name": template.name, "key": key},
+        body=_in_desk_language(
+            template.workspace_id, gettext_noop("Chain “%(name)s” for %(key)s."), name=template.name, key=key
+        ),
         actor=actor,
         channel=Channel.API,
         public=False,

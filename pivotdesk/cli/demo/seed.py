@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pivotdesk.accounts.models import Workspace
+from pivotdesk.cli.demo.automation import configure_automation
 from pivotdesk.cli.demo.channels import create_demo_channels
 from pivotdesk.cli.demo.clock import SimulatedClock, events_held_back
 from pivotdesk.cli.demo.oncall import configure_oncall
@@ -60,6 +61,7 @@ def seed_demo(
         apply_sla(created, real_now)
         configure_workforce(world)
         configure_oncall(world)
+        configure_automation(world)
     return SeedResult(
         workspace=world.workspace,
         agents=len(world.agents),
