@@ -793,7 +793,7 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
 }
 
 
-_AU_NOTE = [{"type": "note", "text": "回访 follow up"}]
+_AU_NOTE: list[dict[str, Any]] = [{"type": "note", "text": "回访 follow up"}]
 
 
 def _au_macro(world: World) -> Any:

@@ -86,7 +86,18 @@ def workspace_names(workspace: Workspace) -> list[str]:
     names += AgentProfile.objects.filter(workspace=workspace).values_list("user__display_name", flat=True)
     names += ChannelAccount.objects.filter(workspace=workspace).values_list("name", flat=True)
     names += _workforce_and_oncall_names(workspace)
+    names += _automation_names(workspace)
     return [n for n in names if n and CJK.search(n)]
+
+
+def _automation_names(workspace: Workspace) -> list[str]:
+    """Rules, macros, approval flows, chain templates and chains: names people gave them."""
+    from pivotdesk.automation.models import ApprovalFlow, Chain, ChainTemplate, Macro, Rule
+
+    names: list[str] = []
+    for model in (Rule, Macro, ApprovalFlow, ChainTemplate, Chain):
+        names += model.objects.filter(workspace=workspace).values_list("name", flat=True)
+    return names
 
 
 def _workforce_and_oncall_names(workspace: Workspace) -> list[str]:

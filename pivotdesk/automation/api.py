@@ -362,7 +362,11 @@ def _ticket_by_number(ctx: ApiContext, number: int) -> Any:
     return ticket
 
 
-@router.get("/macros/", response=list[MacroOut], summary="My macros (shared, my teams', my own); a ticket's first")
+@router.get(
+    "/macros/",
+    response={200: list[MacroOut], 404: ErrorOut},
+    summary="My macros (shared, my teams', my own); a ticket's first",
+)
 def list_macros(request: HttpRequest, params: Query[MacroListQuery]) -> list[dict[str, Any]]:
     ctx = context(request)
     require(ctx.agent, Perm.TICKET_VIEW)

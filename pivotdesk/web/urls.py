@@ -7,6 +7,8 @@ from django.urls import URLPattern
 
 from pivotdesk.web.account import urls as account
 from pivotdesk.web.ai import urls as ai
+from pivotdesk.web.automation import ticket_urls as automation_ticket
+from pivotdesk.web.automation import urls as automation
 from pivotdesk.web.channels import urls as channels
 from pivotdesk.web.customers import urls as customers
 from pivotdesk.web.desk import urls as desk
@@ -17,7 +19,21 @@ from pivotdesk.web.sla import urls as sla
 from pivotdesk.web.webhooks import urls as webhooks
 from pivotdesk.web.workforce import urls as workforce
 
-DOMAINS = (desk, account, ai, customers, channels, notifications, routing, sla, webhooks, workforce, oncall)
+DOMAINS = (
+    desk,
+    account,
+    ai,
+    customers,
+    channels,
+    notifications,
+    routing,
+    sla,
+    webhooks,
+    workforce,
+    oncall,
+    automation,
+    automation_ticket,
+)
 
 app_name = "web"
 urlpatterns: list[URLPattern] = [pattern for domain in DOMAINS for pattern in domain.urlpatterns]

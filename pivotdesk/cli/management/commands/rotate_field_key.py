@@ -25,6 +25,7 @@ ENCRYPTED_COLUMNS: list[tuple[str, str, tuple[str, ...]]] = [
     ("webhooks.WebhookEndpoint", "secret_config", ()),
     ("accounts.TwoFactorDevice", "secret_config", ()),
     ("accounts.Workspace", "settings", ("ai", "llm", "api_key_secret")),
+    ("oncall.Partner", "targets_secret", ()),
 ]
 
 

@@ -19,6 +19,7 @@ from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.models import MessageKind, Priority, Status, Ticket, TicketType
 from pivotdesk.web import selectors as web_selectors
+from pivotdesk.web.automation.views.ticket import ticket_automation_context
 from pivotdesk.web.base import Desk, agent_view
 from pivotdesk.web.desk import presence, statuses
 from pivotdesk.web.desk.forms import property_changes, status_value
@@ -128,6 +129,7 @@ def ticket_page(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
         "link_kinds": _link_kinds(),
         "all_tags": web_selectors.tag_names(workspace_id=desk.workspace.pk),
         "oncall": ticket_oncall_context(desk, ticket),
+        "automation": ticket_automation_context(desk, ticket),
     }
     context.update(_conversation_context(ticket))
     context.update(_sidebar_context(desk, ticket))

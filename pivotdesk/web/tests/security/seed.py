@@ -209,6 +209,7 @@ def _automation(workspace: Workspace, marker: str, ticket: Ticket) -> dict[str, 
         stages=[{"key": "pick", "name": f"{marker} pick", "team": None, "expected_minutes": 60}],
     )
     return {
+        **_approvals_and_macros(workspace, marker, ticket),
         "rule": Rule.objects.create(workspace=workspace, name=f"{marker} rule", conditions={"all": []}),
         "chain_template": template,
         "chain": Chain.objects.create(
@@ -226,6 +227,39 @@ def _automation(workspace: Workspace, marker: str, ticket: Ticket) -> dict[str, 
             type="shipment.delayed",
             key=f"order:{marker}",
             status="unknown_key",
+        ),
+    }
+
+
+def _approvals_and_macros(workspace: Workspace, marker: str, ticket: Ticket) -> dict[str, models.Model]:
+    """A shared macro, an approval flow, and a pending approval of it on the main ticket that every agent of the
+    workspace may decide (so the role matrix meets the gate, not "not an approver")."""
+    from pivotdesk.automation.domain import approvals as flow
+    from pivotdesk.automation.models import Approval, ApprovalFlow, Macro
+
+    people = frozenset(AgentProfile.objects.filter(workspace=workspace).values_list("pk", flat=True))
+    stage = flow.StageDef(key="check", name=f"{marker} check", approvers=people, required_items=(f"{marker} proof",))
+    approval_flow = ApprovalFlow.objects.create(
+        workspace=workspace,
+        name=f"{marker} flow",
+        stages=[{"key": "check", "name": stage.name, "approvers": {"agents": sorted(people)}, "rule": "any"}],
+    )
+    definition = flow.FlowDef(key=str(approval_flow.pk), name=approval_flow.name, version=1, stages=(stage,))
+    state = flow.start(definition, now())
+    return {
+        "macro": Macro.objects.create(
+            workspace=workspace, name=f"{marker} macro", actions=[{"type": "note", "text": f"{marker} note"}]
+        ),
+        "approval_flow": approval_flow,
+        "approval": Approval.objects.create(
+            workspace=workspace,
+            ticket=ticket,
+            flow=approval_flow,
+            snapshot=flow.flow_to_data(definition),
+            state=flow.state_to_data(state),
+            stage_key="check",
+            stage_started_at=state.history[-1].started_at,
+            waiting_on=sorted(people),
         ),
     }
 

@@ -66,6 +66,8 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
     },
     "chain_id": "chain",
     "rule_id": "rule",
+    "macro_id": "macro",
+    "approval_id": "approval",
     "roster_id": "roster",
     "shift_id": "shift",
     "request_id": "shift_request",

@@ -71,6 +71,7 @@ FORMS: dict[str, dict[str, Any]] = {
     "dispatch/tickets/<int:number>/reassign/": {"agent": "@agent", "reason": "VIP"},
     "tickets/<int:number>/decline/": {"reason": "Not mine"},
     "settings/webhooks/": {"url": "https://hooks.example.com/role"},
+    "tickets/<int:number>/approval/start/": {"flow": "@approval_flow"},
 }
 
 # API bodies beyond the schema's required fields, where the service's first permission depends on them (a shared
@@ -79,6 +80,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/saved-views": {"shared": True},
     "POST /api/v1/tickets/bulk": {"ticket_ids": ["@ticket"], "changes": {"priority": "high"}},
     "POST /api/v1/tickets": {"subject": "Role matrix", "requester": {"email": "role.api@example.com"}},
+    "POST /api/v1/macros/{macro_id}/apply/": {"ticket_number": "@ticket_number"},
 }
 
 # Views whose permission the source does not show (the first service is reached through a form or another app's

@@ -1,0 +1,47 @@
+/* The ticket page's automation panels (pivotdesk/web/automation/ticket.py): "m" focuses the macro search, a
+ * [data-insert-text] button puts its text at the start of the reply box, [data-macro-close] closes a macro preview.
+ * No inline code under the CSP: behaviour is attached here by delegation, so HTMX swaps need no re-binding. */
+(function () {
+  "use strict";
+  if (window.deskTicketAutomation) return;  // the panel may be drawn again: bind once
+  window.deskTicketAutomation = true;
+
+  function typing(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "m" || evt.ctrlKey || evt.metaKey || evt.altKey || typing(evt.target)) return;
+    var search = document.getElementById("macro-search");
+    if (!search) return;
+    evt.preventDefault();
+    search.focus();
+    search.select();
+  });
+
+  document.addEventListener("click", function (evt) {
+    var target = evt.target instanceof Element ? evt.target : null;
+    if (!target) return;
+    var close = target.closest("[data-macro-close]");
+    if (close) {
+      var box = document.getElementById("macro-preview");
+      if (box) box.innerHTML = "";
+      return;
+    }
+    var button = target.closest("[data-insert-text]");
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-insert-target") || "reply-body");
+    if (!field) return;
+    var publicTab = document.querySelector("#reply-form [data-kind=public]");
+    if (publicTab && field.id === "reply-body") publicTab.click();  // the opening is for the customer
+    var text = button.getAttribute("data-insert-text") || "";
+    var rest = field.value.replace(/^\s+/, "");
+    if (rest.indexOf(text) === 0) { field.focus(); return; }  // inserted already
+    field.value = rest ? text + "\n\n" + rest : text;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    field.focus();
+    field.setSelectionRange(field.value.length, field.value.length);
+  });
+})();
