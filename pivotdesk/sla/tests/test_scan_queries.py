@@ -90,7 +90,9 @@ def test_queries_per_ticket_are_a_constant_whatever_the_batch(clock, workspace, 
     # what is left of the two tickets' scan is the batch's own: the due rows, their failures, the configuration,
     # and the workspace, assignee and team the tickets share
     assert len(_sla_only(two)) - 2 * per_ticket == 2 + len(CONFIG_TABLES) + 3
-    assert per_ticket <= 12
+    # 12, plus one event row per warning or breach fired (typed `sla.warning` / `sla.breached` events, which the
+    # automation rules hear): two breaches per ticket here. Batching those inserts is not done yet.
+    assert per_ticket <= 14
     if os.environ.get("SLA_PROFILE"):
         print(f"\n{len(six) / 6:.1f} queries per ticket ({per_ticket:.1f} of this app's)")
         for shape, n in Counter(_shape(q) for q in six).most_common():
