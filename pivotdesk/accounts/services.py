@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Any
 
@@ -26,6 +25,7 @@ from pivotdesk.accounts.models import (
     Workspace,
 )
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
+from pivotdesk.common.crypto import secret_digest
 from pivotdesk.common.errors import Conflict, PermissionDenied, ValidationFailed
 from pivotdesk.common.events import publish
 from pivotdesk.common.time import now
@@ -228,8 +228,7 @@ def agent_skill_set(*, agent: AgentProfile, actor: Actor, skill: Skill, level: i
     return obj
 
 
-def _hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+_hash_secret = secret_digest
 
 
 def api_token_create(

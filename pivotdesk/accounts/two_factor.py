@@ -12,7 +12,6 @@ step, never a step used before, or an unused recovery code. Wrong codes are coun
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
@@ -26,7 +25,7 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.errors import AccountErrorCode
 from pivotdesk.accounts.models import LoginAudit, LoginEvent, TwoFactorDevice, User
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
-from pivotdesk.common.crypto import decrypt_json, encrypt_json
+from pivotdesk.common.crypto import decrypt_json, encrypt_json, secret_digest
 from pivotdesk.common.errors import PermissionDenied, ValidationFailed
 from pivotdesk.common.ratelimit import SHARED_CACHE, hit
 from pivotdesk.common.time import now
@@ -194,5 +193,4 @@ def _normalise_recovery(code: str) -> str:
     return f"{cleaned[:5]}-{cleaned[5:]}" if len(cleaned) == 10 else cleaned
 
 
-def _hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+_hash = secret_digest

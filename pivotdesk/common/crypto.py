@@ -156,3 +156,8 @@ def _reencrypt_value(
         rotated_value = rotated
     manager.filter(pk=pk).update(**{field: rotated_value})
     result.rotated += 1
+
+
+def secret_digest(secret: str) -> str:
+    """The SHA-256 hex digest a single-use link token, API token or recovery code is stored as (never the secret)."""
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -16,7 +16,6 @@ query copies, writes the timeline, tells the approvers and answers the customer.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -30,6 +29,7 @@ from django.utils.translation import gettext
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Team, Workspace
 from pivotdesk.accounts.permissions import AGENT_KINDS, Perm, authorize, authorize_system
+from pivotdesk.common.crypto import secret_digest
 from pivotdesk.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pivotdesk.common.events import publish
 from pivotdesk.common.time import now
@@ -50,8 +50,7 @@ _DENIED = frozenset({"not_an_approver", "on_leave"})
 _CONFLICTS = frozenset({"not_pending", "already_decided", "not_sent_back", "finished"})
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+_hash = secret_digest
 
 
 def _raise_domain(err: domain.ApprovalError) -> NoReturn:

@@ -11,7 +11,6 @@ each link (its `used_at`). Every page, level, acknowledgement and resolution is 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from django.utils.translation import gettext
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Role
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
+from pivotdesk.common.crypto import secret_digest
 from pivotdesk.common.errors import NotFound, ValidationFailed
 from pivotdesk.common.events import publish
 from pivotdesk.common.time import now
@@ -48,8 +48,7 @@ SYSTEM = Actor.system("on-call")
 LINK_HOURS = 12
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+_hash = secret_digest
 
 
 # --- which tickets page ------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ the only thing standing between a link and the workspace: keep every query keyed
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +30,7 @@ from django.utils.translation import gettext
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.accounts.permissions import Perm, authorize
+from pivotdesk.common.crypto import secret_digest
 from pivotdesk.common.errors import Conflict, NotFound, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.customers.domain.identity import IdentityError, normalize_email
@@ -164,8 +164,7 @@ def partner_delete(*, actor: Actor, partner: Partner) -> None:
 # --- bringing a partner into a ticket (agents) --------------------------------------------------------------------
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+_hash = secret_digest
 
 
 def _seen_ticket(actor: Actor, ticket: Ticket, perm: Perm) -> None:
