@@ -16,7 +16,8 @@ are created with 50 active triggers relative to none.
   actions: add tags, set priority, internal note), one with none. A ticket is `ticket_create` (from the customer) and then the event
   relay drained in process (`relay.relay_batch`, which hands each event to `config.subscribers.dispatch`: the
   trigger task, routing, SLA, on-call…, and the events the rules' own changes publish), i.e. the work the relay
-  process does in `make run`, without its 0.1 s polling. AI triage is switched off (PIVOTDESK_AI_ENABLED=false):
+  process does in `make run`, without its 0.1 s polling. A third workspace has 50 triggers of which none matches
+  (the cost of having triggers, apart from the work they do when they fire). AI triage is switched off (PIVOTDESK_AI_ENABLED=false):
   its local models would dominate both sides and hide the triggers' cost. Rounds alternate A/B; ratio = median of
   the pairs' rate(50) / rate(0). Target ≥ 0.8. Also SQL statements per ticket in each case (load-independent).
 """
@@ -36,7 +37,6 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from bench.measure import latency_summary, rate
 from bench.process import configure_django, run_worker_module
@@ -255,30 +255,21 @@ def _median_time(call: Callable[[], Any], reps: int) -> float:
 
 
 def _evaluations(triggers: list[Any], facts: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
-    """Rules fired and `evaluate` calls per event, counted in an untimed run (the cycle's `evaluate` wrapped)."""
+    """Rules fired and rule evaluations per event, counted in an untimed run (`run_cycle`'s `stats`)."""
     from pivotdesk.automation.domain import cycle
-    from pivotdesk.automation.domain.conditions import evaluate
     from pivotdesk.automation.domain.effects import simulate
 
-    calls = [0]
-
-    def counting(spec: Mapping[str, Any], f: Mapping[str, Any]) -> bool:
-        calls[0] += 1
-        return evaluate(spec, f)
-
     fired, evaluations = [], []
-    with mock.patch.object(cycle, "evaluate", counting):
-        for f in facts:
-            calls[0] = 0
-            fired.append(len(cycle.run_cycle(triggers, f, simulate)[1]))
-            evaluations.append(calls[0])
+    for f in facts:
+        stats: dict[str, int] = {}
+        fired.append(len(cycle.run_cycle(triggers, f, simulate, stats=stats)[1]))
+        evaluations.append(stats["evaluations"])
     return fired, evaluations
 
 
 def _one_pass(triggers: list[Any], facts: Mapping[str, Any]) -> list[bool]:
-    from pivotdesk.automation.domain.conditions import evaluate
-
-    return [evaluate(t.conditions, facts) for t in triggers]
+    memo: dict[Any, Any] = {}
+    return [t.program.run(facts, memo)[0] for t in triggers]
 
 
 def measure_cycle(sizes: Mapping[str, int], *, common: float, rare: float) -> dict[str, Any]:
@@ -333,17 +324,18 @@ def _desk(rng: random.Random, facts: list[dict[str, Any]]) -> dict[str, Any]:
 
     system = Actor.system("bench")
     desk: dict[str, Any] = {}
-    for key, name in (("A", "none"), ("B", "fifty")):
+    for key, name in (("A", "none"), ("B", "fifty"), ("C", "quiet")):
         workspace = workspace_create(actor=system, name=f"Bench automation {name}", slug=f"bench-auto-{name}")
         supervisor = AgentFactory(workspace=workspace, role=Role.SUPERVISOR)  # type: ignore[no-untyped-call]
         for _ in range(3):
             AgentFactory(workspace=workspace)  # type: ignore[no-untyped-call]
         contacts = [ContactFactory(workspace=workspace) for _ in range(40)]  # type: ignore[no-untyped-call]
         desk[key] = {"workspace": workspace, "supervisor": supervisor, "contacts": contacts}
-    b = desk["B"]
-    for i, rule in enumerate(pick_rules(rng, facts, n=DB_TRIGGERS, common=0.04, rare=0.06, db=True)):
-        rule_save(actor=Actor.for_agent(b["supervisor"]), workspace=b["workspace"], name=f"Trigger {i:02d}",
-                  conditions=rule["conditions"], actions=rule["actions"])  # fmt: skip
+    for key, common, rare in (("B", 0.04, 0.06), ("C", 0.0, 0.0)):
+        side = desk[key]
+        for i, rule in enumerate(pick_rules(rng, facts, n=DB_TRIGGERS, common=common, rare=rare, db=True)):
+            rule_save(actor=Actor.for_agent(side["supervisor"]), workspace=side["workspace"], name=f"Trigger {i:02d}",
+                      conditions=rule["conditions"], actions=rule["actions"])  # fmt: skip
     return desk
 
 
@@ -390,14 +382,15 @@ def measure_creation(sizes: Mapping[str, int], facts: list[dict[str, Any]]) -> d
     rng = random.Random(SEED + 1)
     desk = _desk(rng, facts)
     n = sizes["tickets"]
-    for key in ("A", "B"):  # warm-up, untimed: imports, caches, first statements
+    for key in ("A", "B", "C"):  # warm-up, untimed: imports, caches, first statements
         _round(desk[key], 10, rng)
-    rates: dict[str, list[float]] = {"A": [], "B": []}
+    rates: dict[str, list[float]] = {"A": [], "B": [], "C": []}
     for _ in range(sizes["pairs"]):
-        for key in ("A", "B"):
+        for key in ("A", "B", "C"):
             rates[key].append(_round(desk[key], n, rng))
     ratios = [b / a for a, b in zip(rates["A"], rates["B"], strict=True)]
-    statements = {key: _statements(desk[key], sizes["counted"], rng) for key in ("A", "B")}
+    quiet = [c / a for a, c in zip(rates["A"], rates["C"], strict=True)]
+    statements = {key: _statements(desk[key], sizes["counted"], rng) for key in ("A", "B", "C")}
     b_workspace = desk["B"]["workspace"]
     b_tickets = Ticket.objects.filter(workspace=b_workspace).count()
     report: dict[str, Any] = {
@@ -409,6 +402,9 @@ def measure_creation(sizes: Mapping[str, int], facts: list[dict[str, Any]]) -> d
         "ratio": round(statistics.median(ratios), 3),
         "statements_none": statements["A"],
         "statements_fifty": statements["B"],
+        "rate_quiet": [round(r, 1) for r in rates["C"]],
+        "ratio_quiet": round(statistics.median(quiet), 3),
+        "statements_quiet": statements["C"],
         "fired_per_ticket": round(RuleRun.objects.filter(workspace_id=b_workspace.pk).count() / b_tickets, 2),
         "events_left": EventRecord.objects.exclude(state="done").count(),
     }
@@ -490,6 +486,8 @@ def lines(report: dict[str, Any]) -> list[str]:
         f"{c['ratio_per_pair']}, median {c['ratio']} — target ≥ {TARGET_RATIO}: {'meets' if c['meets'] else 'MISSES'}",
         f"  SQL statements per ticket (median): none {c['statements_none']}, {DB_TRIGGERS} triggers "
         f"{c['statements_fifty']}; rules fired per ticket {c['fired_per_ticket']}; events not done {c['events_left']}",
+        f"  {DB_TRIGGERS} triggers of which none fires (what having them costs, without the work they do): tickets/s "
+        f"{c['rate_quiet']}, ratio to none {c['ratio_quiet']}, {c['statements_quiet']} statements per ticket",
     ]
     for key in ("profile_fifty", "profile_none"):
         if c.get(key):

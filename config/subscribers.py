@@ -192,3 +192,8 @@ def install() -> None:
     autodiscover()
     set_dispatcher(dispatch)
     set_batch_preparer(prepare)
+    # The generic channel webhook (channels) hands business events to automation: neither app imports the other.
+    from pivotdesk.automation.services.business_events import channel_sink
+    from pivotdesk.channels.adapters.generic import register_business_event_sink
+
+    register_business_event_sink(channel_sink)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import logging
 import uuid
@@ -45,6 +46,12 @@ class Event:
     def payload(self) -> dict[str, Any]:
         """The fields besides the workspace, as stored and as subscribers receive them."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "workspace_id"}
+
+    def merged(self, later: Event) -> Event | None:
+        """This event and a later one published in the same `coalesced` block, as one event that says both; None
+        (the default) when they must stay two. Only events whose subscribers read the current state, not the
+        event's own values, may merge (ticket.updated: "these fields changed")."""
+        return None
 
 
 E = TypeVar("E", bound=type[Event])
@@ -118,6 +125,7 @@ _dispatcher: Dispatcher | None = None
 _batch_preparer: BatchPreparer | None = None
 _recorded: list[DomainEvent] | None = None
 _held_back: ContextVar[bool] = ContextVar("pivotdesk_events_held_back", default=False)
+_pending: ContextVar[list[Event] | None] = ContextVar("pivotdesk_events_pending", default=None)
 
 
 def set_dispatcher(dispatcher: Dispatcher | None) -> None:
@@ -163,8 +171,6 @@ def publish(event: Event | str, *, workspace_id: int | None = None, **payload: A
     Takes a typed event (`publish(TicketCreated(workspace_id=…, ticket_id=…))`) or, for older call sites, a
     registered name and its fields (checked against the type all the same).
     """
-    from pivotdesk.common.models import EventRecord
-
     if _held_back.get():
         return
     if isinstance(event, str):
@@ -173,13 +179,50 @@ def publish(event: Event | str, *, workspace_id: int | None = None, **payload: A
         event = build(event, workspace_id=workspace_id, **payload)
     elif workspace_id is not None or payload:
         raise TypeError("publish(event) takes no other arguments")
-    record = EventRecord.objects.create(
-        name=event.name, workspace_id=event.workspace_id, payload=event.payload(), event_id=uuid.uuid4()
-    )
+    pending = _pending.get()
+    if pending is not None:
+        for i in range(len(pending) - 1, -1, -1):
+            merged = pending[i].merged(event) if type(pending[i]) is type(event) else None
+            if merged is not None:
+                pending[i] = merged
+                return
+        pending.append(event)
+        return
+    _store([event])
+
+
+def _store(batch: Sequence[Event]) -> None:
+    from pivotdesk.common.models import EventRecord
+
+    rows = [
+        EventRecord(name=e.name, workspace_id=e.workspace_id, payload=e.payload(), event_id=uuid.uuid4()) for e in batch
+    ]
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        EventRecord.objects.bulk_create(rows)  # one statement; SQLite and PostgreSQL return the ids
     inline = getattr(settings, "PIVOTDESK_EVENTS_INLINE", False)
     if inline or _recorded is not None:
-        committed = record.as_domain_event()
-        transaction.on_commit(lambda: _after_commit(record.pk, committed, inline=inline))
+        for record in rows:
+            transaction.on_commit(functools.partial(_after_commit, record.pk, record.as_domain_event(), inline=inline))
+
+
+@contextmanager
+def coalesced() -> Iterator[None]:
+    """Publish the block's events when it ends, each merged with a later one it `merged` (one `ticket.updated`
+    for the fields a trigger cycle's rules changed, not one per rule), in one insert. Must run inside the
+    transaction of the changes; an exception drops them with the changes. Nested blocks join the outer one."""
+    if _pending.get() is not None:
+        yield
+        return
+    batch: list[Event] = []
+    token = _pending.set(batch)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    if batch:
+        _store(batch)
 
 
 def _after_commit(record_id: int, event: DomainEvent, *, inline: bool) -> None:

@@ -36,6 +36,19 @@ class TicketUpdated(Event):
     #: stored before it was added. Lets a subscriber skip the AI's or the system's own changes without a query.
     actor_type: str = ""
 
+    def merged(self, later: Event) -> Event | None:
+        """Two updates of one ticket by the same kind of actor in one `coalesced` block: one event, the fields of
+        both (in the order they first changed)."""
+        if not isinstance(later, TicketUpdated) or (later.ticket_id, later.actor_type) != (
+            self.ticket_id,
+            self.actor_type,
+        ):
+            return None
+        fields = [*self.fields, *(f for f in later.fields if f not in self.fields)]
+        return TicketUpdated(
+            workspace_id=self.workspace_id, ticket_id=self.ticket_id, fields=fields, actor_type=self.actor_type
+        )
+
 
 @register
 @dataclass(frozen=True, kw_only=True)

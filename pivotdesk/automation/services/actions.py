@@ -9,7 +9,7 @@ each result is recorded ({"type", "ok", "code", "detail"}) in the rule's run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,9 +64,40 @@ class Context:
     """What the actions of one firing share: the actor, the placeholder values, what they created."""
 
     actor: Actor
-    values: dict[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
     rule_id: int | None = None
     created: list[int] = field(default_factory=list)
+    #: Whether the ticket instance holds what is saved (no read needed before the next action); `execute` keeps
+    #: it up to date, so a trigger cycle hands it from one firing to the next.
+    current: bool = False
+
+
+class LazyValues(Mapping[str, Any]):
+    """`values_for(ticket)` read on first use (a rule without text reads nothing) and shared by the views `with_`
+    makes (a trigger cycle's rules read the ticket's entities once), each with its own extra values on top."""
+
+    def __init__(self, ticket: Ticket, extra: Mapping[str, Any] | None = None, *, shared: list[Any] | None = None):
+        self._ticket, self._extra = ticket, dict(extra or {})
+        self._shared: list[Any] = shared if shared is not None else [None]
+
+    def with_(self, extra: Mapping[str, Any]) -> LazyValues:
+        return LazyValues(self._ticket, extra, shared=self._shared)
+
+    def _all(self) -> Mapping[str, Any]:
+        if self._shared[0] is None:
+            self._shared[0] = values_for(self._ticket)
+        return {**self._shared[0], **self._extra}
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._extra:
+            return self._extra[key]
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 # --- validation --------------------------------------------------------------------------------------------------
@@ -223,14 +254,24 @@ def _set(ticket: Ticket, action: Mapping[str, Any], ctx: Context) -> str:
         changes: dict[str, Any] = {"custom_fields": {name[3:]: action.get("value")}}
     else:
         changes = {FIELD_FOR.get(name, name): action.get("value")}
-    ticket_update(ticket=ticket, actor=ctx.actor, changes=changes)
+    _adopt(ticket, ticket_update(ticket=ticket, actor=ctx.actor, changes=changes))
     return ""
+
+
+def _adopt(ticket: Ticket, fresh: Ticket) -> None:
+    """Take the saved ticket's state into the instance the actions share (what `refresh_from_db` would read,
+    without reading it): the next action needs no read of its own."""
+    for f in Ticket._meta.concrete_fields:
+        setattr(ticket, f.attname, getattr(fresh, f.attname))
+    ticket.__dict__.pop("_prefetched_objects_cache", None)
 
 
 def _tags(ticket: Ticket, action: Mapping[str, Any], ctx: Context) -> str:
     from pivotdesk.tickets.services import ticket_update
 
-    ticket_update(ticket=ticket, actor=ctx.actor, changes={action["type"]: list(action.get("tags") or [])})
+    _adopt(
+        ticket, ticket_update(ticket=ticket, actor=ctx.actor, changes={action["type"]: list(action.get("tags") or [])})
+    )
     return ""
 
 
@@ -248,7 +289,7 @@ def _assign(ticket: Ticket, action: Mapping[str, Any], ctx: Context) -> str:
         changes["assignee"] = action["agent"]
     if action.get("team") is not None:
         changes["team"] = action["team"]
-    ticket_update(ticket=ticket, actor=ctx.actor, changes=changes)
+    _adopt(ticket, ticket_update(ticket=ticket, actor=ctx.actor, changes=changes))
     return ""
 
 
@@ -389,6 +430,10 @@ RUNNERS: dict[str, Callable[[Ticket, Mapping[str, Any], Context], str]] = {
 }
 
 
+# The actions that leave the shared instance as saved (`_adopt`); after any other the next one reads it again.
+ADOPTING = frozenset({"set", "add_tags", "remove_tags", "assign"})
+
+
 def execute(ticket: Ticket, actions: Sequence[Mapping[str, Any]], ctx: Context) -> list[dict[str, Any]]:
     """Carry out the actions in order; each result says whether it worked and why not."""
     results: list[dict[str, Any]] = []
@@ -396,9 +441,12 @@ def execute(ticket: Ticket, actions: Sequence[Mapping[str, Any]], ctx: Context) 
         for action in actions:
             kind = str(action.get("type"))
             try:
-                ticket.refresh_from_db()
+                if not ctx.current:
+                    ticket.refresh_from_db()
+                ctx.current = False
                 with transaction.atomic():  # a savepoint: a failed action leaves no half-change behind
                     detail = RUNNERS[kind](ticket, action, ctx)
+                ctx.current = kind in ADOPTING and not (kind == "assign" and action.get("routing"))
                 results.append({"type": kind, "ok": True, "detail": detail})
             except DomainError as exc:
                 results.append({"type": kind, "ok": False, "code": str(exc.code or "invalid"), "detail": exc.message})

@@ -228,6 +228,20 @@ def business_event_receive(
         return BusinessEvent.objects.get(workspace=workspace, event_id=parsed.event_id), False
 
 
+def channel_sink(workspace: Workspace, body: bytes) -> dict[str, Any]:
+    """A business event that came in through a generic channel webhook (authenticated by the channel's signature or
+    bearer token): received as through the API, answered in the webhook's JSON."""
+    event, created = business_event_receive(actor=Actor.system("channel"), workspace=workspace, body=body)
+    return {
+        "id": event.pk,
+        "event_id": event.event_id,
+        "event_status": event.status,
+        "reason": event.reason,
+        "message": reason_text(event.reason) if event.reason else "",
+        "duplicate": not created,
+    }
+
+
 def business_event_retry(*, actor: Actor, event: BusinessEvent) -> BusinessEvent:
     """Match an event whose key was unknown again (the chain or ticket may exist by now)."""
     authorize(actor, Perm.AUTOMATION_MANAGE, workspace_id=event.workspace_id)

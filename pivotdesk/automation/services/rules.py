@@ -5,6 +5,7 @@ rule then does."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -130,11 +131,13 @@ def rules_reorder(*, actor: Actor, workspace: Workspace, kind: str, rule_ids: li
     with transaction.atomic():
         for position, r in enumerate(rules):
             if r.position != position:
-                Rule.objects.filter(pk=r.pk).update(position=position)
+                Rule.objects.filter(pk=r.pk).update(position=position, updated_at=now())
 
 
-def count_fired(rule_id: int, at: dt.datetime) -> None:
-    Rule.objects.filter(pk=rule_id).update(fired_count=F("fired_count") + 1, last_fired_at=at)
+def count_fired(rule_ids: Sequence[int], at: dt.datetime) -> None:
+    """One more firing for each rule (each at most once per cycle): one statement for a cycle's rules."""
+    if rule_ids:
+        Rule.objects.filter(pk__in=set(rule_ids)).update(fired_count=F("fired_count") + 1, last_fired_at=at)
 
 
 # --- preview -----------------------------------------------------------------------------------------------------

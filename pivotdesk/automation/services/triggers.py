@@ -20,15 +20,18 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Sum
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.permissions import authorize_system
+from pivotdesk.common import events
 from pivotdesk.common.time import now
 from pivotdesk.tickets.models import Message, Status, Ticket, TicketEvent
 from pivotdesk.tickets.services import timeline
 
 from ..domain import conditions as conds
-from ..domain.cycle import run_cycle
+from ..domain.compiled import CHANGES_PREFIX, compile_conditions
+from ..domain.cycle import Trigger, run_cycle
 from ..domain.effects import simulate
 from ..models import Rule, RuleKind, RuleRun
 from . import actions as acts
@@ -100,10 +103,35 @@ def _changes(ticket: Ticket, fields: Iterable[str]) -> dict[str, list[Any]]:
     return out
 
 
-def triggers_for(workspace_id: int) -> list[Rule]:
-    return list(
+# A worker's compiled triggers per workspace, with the stamp of the rules they were compiled from.
+_LOADED: dict[int, tuple[tuple[Any, ...], list[Rule], list[Trigger]]] = {}
+_LOADED_MAX = 256
+
+
+def _stamp(workspace_id: int) -> tuple[Any, ...]:
+    """What changes whenever the workspace's triggers do (a save bumps the version and the time, switching and
+    ordering stamp the time, a delete the count and the ids): one small aggregate instead of reading the rules."""
+    row = Rule.objects.filter(workspace_id=workspace_id, kind=RuleKind.TRIGGER).aggregate(
+        n=Count("pk"), ids=Sum("pk"), versions=Sum("version"), at=Max("updated_at")
+    )
+    return (row["n"], row["ids"], row["versions"], row["at"])
+
+
+def triggers_for(workspace_id: int) -> tuple[list[Rule], list[Trigger]]:
+    """The workspace's active triggers in order, and their compiled form: compiled once per worker and reused
+    while the rules' stamp is the same."""
+    stamp = _stamp(workspace_id)
+    loaded = _LOADED.get(workspace_id)
+    if loaded is not None and loaded[0] == stamp:
+        return loaded[1], loaded[2]
+    rules = list(
         Rule.objects.filter(workspace_id=workspace_id, kind=RuleKind.TRIGGER, active=True).order_by("position", "pk")
     )
+    triggers = [as_trigger(r) for r in rules]
+    if len(_LOADED) >= _LOADED_MAX:
+        _LOADED.pop(next(iter(_LOADED)))
+    _LOADED[workspace_id] = (stamp, rules, triggers)
+    return rules, triggers
 
 
 def run_for_event(*, actor: Actor, event: Mapping[str, Any]) -> list[RuleRun]:
@@ -121,14 +149,16 @@ def run_for_event(*, actor: Actor, event: Mapping[str, Any]) -> list[RuleRun]:
         .select_related("requester__organization", "category", "workspace", "assignee")
         .first()
     )
-    rules = triggers_for(workspace_id) if ticket is not None else []
+    rules, triggers = triggers_for(workspace_id) if ticket is not None else ([], [])
     if ticket is None or not rules or ticket.merged_into_id is not None:
         return []
     event_key = f"event:{event.get('id') or ''}"[:120]
     done = set(RuleRun.objects.filter(ticket=ticket, event_key=event_key).values_list("rule_id", flat=True))
-    rules = [r for r in rules if r.pk not in done]
-    triggers = [as_trigger(r) for r in rules]
-    needs = set().union(*(conds.fields_used(t.conditions) for t in triggers))
+    if done:
+        triggers = [t for t in triggers if t.id not in done]
+        rules = [r for r in rules if r.pk not in done]
+    needs = set().union(*(t.program.reads for t in triggers))
+    needs |= {"changes"} if any(n.startswith(CHANGES_PREFIX) for n in needs) else set()
     message = None
     if payload.get("message_id"):
         message = Message.objects.filter(pk=payload["message_id"], ticket=ticket).first()
@@ -145,15 +175,79 @@ def run_for_event(*, actor: Actor, event: Mapping[str, Any]) -> list[RuleRun]:
         extra=extra,
     )
     _final, fired = run_cycle(triggers, snapshot, simulate)
+    try:
+        return _carry_out(
+            ticket, _rules_in_order(rules, fired), event=event, rule_event=rule_event, event_key=event_key, extra=extra
+        )
+    except _Duplicate:
+        return []  # another worker carried this event's cycle out first: everything here was rolled back
+
+
+def _rules_in_order(rules: list[Rule], fired: list[Any]) -> list[Rule]:
     by_id = {r.pk: r for r in rules}
-    runs = []
-    with transaction.atomic():  # one commit for the whole cycle's changes
-        for f in fired:
-            values = {"event.id": event.get("id"), **extra}
-            run = fire(by_id[f.trigger_id], ticket, event_key=event_key, event=rule_event, extra=values)
-            if run is not None:
-                runs.append(run)
+    return [by_id[f.trigger_id] for f in fired]
+
+
+def _carry_out(
+    ticket: Ticket,
+    rules: list[Rule],
+    *,
+    event: Mapping[str, Any],
+    rule_event: str,
+    event_key: str,
+    extra: dict[str, Any],
+) -> list[RuleRun]:
+    """The fired rules' actions in order, in one transaction with one `ticket.updated` for what they changed; then
+    the run rows, the timeline entries and the counters, one statement each. A run row that exists already (the
+    same event carried out by another worker at the same time) rolls the whole cycle back (`_Duplicate`)."""
+    at = now()
+    values = acts.LazyValues(ticket)  # read once for the cycle, when a rule's text first needs it
+    current = True  # the ticket was just read
+    runs: list[RuleRun] = []
+    entries = []
+    with transaction.atomic(), events.coalesced():
+        for rule in rules:
+            ctx = acts.Context(
+                actor=rule_actor(rule),
+                rule_id=rule.pk,
+                values=values.with_({"rule.version": rule.version, "event.id": event.get("id"), **extra}),
+                current=current,
+            )
+            results = acts.execute(ticket, list(rule.actions or []), ctx)
+            current = ctx.current
+            runs.append(_run_row(rule, ticket, event_key, rule_event, results))
+            entries.append(_timeline_entry(rule, ticket, rule_event, results))
+        try:
+            with transaction.atomic():
+                RuleRun.objects.bulk_create(runs)
+        except IntegrityError as exc:
+            raise _Duplicate from exc
+        TicketEvent.objects.bulk_create(entries)
+        count_fired([rule.pk for rule in rules], at)
     return runs
+
+
+def _run_row(rule: Rule, ticket: Ticket, event_key: str, event: str, results: list[dict[str, Any]]) -> RuleRun:
+    return RuleRun(
+        workspace_id=ticket.workspace_id,
+        rule=rule,
+        version=rule.version,
+        ticket=ticket,
+        event_key=event_key,
+        event=event,
+        actions=list(rule.actions or []),
+        results=results,
+        ok=all(r.get("ok") for r in results),
+    )
+
+
+def _timeline_entry(rule: Rule, ticket: Ticket, event: str, results: list[dict[str, Any]]) -> TicketEvent:
+    return timeline.build(
+        ticket=ticket,
+        actor=rule_actor(rule),
+        verb=TIMELINE_VERB,
+        data={"rule": rule.pk, "name": rule.name, "version": rule.version, "event": event, "results": results},
+    )
 
 
 class _Duplicate(Exception):
@@ -163,40 +257,26 @@ class _Duplicate(Exception):
 def fire(
     rule: Rule, ticket: Ticket, *, event_key: str, event: str, extra: dict[str, Any] | None = None
 ) -> RuleRun | None:
-    """Carry out one rule on one ticket once for `event_key`: the actions (each in its own savepoint, results per
-    action), the run row with the results, the timeline entry — all in one savepoint, so when another worker's run
-    row for the same key exists (the unique key), this firing rolls back whole: nothing is done twice."""
+    """Carry out one rule on one ticket once for `event_key` (a time rule): the actions (each in its own savepoint,
+    results per action), the run row with the results, the timeline entry — all in one savepoint, so when another
+    worker's run row for the same key exists (the unique key), this firing rolls back whole: nothing is done
+    twice."""
     at = now()
     try:
         with transaction.atomic():
             ctx = acts.Context(
                 actor=rule_actor(rule),
                 rule_id=rule.pk,
-                values=acts.values_for(ticket, {"rule.version": rule.version, **(extra or {})}),
+                values=acts.LazyValues(ticket, {"rule.version": rule.version, **(extra or {})}),
             )
             results = acts.execute(ticket, list(rule.actions or []), ctx)
-            try:
-                with transaction.atomic():
-                    run = RuleRun.objects.create(
-                        workspace_id=ticket.workspace_id,
-                        rule=rule,
-                        version=rule.version,
-                        ticket=ticket,
-                        event_key=event_key,
-                        event=event,
-                        actions=list(rule.actions or []),
-                        results=results,
-                        ok=all(r.get("ok") for r in results),
-                    )
+            run = _run_row(rule, ticket, event_key, event, results)
+            try:  # no savepoint of its own: a duplicate key leaves this block, which rolls the firing back whole
+                run.save(force_insert=True)
             except IntegrityError as exc:
                 raise _Duplicate from exc
-            timeline.record(
-                ticket=ticket,
-                actor=rule_actor(rule),
-                verb=TIMELINE_VERB,
-                data={"rule": rule.pk, "name": rule.name, "version": rule.version, "event": event, "results": results},
-            )
-            count_fired(rule.pk, at)
+            _timeline_entry(rule, ticket, event, results).save(force_insert=True)
+            count_fired([rule.pk], at)
     except _Duplicate:
         return None
     return run
@@ -244,6 +324,7 @@ def _sweep_workspace(workspace_id: int, rules: list[Rule], at: dt.datetime, batc
     if statuses is not None:
         tickets = tickets.filter(status__in=sorted(statuses))
     needs = set().union(*(conds.fields_used(r.conditions or {}) for r in rules))
+    programs = {r.pk: compile_conditions(r.conditions or {}) for r in rules}
     fired, last = 0, 0
     while True:
         page = list(
@@ -262,10 +343,11 @@ def _sweep_workspace(workspace_id: int, rules: list[Rule], at: dt.datetime, batc
         )
         for ticket in page:
             snapshot = fact_builder.build(ticket, at=at, event="time", needs=needs)
+            memo: dict[Any, Any] = {}
             for rule in rules:
                 if (rule.pk, ticket.pk, _period_key(rule, ticket)) in done:
                     continue
-                if conds.evaluate(rule.conditions or {}, snapshot):
+                if programs[rule.pk].matches(snapshot, memo):
                     try:
                         fired += fire(rule, ticket, event_key=_period_key(rule, ticket), event="time") is not None
                     except Exception:  # one ticket's failure must not stop the sweep; the run row shows nothing

@@ -247,3 +247,76 @@ def test_rules_are_versioned_validated_and_for_supervisors(workspace, supervisor
     with pytest.raises(ValidationFailed):
         _rule(supervisor, "Bad action", {"all": []}, [{"type": "explode"}])
     assert Rule.objects.filter(workspace=workspace).count() == 1
+
+
+def test_a_cycle_publishes_one_update_and_records_its_runs_in_a_few_statements(workspace, supervisor):
+    """Three rules change tags, priority and tags again: one ticket.updated for the cycle (not three), and the
+    cycle's run rows, timeline entries and counters are one statement each, however many rules fired."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pivotdesk.common.models import EventRecord
+
+    created = {"field": "event", "op": "is", "value": "ticket.created"}
+    for name, actions in (
+        ("tag", [{"type": "add_tags", "tags": ["a"]}]),
+        ("raise", [{"type": "set", "field": "priority", "value": "high"}]),
+        ("tag again", [{"type": "add_tags", "tags": ["b"]}]),
+    ):
+        _rule(supervisor, name, {"all": [created]}, actions)
+    ticket = make_ticket(workspace=workspace, subject="s", priority="low")
+    before = set(EventRecord.objects.values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        runs = triggers.run_for_event(actor=SYSTEM, event=_event(ticket))
+    assert len(runs) == 3
+    published = EventRecord.objects.exclude(pk__in=before)
+    assert list(published.values_list("name", "payload")) == [
+        ("ticket.updated", {"ticket_id": ticket.pk, "fields": ["tags", "priority"], "actor_type": "rule"})
+    ]
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum(s.startswith('INSERT INTO "automation_rulerun"') for s in sql) == 1
+    assert sum(s.startswith('UPDATE "automation_rule"') for s in sql) == 1
+    assert sum('"verb"' in s and s.startswith('INSERT INTO "tickets_ticketevent"') for s in sql) <= 4
+    assert sum(s.startswith('SELECT "tickets_ticket"') for s in sql) <= 4  # read once, then kept by the actions
+    assert set(Rule.objects.values_list("fired_count", flat=True)) == {1}
+
+
+def test_the_compiled_triggers_follow_every_change_of_the_rules(workspace, supervisor):
+    """A worker keeps its compiled triggers while the rules are unchanged; a save, a switch, a reorder and a
+    delete are each seen at the next event."""
+    created = {"field": "event", "op": "is", "value": "ticket.created"}
+    first = _rule(supervisor, "first", {"all": [created]}, [{"type": "add_tags", "tags": ["one"]}])
+    second = _rule(supervisor, "second", {"all": [created]}, [{"type": "add_tags", "tags": ["two"]}])
+
+    def fired() -> list[str]:
+        ticket = make_ticket(workspace=workspace, subject="s")
+        return [run.rule.name for run in triggers.run_for_event(actor=SYSTEM, event=_event(ticket))]
+
+    assert fired() == ["first", "second"]
+    compiled = triggers.triggers_for(workspace.pk)[1]
+    assert triggers.triggers_for(workspace.pk)[1] is compiled  # unchanged rules: the same compiled list
+    rules.rule_save(
+        actor=Actor.for_agent(supervisor),
+        workspace=workspace,
+        name="first",
+        conditions={"all": [created, {"field": "priority", "op": "is", "value": "urgent"}]},
+        actions=[{"type": "add_tags", "tags": ["one"]}],
+        rule=first,
+    )
+    assert fired() == ["second"]
+    rules.rules_reorder(
+        actor=Actor.for_agent(supervisor), workspace=workspace, kind=RuleKind.TRIGGER, rule_ids=[second.pk, first.pk]
+    )
+    rules.rule_save(
+        actor=Actor.for_agent(supervisor),
+        workspace=workspace,
+        name="first",
+        conditions={"all": [created]},
+        actions=[{"type": "add_tags", "tags": ["one"]}],
+        rule=first,
+    )
+    assert fired() == ["second", "first"]
+    rules.rule_set_active(actor=Actor.for_agent(supervisor), rule=second, active=False)
+    assert fired() == ["first"]
+    rules.rule_delete(actor=Actor.for_agent(supervisor), rule=first)
+    assert fired() == []

@@ -38,6 +38,12 @@ A 2xx answer marks the reply sent (a JSON {"id": …} in it is kept as the provi
 
 Account settings — config: `reply_url`; secrets: `signing_secret`, `bearer_token` (inbound), `reply_bearer_token`
 (optional, sent as Authorization on replies).
+
+Business events: a body with a "type" and a "key" and no "from" (`{"id": "evt-1", "type": "shipment.delayed",
+"key": "order:PD2026…", "data": {…}}`, the shape of `POST /api/v1/events/`) is authenticated the same way and
+handed to the business-event sink the automation app registers (`register_business_event_sink`): stored raw, matched
+to a chain or ticket by key, idempotent by id. Answers 202 {"status": "accepted", "event_id": …, "event_status": …,
+"duplicate": …}; a malformed event 400 with the reason (the raw body is kept as a failed event).
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ import base64
 import binascii
 import hmac
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -72,6 +79,25 @@ if TYPE_CHECKING:
 SIGNATURE_HEADER = "X-PivotDesk-Signature"
 MAX_ATTACHMENTS = 20
 
+#: Takes (workspace, raw body) → the JSON answer of an accepted business event; raises DomainError for a refused
+#: one. Registered by the automation app (a higher layer) when it loads; None while no app takes events.
+BusinessEventSink = Callable[["Workspace", bytes], dict[str, Any]]
+_event_sink: BusinessEventSink | None = None
+
+
+def register_business_event_sink(sink: BusinessEventSink | None) -> None:
+    """Install what the generic webhook hands business events to (automation's `business_event_receive`)."""
+    global _event_sink  # noqa: PLW0603
+    _event_sink = sink
+
+
+def _looks_like_business_event(body: bytes) -> bool:
+    try:
+        value = loads_guarded(body)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and "type" in value and "key" in value and "from" not in value
+
 
 def authentication_failure(request: HttpRequest, account: ChannelAccount) -> tuple[int, str] | None:
     """None when the request carries every credential the account is configured with (signature and/or bearer
@@ -95,8 +121,15 @@ def authentication_failure(request: HttpRequest, account: ChannelAccount) -> tup
     return None
 
 
-def signed_webhook(request: HttpRequest, account: ChannelAccount, *, dedupe_key: str) -> HttpResponse:
-    """The shared POST handling of the generic and CTI webhooks: authenticate, store, answer 202."""
+def signed_webhook(
+    request: HttpRequest,
+    account: ChannelAccount,
+    *,
+    dedupe_key: str,
+    accept: Callable[[HttpRequest, ChannelAccount], HttpResponse] | None = None,
+) -> HttpResponse:
+    """The shared POST handling of the generic and CTI webhooks: authenticate, store, answer 202 (`accept`, when
+    given, takes an authenticated request instead of storing it as a message)."""
     if request.method != "POST":
         return json_error(405, "method_not_allowed", "POST a JSON body.")
     failure = authentication_failure(request, account)
@@ -110,6 +143,8 @@ def signed_webhook(request: HttpRequest, account: ChannelAccount, *, dedupe_key:
             extra_headers=(SIGNATURE_HEADER,),
         )
         return json_error(status, "unauthorized" if status == 401 else "forbidden", reason)
+    if accept is not None:
+        return accept(request, account)
     payload = store_and_queue(request, account, dedupe_key=dedupe_key, extra_headers=(SIGNATURE_HEADER,))
     return JsonResponse({"status": "accepted", "payload_id": payload.pk}, status=202)
 
@@ -125,8 +160,21 @@ def _body_field(body: bytes, name: str) -> str:
 @register_webhook("generic")
 def generic_webhook(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
     """Authenticate (signature and/or bearer token), store the JSON body, answer 202."""
+    if _event_sink is not None and _looks_like_business_event(request.body):
+        return signed_webhook(request, account, dedupe_key="", accept=_accept_business_event)
     message_id = _body_field(request.body, "id")
     return signed_webhook(request, account, dedupe_key=f"generic:{message_id}" if message_id else "")
+
+
+def _accept_business_event(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
+    sink = _event_sink
+    if sink is None:  # pragma: no cover - checked by the caller
+        return json_error(400, "not_accepted", "This desk takes no business events.")
+    try:
+        answer = sink(account.workspace, request.body)
+    except DomainError as exc:
+        return json_error(exc.status_code, str(exc.code or "invalid"), str(exc.message))
+    return JsonResponse({"status": "accepted", **answer}, status=202)
 
 
 def _identity(sender: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
