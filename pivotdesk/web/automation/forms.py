@@ -42,7 +42,7 @@ ACTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "start_approval": ("flow",),
     "start_chain": ("template", "key"),
     "apply_macro": ("macro",),
-    "appease": ("pool",),
+    "appease": ("pool", "opening_zh", "opening_en"),
 }
 MULTI = frozenset({"agents", "teams"})
 INT_KEYS = frozenset({"agent", "team", "pool", "flow", "template", "macro"})

@@ -15,4 +15,10 @@ urlpatterns: list[URLPattern] = [
     path("automation/rules/<int:rule_id>/delete/", views.rule_delete, name="automation_rule_delete"),
     path("automation/rules/<int:rule_id>/preview/", views.rule_preview, name="automation_rule_preview"),
     path("automation/rules/<int:rule_id>/runs/", views.rule_runs, name="automation_rule_runs"),
+    path("automation/flows/", views.flow_list, name="automation_flows"),
+    path("automation/flows/new/", views.flow_edit, name="automation_flow_new"),
+    path("automation/flows/<int:flow_id>/", views.flow_edit, name="automation_flow"),
+    path("automation/chain-templates/", views.chain_template_list, name="automation_chain_templates"),
+    path("automation/chain-templates/new/", views.chain_template_edit, name="automation_chain_template_new"),
+    path("automation/chain-templates/<int:template_id>/", views.chain_template_edit, name="automation_chain_template"),
 ]

@@ -89,6 +89,27 @@ def test_the_editor_round_trips_a_stored_rule(client_as, rule, supervisor, agent
     assert rule.actions[1] == {"type": "assign", "agent": agent.pk}
 
 
+def test_an_appeasement_action_keeps_its_own_openings(client_as, workspace, supervisor):
+    """The empathetic openings a rule writes (zh and en) are stored with the action and shown again in the editor."""
+    boss = client_as(supervisor)
+    form = _form(
+        **{
+            "a-1-type": "appease",
+            "a-1-opening_zh": "{{ requester.name }}，非常抱歉给您带来不便，",
+            "a-1-opening_en": "{{ requester.name }}, we are truly sorry,",
+        }
+    )
+    assert boss.post(reverse("web:automation_rule_new"), form).status_code == 302
+    rule = Rule.objects.get(workspace=workspace, name="投诉升级")
+    assert rule.actions[1] == {
+        "type": "appease",
+        "opening_zh": "{{ requester.name }}，非常抱歉给您带来不便，",
+        "opening_en": "{{ requester.name }}, we are truly sorry,",
+    }
+    page = boss.get(reverse("web:automation_rule", args=[rule.pk])).content.decode()
+    assert "非常抱歉给您带来不便" in page and "we are truly sorry" in page
+
+
 def test_adding_and_removing_rows_saves_nothing(client_as, workspace, supervisor):
     boss = client_as(supervisor)
     form = {k: v for k, v in _form().items() if k != "save"}
