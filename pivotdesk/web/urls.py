@@ -7,6 +7,7 @@ from django.urls import URLPattern
 
 from pivotdesk.web.account import urls as account
 from pivotdesk.web.ai import urls as ai
+from pivotdesk.web.automation import macro_urls as automation_macros
 from pivotdesk.web.automation import ticket_urls as automation_ticket
 from pivotdesk.web.automation import urls as automation
 from pivotdesk.web.channels import urls as channels
@@ -32,6 +33,7 @@ DOMAINS = (
     workforce,
     oncall,
     automation,
+    automation_macros,
     automation_ticket,
 )
 

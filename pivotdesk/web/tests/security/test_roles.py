@@ -90,6 +90,10 @@ OVERRIDES: dict[str, str] = {
     "workforce/me/availability/": "self.manage",
     # page_ticket runs for the system (its first gate call, authorize_system) or, by hand, for routing.manage
     "on-call/tickets/<int:number>/page/": "routing.manage",
+    # macro_save / macro_delete: ticket.update for one's own personal macros, automation.manage for the shared one
+    # the seed holds
+    "automation/macros/<int:macro_id>/": "automation.manage",
+    "automation/macros/<int:macro_id>/delete/": "automation.manage",
 }
 
 # Write views that need no role permission, with why (their own lookups still scope them).
