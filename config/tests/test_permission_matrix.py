@@ -1379,6 +1379,10 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
 # Writes that cannot take an actor, with the reason.
 EXCLUDED: dict[str, str] = {
     "accounts.services.api_token_authenticate": "turns a raw token into the actor; only stamps last_used_at",
+    "automation.services.business_events.channel_sink": (
+        "the generic channel webhook's entry (the channel's HMAC signature or bearer token authenticated the caller); "
+        "it calls business_event_receive as the system, which is in the table"
+    ),
     "tickets.services.timeline.record": "the timeline writer each service calls after its own gate",
     "search.services.document_build": (
         "search sits below accounts (import contract: no Actor); derived documents of gated writes, built by the sweep"
