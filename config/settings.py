@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "pivotdesk.channels",
     "pivotdesk.ai",
     "pivotdesk.automation",
+    "pivotdesk.knowledge",
     "pivotdesk.web",
     "pivotdesk.cli",
     "config.apps.CompositionRootConfig",

@@ -790,7 +790,22 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     "automation.services.business_events.business_event_retry": (
         Case(Perm.AUTOMATION_MANAGE, lambda w, a: {"event": _au_unknown_event(w)}),
     ),
+    "knowledge.services.category_save": (
+        Case(Perm.KNOWLEDGE_MANAGE, lambda w, a: {"workspace": w.workspace, "name_zh": "账号与密码"}),
+    ),
+    "knowledge.services.article_save": (
+        Case(Perm.KNOWLEDGE_MANAGE, lambda w, a: {"workspace": w.workspace, "title": "忘记密码", "body": "重设"}),
+    ),
+    "knowledge.services.article_restore": (
+        Case(Perm.KNOWLEDGE_MANAGE, lambda w, a: {"article": _kb_article(w), "version": 1}),
+    ),
 }
+
+
+def _kb_article(world: World) -> Any:
+    from pivotdesk.knowledge.services import article_save
+
+    return article_save(actor=Actor.system(), workspace=world.workspace, title="授权失效", body="重新激活")
 
 
 _AU_NOTE: list[dict[str, Any]] = [{"type": "note", "text": "回访 follow up"}]

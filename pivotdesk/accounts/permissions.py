@@ -61,6 +61,7 @@ class Perm(StrEnum):
     CATEGORY_MANAGE = "category.manage"  # add categories; turn an emerging topic into one (or dismiss it)
     WORKFORCE_MANAGE = "workforce.manage"  # queues, forecasts, contracts, shift templates, rosters, approvals
     AUTOMATION_MANAGE = "automation.manage"  # triggers, time rules, shared macros, approval flows, chain templates
+    KNOWLEDGE_MANAGE = "knowledge.manage"  # knowledge articles (write, publish, restore a version) and categories
 
 
 _LIGHT = {Perm.TICKET_VIEW, Perm.TICKET_NOTE, Perm.SELF_MANAGE, Perm.TOKEN_CREATE}
@@ -84,6 +85,7 @@ _SUPERVISOR = _AGENT | {
     Perm.CATEGORY_MANAGE,
     Perm.WORKFORCE_MANAGE,
     Perm.AUTOMATION_MANAGE,
+    Perm.KNOWLEDGE_MANAGE,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     "admin": frozenset(Perm),

@@ -180,7 +180,19 @@ def seed_workspace(workspace: Workspace, *, marker: str, extra_tickets: int = 0)
     seed.objects |= _workforce(workspace, marker, agents)
     seed.objects |= _oncall(workspace, marker, ticket)
     seed.objects |= _automation(workspace, marker, ticket)
+    seed.objects |= _knowledge(workspace, marker)
     return seed
+
+
+def _knowledge(workspace: Workspace, marker: str) -> dict[str, models.Model]:
+    """An article with its first version."""
+    from pivotdesk.knowledge.models import Article, ArticleVersion
+
+    article = Article.objects.create(workspace=workspace, title=f"{marker} article", body=f"{marker} body")
+    ArticleVersion.objects.create(
+        workspace=workspace, article=article, version=1, title=article.title, body=article.body
+    )
+    return {"article": article}
 
 
 def _oncall(workspace: Workspace, marker: str, ticket: Ticket) -> dict[str, models.Model]:

@@ -70,6 +70,7 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
     "macro_id": "macro",
     "approval_id": "approval",
     "flow_id": "approval_flow",
+    "article_id": "article",
     "roster_id": "roster",
     "shift_id": "shift",
     "request_id": "shift_request",
