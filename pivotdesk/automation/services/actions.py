@@ -83,15 +83,18 @@ class LazyValues(Mapping[str, Any]):
     def with_(self, extra: Mapping[str, Any]) -> LazyValues:
         return LazyValues(self._ticket, extra, shared=self._shared)
 
-    def _all(self) -> Mapping[str, Any]:
+    def _base(self) -> Mapping[str, Any]:
         if self._shared[0] is None:
             self._shared[0] = values_for(self._ticket)
-        return {**self._shared[0], **self._extra}
+        return self._shared[0]  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
+    def _all(self) -> Mapping[str, Any]:
+        return {**self._base(), **self._extra}
+
+    def __getitem__(self, key: str) -> Any:  # a look-up copies nothing
         if key in self._extra:
             return self._extra[key]
-        return self._all()[key]
+        return self._base()[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._all())

@@ -103,8 +103,8 @@ def _changes(ticket: Ticket, fields: Iterable[str]) -> dict[str, list[Any]]:
     return out
 
 
-# A worker's compiled triggers per workspace, with the stamp of the rules they were compiled from.
-_LOADED: dict[int, tuple[tuple[Any, ...], list[Rule], list[Trigger]]] = {}
+# A worker's compiled triggers per workspace (and the facts they read), with the stamp of the rules they came from.
+_LOADED: dict[int, tuple[tuple[Any, ...], list[Rule], list[Trigger], frozenset[str]]] = {}
 _LOADED_MAX = 256
 
 
@@ -117,21 +117,24 @@ def _stamp(workspace_id: int) -> tuple[Any, ...]:
     return (row["n"], row["ids"], row["versions"], row["at"])
 
 
-def triggers_for(workspace_id: int) -> tuple[list[Rule], list[Trigger]]:
-    """The workspace's active triggers in order, and their compiled form: compiled once per worker and reused
-    while the rules' stamp is the same."""
+def triggers_for(workspace_id: int) -> tuple[list[Rule], list[Trigger], frozenset[str]]:
+    """The workspace's active triggers in order, their compiled form and the facts they read (for `facts.build`):
+    compiled once per worker and reused while the rules' stamp is the same."""
     stamp = _stamp(workspace_id)
     loaded = _LOADED.get(workspace_id)
     if loaded is not None and loaded[0] == stamp:
-        return loaded[1], loaded[2]
+        return loaded[1], loaded[2], loaded[3]
     rules = list(
         Rule.objects.filter(workspace_id=workspace_id, kind=RuleKind.TRIGGER, active=True).order_by("position", "pk")
     )
     triggers = [as_trigger(r) for r in rules]
+    needs = frozenset(
+        "changes" if name.startswith(CHANGES_PREFIX) else name for t in triggers for name in t.program.reads
+    )
     if len(_LOADED) >= _LOADED_MAX:
         _LOADED.pop(next(iter(_LOADED)))
-    _LOADED[workspace_id] = (stamp, rules, triggers)
-    return rules, triggers
+    _LOADED[workspace_id] = (stamp, rules, triggers, needs)
+    return rules, triggers, needs
 
 
 def run_for_event(*, actor: Actor, event: Mapping[str, Any]) -> list[RuleRun]:
@@ -149,7 +152,7 @@ def run_for_event(*, actor: Actor, event: Mapping[str, Any]) -> list[RuleRun]:
         .select_related("requester__organization", "category", "workspace", "assignee")
         .first()
     )
-    rules, triggers = triggers_for(workspace_id) if ticket is not None else ([], [])
+    rules, triggers, needs = triggers_for(workspace_id) if ticket is not None else ([], [], frozenset())
     if ticket is None or not rules or ticket.merged_into_id is not None:
         return []
     event_key = f"event:{event.get('id') or ''}"[:120]
@@ -157,8 +160,6 @@ def run_for_event(*, actor: Actor, event: Mapping[str, Any]) -> list[RuleRun]:
     if done:
         triggers = [t for t in triggers if t.id not in done]
         rules = [r for r in rules if r.pk not in done]
-    needs = set().union(*(t.program.reads for t in triggers))
-    needs |= {"changes"} if any(n.startswith(CHANGES_PREFIX) for n in needs) else set()
     message = None
     if payload.get("message_id"):
         message = Message.objects.filter(pk=payload["message_id"], ticket=ticket).first()
