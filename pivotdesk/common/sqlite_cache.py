@@ -66,7 +66,7 @@ class SQLiteFileCache(BaseCache):
         # Autocommit (isolation_level=None): each statement is its own transaction, atomic under SQLite's write lock.
         conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA journal_mode=WAL")
+        _set_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         for statement in _SCHEMA:
             conn.execute(statement)
@@ -198,3 +198,17 @@ class SQLiteFileCache(BaseCache):
         if count > self._max_entries:
             drop = max(1, count // self._cull_frequency) if self._cull_frequency else count
             db.execute("DELETE FROM cache WHERE key IN (SELECT key FROM cache ORDER BY expires LIMIT ?)", (int(drop),))
+
+
+def _set_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch the file to WAL. Two processes opening a new file at once can get "database is locked" here at
+    once: SQLite does not call the busy handler for a journal-mode change. Try again briefly; the first switch
+    sticks to the file, so a later try only reads the mode."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
