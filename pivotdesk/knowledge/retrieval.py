@@ -1,0 +1,415 @@
+"""Hybrid retrieval over the knowledge base and the desk's resolved tickets.
+
+Two rankings are fused by reciprocal rank fusion (`domain.ranking`):
+
+- **keyword**: the search index every document kind shares (`pivotdesk.search`: jieba-cut words in SQLite FTS5 or
+  PostgreSQL full text), so "密码" and "退款" are words, English words match as prefixes, and a query of mixed
+  Chinese and English needs each of its words. When the index finds nothing, a typo-tolerant pass compares the
+  query with the titles by character trigrams ("pasword" → "password").
+- **semantic**: the multilingual sentence encoder the AI triage already runs (`pivotdesk.ai.services.embeddings`,
+  cached per text in `EmbeddingVector`), so a Chinese question finds an English article and the other way round.
+  Each worker keeps a workspace's article vectors as one matrix (`_ArticleIndex`), rebuilt when the articles'
+  one-row stamp (count, newest change) moves; a query is one matrix–vector product (brute force, exact) below
+  `ANN_THRESHOLD` articles, and an approximate index (usearch's HNSW, when installed) above it.
+
+The desk's own clicks move the result: an article agents insert or mark useful gets a boost, one marked not useful
+sinks (`domain.text.feedback_boost`). Filters (language, visibility, category, published only) apply to both
+rankings before fusion. Every hit carries its best cosine similarity and the margin to the next, which the bot
+reads as its confidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db.models import Count, Max, Q
+from numpy.typing import NDArray
+
+from pivotdesk.ai.services import embeddings
+from pivotdesk.search import selectors as search_selectors
+from pivotdesk.search.domain import text as search_text
+from pivotdesk.tickets.models import Status, Ticket
+
+from .domain import ranking
+from .domain import text as knowledge_text
+from .models import Article, ArticleStatus, AssistFeedback, AssistKind, Resolution
+from .search import KIND as ARTICLE_KIND
+
+log = logging.getLogger(__name__)
+
+TICKET_KIND = "ticket"
+MODES = ("hybrid", "keyword", "semantic")
+CANDIDATES = 50  # how deep each ranking is read before fusion
+ANN_THRESHOLD = 20_000  # articles per workspace above which an approximate index answers (when usearch imports)
+TYPO_MIN_SIMILARITY = 0.3
+EMBED_CHARS = 600  # what of an article the encoder is given (it reads its own first tokens of that)
+RESOLVED = (Status.SOLVED, Status.CLOSED)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One found document: an article or a resolved ticket."""
+
+    kind: str
+    object_id: int
+    title: str
+    score: float
+    similarity: float = 0.0
+    keyword_rank: int | None = None
+    semantic_rank: int | None = None
+    language: str = ""
+    visibility: str = ""
+    snippet: list[tuple[str, bool]] = field(default_factory=list)
+    resolution: str = ""
+
+
+def article_text(title: str, body: str) -> str:
+    """What the encoder reads of an article: the title, then the beginning of the body."""
+    return f"{title}\n{body[:EMBED_CHARS]}".strip()
+
+
+# ---------------------------------------------------------------- the semantic index of a workspace's articles
+
+
+@dataclass
+class _ArticleIndex:
+    stamp: tuple[Any, ...]
+    ids: NDArray[np.int64]
+    matrix: NDArray[np.float32]
+    language: NDArray[np.str_]
+    visibility: NDArray[np.str_]
+    status: NDArray[np.str_]
+    category: NDArray[np.int64]
+    ann: Any = None
+
+    def top(self, query: NDArray[np.float32], mask: NDArray[np.bool_], k: int) -> list[tuple[int, float]]:
+        """The `k` best (article id, cosine) among the rows `mask` allows, best first."""
+        if not len(self.ids) or not mask.any():
+            return []
+        if self.ann is not None:
+            found = self.ann.search(query, min(len(self.ids), k * 8))
+            rows = [int(r) for r in found.keys if mask[int(r)]][:k]
+            sims = self.matrix[rows] @ query if rows else np.zeros(0, dtype=np.float32)
+            return [(int(self.ids[r]), float(s)) for r, s in zip(rows, sims, strict=True)]
+        scores = self.matrix @ query
+        scores = np.where(mask, scores, -np.inf)
+        k = min(k, int(mask.sum()))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(int(self.ids[r]), float(scores[r])) for r in best]
+
+
+_indexes: dict[int, _ArticleIndex] = {}
+_index_lock = threading.Lock()
+
+
+def _stamp(workspace_id: int) -> tuple[Any, ...]:
+    row = Article.objects.filter(workspace_id=workspace_id).aggregate(n=Count("pk"), m=Max("updated_at"), s=Max("pk"))
+    return (row["n"], row["m"], row["s"], embeddings.encoder_key() if embeddings.enabled() else "")
+
+
+def _build_index(workspace_id: int, stamp: tuple[Any, ...]) -> _ArticleIndex | None:
+    rows = list(
+        Article.objects.filter(workspace_id=workspace_id)
+        .order_by("pk")
+        .values_list("pk", "title", "body", "language", "visibility", "status", "category_id")
+    )
+    texts = [article_text(title, body) for _, title, body, *_ in rows]
+    vectors = embeddings.embed_texts(workspace_id=workspace_id, texts=texts) if texts else None
+    if vectors is None and texts:
+        return None
+    matrix = vectors if vectors is not None else np.zeros((0, 1), dtype=np.float32)
+    index = _ArticleIndex(
+        stamp=stamp,
+        ids=np.array([r[0] for r in rows], dtype=np.int64),
+        matrix=np.ascontiguousarray(matrix, dtype=np.float32),
+        language=np.array([r[3] for r in rows], dtype=np.str_),
+        visibility=np.array([r[4] for r in rows], dtype=np.str_),
+        status=np.array([r[5] for r in rows], dtype=np.str_),
+        category=np.array([r[6] or 0 for r in rows], dtype=np.int64),
+    )
+    if len(rows) > ANN_THRESHOLD:
+        index.ann = _ann(index.matrix)
+    return index
+
+
+def _ann(matrix: NDArray[np.float32]) -> Any:
+    """An HNSW index over the rows (usearch), or None when usearch is not installed (brute force then)."""
+    try:
+        from usearch.index import Index  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    ann = Index(ndim=matrix.shape[1], metric="ip", dtype="f32")
+    ann.add(np.arange(len(matrix), dtype=np.int64), matrix)
+    return ann
+
+
+def article_index(workspace_id: int) -> _ArticleIndex | None:
+    """The workspace's article vectors (built or rebuilt when its articles changed); None when embeddings are off."""
+    if not embeddings.enabled():
+        return None
+    stamp = _stamp(workspace_id)
+    cached = _indexes.get(workspace_id)
+    if cached is not None and cached.stamp == stamp:
+        return cached
+    with _index_lock:
+        cached = _indexes.get(workspace_id)
+        if cached is not None and cached.stamp == stamp:
+            return cached
+        started = time.monotonic()
+        built = _build_index(workspace_id, stamp)
+        if built is not None:
+            _indexes[workspace_id] = built
+            log.info(
+                "knowledge: indexed %d articles of workspace %d in %.2fs",
+                len(built.ids),
+                workspace_id,
+                time.monotonic() - started,
+            )
+        return built
+
+
+def forget_indexes() -> None:
+    """Drop every cached article index (tests)."""
+    _indexes.clear()
+
+
+def _query_vector(workspace_id: int, query: str) -> NDArray[np.float32] | None:
+    vectors = embeddings.embed_texts(workspace_id=workspace_id, texts=[query])
+    return None if vectors is None else vectors[0]
+
+
+# ------------------------------------------------------------------------------------------------ articles
+
+
+def _article_filter(
+    workspace_id: int, *, language: str | None, visibility: str | None, category_id: int | None, published_only: bool
+) -> Q:
+    q = Q(workspace_id=workspace_id)
+    if language:
+        q &= Q(language=language)
+    if visibility:
+        q &= Q(visibility=visibility)
+    if category_id is not None:
+        q &= Q(category_id=category_id)
+    if published_only:
+        q &= Q(status=ArticleStatus.PUBLISHED)
+    return q
+
+
+def _index_mask(
+    index: _ArticleIndex,
+    *,
+    language: str | None,
+    visibility: str | None,
+    category_id: int | None,
+    published_only: bool,
+) -> NDArray[np.bool_]:
+    mask = np.ones(len(index.ids), dtype=bool)
+    if language:
+        mask &= index.language == language
+    if visibility:
+        mask &= index.visibility == visibility
+    if category_id is not None:
+        mask &= index.category == category_id
+    if published_only:
+        mask &= index.status == ArticleStatus.PUBLISHED
+    return mask
+
+
+def _keyword_articles(workspace_id: int, query: str, allowed: Q) -> list[int]:
+    ranked = search_selectors.ranked_ids(
+        kind=ARTICLE_KIND, workspace_id=workspace_id, query=query, limit=CANDIDATES * 4
+    )
+    if not ranked:
+        return []
+    keep = set(Article.objects.filter(allowed, pk__in=ranked).values_list("pk", flat=True))
+    return [pk for pk in ranked if pk in keep][:CANDIDATES]
+
+
+def _typo_articles(query: str, allowed: Q) -> list[int]:
+    """Titles close to the query by character trigrams, best first (the fallback when no word matched)."""
+    scored = [
+        (knowledge_text.word_similarity(query, title), pk)
+        for pk, title in Article.objects.filter(allowed).values_list("pk", "title")[:20_000]
+    ]
+    scored = [(s, pk) for s, pk in scored if s >= TYPO_MIN_SIMILARITY]
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [pk for _, pk in scored[:CANDIDATES]]
+
+
+def _boosts(workspace_id: int, ids: Sequence[int]) -> dict[int, float]:
+    rows = (
+        AssistFeedback.objects.filter(workspace_id=workspace_id, kind=AssistKind.ARTICLE, object_id__in=list(ids))
+        .values("object_id")
+        .annotate(
+            n_used=Count("pk", filter=Q(used=True)),
+            n_useful=Count("pk", filter=Q(useful=True)),
+            n_not_useful=Count("pk", filter=Q(useful=False)),
+        )
+    )
+    return {
+        r["object_id"]: knowledge_text.feedback_boost(
+            used=r["n_used"], useful=r["n_useful"], not_useful=r["n_not_useful"]
+        )
+        for r in rows
+    }
+
+
+def search_articles(
+    *,
+    workspace_id: int,
+    query: str,
+    language: str | None = None,
+    visibility: str | None = None,
+    category_id: int | None = None,
+    published_only: bool = True,
+    limit: int = 10,
+    mode: str = "hybrid",
+    learn: bool = True,
+) -> list[Hit]:
+    """The articles that answer `query`, best first, with highlighted snippets. `mode` keyword / semantic / hybrid
+    (the benchmark compares them); `learn` applies the desk's feedback boost."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}")
+    query = query.strip()
+    if not query:
+        return []
+    allowed = _article_filter(
+        workspace_id,
+        language=language,
+        visibility=visibility,
+        category_id=category_id,
+        published_only=published_only,
+    )
+    keyword: list[int] = []
+    if mode in ("hybrid", "keyword"):
+        keyword = _keyword_articles(workspace_id, query, allowed) or _typo_articles(query, allowed)
+    semantic: list[tuple[int, float]] = []
+    if mode in ("hybrid", "semantic"):
+        index = article_index(workspace_id)
+        vector = _query_vector(workspace_id, query) if index is not None else None
+        if index is not None and vector is not None:
+            mask = _index_mask(
+                index,
+                language=language,
+                visibility=visibility,
+                category_id=category_id,
+                published_only=published_only,
+            )
+            semantic = index.top(vector, mask, CANDIDATES)
+    similarity = dict(semantic)
+    fused = ranking.reciprocal_rank_fusion([keyword, [pk for pk, _ in semantic]], limit=max(limit * 3, limit))
+    if learn and fused:
+        boosts = _boosts(workspace_id, [pk for pk, _ in fused])
+        fused = sorted(fused, key=lambda item: -item[1] * boosts.get(item[0], 1.0))
+    fused = fused[:limit]
+    if not fused:
+        return []
+    rows = {
+        a.pk: a
+        for a in Article.objects.filter(pk__in=[pk for pk, _ in fused]).only(
+            "pk", "title", "body", "language", "visibility"
+        )
+    }
+    terms = search_text.query_terms(query)
+    keyword_rank = {pk: i + 1 for i, pk in enumerate(keyword)}
+    semantic_rank = {pk: i + 1 for i, (pk, _) in enumerate(semantic)}
+    hits = []
+    for pk, score in fused:
+        article = rows.get(pk)
+        if article is None:
+            continue
+        hits.append(
+            Hit(
+                kind=ARTICLE_KIND,
+                object_id=pk,
+                title=article.title,
+                score=score,
+                similarity=similarity.get(pk, 0.0),
+                keyword_rank=keyword_rank.get(pk),
+                semantic_rank=semantic_rank.get(pk),
+                language=article.language,
+                visibility=article.visibility,
+                snippet=knowledge_text.snippet(article.body, terms),
+            )
+        )
+    return hits
+
+
+def margin(hits: Sequence[Hit]) -> float:
+    """How far the best hit's similarity stands above the next one's (0 with fewer than two hits)."""
+    sims = sorted((h.similarity for h in hits), reverse=True)
+    return sims[0] - sims[1] if len(sims) > 1 else (sims[0] if sims else 0.0)
+
+
+# ---------------------------------------------------------------------------------------- resolved tickets
+
+
+def similar_tickets(
+    *, workspace_id: int, query: str, exclude_ticket_id: int | None = None, limit: int = 5
+) -> list[Hit]:
+    """Resolved tickets like the query (its keyword matches, re-ranked with the recent resolved tickets by their
+    vectors), each with what resolved it (the recorded solution, else the last public agent reply)."""
+    query = query.strip()
+    if not query:
+        return []
+    resolved = Ticket.objects.filter(workspace_id=workspace_id, status__in=RESOLVED, merged_into__isnull=True)
+    if exclude_ticket_id is not None:
+        resolved = resolved.exclude(pk=exclude_ticket_id)
+    ranked = search_selectors.ranked_ids(kind=TICKET_KIND, workspace_id=workspace_id, query=query, limit=CANDIDATES * 4)
+    keep = set(resolved.filter(pk__in=ranked).values_list("pk", flat=True)) if ranked else set()
+    keyword = [pk for pk in ranked if pk in keep][:CANDIDATES]
+    semantic: list[tuple[int, float]] = []
+    vector = _query_vector(workspace_id, query) if embeddings.enabled() else None
+    if vector is not None:
+        pool = set(keyword) | set(resolved.order_by("-updated_at").values_list("pk", flat=True)[:2000])
+        vectors = embeddings.embed_tickets(ticket_ids=pool)
+        if vectors:
+            ids = list(vectors)
+            sims = np.stack([vectors[i] for i in ids]) @ vector
+            order = np.argsort(-sims, kind="stable")[:CANDIDATES]
+            semantic = [(ids[int(r)], float(sims[int(r)])) for r in order]
+    similarity = dict(semantic)
+    fused = ranking.reciprocal_rank_fusion([keyword, [pk for pk, _ in semantic]], limit=limit)
+    tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=[pk for pk, _ in fused]).only("pk", "subject")}
+    solutions = dict(
+        Resolution.objects.filter(ticket_id__in=list(tickets)).exclude(solution="").values_list("ticket_id", "solution")
+    )
+    missing = [pk for pk in tickets if pk not in solutions]
+    if missing:
+        from pivotdesk.tickets.models import Message
+
+        for ticket_id, body in (
+            Message.objects.filter(ticket_id__in=missing, author_type="agent", kind="public")
+            .order_by("ticket_id", "created_at", "pk")
+            .values_list("ticket_id", "body_text")
+        ):
+            solutions[ticket_id] = body or ""  # the last one wins
+    terms = search_text.query_terms(query)
+    out = []
+    for pk, score in fused:
+        ticket = tickets.get(pk)
+        if ticket is None:
+            continue
+        solution = solutions.get(pk, "")
+        out.append(
+            Hit(
+                kind=TICKET_KIND,
+                object_id=pk,
+                title=ticket.subject,
+                score=score,
+                similarity=similarity.get(pk, 0.0),
+                keyword_rank=(keyword.index(pk) + 1) if pk in keyword else None,
+                semantic_rank=next((i + 1 for i, (x, _) in enumerate(semantic) if x == pk), None),
+                snippet=knowledge_text.snippet(solution, terms, width=200),
+                resolution=solution,
+            )
+        )
+    return out
