@@ -19,10 +19,11 @@ from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Team
+from pivotdesk.ai.services.placeholders import values_for
+from pivotdesk.common.domain import placeholders
 from pivotdesk.common.errors import DomainError
 from pivotdesk.tickets.models import Priority, Status, Ticket, TicketType
 
-from ..domain import placeholders
 from ..domain.effects import SETTABLE
 
 log = logging.getLogger(__name__)
@@ -182,54 +183,6 @@ def validate(actions: Any) -> list[ActionError]:
 
 
 # --- placeholder values ------------------------------------------------------------------------------------------
-
-
-def values_for(ticket: Ticket, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The placeholder context of a ticket: ticket.*, requester.*, the entities the AI extracted or the
-    enrichment connectors returned (order.status …), and whatever the event carries (event.*)."""
-    requester = ticket.requester
-    values: dict[str, Any] = {
-        "ticket.number": ticket.number,
-        "ticket.subject": ticket.subject,
-        "ticket.status": ticket.get_status_display(),
-        "ticket.priority": ticket.get_priority_display(),
-        "requester.name": requester.display_name if requester is not None else "",
-        "requester.email": requester.email if requester is not None else "",
-        "assignee.name": ticket.assignee.name if ticket.assignee_id and ticket.assignee else "",
-    }
-    from pivotdesk.ai.models import ExtractedEntity
-
-    for kind, value, enrichment in (
-        ExtractedEntity.objects.filter(ticket=ticket).order_by("pk").values_list("kind", "value", "enrichment")[:50]
-    ):
-        values.setdefault(f"entity.{kind}", value)
-        base = kind.removesuffix("_number").removesuffix("_id")  # order_number → order.status, order.eta …
-        values.setdefault(f"{base}.number", value)
-        for key, found in (enrichment or {}).items() if isinstance(enrichment, dict) else ():
-            if isinstance(found, str | int | float):
-                values.setdefault(f"{base}.{key}", found)
-    for key, value in (ticket.custom_fields or {}).items():
-        values[f"ticket.{key}"] = value
-    values.update(extra or {})
-    return values
-
-
-KNOWN_PLACEHOLDERS = frozenset(
-    {
-        "ticket.number",
-        "ticket.subject",
-        "ticket.status",
-        "ticket.priority",
-        "requester.name",
-        "requester.email",
-        "assignee.name",
-        "ticket.*",
-        "entity.*",
-        "order.*",
-        "event.*",
-        "chain.*",
-    }
-)
 
 
 def customer_language(ticket: Ticket) -> str:

@@ -21,13 +21,14 @@ from django.utils.translation import gettext
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Team
 from pivotdesk.accounts.permissions import authorize_system
+from pivotdesk.ai.services.placeholders import values_for
+from pivotdesk.common.domain import placeholders
 from pivotdesk.common.time import now
 from pivotdesk.tickets.models import PRIORITY_RANK, Priority, Ticket
 
-from ..domain import placeholders
 from ..domain.conditions import has_word
 from ..models import Appeasement, AppeasementOutcome, AppeasementReason
-from .actions import Context, customer_language, values_for
+from .actions import Context, customer_language
 
 PHRASES = ("投诉", "曝光", "12315", "消协", "媒体", "律师", "起诉", "complaint", "lawyer", "sue", "regulator")
 SEVERE = ("12315", "曝光", "媒体", "律师", "起诉", "lawyer", "sue", "regulator")

@@ -21,6 +21,7 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Team, Workspace
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.common.choices import Channel
+from pivotdesk.common.domain import placeholders
 from pivotdesk.common.errors import Conflict, NotFound, ValidationFailed
 from pivotdesk.common.events import publish
 from pivotdesk.common.text import without_nul
@@ -31,7 +32,6 @@ from pivotdesk.tickets.services import ticket_create, ticket_set_parent
 from pivotdesk.tickets.services.timeline import record
 
 from ..domain import chains as domain
-from ..domain import placeholders
 from ..errors import AutomationErrorCode
 from ..events import ChainStageChanged
 from ..models import Chain, ChainMode, ChainStage, ChainTemplate

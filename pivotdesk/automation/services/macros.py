@@ -15,11 +15,12 @@ from django.utils.translation import gettext
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import AgentProfile, Team, Workspace
 from pivotdesk.accounts.permissions import Perm, authorize, can
+from pivotdesk.ai.services.placeholders import values_for
+from pivotdesk.common.domain import placeholders
 from pivotdesk.common.errors import NotFound, PermissionDenied, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.tickets.models import Category, Ticket
 
-from ..domain import placeholders
 from ..errors import AutomationErrorCode
 from ..models import Macro, MacroScope
 from . import actions as acts
@@ -152,7 +153,7 @@ def macro_preview(*, agent: AgentProfile, macro: Macro, ticket: Ticket) -> Macro
     """What applying the macro would do to this ticket: the reply and note with placeholders filled, the changes."""
     if not _visible(agent, macro) or ticket.workspace_id != agent.workspace_id:
         raise NotFound(gettext("No such macro."), code=AutomationErrorCode.NOT_FOUND)
-    values = acts.values_for(ticket, {"agent.name": agent.name})
+    values = values_for(ticket, {"agent.name": agent.name})
     reply = note = ""
     changes: list[dict[str, Any]] = []
     for action in macro.actions or []:
@@ -183,7 +184,7 @@ def macro_apply(
             steps.append({"type": "reply", "zh": reply, "en": reply})  # the agent's edited text, as sent
     if any(a.get("type") == "reply" for a in steps):
         authorize(actor, Perm.TICKET_REPLY_PUBLIC, workspace_id=ticket.workspace_id)
-    ctx = acts.Context(actor=actor, values=acts.values_for(ticket, {"agent.name": agent.name if agent else ""}))
+    ctx = acts.Context(actor=actor, values=values_for(ticket, {"agent.name": agent.name if agent else ""}))
     results = acts.execute(ticket, steps, ctx)
     Macro.objects.filter(pk=macro.pk).update(usage_count=F("usage_count") + 1, last_used_at=now())
     return results

@@ -102,6 +102,15 @@ def trigram_similarity(a: str, b: str) -> float:
     return len(ta & tb) / len(ta | tb)
 
 
+def dice_similarity(a: str, b: str) -> float:
+    """2·|A ∩ B| / (|A| + |B|) over the trigrams: kinder than Jaccard to a short title inside a longer one
+    ("软件授权失效" in "软件授权失效怎么办"), which is what a near-duplicate title looks like."""
+    ta, tb = trigrams(a), trigrams(b)
+    if not ta or not tb:
+        return 0.0
+    return 2 * len(ta & tb) / (len(ta) + len(tb))
+
+
 def word_similarity(query: str, title: str) -> float:
     """How well the query matches some part of the title (pg_trgm's word_similarity): the best trigram similarity
     of the query against any window of the title's words of about the query's length."""
