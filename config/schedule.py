@@ -9,6 +9,12 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Events: deliver committed events no relay process has taken (the relay process normally does, within 0.1 s).
     "events-relay-due": {"task": "events.relay_due", "schedule": 10.0, "options": {"expires": 9.0}},
+    # Knowledge: rebuild the graph, calibrate the bot and queue articles for review, every night.
+    "knowledge-nightly": {
+        "task": "knowledge.nightly",
+        "schedule": crontab(hour=3, minute=41),
+        "options": {"expires": 3600.0},
+    },
     # Events: delete delivered events after PIVOTDESK_EVENTS_KEEP_DAYS.
     "events-prune": {"task": "events.prune", "schedule": crontab(hour=4, minute=7), "options": {"expires": 3600.0}},
     # Outgoing webhooks: send the deliveries whose back-off has passed (and sends whose worker died).

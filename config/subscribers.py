@@ -65,6 +65,8 @@ SUBSCRIBERS: dict[str, list[str]] = {
         _APPEASED,
         # SLA: pause, resume, fulfil resolution, resume it on reopen.
         _SLA_APPLY,
+        # Knowledge: a solved ticket's resolution, graph entities and article proposal; a reopen marks it failed.
+        "pivotdesk.knowledge.tasks.knowledge_on_status",
     ],
     # Routing: an unassigned ticket frees its agent's capacity.
     "ticket.assigned": ["pivotdesk.routing.tasks.on_unassigned"],
@@ -100,6 +102,8 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "automation.approval_decided": [_TRIGGERS],
     "automation.chain_stage_changed": [_TRIGGERS],
     "automation.business_event": [_TRIGGERS],
+    # Knowledge: the graph reads a published article's entities.
+    "knowledge.article_published": ["pivotdesk.knowledge.tasks.knowledge_index_article"],
 }
 
 
@@ -197,3 +201,8 @@ def install() -> None:
     from pivotdesk.channels.adapters.generic import register_business_event_sink
 
     register_business_event_sink(channel_sink)
+    # Night duty's after-hours reply answers from the knowledge base (oncall and knowledge are sibling layers).
+    from pivotdesk.knowledge.services.bot import afterhours_source
+    from pivotdesk.oncall.services.afterhours import register_answer_source
+
+    register_answer_source(afterhours_source)

@@ -790,16 +790,61 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     "automation.services.business_events.business_event_retry": (
         Case(Perm.AUTOMATION_MANAGE, lambda w, a: {"event": _au_unknown_event(w)}),
     ),
-    "knowledge.services.category_save": (
+    "knowledge.services.articles.category_save": (
         Case(Perm.KNOWLEDGE_MANAGE, lambda w, a: {"workspace": w.workspace, "name_zh": "账号与密码"}),
     ),
-    "knowledge.services.article_save": (
+    "knowledge.services.articles.article_save": (
         Case(Perm.KNOWLEDGE_MANAGE, lambda w, a: {"workspace": w.workspace, "title": "忘记密码", "body": "重设"}),
     ),
-    "knowledge.services.article_restore": (
+    "knowledge.services.articles.article_restore": (
         Case(Perm.KNOWLEDGE_MANAGE, lambda w, a: {"article": _kb_article(w), "version": 1}),
     ),
+    "knowledge.services.assist.feedback_record": (
+        Case(Perm.TICKET_VIEW, lambda w, a: {"ticket": w.ticket(), "kind": "article", "object_id": 1, "useful": True}),
+    ),
+    "knowledge.services.evolution.proposal_decide": (
+        Case(Perm.KNOWLEDGE_MANAGE, lambda w, a: {"proposal": _kb_proposal(w), "approve": False}),
+    ),
+    "knowledge.services.graph.catalogue_save": (
+        Case(Perm.KNOWLEDGE_MANAGE, lambda w, a: {"workspace": w.workspace, "kind": "model", "label": "PD-X300"}),
+    ),
+    "knowledge.services.rootcause.root_cause_save": (
+        Case(Perm.KNOWLEDGE_MANAGE, lambda w, a: {"workspace": w.workspace, "code": "x", "name_zh": "某原因"}),
+    ),
+    "knowledge.services.rootcause.resolution_record": (
+        Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "root_cause": None, "solution": "重启"}),
+    ),
+    "knowledge.services.transfer.import_start": (
+        Case(
+            Perm.KNOWLEDGE_MANAGE,
+            lambda w, a: {
+                "workspace": w.workspace,
+                "filename": "a.csv",
+                "payload": "title,body\n授权,重新激活\n".encode(),
+            },
+        ),
+    ),
 }
+
+
+def _kb_decision(world: World) -> Any:
+    from pivotdesk.knowledge.services import bot
+
+    return bot.decide(workspace_id=world.workspace.pk, question="转人工", language="zh-hans", channel="chat")
+
+
+def _kb_bot_answer(world: World) -> Any:
+    from pivotdesk.knowledge.models import BotAnswer
+
+    return BotAnswer.objects.create(workspace=world.workspace, question="密码", outcome="answered", confidence=0.99)
+
+
+def _kb_proposal(world: World) -> Any:
+    from pivotdesk.knowledge.models import ArticleProposal
+
+    return ArticleProposal.objects.create(
+        workspace=world.workspace, reason="new_solution", title="macOS 授权", body="防火墙放行"
+    )
 
 
 def _kb_article(world: World) -> Any:
@@ -1205,6 +1250,48 @@ def _oc_access(world: World) -> Any:
 
 # Services only the system calls (tasks, start-up, the CLI): they take the actor and refuse every workspace member.
 SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
+    "channels.services.chat_bot.chat_bot_respond": (
+        "the chat widget's bot answers after intake delivered the visitor's message",
+        lambda w, a: {"payload": _payload(w)},
+    ),
+    "knowledge.services.bot.record": (
+        "the bot records its own decisions",
+        lambda w, a: {"decision": _kb_decision(w)},
+    ),
+    "knowledge.services.bot.feedback": (
+        "the customer's 'solved / not solved' reaches the bot through the channel",
+        lambda w, a: {"bot_answer": _kb_bot_answer(w), "solved": True},
+    ),
+    "knowledge.services.evolution.propose_from_resolution": (
+        "the knowledge base proposes articles from solved tickets (ticket.status_changed)",
+        lambda w, a: {"ticket": w.ticket()},
+    ),
+    "knowledge.services.evolution.review_sweep": (
+        "the nightly review sweep",
+        lambda w, a: {"workspace_id": w.workspace.pk},
+    ),
+    "knowledge.services.graph.index_ticket": (
+        "the graph reads solved tickets",
+        lambda w, a: {"ticket_id": w.ticket().pk},
+    ),
+    "knowledge.services.graph.index_article": (
+        "the graph reads published articles",
+        lambda w, a: {"article_id": _kb_article(w).pk},
+    ),
+    "knowledge.services.graph.index_workspace": (
+        "the graph reads a workspace after a catalogue change",
+        lambda w, a: {"workspace_id": w.workspace.pk},
+    ),
+    "knowledge.services.graph.rebuild": ("the nightly graph rebuild", lambda w, a: {"workspace_id": w.workspace.pk}),
+    "knowledge.services.reactions.on_status_changed": (
+        "ticket.status_changed's knowledge subscriber",
+        lambda w, a: {"workspace_id": w.workspace.pk, "ticket_id": w.ticket().pk, "old": "open", "new": "solved"},
+    ),
+    "knowledge.services.reactions.review_all": ("the nightly review sweep over every workspace", lambda w, a: {}),
+    "knowledge.services.rootcause.mark_reopened": (
+        "the reopen subscriber marks the resolution as failed",
+        lambda w, a: {"ticket": w.ticket()},
+    ),
     "accounts.services.workspace_create": (
         "a tenant is created by the CLI or the seed, outside any workspace",
         lambda w, a: {"name": "Another desk"},
@@ -1393,6 +1480,13 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
 
 # Writes that cannot take an actor, with the reason.
 EXCLUDED: dict[str, str] = {
+    "knowledge.services.bot.afterhours_source": (
+        "night duty's answer source (ticket, language): called by after_hours_reply after its system gate; it records "
+        "through bot.record as the system"
+    ),
+    "knowledge.services.transfer.import_run": (
+        "the import task: it re-checks knowledge.manage of the agent who started the job (import_start is in the table)"
+    ),
     "accounts.services.api_token_authenticate": "turns a raw token into the actor; only stamps last_used_at",
     "automation.services.business_events.channel_sink": (
         "the generic channel webhook's entry (the channel's HMAC signature or bearer token authenticated the caller); "

@@ -223,10 +223,20 @@ def _index_mask(
     return mask
 
 
+def keyword_ranking(kind: str, workspace_id: int, query: str, limit: int) -> list[int]:
+    """The documents with every word of the query first (bm25 order), then those with any of its words: a short
+    query keeps the search box's precision, a question in full sentences still finds the documents that share its
+    rarer words."""
+    every = search_selectors.ranked_ids(kind=kind, workspace_id=workspace_id, query=query, limit=limit)
+    if len(every) >= limit:
+        return every
+    seen = set(every)
+    some = search_selectors.ranked_ids(kind=kind, workspace_id=workspace_id, query=query, limit=limit, any_term=True)
+    return every + [pk for pk in some if pk not in seen]
+
+
 def _keyword_articles(workspace_id: int, query: str, allowed: Q) -> list[int]:
-    ranked = search_selectors.ranked_ids(
-        kind=ARTICLE_KIND, workspace_id=workspace_id, query=query, limit=CANDIDATES * 4
-    )
+    ranked = keyword_ranking(ARTICLE_KIND, workspace_id, query, CANDIDATES * 4)
     if not ranked:
         return []
     keep = set(Article.objects.filter(allowed, pk__in=ranked).values_list("pk", flat=True))
@@ -344,9 +354,10 @@ def search_articles(
 
 
 def margin(hits: Sequence[Hit]) -> float:
-    """How far the best hit's similarity stands above the next one's (0 with fewer than two hits)."""
+    """How far the best hit's similarity stands above the next one's (0 with fewer than two hits: a lone hit is
+    no evidence of a clear winner)."""
     sims = sorted((h.similarity for h in hits), reverse=True)
-    return sims[0] - sims[1] if len(sims) > 1 else (sims[0] if sims else 0.0)
+    return sims[0] - sims[1] if len(sims) > 1 else 0.0
 
 
 # ---------------------------------------------------------------------------------------- resolved tickets
@@ -363,7 +374,7 @@ def similar_tickets(
     resolved = Ticket.objects.filter(workspace_id=workspace_id, status__in=RESOLVED, merged_into__isnull=True)
     if exclude_ticket_id is not None:
         resolved = resolved.exclude(pk=exclude_ticket_id)
-    ranked = search_selectors.ranked_ids(kind=TICKET_KIND, workspace_id=workspace_id, query=query, limit=CANDIDATES * 4)
+    ranked = keyword_ranking(TICKET_KIND, workspace_id, query, CANDIDATES * 4)
     keep = set(resolved.filter(pk__in=ranked).values_list("pk", flat=True)) if ranked else set()
     keyword = [pk for pk in ranked if pk in keep][:CANDIDATES]
     semantic: list[tuple[int, float]] = []

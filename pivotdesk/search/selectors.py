@@ -34,10 +34,16 @@ def matching_ids(*, kind: str, workspace_id: int, query: str) -> QuerySet[Any] |
     return docs.values_list("object_id")
 
 
-def ranked_ids(*, kind: str, workspace_id: int, query: str, limit: int = RANKED_LIMIT) -> list[int]:
+def ranked_ids(
+    *, kind: str, workspace_id: int, query: str, limit: int = RANKED_LIMIT, any_term: bool = False
+) -> list[int]:
     """The ids of the objects of `kind` whose document matches the query, best match first (SQLite FTS5's bm25,
-    PostgreSQL's ts_rank over the same words). At most `limit`; empty on a database without a full-text index."""
+    PostgreSQL's ts_rank over the same words). At most `limit`; empty on a database without a full-text index.
+    `any_term`: a document with any of the query's words (a question in full sentences: knowledge retrieval) rather
+    than all of them (a search box)."""
     terms = text.query_terms(query)
+    if any_term:
+        terms = text.any_terms(terms)
     if not terms:
         return []
     vendor = connection.vendor
@@ -47,10 +53,10 @@ def ranked_ids(*, kind: str, workspace_id: int, query: str, limit: int = RANKED_
                 "SELECT d.object_id FROM search_fts JOIN search_searchdocument AS d ON d.id = search_fts.rowid "
                 "WHERE search_fts MATCH %s AND d.kind = %s AND d.workspace_id = %s "
                 "ORDER BY bm25(search_fts) LIMIT %s",
-                [text.fts5_match(terms), kind, workspace_id, limit],
+                [text.fts5_match(terms, any_term=any_term), kind, workspace_id, limit],
             )
         elif vendor == "postgresql":
-            tsquery = text.tsquery(terms)
+            tsquery = text.tsquery(terms, any_term=any_term)
             # ts_rank re-parses each document: it ranks at most RANK_CANDIDATES matches (for a broad query, an
             # arbitrary subset of them), so a query matching half the desk does not parse half the desk.
             cursor.execute(

@@ -7,12 +7,17 @@ from django.urls import URLPattern
 
 from pivotdesk.web.account import urls as account
 from pivotdesk.web.ai import urls as ai
+from pivotdesk.web.assist import urls as assist
 from pivotdesk.web.automation import macro_urls as automation_macros
 from pivotdesk.web.automation import ticket_urls as automation_ticket
 from pivotdesk.web.automation import urls as automation
 from pivotdesk.web.channels import urls as channels
 from pivotdesk.web.customers import urls as customers
 from pivotdesk.web.desk import urls as desk
+from pivotdesk.web.helpcentre import urls as helpcentre
+from pivotdesk.web.knowledge import urls as knowledge
+from pivotdesk.web.knowledge_graph import urls as knowledge_graph
+from pivotdesk.web.knowledge_review import urls as knowledge_review
 from pivotdesk.web.notifications import urls as notifications
 from pivotdesk.web.oncall import urls as oncall
 from pivotdesk.web.routing import urls as routing
@@ -35,6 +40,11 @@ DOMAINS = (
     automation,
     automation_macros,
     automation_ticket,
+    assist,
+    knowledge,
+    knowledge_review,
+    knowledge_graph,
+    helpcentre,
 )
 
 app_name = "web"

@@ -13,6 +13,7 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.channels import intake_selectors
 from pivotdesk.channels.models import ChannelAccount, InboundPayload
+from pivotdesk.channels.services.chat_bot import chat_bot_respond
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
 from pivotdesk.customers import services as customer_services
 
@@ -51,8 +52,8 @@ def chat_post(
     *, actor: Actor, account: ChannelAccount, visitor: str, raw: bytes, meta: dict[str, Any]
 ) -> InboundPayload:
     """Store a visitor's message exactly as posted (with the verified visitor id in the meta), then process it
-    at once so the widget learns the ticket it went to. A failure stays a failed row with its reason. System only
-    (the widget's public view)."""
+    at once so the widget learns the ticket it went to; the knowledge bot then answers it when it can
+    (`chat_bot`). A failure stays a failed row with its reason. System only (the widget's public view)."""
     authorize_system(actor)
     payload = inbound_store(
         actor=actor,
@@ -63,7 +64,9 @@ def chat_post(
         meta={**meta, "visitor": visitor},
         account=account,
     )
-    return inbound_process(actor=actor, payload=payload)
+    payload = inbound_process(actor=actor, payload=payload)
+    chat_bot_respond(actor=actor, payload=payload)
+    return payload
 
 
 def chat_seen(*, actor: Actor, account: ChannelAccount, visitor: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.common.errors import Conflict, PermissionDenied
 from pivotdesk.common.time import now
-from pivotdesk.knowledge import evolution, services
+from pivotdesk.knowledge import services
 from pivotdesk.knowledge.models import (
     Article,
     ArticleProposal,
@@ -20,12 +20,14 @@ from pivotdesk.knowledge.models import (
     ProposalStatus,
     Resolution,
 )
+from pivotdesk.knowledge.services import evolution
 from pivotdesk.search.services import document_build
 from pivotdesk.tickets.services.messages import message_create
 from pivotdesk.tickets.services.tickets import ticket_update
 from pivotdesk.tickets.tests.factories import make_ticket
 
 pytestmark = pytest.mark.django_db
+SYSTEM = Actor.system("test")
 SOLUTION = "在 macOS 上还要打开“系统设置 → 隐私与安全性 → 防火墙”，允许本软件联网，然后重新激活授权。"
 
 
@@ -46,11 +48,11 @@ def _solved(
 
 def test_an_uncovered_solution_becomes_a_draft_once(workspace, agent, contact):
     ticket = _solved(workspace, agent, contact)
-    proposal = evolution.propose_from_resolution(ticket)
+    proposal = evolution.propose_from_resolution(actor=SYSTEM, ticket=ticket)
     assert proposal is not None and proposal.reason == ArticleProposal.Reason.NEW_SOLUTION
     assert proposal.title == "软件授权失效" and "防火墙" in proposal.body and "重新激活后" in proposal.body
     assert proposal.language == "zh-hans" and proposal.flags == []
-    assert evolution.propose_from_resolution(ticket) is None  # idempotent
+    assert evolution.propose_from_resolution(actor=SYSTEM, ticket=ticket) is None  # idempotent
     assert ArticleProposal.objects.filter(ticket=ticket).count() == 1
 
 
@@ -59,18 +61,21 @@ def test_a_covered_solution_proposes_nothing(workspace, agent, contact, boss):
         actor=boss, workspace=workspace, title="macOS 防火墙", body=SOLUTION, status="published"
     )
     document_build(kind="article", object_id=article.pk)
-    assert evolution.propose_from_resolution(_solved(workspace, agent, contact)) is None
+    assert evolution.propose_from_resolution(actor=SYSTEM, ticket=_solved(workspace, agent, contact)) is None
 
 
 def test_a_short_solution_teaches_nothing(workspace, agent, contact):
-    assert evolution.propose_from_resolution(_solved(workspace, agent, contact, solution="已处理")) is None
+    assert (
+        evolution.propose_from_resolution(actor=SYSTEM, ticket=_solved(workspace, agent, contact, solution="已处理"))
+        is None
+    )
 
 
 def test_a_near_duplicate_title_makes_it_an_update_of_that_article(workspace, agent, contact, boss):
     existing = services.article_save(
         actor=boss, workspace=workspace, title="软件授权失效怎么办", body="1. 打开设置 → 授权。", status="published"
     )
-    proposal = evolution.propose_from_resolution(_solved(workspace, agent, contact))
+    proposal = evolution.propose_from_resolution(actor=SYSTEM, ticket=_solved(workspace, agent, contact))
     assert proposal is not None and proposal.reason == ArticleProposal.Reason.UPDATE
     assert proposal.target == existing and proposal.flags[0]["kind"] == "near_duplicate"
     approved = evolution.proposal_decide(actor=boss, proposal=proposal, approve=True)
@@ -86,7 +91,7 @@ def test_a_solution_that_failed_on_similar_tickets_is_flagged(workspace, agent, 
         Resolution.objects.update_or_create(
             ticket=earlier, defaults={"workspace": workspace, "solution": bad, "succeeded": False}
         )
-    proposal = evolution.propose_from_resolution(_solved(workspace, agent, contact, solution=bad))
+    proposal = evolution.propose_from_resolution(actor=SYSTEM, ticket=_solved(workspace, agent, contact, solution=bad))
     assert proposal is not None
     flag = next(f for f in proposal.flags if f["kind"] == "failed_on_similar")
     assert flag == {"kind": "failed_on_similar", "failures": 3, "trials": 3}
@@ -94,7 +99,7 @@ def test_a_solution_that_failed_on_similar_tickets_is_flagged(workspace, agent, 
 
 
 def test_the_reviewer_approves_with_edits_or_rejects_and_only_once(workspace, agent, contact, boss):
-    proposal = evolution.propose_from_resolution(_solved(workspace, agent, contact))
+    proposal = evolution.propose_from_resolution(actor=SYSTEM, ticket=_solved(workspace, agent, contact))
     with pytest.raises(PermissionDenied):
         evolution.proposal_decide(actor=Actor.for_agent(agent), proposal=proposal, approve=True)
     decided = evolution.proposal_decide(actor=boss, proposal=proposal, approve=True, title="macOS 授权失效")
@@ -103,7 +108,7 @@ def test_the_reviewer_approves_with_edits_or_rejects_and_only_once(workspace, ag
     assert article.status == "published" and article.visibility == "internal" and "防火墙" in article.body
     with pytest.raises(Conflict):
         evolution.proposal_decide(actor=boss, proposal=proposal, approve=False)
-    other = evolution.propose_from_resolution(
+    other = evolution.propose_from_resolution(actor=SYSTEM, ticket=
         _solved(workspace, agent, contact, subject="打印机卡纸", question="打印机一直卡纸。",
                 solution="打开后盖，取出卡住的纸，清洁搓纸轮后再试一次打印。")
     )  # fmt: skip
@@ -124,7 +129,7 @@ def test_articles_that_age_are_queued_for_review_once(workspace, agent, contact,
             workspace=workspace, ticket=make_ticket(workspace=workspace, requester=contact), kind=AssistKind.ARTICLE,
             object_id=disliked.pk, useful=False, agent=agent,
         )  # fmt: skip
-    assert evolution.review_sweep(workspace_id=workspace.pk) == 2
-    assert evolution.review_sweep(workspace_id=workspace.pk) == 0
+    assert evolution.review_sweep(actor=SYSTEM, workspace_id=workspace.pk) == 2
+    assert evolution.review_sweep(actor=SYSTEM, workspace_id=workspace.pk) == 0
     reasons = dict(ArticleProposal.objects.values_list("target_id", "reason"))
     assert reasons == {disliked.pk: "negative_feedback", stale.pk: "unused"}

@@ -76,11 +76,87 @@ def query_terms(query: str) -> list[str]:
     return parts[:MAX_QUERY_TERMS]
 
 
-def fts5_match(terms: list[str]) -> str:
-    """An SQLite FTS5 MATCH expression: every term, each as a prefix ("退款"* AND "e"*)."""
-    return " AND ".join(f'"{t}"*' for t in terms)
+# Words too common to tell documents apart when any word may match (a question in full sentences).
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "get",
+        "got",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
+)
 
 
-def tsquery(terms: list[str]) -> str:
-    """A PostgreSQL to_tsquery('simple', …) expression: every term, each as a prefix (退款:* & e:*)."""
-    return " & ".join(f"{t}:*" for t in terms)
+def any_terms(terms: list[str]) -> list[str]:
+    """The terms worth matching one by one: English stop words and single Latin letters left out (a term that is
+    all such words keeps them, so a query never becomes empty)."""
+    kept = [t for t in terms if _CJK.search(t) or t.isdigit() or (len(t) > 1 and t not in STOPWORDS)]
+    return kept or terms
+
+
+def fts5_match(terms: list[str], *, any_term: bool = False) -> str:
+    """An SQLite FTS5 MATCH expression: every term, each as a prefix ("退款"* AND "e"*); with `any_term`, a
+    document with any of them ("退款"* OR "e"*), which bm25 then ranks by how many and how rare."""
+    return (" OR " if any_term else " AND ").join(f'"{t}"*' for t in terms)
+
+
+def tsquery(terms: list[str], *, any_term: bool = False) -> str:
+    """A PostgreSQL to_tsquery('simple', …) expression: every term, each as a prefix (退款:* & e:*); with
+    `any_term`, any of them (退款:* | e:*)."""
+    return (" | " if any_term else " & ").join(f"{t}:*" for t in terms)

@@ -185,14 +185,37 @@ def seed_workspace(workspace: Workspace, *, marker: str, extra_tickets: int = 0)
 
 
 def _knowledge(workspace: Workspace, marker: str) -> dict[str, models.Model]:
-    """An article with its first version."""
-    from pivotdesk.knowledge.models import Article, ArticleVersion
+    """An article with its first version, a category, a proposal, an import, a root cause and a graph entity."""
+    from pivotdesk.knowledge.models import (
+        Article,
+        ArticleProposal,
+        ArticleVersion,
+        GraphEntity,
+        ImportJob,
+        KnowledgeCategory,
+        RootCause,
+    )
 
     article = Article.objects.create(workspace=workspace, title=f"{marker} article", body=f"{marker} body")
     ArticleVersion.objects.create(
         workspace=workspace, article=article, version=1, title=article.title, body=article.body
     )
-    return {"article": article}
+    return {
+        "article": article,
+        "knowledge_category": KnowledgeCategory.objects.create(workspace=workspace, name_zh=f"{marker} 分类"),
+        "proposal": ArticleProposal.objects.create(
+            workspace=workspace, reason="new_solution", title=f"{marker} proposal", body=f"{marker} solution"
+        ),
+        "import_job": ImportJob.objects.create(
+            workspace=workspace, filename=f"{marker}.csv", format="csv", payload=b""
+        ),
+        "root_cause": RootCause.objects.create(
+            workspace=workspace, code=f"{marker}-cause".lower(), name_zh=f"{marker} 原因"
+        ),
+        "graph_entity": GraphEntity.objects.create(
+            workspace=workspace, kind="model", key=f"{marker} model".lower(), label=f"{marker} model"
+        ),
+    }
 
 
 def _oncall(workspace: Workspace, marker: str, ticket: Ticket) -> dict[str, models.Model]:

@@ -71,6 +71,11 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
     "approval_id": "approval",
     "flow_id": "approval_flow",
     "article_id": "article",
+    "category_id": "knowledge_category",
+    "proposal_id": "proposal",
+    "job_id": "import_job",
+    "cause_id": "root_cause",
+    "entity_id": "graph_entity",
     "roster_id": "roster",
     "shift_id": "shift",
     "request_id": "shift_request",
@@ -98,6 +103,8 @@ ALLOWLIST: dict[str, str] = {
     "oncall/": "a page's single-use acknowledge / resolve link, addressed by a hashed secret (oncall/tests/test_paging.py)",
     "approvals/": "an approver's single-use decision link, addressed by a hashed secret (automation/tests/test_approvals.py)",
     "workforce/calendar/": "an agent's iCalendar feed, addressed by a signed, revocable token, not by a member",
+    "help/": "the public help centre, addressed by the workspace's slug: public, published articles only "
+    "(web/helpcentre/tests tries internal, draft and another workspace's ids)",
     "media/": "the development media folder (DEBUG only), addressed by an unguessable storage path",
     "api/": "the API is exercised operation by operation from its schema (test_api_operations_…)",
 }

@@ -18,10 +18,10 @@ from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
 from pivotdesk.search.services import document_build
 
-from .errors import KnowledgeErrorCode
-from .events import ArticlePublished
-from .models import Article, ArticleLanguage, ArticleStatus, ArticleVersion, KnowledgeCategory, Visibility
-from .search import KIND
+from ..errors import KnowledgeErrorCode
+from ..events import ArticlePublished
+from ..models import Article, ArticleLanguage, ArticleStatus, ArticleVersion, KnowledgeCategory, Visibility
+from ..search import KIND
 
 MAX_TITLE = 255
 MAX_BODY = 200_000

@@ -30,15 +30,15 @@ from django.utils.translation import override
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
-from pivotdesk.accounts.permissions import Perm, authorize
+from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.common.errors import Conflict, ValidationFailed
 from pivotdesk.common.time import now
 from pivotdesk.tickets.models import AuthorType, Message, Ticket
 
-from . import retrieval, services
-from .domain import text as knowledge_text
-from .errors import KnowledgeErrorCode
-from .models import (
+from .. import retrieval
+from ..domain import text as knowledge_text
+from ..errors import KnowledgeErrorCode
+from ..models import (
     Article,
     ArticleProposal,
     ArticleStatus,
@@ -48,6 +48,7 @@ from .models import (
     Resolution,
     Visibility,
 )
+from . import articles as services
 
 COVERED_SIMILARITY = 0.9  # cosine of the solution to an article at which the article already says it
 DUPLICATE_SIMILARITY = 0.6  # trigram (Dice) similarity of titles at which a draft is an update of that article
@@ -166,9 +167,10 @@ def failed_elsewhere(*, ticket: Ticket, solution: str) -> tuple[int, int]:
     return failures, trials
 
 
-def propose_from_resolution(ticket: Ticket) -> ArticleProposal | None:
+def propose_from_resolution(*, actor: Actor, ticket: Ticket) -> ArticleProposal | None:
     """Propose an article (or an update to the closest one) when the ticket's solution is not covered; None when
     it is covered, too short, or already proposed. Runs as the system after a ticket is solved."""
+    authorize_system(actor)
     solution = solution_of(ticket).strip()
     if len(solution) < MIN_SOLUTION_CHARS:
         return None
@@ -245,8 +247,9 @@ def _success_rates(workspace_id: int, since: dt.datetime) -> dict[int, tuple[flo
     }
 
 
-def review_sweep(*, workspace_id: int, at: dt.datetime | None = None) -> int:
-    """Queue the published articles that need a review; returns how many were queued. Idempotent."""
+def review_sweep(*, actor: Actor, workspace_id: int, at: dt.datetime | None = None) -> int:
+    """Queue the published articles that need a review; returns how many were queued. Idempotent. System only."""
+    authorize_system(actor)
     at = at or now()
     queued = 0
     published = Article.objects.filter(workspace_id=workspace_id, status=ArticleStatus.PUBLISHED)
