@@ -2,7 +2,7 @@
 bench/results/<module>-<timestamp>.json.
 
 Options: --quick (5,000 tickets instead of 100,000, for development), --no-peer (skip django-helpdesk),
---sqlite-only, --only foundation|channels|ai|sla|routing|notifications|workforce|oncall|automation|broker|search_page. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
+--sqlite-only, --only foundation|channels|ai|sla|routing|notifications|workforce|oncall|automation|knowledge|broker|search_page. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
 """
 
 from __future__ import annotations
@@ -87,6 +87,12 @@ def _run_workforce(args: argparse.Namespace, reports: dict[str, dict[str, Any]])
         print("\nautomation:", flush=True)
         reports["automation"] = automation.run(size="quick" if args.quick else "full")
         print("\n".join(automation.lines(reports["automation"])))
+    if args.only in (None, "knowledge"):
+        from bench import knowledge
+
+        print("\nknowledge:", flush=True)
+        reports["knowledge"] = knowledge.run(size="quick" if args.quick else "full")
+        print("\n".join(knowledge.lines(reports["knowledge"])))
 
 
 def _run_scale_out(args: argparse.Namespace, reports: dict[str, dict[str, Any]]) -> None:
@@ -132,6 +138,7 @@ def main() -> None:
             "workforce",
             "oncall",
             "automation",
+            "knowledge",
             "broker",
             "intake",
             "load",

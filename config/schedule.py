@@ -9,6 +9,8 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Events: deliver committed events no relay process has taken (the relay process normally does, within 0.1 s).
     "events-relay-due": {"task": "events.relay_due", "schedule": 10.0, "options": {"expires": 9.0}},
+    # Knowledge: encode new articles and learned questions ahead of the searches that need them.
+    "knowledge-warm": {"task": "knowledge.warm", "schedule": 300.0, "options": {"expires": 290.0}},
     # Knowledge: rebuild the graph, calibrate the bot and queue articles for review, every night.
     "knowledge-nightly": {
         "task": "knowledge.nightly",

@@ -15,7 +15,7 @@ from pivotdesk.accounts.schemas import ErrorOut, Id
 from pivotdesk.common.errors import NotFound
 from pivotdesk.common.pagination import paginate
 
-from . import selectors, services
+from . import retrieval, selectors, services
 from .domain import versions as versions_domain
 from .errors import KnowledgeErrorCode
 from .models import Article, ArticleVersion, KnowledgeCategory
@@ -27,6 +27,8 @@ from .schemas import (
     CategoryIn,
     CategoryOut,
     RestoreIn,
+    SearchHitOut,
+    SearchQuery,
     VersionOut,
 )
 
@@ -226,3 +228,31 @@ def restore_version(request: HttpRequest, article_id: Id, data: RestoreIn) -> di
     ctx = context(request)
     require(ctx.agent, Perm.KNOWLEDGE_MANAGE)
     return _out(services.article_restore(actor=ctx.actor, article=_article(ctx, article_id), version=data.version))
+
+
+# --- search ------------------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/knowledge/search/", response=list[SearchHitOut], summary="Hybrid search (keyword + meaning) over articles"
+)
+def search(request: HttpRequest, params: Query[SearchQuery]) -> list[dict[str, Any]]:
+    ctx = context(request)
+    require(ctx.agent, Perm.TICKET_VIEW)
+    hits = retrieval.search_articles(
+        workspace_id=ctx.workspace.pk, query=params.q, language=params.language, visibility=params.visibility,
+        category_id=params.category_id, published_only=False, limit=params.limit,
+    )  # fmt: skip
+    return [
+        {
+            "id": h.object_id,
+            "title": h.title,
+            "language": h.language,
+            "visibility": h.visibility,
+            "score": round(h.score, 6),
+            "similarity": round(h.similarity, 4),
+            "snippet": "".join(part for part, _ in h.snippet),
+            "highlights": [p for p, marked in h.snippet if marked],
+        }
+        for h in hits
+    ]

@@ -3,10 +3,12 @@ answered by a published solution template. Written through the services; running
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.knowledge import services as article_services
-from pivotdesk.knowledge.models import ArticleStatus, RootCause
+from pivotdesk.knowledge.models import Article, ArticleStatus, RootCause
 from pivotdesk.knowledge.services.rootcause import root_cause_save
 
 # (code, 中文名, English name, [(code, 中文名, English name, template title, template body), …])
@@ -86,9 +88,13 @@ TREE: tuple[tuple[str, str, str, tuple[tuple[str, str, str, str, str], ...]], ..
 )
 
 
-def seed_root_causes(workspace: Workspace, actor: Actor) -> dict[str, RootCause]:
+def seed_root_causes(
+    workspace: Workspace, actor: Actor, templates: Mapping[str, Article] | None = None
+) -> dict[str, RootCause]:
     """Create the demo's root-cause tree and its solution templates (codes that exist already are left alone);
-    the codes by their code."""
+    the codes by their code. `templates` gives a leaf an existing article as its template (by the leaf's code)
+    instead of a new one."""
+    templates = templates or {}
     existing = {c.code: c for c in RootCause.objects.filter(workspace=workspace)}
     for code, name_zh, name_en, leaves in TREE:
         if code not in existing:
@@ -98,7 +104,7 @@ def seed_root_causes(workspace: Workspace, actor: Actor) -> dict[str, RootCause]
         for leaf_code, leaf_zh, leaf_en, title, body in leaves:
             if leaf_code in existing:
                 continue
-            template = article_services.article_save(
+            template = templates.get(leaf_code) or article_services.article_save(
                 actor=actor, workspace=workspace, title=title, body=body, status=ArticleStatus.PUBLISHED
             )
             existing[leaf_code] = root_cause_save(

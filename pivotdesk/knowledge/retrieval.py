@@ -34,11 +34,11 @@ from numpy.typing import NDArray
 from pivotdesk.ai.services import embeddings
 from pivotdesk.search import selectors as search_selectors
 from pivotdesk.search.domain import text as search_text
-from pivotdesk.tickets.models import Status, Ticket
+from pivotdesk.tickets.models import AuthorType, Status, Ticket
 
 from .domain import ranking
 from .domain import text as knowledge_text
-from .models import Article, ArticleStatus, AssistFeedback, AssistKind, Resolution
+from .models import Article, ArticleStatus, AssistFeedback, AssistKind, BotAnswer, BotOutcome, Resolution
 from .search import KIND as ARTICLE_KIND
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,15 @@ log = logging.getLogger(__name__)
 TICKET_KIND = "ticket"
 MODES = ("hybrid", "keyword", "semantic")
 CANDIDATES = 50  # how deep each ranking is read before fusion
-ANN_THRESHOLD = 20_000  # articles per workspace above which an approximate index answers (when usearch imports)
+ANN_THRESHOLD = 50_000  # vectors per workspace above which an approximate index answers (when usearch imports)
+MAX_PASSAGES = 12  # passages of one article with a vector of their own
+LEARNED_PER_ARTICLE = 32  # questions an article is known to answer, each a vector of its own
+LEARN_REFRESH_SECONDS = 300
+QUESTION_CHARS = 400
+SHORT_QUERY_WORDS = 3
+KEYWORD_NUDGE = 0.01  # a near-tie in cosine similarity for this encoder
 TYPO_MIN_SIMILARITY = 0.3
+TYPO_MAX_CHARS = 40
 EMBED_CHARS = 600  # what of an article the encoder is given (it reads its own first tokens of that)
 RESOLVED = (Status.SOLVED, Status.CLOSED)
 
@@ -69,9 +76,35 @@ class Hit:
     resolution: str = ""
 
 
+def fuse(
+    query: str, keyword: Sequence[int], semantic: Sequence[tuple[int, float]], limit: int
+) -> list[tuple[int, float]]:
+    """One ranking from the two. For a few words (a name, a code, "密码") the words decide as much as the meaning:
+    reciprocal rank fusion, equal weights. For a question in full sentences most of its words say nothing about the
+    answer, so the meaning leads: documents are ordered by their similarity, and the keyword ranking adds a bonus
+    the size of a near-tie (KEYWORD_NUDGE at rank 1, less further down) — it settles close calls and lifts a
+    document the encoder missed only when it matches the words well. Documents found by the words alone score just
+    below the least similar one the encoder found."""
+    words = search_text.any_terms(search_text.query_terms(query))
+    if not semantic or len(words) <= SHORT_QUERY_WORDS:
+        return ranking.reciprocal_rank_fusion([keyword, [pk for pk, _ in semantic]], limit=limit)
+    floor = min(sim for _, sim in semantic) - KEYWORD_NUDGE
+    scores = dict(semantic)
+    for rank, pk in enumerate(keyword, start=1):
+        scores[pk] = scores.get(pk, floor) + KEYWORD_NUDGE * (ranking.DEFAULT_K + 1) / (ranking.DEFAULT_K + rank)
+    order = sorted(scores, key=lambda pk: (-scores[pk], pk))[:limit]
+    return [(pk, scores[pk]) for pk in order]
+
+
 def article_text(title: str, body: str) -> str:
-    """What the encoder reads of an article: the title, then the beginning of the body."""
+    """What the encoder reads of an article as a whole: the title, then the beginning of the body."""
     return f"{title}\n{body[:EMBED_CHARS]}".strip()
+
+
+def article_passages(title: str, body: str) -> list[str]:
+    """The texts an article is found by, each its own vector: the article as a whole, then each paragraph or list
+    item (the encoder reads only the first tokens of a text, so a long article is read passage by passage)."""
+    return [article_text(title, body), *knowledge_text.passages(body, limit=MAX_PASSAGES)]
 
 
 # ---------------------------------------------------------------- the semantic index of a workspace's articles
@@ -79,8 +112,13 @@ def article_text(title: str, body: str) -> str:
 
 @dataclass
 class _ArticleIndex:
+    """A workspace's article vectors: several per article (its passages and the questions it is known to answer),
+    grouped by article (`starts[i]` is the first row of article i), so an article scores its best row."""
+
     stamp: tuple[Any, ...]
     ids: NDArray[np.int64]
+    starts: NDArray[np.int64]
+    owners: NDArray[np.int64]
     matrix: NDArray[np.float32]
     language: NDArray[np.str_]
     visibility: NDArray[np.str_]
@@ -88,18 +126,23 @@ class _ArticleIndex:
     category: NDArray[np.int64]
     ann: Any = None
 
+    def _article_scores(self, query: NDArray[np.float32]) -> NDArray[np.float32]:
+        if self.ann is None:
+            return np.maximum.reduceat(self.matrix @ query, self.starts).astype(np.float32)
+        found = self.ann.search(query, min(len(self.owners), CANDIDATES * 16))
+        scores = np.full(len(self.ids), -np.inf, dtype=np.float32)
+        rows = np.asarray(found.keys, dtype=np.int64)
+        np.maximum.at(scores, self.owners[rows], (self.matrix[rows] @ query).astype(np.float32))
+        return scores
+
     def top(self, query: NDArray[np.float32], mask: NDArray[np.bool_], k: int) -> list[tuple[int, float]]:
-        """The `k` best (article id, cosine) among the rows `mask` allows, best first."""
+        """The `k` best (article id, cosine of its best row) among the articles `mask` allows, best first."""
         if not len(self.ids) or not mask.any():
             return []
-        if self.ann is not None:
-            found = self.ann.search(query, min(len(self.ids), k * 8))
-            rows = [int(r) for r in found.keys if mask[int(r)]][:k]
-            sims = self.matrix[rows] @ query if rows else np.zeros(0, dtype=np.float32)
-            return [(int(self.ids[r]), float(s)) for r, s in zip(rows, sims, strict=True)]
-        scores = self.matrix @ query
-        scores = np.where(mask, scores, -np.inf)
-        k = min(k, int(mask.sum()))
+        scores = np.where(mask, self._article_scores(query), -np.inf)
+        k = min(k, int(np.isfinite(scores).sum()))
+        if k <= 0:
+            return []
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(int(self.ids[r]), float(scores[r])) for r in best]
@@ -110,8 +153,59 @@ _index_lock = threading.Lock()
 
 
 def _stamp(workspace_id: int) -> tuple[Any, ...]:
+    """What the index depends on: the articles (count, newest change), the encoder, and the learning period (the
+    questions the desk has answered with each article are read again every LEARN_REFRESH_SECONDS)."""
     row = Article.objects.filter(workspace_id=workspace_id).aggregate(n=Count("pk"), m=Max("updated_at"), s=Max("pk"))
-    return (row["n"], row["m"], row["s"], embeddings.encoder_key() if embeddings.enabled() else "")
+    encoder = embeddings.encoder_key() if embeddings.enabled() else ""
+    return (row["n"], row["m"], row["s"], encoder, int(time.time() // LEARN_REFRESH_SECONDS))
+
+
+def question_texts(ticket_ids: Sequence[int]) -> dict[int, str]:
+    """What the customer asked in each ticket: the subject and the first customer message (one statement)."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return {}
+    out: dict[int, str] = {}
+    rows = (
+        Ticket.objects.filter(pk__in=ids)
+        .order_by("pk", "messages__created_at", "messages__pk")
+        .values_list("pk", "subject", "messages__author_type", "messages__body_text")
+    )
+    for pk, subject, author_type, body in rows:
+        if pk in out and "\n" in out[pk]:
+            continue
+        first = (body or "")[:QUESTION_CHARS] if author_type == AuthorType.CONTACT else ""
+        out[pk] = f"{subject}\n{first}".strip() if first else out.get(pk, subject)
+    return out
+
+
+def learned_questions(workspace_id: int, article_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The questions each article is known to answer, newest first, at most LEARNED_PER_ARTICLE: tickets resolved
+    with it, tickets where an agent inserted it, and bot answers the customer said solved their question."""
+    out: dict[int, list[str]] = {}
+    ticket_sources = [
+        Resolution.objects.filter(workspace_id=workspace_id, article_id__in=article_ids, succeeded=True)
+        .order_by("-resolved_at", "-pk")
+        .values_list("article_id", "ticket_id")[: LEARNED_PER_ARTICLE * len(article_ids)],
+        AssistFeedback.objects.filter(
+            workspace_id=workspace_id, kind=AssistKind.ARTICLE, object_id__in=article_ids, used=True
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("object_id", "ticket_id")[: LEARNED_PER_ARTICLE * len(article_ids)],
+    ]
+    pairs = [(int(a), int(t)) for source in ticket_sources for a, t in source]
+    questions = question_texts([t for _, t in pairs])
+    for article_id, ticket_id in pairs:
+        text = questions.get(ticket_id, "")
+        if text:
+            out.setdefault(article_id, []).append(text)
+    for article_id, question in (
+        BotAnswer.objects.filter(workspace_id=workspace_id, article_id__in=article_ids, outcome=BotOutcome.SOLVED)
+        .order_by("-created_at", "-pk")
+        .values_list("article_id", "question")[: LEARNED_PER_ARTICLE * len(article_ids)]
+    ):
+        out.setdefault(int(article_id), []).append(question)
+    return {a: list(dict.fromkeys(qs))[:LEARNED_PER_ARTICLE] for a, qs in out.items()}
 
 
 def _build_index(workspace_id: int, stamp: tuple[Any, ...]) -> _ArticleIndex | None:
@@ -120,7 +214,15 @@ def _build_index(workspace_id: int, stamp: tuple[Any, ...]) -> _ArticleIndex | N
         .order_by("pk")
         .values_list("pk", "title", "body", "language", "visibility", "status", "category_id")
     )
-    texts = [article_text(title, body) for _, title, body, *_ in rows]
+    learned = learned_questions(workspace_id, [r[0] for r in rows]) if rows else {}
+    texts: list[str] = []
+    owners: list[int] = []
+    starts: list[int] = []
+    for i, (pk, title, body, *_) in enumerate(rows):
+        starts.append(len(texts))
+        for text in [*article_passages(title, body), *learned.get(pk, [])]:
+            texts.append(text)
+            owners.append(i)
     vectors = embeddings.embed_texts(workspace_id=workspace_id, texts=texts) if texts else None
     if vectors is None and texts:
         return None
@@ -128,13 +230,15 @@ def _build_index(workspace_id: int, stamp: tuple[Any, ...]) -> _ArticleIndex | N
     index = _ArticleIndex(
         stamp=stamp,
         ids=np.array([r[0] for r in rows], dtype=np.int64),
+        starts=np.array(starts, dtype=np.int64),
+        owners=np.array(owners, dtype=np.int64),
         matrix=np.ascontiguousarray(matrix, dtype=np.float32),
         language=np.array([r[3] for r in rows], dtype=np.str_),
         visibility=np.array([r[4] for r in rows], dtype=np.str_),
         status=np.array([r[5] for r in rows], dtype=np.str_),
         category=np.array([r[6] or 0 for r in rows], dtype=np.int64),
     )
-    if len(rows) > ANN_THRESHOLD:
+    if len(texts) > ANN_THRESHOLD:
         index.ann = _ann(index.matrix)
     return index
 
@@ -272,6 +376,21 @@ def _boosts(workspace_id: int, ids: Sequence[int]) -> dict[int, float]:
     }
 
 
+def _keyword_side(workspace_id: int, query: str, allowed: Q) -> list[int]:
+    keyword = _keyword_articles(workspace_id, query, allowed)
+    if not keyword and len(query) <= TYPO_MAX_CHARS:  # a mistyped word or two in the search box
+        keyword = _typo_articles(query, allowed)
+    return keyword
+
+
+def _semantic_side(workspace_id: int, query: str, filters: dict[str, Any]) -> list[tuple[int, float]]:
+    index = article_index(workspace_id)
+    vector = _query_vector(workspace_id, query) if index is not None else None
+    if index is None or vector is None:
+        return []
+    return index.top(vector, _index_mask(index, **filters), CANDIDATES)
+
+
 def search_articles(
     *,
     workspace_id: int,
@@ -298,24 +417,13 @@ def search_articles(
         category_id=category_id,
         published_only=published_only,
     )
-    keyword: list[int] = []
-    if mode in ("hybrid", "keyword"):
-        keyword = _keyword_articles(workspace_id, query, allowed) or _typo_articles(query, allowed)
-    semantic: list[tuple[int, float]] = []
-    if mode in ("hybrid", "semantic"):
-        index = article_index(workspace_id)
-        vector = _query_vector(workspace_id, query) if index is not None else None
-        if index is not None and vector is not None:
-            mask = _index_mask(
-                index,
-                language=language,
-                visibility=visibility,
-                category_id=category_id,
-                published_only=published_only,
-            )
-            semantic = index.top(vector, mask, CANDIDATES)
+    filters = {
+        "language": language, "visibility": visibility, "category_id": category_id, "published_only": published_only
+    }  # fmt: skip
+    keyword = _keyword_side(workspace_id, query, allowed) if mode in ("hybrid", "keyword") else []
+    semantic = _semantic_side(workspace_id, query, filters) if mode in ("hybrid", "semantic") else []
     similarity = dict(semantic)
-    fused = ranking.reciprocal_rank_fusion([keyword, [pk for pk, _ in semantic]], limit=max(limit * 3, limit))
+    fused = fuse(query, keyword, semantic, max(limit * 3, limit))
     if learn and fused:
         boosts = _boosts(workspace_id, [pk for pk, _ in fused])
         fused = sorted(fused, key=lambda item: -item[1] * boosts.get(item[0], 1.0))
@@ -388,7 +496,7 @@ def similar_tickets(
             order = np.argsort(-sims, kind="stable")[:CANDIDATES]
             semantic = [(ids[int(r)], float(sims[int(r)])) for r in order]
     similarity = dict(semantic)
-    fused = ranking.reciprocal_rank_fusion([keyword, [pk for pk, _ in semantic]], limit=limit)
+    fused = fuse(query, keyword, semantic, limit)
     tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=[pk for pk, _ in fused]).only("pk", "subject")}
     solutions = dict(
         Resolution.objects.filter(ticket_id__in=list(tickets)).exclude(solution="").values_list("ticket_id", "solution")

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Literal
 
 from ninja import Schema
+from pydantic import Field
 
 from pivotdesk.accounts.schemas import Day, Id, Limit, LongText, Offset, ShortText, Text255
 
@@ -108,3 +109,22 @@ class VersionOut(Schema):
     created_at: dt.datetime
     lines_added: int
     lines_removed: int
+
+
+class SearchQuery(Schema):
+    q: ShortText
+    language: LanguageName | None = None
+    visibility: VisibilityName | None = None
+    category_id: Id | None = None
+    limit: int = Field(10, ge=1, le=50)
+
+
+class SearchHitOut(Schema):
+    id: int
+    title: str
+    language: str
+    visibility: str
+    score: float
+    similarity: float
+    snippet: str
+    highlights: list[str]

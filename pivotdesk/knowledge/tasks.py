@@ -7,6 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from pivotdesk.accounts.actors import Actor
+from pivotdesk.knowledge import retrieval
 from pivotdesk.knowledge.models import Article
 from pivotdesk.knowledge.services import bot, graph, reactions, transfer
 
@@ -50,3 +51,14 @@ def knowledge_nightly() -> int:
         graph.rebuild(actor=SYSTEM, workspace_id=workspace_id)
         bot.calibrate(workspace_id)
     return reactions.review_all(actor=SYSTEM)
+
+
+@shared_task(name="knowledge.warm", ignore_result=True)
+def knowledge_warm() -> int:
+    """Every few minutes: encode what changed in each workspace's articles and learned questions, so the vectors a
+    search needs are already in the shared cache (a web process then builds its index from the cache, not the
+    encoder)."""
+    built = 0
+    for workspace_id in Article.objects.values_list("workspace_id", flat=True).distinct():
+        built += retrieval.article_index(workspace_id) is not None
+    return built

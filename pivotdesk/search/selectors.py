@@ -13,6 +13,7 @@ from pivotdesk.search.models import SearchDocument, SearchIndex
 
 RANKED_LIMIT = 250  # the best matches (five pages of 50) ordered by rank; the rest follow by last update
 RANK_CANDIDATES = 2_000  # PostgreSQL: how many matches ts_rank looks at
+ANY_TERM_CANDIDATES = 400  # … for a match on any word (a sentence): many more documents match, each cheaply
 
 
 def matching_ids(*, kind: str, workspace_id: int, query: str) -> QuerySet[Any] | None:
@@ -66,7 +67,7 @@ def ranked_ids(
                 "LIMIT %s) AS candidates "
                 "ORDER BY ts_rank(to_tsvector('simple'::regconfig, body), to_tsquery('simple'::regconfig, %s)) DESC, "
                 "object_id DESC LIMIT %s",
-                [kind, workspace_id, tsquery, RANK_CANDIDATES, tsquery, limit],
+                [kind, workspace_id, tsquery, ANY_TERM_CANDIDATES if any_term else RANK_CANDIDATES, tsquery, limit],
             )
         else:
             return []

@@ -16,6 +16,8 @@ from pivotdesk.accounts.models import Workspace
 from pivotdesk.cli.demo.automation import configure_automation
 from pivotdesk.cli.demo.channels import create_demo_channels
 from pivotdesk.cli.demo.clock import SimulatedClock, events_held_back
+from pivotdesk.cli.demo.knowledge import configure_knowledge
+from pivotdesk.cli.demo.knowledge_history import configure_knowledge_history
 from pivotdesk.cli.demo.oncall import configure_oncall
 from pivotdesk.cli.demo.setup import create_customers, create_workspace_and_people
 from pivotdesk.cli.demo.sla import apply_sla, configure_sla
@@ -62,6 +64,8 @@ def seed_demo(
         configure_workforce(world)
         configure_oncall(world)
         configure_automation(world)
+        articles = configure_knowledge(world)
+        configure_knowledge_history(world, articles)
     return SeedResult(
         workspace=world.workspace,
         agents=len(world.agents),

@@ -62,7 +62,13 @@ def _pattern(line: str) -> re.Pattern[str]:
 def test_every_seeded_agent_message_belongs_to_its_tickets_family(seeded):
     key_of = {name: key for key, (name, _zh, _parent) in CATEGORIES.items()}
     checked = 0
-    agent_messages = Message.objects.filter(ticket__workspace__slug="demo", author_type="agent")
+    # the knowledge demo's logistics tickets are answered with the root causes' solution templates, not the pools
+    from pivotdesk.ai.models import ExtractedEntity
+
+    templated = ExtractedEntity.objects.filter(kind="order_number", value__startswith="DD2026").values("ticket")
+    agent_messages = Message.objects.filter(ticket__workspace__slug="demo", author_type="agent").exclude(
+        ticket__in=templated
+    )
     for message in agent_messages.select_related("ticket__category"):
         ticket = message.ticket
         category = key_of[ticket.category.name]

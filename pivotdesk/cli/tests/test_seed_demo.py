@@ -71,12 +71,17 @@ def test_seed_creates_people_teams_and_configuration(seeded, monkeypatch):
 def test_seed_creates_tickets_with_conversations_across_statuses_and_channels(seeded):
     from django.db.models import Q
 
+    from pivotdesk.ai.models import ExtractedEntity
     from pivotdesk.automation.models import Approval, Chain
 
-    # the seeded history: the loan requests and the order chain of the automation demo are counted there
+    # the seeded history: the loan requests and the order chain of the automation demo are counted there, the
+    # logistics tickets of the knowledge demo (root cause from facts) there
     umbrellas = Chain.objects.filter(workspace__slug="demo").values("parent")
     automation = Q(pk__in=Approval.objects.values("ticket")) | Q(pk__in=umbrellas) | Q(parent__in=umbrellas)
-    tickets = Ticket.objects.filter(workspace__slug="demo").exclude(automation)
+    logistics = Q(
+        pk__in=ExtractedEntity.objects.filter(kind="order_number", value__startswith="DD2026").values("ticket")
+    )
+    tickets = Ticket.objects.filter(workspace__slug="demo").exclude(automation).exclude(logistics)
     assert tickets.count() == 30
     assert set(tickets.values_list("status", flat=True)) == {"new", "open", "pending", "on_hold", "solved", "closed"}
     assert len(set(tickets.values_list("channel", flat=True))) >= 5
@@ -186,3 +191,37 @@ def test_seed_has_a_night_rotation_an_escalation_policy_and_a_partner(seeded):
     policy = EscalationPolicy.objects.filter(workspace=ws, conditions__priorities=["urgent"]).first()
     assert policy is not None and policy.steps.count() == 3
     assert Partner.objects.filter(workspace=ws).count() == 1
+
+
+def test_the_demo_knows_its_products_and_assists_every_ticket(seeded):
+    from pivotdesk.accounts.actors import Actor
+    from pivotdesk.knowledge.models import Article, GraphEdge, Resolution, RootCause
+    from pivotdesk.knowledge.services import assist, rootcause
+    from pivotdesk.tickets.models import Ticket
+
+    workspace = Ticket.objects.first().workspace
+    assert Article.objects.filter(workspace=workspace, language="zh-hans").count() >= 30
+    assert Article.objects.filter(workspace=workspace, language="en").count() >= 30
+    assert RootCause.objects.filter(workspace=workspace, parent__isnull=False).count() >= 5
+    assert Resolution.objects.filter(workspace=workspace).count() >= 40
+    assert GraphEdge.objects.filter(workspace=workspace).exists()
+    # the open "物流太慢" tickets: the cause the facts show, with the deciding fact named
+    causes = set()
+    for ticket in Ticket.objects.filter(
+        workspace=workspace, subject__in=["物流太慢了", "快递怎么还没到", "Where is my parcel?"]
+    ).exclude(status__in=["solved", "closed"]):
+        suggestion = rootcause.suggest(ticket)
+        assert suggestion is not None and not suggestion.abstained, ticket.pk
+        causes.add(suggestion.root_cause.code)
+        assert suggestion.template is not None
+    assert causes == {"logistics-remote-delay", "logistics-sorting-missed", "logistics-courier-no-delivery"}
+    held = rootcause.evaluate_holdout(workspace.pk)
+    assert held.n >= 10 and held.accuracy >= 0.8
+    # agent assist answers on every demo ticket
+    from pivotdesk.accounts.models import AgentProfile
+
+    agent = AgentProfile.objects.filter(workspace=workspace, role="supervisor").first()
+    shown = [
+        assist.assist_for(actor=Actor.for_agent(agent), ticket=t) for t in Ticket.objects.filter(workspace=workspace)
+    ]
+    assert sum(bool(a.articles) for a in shown) >= len(shown) * 0.6

@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from .evidence import wilson_lower_bound
 
 _SPACE = re.compile(r"\s+")
@@ -81,6 +83,24 @@ def snippet(text: str, terms: Sequence[str], *, width: int = 160) -> list[tuple[
     if end < len(flat):
         parts.append(("…", False))
     return parts
+
+
+_PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)、])\s)")
+_MARKUP = re.compile(r"^\s*(?:#+|[-*+>]|\d+[.)、])\s*|[*_`]+", re.MULTILINE)
+MIN_PASSAGE_CHARS = 8
+
+
+def passages(body: str, *, limit: int) -> list[str]:
+    """The paragraphs and list items of a Markdown body as plain text, in order, without repeats or very short
+    ones, at most `limit`."""
+    out: list[str] = []
+    for part in _PARAGRAPH.split(body or ""):
+        text = _SPACE.sub(" ", _MARKUP.sub("", part)).strip()
+        if len(text) >= MIN_PASSAGE_CHARS and text not in out:
+            out.append(text)
+        if len(out) >= limit:
+            break
+    return out
 
 
 def trigrams(text: str) -> frozenset[str]:
@@ -150,6 +170,8 @@ class ConfidenceModel:
 
 
 DEFAULT_CONFIDENCE = ConfidenceModel()
+MIN_CALIBRATION = 20
+RIDGE = 5.0  # the prior counts as this many answers
 
 
 def confidence(
@@ -164,22 +186,25 @@ def fit_confidence(
     samples: Iterable[tuple[float, float, bool, bool]], *, prior: ConfidenceModel = DEFAULT_CONFIDENCE
 ) -> ConfidenceModel:
     """Calibrate the curve from labelled answers (similarity, margin, keyword agrees, was right): logistic
-    regression by gradient descent from the prior, with an L2 pull towards it so a handful of answers cannot swing
-    it. Fewer than 20 samples, or only one class, keep the prior."""
+    regression by Newton's method (iteratively reweighted least squares), with an L2 pull towards the prior
+    (`RIDGE` answers' worth) so a handful of answers cannot swing it. Fewer than 20 samples, or only one class, keep
+    the prior."""
     rows = [(float(s), float(m), float(a), 1.0 if y else 0.0) for s, m, a, y in samples]
-    if len(rows) < 20 or len({r[3] for r in rows}) < 2:
+    if len(rows) < MIN_CALIBRATION or len({r[3] for r in rows}) < 2:
         return prior
-    w = [prior.bias, prior.similarity, prior.margin, prior.agreement]
-    p0 = list(w)
-    lam, lr = 0.01, 0.5
-    for _ in range(400):
-        grad = [0.0, 0.0, 0.0, 0.0]
-        for s, m, a, y in rows:
-            z = w[0] + w[1] * s + w[2] * m + w[3] * a
-            p = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
-            err = p - y
-            for j, x in enumerate((1.0, s, m, a)):
-                grad[j] += err * x
-        n = float(len(rows))
-        w = [w[j] - lr * (grad[j] / n + lam * (w[j] - p0[j])) for j in range(4)]
-    return ConfidenceModel(bias=w[0], similarity=w[1], margin=w[2], agreement=w[3])
+    x = np.array([[1.0, s, m, a] for s, m, a, _ in rows])
+    y = np.array([r[3] for r in rows])
+    w0 = np.array([prior.bias, prior.similarity, prior.margin, prior.agreement])
+    scale = np.maximum(x.std(axis=0), 1e-3)
+    scale[0] = 1.0
+    ridge = RIDGE / len(rows) * np.diag(scale**2)  # the same pull whatever a feature's units
+    w = w0.copy()
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -60.0, 60.0)))
+        gradient = x.T @ (p - y) / len(rows) + ridge @ (w - w0)
+        hessian = (x.T * (p * (1.0 - p))) @ x / len(rows) + ridge + 1e-9 * np.eye(4)
+        step = np.linalg.solve(hessian, gradient)
+        w = w - step
+        if float(np.abs(step).max()) < 1e-6:
+            break
+    return ConfidenceModel(bias=float(w[0]), similarity=float(w[1]), margin=float(w[2]), agreement=float(w[3]))

@@ -117,3 +117,13 @@ def test_a_chinese_question_finds_the_english_article_and_back(desk, workspace, 
     hybrid = retrieval.search_articles(workspace_id=workspace.pk, query="VPN 809 错误")
     assert _titles(hybrid)[0] == "VPN client error 809"
     assert hybrid[0].similarity > 0 and hybrid[0].keyword_rank == 1
+
+
+def test_the_api_searches_with_snippets_and_refuses_bad_input(desk, client, agent, workspace):
+    from pivotdesk.accounts.services import api_token_create
+
+    _, secret = api_token_create(actor=Actor.for_agent(agent), agent=agent, name="kb", scope="read")
+    headers = {"Authorization": f"Bearer {secret}"}
+    found = client.get("/api/v1/knowledge/search/", {"q": "密码"}, headers=headers).json()
+    assert found[0]["title"] == "忘记密码怎么办" and "密码" in found[0]["highlights"]
+    assert client.get("/api/v1/knowledge/search/", {"q": "密码", "limit": 500}, headers=headers).status_code == 422

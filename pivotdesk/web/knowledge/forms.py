@@ -33,8 +33,8 @@ class ArticleForm(forms.Form):
     category = forms.TypedChoiceField(label=_("Category"), required=False, coerce=int, empty_value=None)
     visibility = forms.ChoiceField(label=_("Who may read it"), choices=Visibility.choices)
     status = forms.ChoiceField(label=_("Status"), choices=ArticleStatus.choices)
-    owner = AgentChoice(label=_("Owner"), queryset=AgentProfile.objects.none(), required=False)
-    reviewer = AgentChoice(label=_("Reviewer"), queryset=AgentProfile.objects.none(), required=False)
+    owner = AgentChoice(label=_("Owner"), queryset=AgentProfile.objects.none(), required=False, empty_label="—")
+    reviewer = AgentChoice(label=_("Reviewer"), queryset=AgentProfile.objects.none(), required=False, empty_label="—")
     review_due = forms.DateField(
         label=_("Review by"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
