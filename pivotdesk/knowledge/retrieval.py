@@ -32,6 +32,7 @@ from django.db.models import Count, Max, Q
 from numpy.typing import NDArray
 
 from pivotdesk.ai.services import embeddings
+from pivotdesk.common.domain import placeholders
 from pivotdesk.search import selectors as search_selectors
 from pivotdesk.search.domain import text as search_text
 from pivotdesk.tickets.models import AuthorType, Status, Ticket
@@ -455,7 +456,7 @@ def search_articles(
                 semantic_rank=semantic_rank.get(pk),
                 language=article.language,
                 visibility=article.visibility,
-                snippet=knowledge_text.snippet(article.body, terms),
+                snippet=knowledge_text.snippet(placeholders.render(article.body, {}), terms),
             )
         )
     return hits

@@ -28,6 +28,7 @@ from django.utils.translation import gettext
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.accounts.permissions import authorize_system
+from pivotdesk.common.domain import placeholders
 from pivotdesk.common.errors import ValidationFailed
 from pivotdesk.tickets.models import AuthorType, Ticket
 
@@ -138,7 +139,7 @@ def _answer_texts(article: Article, language: str) -> tuple[str, str]:
     """(the answer, the answer with the "did this solve it?" line) in the customer's language."""
     with translation.override(_language(language)):
         lines = [article.title]
-        summary = rules.excerpt(article.body, limit=EXCERPT_CHARS)
+        summary = rules.excerpt(placeholders.render(article.body, {}), limit=EXCERPT_CHARS)
         if summary and summary != article.title:
             lines.append(summary)
         lines.append(gettext("Read more: %(url)s") % {"url": article_url(article)})

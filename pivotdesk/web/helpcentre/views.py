@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.channels.models import ChannelAccount
 from pivotdesk.common import ratelimit
+from pivotdesk.common.domain import placeholders
 from pivotdesk.common.errors import NotFound
 from pivotdesk.knowledge import helpcentre
 from pivotdesk.knowledge.models import ArticleLanguage
@@ -194,7 +195,7 @@ def article(request: HttpRequest, centre: Centre, article_id: int) -> HttpRespon
     context = _context(
         centre,
         article=found,
-        html=render_markdown(found.body),
+        html=render_markdown(placeholders.render(found.body, {})),  # a template's blanks: nothing to fill here
         translations=helpcentre.public_translations(found),
         category_label=category_name(found.category, centre.language) if found.category else "",
         vote=_voted(request).get(str(found.pk)),
