@@ -112,7 +112,7 @@ class VersionOut(Schema):
 
 
 class SearchQuery(Schema):
-    q: ShortText
+    q: ShortText = ""  # nothing to look for: no hits
     language: LanguageName | None = None
     visibility: VisibilityName | None = None
     category_id: Id | None = None

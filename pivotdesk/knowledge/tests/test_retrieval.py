@@ -127,3 +127,4 @@ def test_the_api_searches_with_snippets_and_refuses_bad_input(desk, client, agen
     found = client.get("/api/v1/knowledge/search/", {"q": "密码"}, headers=headers).json()
     assert found[0]["title"] == "忘记密码怎么办" and "密码" in found[0]["highlights"]
     assert client.get("/api/v1/knowledge/search/", {"q": "密码", "limit": 500}, headers=headers).status_code == 422
+    assert client.get("/api/v1/knowledge/search/", headers=headers).json() == []
