@@ -12,13 +12,14 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from pivotdesk.accounts.permissions import Perm, can
 from pivotdesk.common.errors import NotFound
 from pivotdesk.knowledge.models import Article, AssistKind, Resolution, RootCause
 from pivotdesk.knowledge.services import assist, rootcause
+from pivotdesk.knowledge.services.rootcause import cause_name
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets.models import Ticket
 from pivotdesk.tickets.services.tickets import ticket_update
@@ -29,19 +30,10 @@ def _ticket(desk: Desk, number: int) -> Ticket:
     return ticket_selectors.access_ticket_by_number(workspace=desk.workspace, agent=desk.agent, number=number)
 
 
-def cause_name(cause: RootCause | None) -> str:
-    if cause is None:
-        return ""
-    if (get_language() or "").startswith("zh"):
-        return cause.name_zh
-    return cause.name_en or cause.name_zh
-
-
 def _causes(desk: Desk) -> list[dict[str, Any]]:
     rows = RootCause.objects.filter(workspace=desk.workspace, is_active=True).select_related("parent")
     out = [
-        {"id": c.pk, "name": f"{cause_name(c.parent)} › {cause_name(c)}" if c.parent_id else cause_name(c)}
-        for c in rows
+        {"id": c.pk, "name": f"{cause_name(c.parent)} › {cause_name(c)}" if c.parent else cause_name(c)} for c in rows
     ]
     return sorted(out, key=lambda r: r["name"])
 
@@ -59,7 +51,7 @@ def panel_context(desk: Desk, ticket: Ticket) -> dict[str, Any]:
         "ticket": ticket,
         "assist": shown,
         "article_rows": [{"hit": h, "text": texts.get(h.object_id, "")} for h in shown.articles],
-        "suggested_cause": cause_name(getattr(suggestion, "root_cause", None)),
+        "suggested_cause": cause_name(suggestion.root_cause) if getattr(suggestion, "root_cause", None) else "",
         "causes": _causes(desk),
         "resolution": resolution,
         "selected_cause": (resolution.root_cause_id if resolution else None)

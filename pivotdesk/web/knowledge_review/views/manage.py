@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -100,12 +99,6 @@ def export(request: HttpRequest, desk: Desk) -> HttpResponse:
 # ----------------------------------------------------------------------------------------------- root causes
 
 
-def _cause_name(cause: RootCause) -> str:
-    if (get_language() or "").startswith("zh"):
-        return cause.name_zh
-    return cause.name_en or cause.name_zh
-
-
 def _cause_rows(desk: Desk) -> list[dict[str, Any]]:
     causes = list(RootCause.objects.filter(workspace=desk.workspace).select_related("template", "parent"))
     children: dict[int | None, list[RootCause]] = {}
@@ -115,7 +108,7 @@ def _cause_rows(desk: Desk) -> list[dict[str, Any]]:
 
     def walk(parent: int | None, depth: int) -> None:
         for cause in sorted(children.get(parent, []), key=lambda c: c.code):
-            rows.append({"cause": cause, "name": _cause_name(cause), "depth": min(depth, 4)})
+            rows.append({"cause": cause, "name": rootcause.cause_name(cause), "depth": min(depth, 4)})
             if depth < 10:
                 walk(cause.pk, depth + 1)
 
