@@ -429,17 +429,30 @@ class HoldoutResult(NamedTuple):
     n: int
 
 
-def held_out(ticket_id: int, test_share: float, seed: int) -> bool:
-    """Whether a ticket is in the held-out part: a hash of its id, so the split is the same on every run."""
-    digest = hashlib.sha256(f"{seed}:{ticket_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < test_share
+def _rank(ticket_id: int, seed: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}:{ticket_id}".encode()).digest()[:8], "big")
+
+
+def held_out_ids(samples: list[tuple[int, domain.Sample]], test_share: float, seed: int) -> set[int]:
+    """The held-out tickets: of each root cause's tickets, the share `test_share` (rounded, leaving at least one to
+    train on) that come first in a hash of their ids. The split is the same on every run, its size depends only on
+    how many tickets each cause has (not on which ids a database handed out), and every cause is in both parts."""
+    by_label: dict[str, list[int]] = {}
+    for ticket_id, (_, label) in samples:
+        by_label.setdefault(label, []).append(ticket_id)
+    chosen: set[int] = set()
+    for ids in by_label.values():
+        take = min(round(len(ids) * test_share), len(ids) - 1)
+        chosen.update(sorted(ids, key=lambda ticket_id: _rank(ticket_id, seed))[:take])
+    return chosen
 
 
 def evaluate_holdout(workspace_id: int, test_share: float = 0.3, seed: int = 0) -> HoldoutResult:
     """Train on the workspace's resolved tickets outside the held-out part, and score the held-out part."""
     samples = training_samples(workspace_id)
-    train = [sample for ticket_id, sample in samples if not held_out(ticket_id, test_share, seed)]
-    test = [sample for ticket_id, sample in samples if held_out(ticket_id, test_share, seed)]
+    held = held_out_ids(samples, test_share, seed)
+    train = [sample for ticket_id, sample in samples if ticket_id not in held]
+    test = [sample for ticket_id, sample in samples if ticket_id in held]
     model = domain.fit(train)
     predictions = [(model.predict(features), label) for features, label in test]
     answered = [(p.label, label) for p, label in predictions if not p.abstained]

@@ -8,6 +8,8 @@ import itertools
 
 import pytest
 from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.tests.factories import AgentFactory
@@ -274,6 +276,21 @@ def test_an_agent_who_cannot_see_the_ticket_cannot_record_its_resolution(workspa
 
 
 # ---- measuring ----------------------------------------------------------------------------------------------------
+
+
+@given(
+    labels=st.lists(st.sampled_from("abcd"), min_size=1, max_size=60),
+    offset=st.integers(min_value=1, max_value=10**9),
+    seed=st.integers(min_value=0, max_value=9),
+)
+def test_the_held_out_part_has_the_same_size_whatever_ids_the_database_handed_out(labels, offset, seed):
+    samples = [(i + 1, ({}, label)) for i, label in enumerate(labels)]
+    elsewhere = [(i * 7 + offset, ({}, label)) for i, label in enumerate(labels)]  # other ids, same causes
+    held = rootcause.held_out_ids(samples, 0.3, seed)
+    assert len(held) == len(rootcause.held_out_ids(elsewhere, 0.3, seed))
+    assert held == rootcause.held_out_ids(samples, 0.3, seed)
+    for label in set(labels):  # every cause keeps a ticket to train on
+        assert any(ticket_id not in held for ticket_id, (_, lab) in samples if lab == label)
 
 
 def test_held_out_evaluation_on_a_synthetic_desk(workspace, contact, agent, tree):
