@@ -9,7 +9,8 @@ Two rankings are fused by reciprocal rank fusion (`domain.ranking`):
 - **semantic**: the multilingual sentence encoder the AI triage already runs (`pivotdesk.ai.services.embeddings`,
   cached per text in `EmbeddingVector`), so a Chinese question finds an English article and the other way round.
   Each worker keeps a workspace's article vectors as one matrix (`_ArticleIndex`), rebuilt when the articles'
-  one-row stamp (count, newest change) moves; a query is one matrix–vector product (brute force, exact) below
+  one-row stamp (count, newest change) moves or, looked at every few minutes, the sources of the questions each
+  article is known to answer changed; a rebuild encodes only texts the old matrix lacks. A query is one matrix–vector product (brute force, exact) below
   `ANN_THRESHOLD` articles, and an approximate index (usearch's HNSW, when installed) above it.
 
 The desk's own clicks move the result: an article agents insert or mark useful gets a boost, one marked not useful
@@ -126,6 +127,9 @@ class _ArticleIndex:
     status: NDArray[np.str_]
     category: NDArray[np.int64]
     ann: Any = None
+    texts: list[str] = field(default_factory=list)  # row i's text: a rebuild encodes only texts not seen here
+    learned: tuple[Any, ...] = ()  # the learned sources' stamp the rows were read at
+    checked_at: float = 0.0  # when (monotonic) the learned sources were last compared with `learned`
 
     def _article_scores(self, query: NDArray[np.float32]) -> NDArray[np.float32]:
         if self.ann is None:
@@ -154,11 +158,26 @@ _index_lock = threading.Lock()
 
 
 def _stamp(workspace_id: int) -> tuple[Any, ...]:
-    """What the index depends on: the articles (count, newest change), the encoder, and the learning period (the
-    questions the desk has answered with each article are read again every LEARN_REFRESH_SECONDS)."""
+    """What the index depends on and every search checks (one statement): the articles (count, newest change) and
+    the encoder."""
     row = Article.objects.filter(workspace_id=workspace_id).aggregate(n=Count("pk"), m=Max("updated_at"), s=Max("pk"))
     encoder = embeddings.encoder_key() if embeddings.enabled() else ""
-    return (row["n"], row["m"], row["s"], encoder, int(time.time() // LEARN_REFRESH_SECONDS))
+    return (row["n"], row["m"], row["s"], encoder)
+
+
+def _learned_stamp(workspace_id: int) -> tuple[Any, ...]:
+    """What the learned questions depend on (compared at most every LEARN_REFRESH_SECONDS, so a search does not pay
+    for it): each source's count and newest change — successful resolutions with an article, articles agents
+    inserted, bot answers the customer marked solved."""
+    stamp: list[Any] = []
+    for rows in (
+        Resolution.objects.filter(workspace_id=workspace_id, article__isnull=False, succeeded=True),
+        AssistFeedback.objects.filter(workspace_id=workspace_id, kind=AssistKind.ARTICLE, used=True),
+        BotAnswer.objects.filter(workspace_id=workspace_id, outcome=BotOutcome.SOLVED, article__isnull=False),
+    ):
+        row = rows.aggregate(n=Count("pk"), m=Max("updated_at"), s=Max("pk"))
+        stamp.extend((row["n"], row["m"], row["s"]))
+    return tuple(stamp)
 
 
 def question_texts(ticket_ids: Sequence[int]) -> dict[int, str]:
@@ -209,7 +228,11 @@ def learned_questions(workspace_id: int, article_ids: Sequence[int]) -> dict[int
     return {a: list(dict.fromkeys(qs))[:LEARNED_PER_ARTICLE] for a, qs in out.items()}
 
 
-def _build_index(workspace_id: int, stamp: tuple[Any, ...]) -> _ArticleIndex | None:
+def _build_index(
+    workspace_id: int, stamp: tuple[Any, ...], learned_stamp: tuple[Any, ...], previous: _ArticleIndex | None
+) -> _ArticleIndex | None:
+    """The workspace's index. The vectors of texts the previous index already held (same encoder) are taken from
+    it; only new texts are looked up in the shared cache or encoded."""
     rows = list(
         Article.objects.filter(workspace_id=workspace_id)
         .order_by("pk")
@@ -224,10 +247,22 @@ def _build_index(workspace_id: int, stamp: tuple[Any, ...]) -> _ArticleIndex | N
         for text in [*article_passages(title, body), *learned.get(pk, [])]:
             texts.append(text)
             owners.append(i)
-    vectors = embeddings.embed_texts(workspace_id=workspace_id, texts=texts) if texts else None
-    if vectors is None and texts:
+    known: dict[str, int] = {}
+    if previous is not None and previous.stamp[3:] == stamp[3:] and len(previous.texts) == len(previous.matrix):
+        known = {text: row for row, text in enumerate(previous.texts)}
+    new = list(dict.fromkeys(text for text in texts if text not in known))
+    vectors = embeddings.embed_texts(workspace_id=workspace_id, texts=new) if new else None
+    if vectors is None and new:
         return None
-    matrix = vectors if vectors is not None else np.zeros((0, 1), dtype=np.float32)
+    dim = previous.matrix.shape[1] if known and previous is not None else 1
+    old = previous.matrix if known and previous is not None else np.zeros((0, dim), dtype=np.float32)
+    encoded = vectors if vectors is not None else np.zeros((0, dim), dtype=np.float32)
+    fresh = {text: row for row, text in enumerate(new)}
+    matrix = (
+        np.stack([old[known[text]] if text in known else encoded[fresh[text]] for text in texts])
+        if texts
+        else np.zeros((0, 1), dtype=np.float32)
+    )
     index = _ArticleIndex(
         stamp=stamp,
         ids=np.array([r[0] for r in rows], dtype=np.int64),
@@ -238,6 +273,9 @@ def _build_index(workspace_id: int, stamp: tuple[Any, ...]) -> _ArticleIndex | N
         visibility=np.array([r[4] for r in rows], dtype=np.str_),
         status=np.array([r[5] for r in rows], dtype=np.str_),
         category=np.array([r[6] or 0 for r in rows], dtype=np.int64),
+        texts=texts,
+        learned=learned_stamp,
+        checked_at=time.monotonic(),
     )
     if len(texts) > ANN_THRESHOLD:
         index.ann = _ann(index.matrix)
@@ -256,19 +294,26 @@ def _ann(matrix: NDArray[np.float32]) -> Any:
 
 
 def article_index(workspace_id: int) -> _ArticleIndex | None:
-    """The workspace's article vectors (built or rebuilt when its articles changed); None when embeddings are off."""
+    """The workspace's article vectors; None when embeddings are off. Rebuilt when the articles changed, or when
+    the learned questions' sources changed (looked at every LEARN_REFRESH_SECONDS); a rebuild encodes only new
+    texts."""
     if not embeddings.enabled():
         return None
     stamp = _stamp(workspace_id)
     cached = _indexes.get(workspace_id)
-    if cached is not None and cached.stamp == stamp:
+    if cached is not None and cached.stamp == stamp and time.monotonic() - cached.checked_at < LEARN_REFRESH_SECONDS:
         return cached
     with _index_lock:
         cached = _indexes.get(workspace_id)
-        if cached is not None and cached.stamp == stamp:
+        fresh = cached is not None and cached.stamp == stamp
+        if cached is not None and fresh and time.monotonic() - cached.checked_at < LEARN_REFRESH_SECONDS:
+            return cached
+        learned = _learned_stamp(workspace_id)
+        if cached is not None and fresh and cached.learned == learned:
+            cached.checked_at = time.monotonic()
             return cached
         started = time.monotonic()
-        built = _build_index(workspace_id, stamp)
+        built = _build_index(workspace_id, stamp, learned, cached)
         if built is not None:
             _indexes[workspace_id] = built
             log.info(

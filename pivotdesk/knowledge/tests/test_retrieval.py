@@ -128,3 +128,38 @@ def test_the_api_searches_with_snippets_and_refuses_bad_input(desk, client, agen
     assert found[0]["title"] == "忘记密码怎么办" and "密码" in found[0]["highlights"]
     assert client.get("/api/v1/knowledge/search/", {"q": "密码", "limit": 500}, headers=headers).status_code == 422
     assert client.get("/api/v1/knowledge/search/", headers=headers).json() == []
+
+
+@needs_encoder
+def test_the_index_learns_a_resolved_question_and_encodes_only_what_is_new(
+    desk, workspace, contact, settings, monkeypatch
+):
+    from pivotdesk.common.time import now
+    from pivotdesk.knowledge.models import Resolution
+
+    settings.PIVOTDESK_AI_EMBEDDINGS = True
+    retrieval.forget_indexes()
+    first = retrieval.article_index(workspace.pk)
+    assert first is not None and retrieval.article_index(workspace.pk) is first
+    monkeypatch.setattr(retrieval, "LEARN_REFRESH_SECONDS", 0)  # look at the learned sources on every search
+    assert retrieval.article_index(workspace.pk) is first  # they did not move: no rebuild
+    ticket = make_ticket(workspace=workspace, requester=contact, subject="包裹三天没动静", body="物流一直不更新")
+    Resolution.objects.create(
+        workspace=workspace, ticket=ticket, article=desk["Track your parcel"], succeeded=True, resolved_at=now()
+    )
+    encoded: list[list[str]] = []
+    real = retrieval.embeddings.embed_texts
+
+    def counting(*, workspace_id, texts):
+        encoded.append(list(texts))
+        return real(workspace_id=workspace_id, texts=texts)
+
+    monkeypatch.setattr(retrieval.embeddings, "embed_texts", counting)
+    second = retrieval.article_index(workspace.pk)
+    assert second is not first and second is not None
+    assert encoded == [["包裹三天没动静\n物流一直不更新"]]  # the articles' own passages came from the old matrix
+    assert len(second.matrix) == len(first.matrix) + 1
+    row = second.texts.index("包裹三天没动静\n物流一直不更新")
+    assert second.ids[second.owners[row]] == desk["Track your parcel"].pk
+    same = [second.texts.index(t) for t in first.texts]
+    assert (second.matrix[same] == first.matrix).all()
