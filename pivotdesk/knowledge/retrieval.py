@@ -37,6 +37,7 @@ from pivotdesk.common.domain import placeholders
 from pivotdesk.search import selectors as search_selectors
 from pivotdesk.search.domain import text as search_text
 from pivotdesk.tickets.models import AuthorType, Status, Ticket
+from pivotdesk.tickets.selectors import last_agent_replies
 
 from .domain import ranking
 from .domain import text as knowledge_text
@@ -180,23 +181,43 @@ def _learned_stamp(workspace_id: int) -> tuple[Any, ...]:
     return tuple(stamp)
 
 
-def question_texts(ticket_ids: Sequence[int]) -> dict[int, str]:
-    """What the customer asked in each ticket: the subject and the first customer message (one statement)."""
+def customer_openings(ticket_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """Per ticket, its subject and the customer's first message ("" when the customer wrote none): one statement
+    for any number of tickets."""
     ids = sorted(set(ticket_ids))
     if not ids:
         return {}
-    out: dict[int, str] = {}
+    out: dict[int, tuple[str, str]] = {}
     rows = (
         Ticket.objects.filter(pk__in=ids)
         .order_by("pk", "messages__created_at", "messages__pk")
         .values_list("pk", "subject", "messages__author_type", "messages__body_text")
     )
     for pk, subject, author_type, body in rows:
-        if pk in out and "\n" in out[pk]:
+        if out.get(pk, ("", ""))[1]:
             continue
-        first = (body or "")[:QUESTION_CHARS] if author_type == AuthorType.CONTACT else ""
-        out[pk] = f"{subject}\n{first}".strip() if first else out.get(pk, subject)
+        first = (body or "").strip() if author_type == AuthorType.CONTACT else ""
+        out[pk] = (subject, first)
     return out
+
+
+def question_texts(ticket_ids: Sequence[int]) -> dict[int, str]:
+    """What the customer asked in each ticket, as a search reads it: the subject and the first customer message (its
+    first QUESTION_CHARS characters)."""
+    return {
+        pk: f"{subject}\n{first[:QUESTION_CHARS]}".strip()
+        for pk, (subject, first) in customer_openings(ticket_ids).items()
+    }
+
+
+def question_of(ticket: Ticket) -> str:
+    """What the customer asked in one ticket (see `question_texts`)."""
+    return question_texts([ticket.pk]).get(ticket.pk, ticket.subject)
+
+
+def first_customer_message(ticket: Ticket) -> str:
+    """The customer's first message in the ticket ("" when there is none)."""
+    return customer_openings([ticket.pk]).get(ticket.pk, ("", ""))[1]
 
 
 def learned_questions(workspace_id: int, article_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -549,14 +570,7 @@ def similar_tickets(
     )
     missing = [pk for pk in tickets if pk not in solutions]
     if missing:
-        from pivotdesk.tickets.models import Message
-
-        for ticket_id, body in (
-            Message.objects.filter(ticket_id__in=missing, author_type="agent", kind="public")
-            .order_by("ticket_id", "created_at", "pk")
-            .values_list("ticket_id", "body_text")
-        ):
-            solutions[ticket_id] = body or ""  # the last one wins
+        solutions.update(last_agent_replies(missing))
     terms = search_text.query_terms(query)
     out = []
     for pk, score in fused:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -18,9 +19,11 @@ from pivotdesk.tickets import search
 from pivotdesk.tickets.models import (
     PRIORITY_RANK,
     Attachment,
+    AuthorType,
     Category,
     CustomField,
     Message,
+    MessageKind,
     SavedView,
     Status,
     Tag,
@@ -309,6 +312,30 @@ def message_list(*, ticket: Ticket, include_notes: bool = True) -> QuerySet[Mess
     if not include_notes:
         qs = qs.filter(kind="public")
     return qs.prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+
+
+def customer_language(ticket: Ticket) -> str:
+    """The language the customer reads, "zh-hans" or "en": the ticket's, else the contact's, else the workspace's
+    default; Chinese for any Chinese variant, English for anything else."""
+    language = (ticket.language or "").lower()
+    if not language and ticket.requester_id is not None:
+        language = str(getattr(ticket.requester, "language", "") or "").lower()
+    if not language:
+        language = str(ticket.workspace.default_language or "zh-hans").lower()
+    return "zh-hans" if language.startswith("zh") else "en"
+
+
+def last_agent_replies(ticket_ids: Sequence[int]) -> dict[int, str]:
+    """Per ticket, the text of the agent's last public reply (tickets without one are absent): one statement."""
+    out: dict[int, str] = {}
+    rows = (
+        Message.objects.filter(ticket_id__in=list(ticket_ids), author_type=AuthorType.AGENT, kind=MessageKind.PUBLIC)
+        .order_by("ticket_id", "created_at", "pk")
+        .values_list("ticket_id", "body_text")
+    )
+    for ticket_id, body in rows:
+        out[ticket_id] = body or ""  # the last one wins
+    return out
 
 
 def timeline(*, ticket: Ticket) -> QuerySet[TicketEvent]:

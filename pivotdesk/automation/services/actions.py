@@ -23,6 +23,7 @@ from pivotdesk.ai.services.placeholders import values_for
 from pivotdesk.common.domain import placeholders
 from pivotdesk.common.errors import DomainError
 from pivotdesk.tickets.models import Priority, Status, Ticket, TicketType
+from pivotdesk.tickets.selectors import customer_language
 
 from ..domain.effects import SETTABLE
 
@@ -183,13 +184,6 @@ def validate(actions: Any) -> list[ActionError]:
 
 
 # --- placeholder values ------------------------------------------------------------------------------------------
-
-
-def customer_language(ticket: Ticket) -> str:
-    language = (ticket.language or getattr(ticket.requester, "language", "") or "").lower()
-    if not language:
-        language = (ticket.workspace.default_language or "zh-hans").lower()
-    return "zh-hans" if language.startswith("zh") else "en"
 
 
 def reply_text(action: Mapping[str, Any], ticket: Ticket, values: Mapping[str, Any]) -> str:

@@ -25,10 +25,11 @@ from pivotdesk.ai.services.placeholders import values_for
 from pivotdesk.common.domain import placeholders
 from pivotdesk.common.time import now
 from pivotdesk.tickets.models import PRIORITY_RANK, Priority, Ticket
+from pivotdesk.tickets.selectors import customer_language
 
 from ..domain.conditions import has_word
 from ..models import Appeasement, AppeasementOutcome, AppeasementReason
-from .actions import Context, customer_language
+from .actions import Context
 
 PHRASES = ("投诉", "曝光", "12315", "消协", "媒体", "律师", "起诉", "complaint", "lawyer", "sue", "regulator")
 SEVERE = ("12315", "曝光", "媒体", "律师", "起诉", "lawyer", "sue", "regulator")

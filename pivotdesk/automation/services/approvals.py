@@ -35,6 +35,7 @@ from pivotdesk.common.events import publish
 from pivotdesk.common.time import now
 from pivotdesk.tickets.domain.status import can_transition
 from pivotdesk.tickets.models import Ticket
+from pivotdesk.tickets.selectors import customer_language
 from pivotdesk.tickets.services import timeline
 
 from ..domain import approvals as domain
@@ -190,12 +191,6 @@ def _set_status(ticket: Ticket, status: str) -> None:
     ticket.refresh_from_db(fields=["status"])
     if ticket.status != status and can_transition(ticket.status, status):
         ticket_update(ticket=ticket, actor=SYSTEM, changes={"status": status})
-
-
-def customer_language(ticket: Ticket) -> str:
-    """The language the customer reads: the ticket's, else the contact's; Chinese unless it is English."""
-    language = (ticket.language or getattr(ticket.requester, "language", "") or "").lower()
-    return "en" if language.startswith("en") else "zh-hans"
 
 
 def sent_back_text(stage: domain.StageDef, record: domain.StageRecord) -> str:

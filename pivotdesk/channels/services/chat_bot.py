@@ -18,6 +18,7 @@ from django.utils import translation
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.channels.models import InboundPayload, InboundStatus
+from pivotdesk.common.domain.handover import asked_for_person
 from pivotdesk.common.errors import DomainError
 from pivotdesk.knowledge.domain import bot as rules
 from pivotdesk.knowledge.models import BotAnswer, BotOutcome
@@ -104,7 +105,7 @@ def _follow_up(actor: Actor, ticket: Ticket, message: Message, previous: BotAnsw
     """The customer's reply to an answer: 1 / 2 / "转人工"; anything else is left to the agents."""
     text = message.body_text
     solved = rules.feedback_choice(text)
-    if solved is None and rules.asked_for_person(text):
+    if solved is None and asked_for_person(text):
         solved = False
     if solved is None:
         return None

@@ -19,7 +19,6 @@ from pivotdesk.knowledge import retrieval, services
 from pivotdesk.knowledge.domain import bot as rules
 from pivotdesk.knowledge.models import BotAnswer, BotOutcome
 from pivotdesk.knowledge.services import bot
-from pivotdesk.oncall.services import afterhours
 from pivotdesk.search.services import document_build
 from pivotdesk.tickets.models import AuthorType, Message, Status, Ticket
 
@@ -196,12 +195,3 @@ def test_a_failing_bot_never_fails_the_visitor_s_message(chat, desk, workspace, 
     v = Visitor(chat)
     assert v.say("忘记密码怎么办").status_code == 201
     assert v.conversation() == [("visitor", "忘记密码怎么办")]
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["转人工", "人工", "找真人", "客服人员在吗", "human", "Human please", "talk to an agent", "a real person",
-     "personal account", "reagent", "", "我的订单", "x" * 300 + "人工"],
-)  # fmt: skip
-def test_the_bot_asks_for_a_person_exactly_as_night_duty_does(text):
-    assert rules.asked_for_person(text) == afterhours.asked_for_person(text)

@@ -24,7 +24,8 @@ from pivotdesk.common.time import now
 from pivotdesk.knowledge.demo_rootcause import seed_root_causes
 from pivotdesk.knowledge.models import Article, Resolution, RootCause
 from pivotdesk.knowledge.services import assist
-from pivotdesk.tickets.models import AuthorType, Message, MessageKind, Status, Ticket
+from pivotdesk.tickets.models import Status, Ticket
+from pivotdesk.tickets.selectors import last_agent_replies
 from pivotdesk.tickets.services import messages as message_services
 from pivotdesk.tickets.services import tickets as ticket_services
 
@@ -73,18 +74,6 @@ def _agent(world: DemoWorld) -> Actor:
     return Actor.for_agent(members[0])
 
 
-def _last_reply(ticket_ids: list[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    rows = (
-        Message.objects.filter(ticket_id__in=ticket_ids, author_type=AuthorType.AGENT, kind=MessageKind.PUBLIC)
-        .order_by("ticket_id", "created_at", "pk")
-        .values_list("ticket_id", "body_text")
-    )
-    for ticket_id, body in rows:
-        out[ticket_id] = body or ""
-    return out
-
-
 def _resolutions(world: DemoWorld, articles: Mapping[str, Article], rng: random.Random) -> int:
     """A resolution for every solved or closed demo ticket: its last reply, the topic article of its category."""
     solved = list(
@@ -93,7 +82,7 @@ def _resolutions(world: DemoWorld, articles: Mapping[str, Article], rng: random.
         .values_list("pk", "category_id", "language", "assignee_id")
     )
     key_of = {c.pk: key for key, c in world.categories.items()}
-    replies = _last_reply([pk for pk, *_ in solved])
+    replies = last_agent_replies([pk for pk, *_ in solved])
     rows = []
     for pk, category, language, assignee_id in solved:
         key = TOPIC_FOR_CATEGORY.get(key_of.get(category, ""), "")

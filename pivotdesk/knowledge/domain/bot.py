@@ -1,9 +1,8 @@
 """The self-service bot's pure rules: when to hand over, how to read the customer's short replies, the answer's
 excerpt, and the features stored with an answer for calibration.
 
-- `asked_for_person`: the customer asks for a person ("转人工", "人工", "human please"). The same rule as night
-  duty's after-hours bot (`oncall.services.afterhours.asked_for_person`), copied because knowledge may not import
-  oncall (same layer); a test pins the two to the same answers.
+- `asked_for_person`: the customer asks for a person ("转人工", "人工", "human please"); the rule night duty's
+  after-hours bot uses too (`common.domain.handover`).
 - `sounds_upset`: strong words ("投诉", "垃圾", "terrible", …) or shouting ("！！！"). Deliberately narrow: an
   ordinary problem report ("退款还没到", "error 809") is a question for the bot, not an angry customer.
 - `judge`: the order of the decision — asked, upset, no article, no semantic match, confidence under the threshold
@@ -23,9 +22,6 @@ from dataclasses import dataclass
 
 # --------------------------------------------------------------------------------------------- asking, upset
 
-_ASK_ZH = ("人工", "真人", "客服人员")
-_ASK_EN = re.compile(r"\b(human|agent|person|operator|someone real|real person)\b", re.IGNORECASE)
-ASK_MAX_CHARS = 200
 
 _UPSET_ZH = (
     "投诉", "垃圾", "骗子", "骗人", "12315", "消协", "曝光", "律师", "起诉", "报警", "气死", "忍无可忍", "太过分",
@@ -40,14 +36,6 @@ _SHOUTING = re.compile(r"[!！]{3,}")
 # Sentiment labels (the AI's predictions, or an explicit argument) that mean an upset customer: the desk's own
 # negative labels (`ai.services.apply.NEGATIVE_LABELS`) and the trainable classifier's flagged ones.
 UPSET_LABELS = frozenset({"negative", "angry", "distressed", "frustrated"})
-
-
-def asked_for_person(text: str) -> bool:
-    """Whether a customer's short message asks for a person ("人工", "转人工", "human please")."""
-    text = (text or "").strip()
-    if not text or len(text) > ASK_MAX_CHARS:
-        return False
-    return any(word in text for word in _ASK_ZH) or _ASK_EN.search(text) is not None
 
 
 def sounds_upset(text: str) -> bool:

@@ -23,7 +23,8 @@ from pivotdesk.ai.models import StepStatus, TriageRun
 from pivotdesk.ai.services.placeholders import values_for
 from pivotdesk.common.domain import placeholders
 from pivotdesk.common.errors import ValidationFailed
-from pivotdesk.tickets.models import AuthorType, Message, Ticket
+from pivotdesk.tickets.models import Ticket
+from pivotdesk.tickets.selectors import customer_language
 
 from .. import retrieval
 from ..errors import KnowledgeErrorCode
@@ -50,22 +51,6 @@ class Assist:
     reply: Reply | None = None
     root_cause: Any = None  # rootcause.Suggestion
     tips: list[Any] = field(default_factory=list)  # graph.Tip
-
-
-def customer_language(ticket: Ticket) -> str:
-    language = (ticket.language or "").lower()
-    return "en" if language.startswith("en") else "zh-hans"
-
-
-def question_of(ticket: Ticket) -> str:
-    """What the customer asked: the subject and the first customer message (what a search reads)."""
-    first = (
-        Message.objects.filter(ticket=ticket, author_type=AuthorType.CONTACT)
-        .order_by("created_at", "pk")
-        .values_list("body_text", flat=True)
-        .first()
-    )
-    return f"{ticket.subject}\n{(first or '')[:400]}".strip()
 
 
 def plain(markdown: str) -> str:
@@ -116,7 +101,7 @@ def _reply(ticket: Ticket, language: str, suggestion: Any, articles: list[retrie
 def assist_for(*, actor: Actor, ticket: Ticket) -> Assist:
     """Everything agent assist shows for this ticket (the caller may view it)."""
     authorize(actor, Perm.TICKET_VIEW, workspace_id=ticket.workspace_id)
-    query = question_of(ticket)
+    query = retrieval.question_of(ticket)
     language = customer_language(ticket)
     articles = retrieval.search_articles(workspace_id=ticket.workspace_id, query=query, limit=ARTICLES)
     tickets = retrieval.similar_tickets(

@@ -29,8 +29,9 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.accounts.permissions import authorize_system
 from pivotdesk.common.domain import placeholders
+from pivotdesk.common.domain.handover import asked_for_person
 from pivotdesk.common.errors import ValidationFailed
-from pivotdesk.tickets.models import AuthorType, Ticket
+from pivotdesk.tickets.models import Ticket
 
 from .. import retrieval
 from ..domain import bot as rules
@@ -218,7 +219,7 @@ def decide(
     language = _language(language)
     question = (question or "").strip()
     facts: dict[str, Any] = {"workspace_id": workspace_id, "question": question, "channel": channel}
-    if rules.asked_for_person(question):
+    if asked_for_person(question):
         return _hand_over(rules.ASKED, language=language, **facts)
     if rules.upset_label(sentiment) or rules.sounds_upset(question) or (ticket is not None and ticket_upset(ticket)):
         return _hand_over(rules.UPSET, language=language, **facts)
@@ -358,16 +359,6 @@ def forget_calibration(workspace_id: int) -> None:
 # ------------------------------------------------------------------------------------------------ after hours
 
 
-def _question_of(ticket: Ticket) -> str:
-    first = (
-        ticket.messages.filter(author_type=AuthorType.CONTACT)
-        .order_by("created_at", "pk")
-        .values_list("body_text", flat=True)
-        .first()
-    )
-    return (first or ticket.subject or "").strip()
-
-
 def afterhours_source(ticket: Ticket, language: str) -> list[str]:
     """Night duty's after-hours answer source (`oncall.services.afterhours.register_answer_source`): the article
     the bot would answer with, as text in `language`, or nothing. A ticket the bot already looked at (the chat
@@ -382,7 +373,7 @@ def afterhours_source(ticket: Ticket, language: str) -> list[str]:
         return [_answer_texts(article, language)[0]] if article is not None else []
     decision = decide(
         workspace_id=ticket.workspace_id,
-        question=_question_of(ticket),
+        question=retrieval.first_customer_message(ticket) or ticket.subject,
         language=language,
         channel=ticket.channel,
         ticket=ticket,

@@ -33,7 +33,8 @@ from pivotdesk.accounts.models import Workspace
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.common.errors import Conflict, ValidationFailed
 from pivotdesk.common.time import now
-from pivotdesk.tickets.models import AuthorType, Message, Ticket
+from pivotdesk.tickets.models import Ticket
+from pivotdesk.tickets.selectors import customer_language, last_agent_replies
 
 from .. import retrieval
 from ..domain import text as knowledge_text
@@ -72,23 +73,7 @@ def solution_of(ticket: Ticket) -> str:
     recorded = Resolution.objects.filter(ticket=ticket).values_list("solution", flat=True).first()
     if recorded:
         return recorded
-    last = (
-        Message.objects.filter(ticket=ticket, author_type=AuthorType.AGENT, kind="public")
-        .order_by("-created_at", "-pk")
-        .values_list("body_text", flat=True)
-        .first()
-    )
-    return last or ""
-
-
-def _question_of(ticket: Ticket) -> str:
-    first = (
-        Message.objects.filter(ticket=ticket, author_type=AuthorType.CONTACT)
-        .order_by("created_at", "pk")
-        .values_list("body_text", flat=True)
-        .first()
-    )
-    return first or ""
+    return last_agent_replies([ticket.pk]).get(ticket.pk, "")
 
 
 def coverage(*, workspace_id: int, solution: str, question: str) -> Coverage:
@@ -127,11 +112,6 @@ def draft_from(ticket: Ticket, *, solution: str, question: str, language: str) -
     return ticket.subject.strip()[:255] or _("Untitled"), body
 
 
-def _language(ticket: Ticket) -> str:
-    language = (ticket.language or "").lower()
-    return "en" if language.startswith("en") else "zh-hans"
-
-
 def nearest_duplicate(*, workspace_id: int, title: str, body: str) -> Article | None:
     """The article a draft nearly repeats: a close title, or a body the encoder finds very similar."""
     best: tuple[float, int] | None = None
@@ -153,7 +133,7 @@ def failed_elsewhere(*, ticket: Ticket, solution: str) -> tuple[int, int]:
     """(failures, trials) of this solution on similar resolved tickets: their recorded solution is close to this
     one, and a reopened ticket is a failure."""
     similar = retrieval.similar_tickets(
-        workspace_id=ticket.workspace_id, query=f"{ticket.subject}\n{_question_of(ticket)}", exclude_ticket_id=ticket.pk,
+        workspace_id=ticket.workspace_id, query=retrieval.question_of(ticket), exclude_ticket_id=ticket.pk,
         limit=20,
     )  # fmt: skip
     ids = [h.object_id for h in similar]
@@ -176,11 +156,11 @@ def propose_from_resolution(*, actor: Actor, ticket: Ticket) -> ArticleProposal 
         return None
     if ArticleProposal.objects.filter(ticket=ticket).exists():
         return None
-    question = _question_of(ticket)
+    question = retrieval.first_customer_message(ticket)
     covered = coverage(workspace_id=ticket.workspace_id, solution=solution, question=question)
     if covered.covered:
         return None
-    language = _language(ticket)
+    language = customer_language(ticket)
     title, body = draft_from(ticket, solution=solution, question=question, language=language)
     duplicate = nearest_duplicate(workspace_id=ticket.workspace_id, title=title, body=body)
     flags: list[dict[str, object]] = []

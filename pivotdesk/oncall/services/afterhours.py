@@ -11,7 +11,6 @@ there.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 from collections.abc import Callable
 
@@ -20,8 +19,10 @@ from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.permissions import authorize_system
+from pivotdesk.common.domain.handover import asked_for_person
 from pivotdesk.oncall.models import AfterHoursAnswer, Page
 from pivotdesk.tickets.models import Message, Ticket
+from pivotdesk.tickets.selectors import customer_language
 
 BOT = Actor.system("after-hours bot")
 MARK = "after_hours_reply"
@@ -29,9 +30,6 @@ PERSON_MARK = "after_hours_person"
 PERSON_TAG = "转人工"
 # What asking for a person looks like: the Chinese words anywhere, the English ones as whole words (so "personal"
 # or "reagent" do not count), in a short message (a long one is a question, which the morning shift reads anyway).
-_ASK_ZH = ("人工", "真人", "客服人员")
-_ASK_EN = re.compile(r"\b(human|agent|person|operator|someone real|real person)\b", re.IGNORECASE)
-ASK_MAX_CHARS = 200
 
 AnswerSource = Callable[[Ticket, str], list[str]]
 _SOURCES: list[AnswerSource] = []
@@ -57,15 +55,6 @@ register_answer_source(_configured)
 
 def _first_message(ticket: Ticket) -> str:
     return ticket.messages.order_by("created_at", "pk").values_list("body_text", flat=True).first() or ""
-
-
-def _language(ticket: Ticket) -> str:
-    language = (ticket.language or "").lower()
-    if not language and ticket.requester is not None:
-        language = str(getattr(ticket.requester, "language", "") or "").lower()
-    if not language:
-        language = str(ticket.workspace.default_language or "zh-hans").lower()
-    return "zh-hans" if language.startswith("zh") else "en"
 
 
 def _next_open(ticket: Ticket, at: dt.datetime) -> dt.datetime | None:
@@ -129,19 +118,11 @@ def after_hours_reply(*, actor: Actor, ticket: Ticket, at: dt.datetime) -> Messa
     if opens_at is None:
         return None
     paged = Page.objects.filter(ticket=ticket).exists()
-    language = _language(ticket)
+    language = customer_language(ticket)
     body = compose(ticket, opens_at=opens_at, paged=paged, language=language, tz_name=_zone(ticket).key)
     message = message_create(ticket=ticket, actor=BOT, body=body, kind="public")
     record(ticket=ticket, actor=BOT, verb=MARK, data={"language": language, "paged": paged})
     return message
-
-
-def asked_for_person(text: str) -> bool:
-    """Whether a customer's short reply asks for a person ("人工", "转人工", "human please")."""
-    text = (text or "").strip()
-    if not text or len(text) > ASK_MAX_CHARS:
-        return False
-    return any(word in text for word in _ASK_ZH) or _ASK_EN.search(text) is not None
 
 
 def person_requested(*, actor: Actor, ticket: Ticket, message: Message, at: dt.datetime) -> Message | None:
@@ -161,7 +142,7 @@ def person_requested(*, actor: Actor, ticket: Ticket, message: Message, at: dt.d
         or ticket.events.filter(verb=PERSON_MARK).exists()
     ):
         return None
-    language = _language(ticket)
+    language = customer_language(ticket)
     opens_at = _next_open(ticket, at)
     ticket_update(ticket=ticket, actor=BOT, changes={"add_tags": [PERSON_TAG]})
     with translation.override(language):
