@@ -425,21 +425,37 @@ def _typo_articles(query: str, allowed: Q) -> list[int]:
     return [pk for _, pk in scored[:CANDIDATES]]
 
 
-def _boosts(workspace_id: int, ids: Sequence[int]) -> dict[int, float]:
-    rows = (
-        AssistFeedback.objects.filter(workspace_id=workspace_id, kind=AssistKind.ARTICLE, object_id__in=list(ids))
-        .values("object_id")
-        .annotate(
-            n_used=Count("pk", filter=Q(used=True)),
-            n_useful=Count("pk", filter=Q(useful=True)),
-            n_not_useful=Count("pk", filter=Q(useful=False)),
-        )
+@dataclass(frozen=True)
+class ArticleFeedback:
+    """What agents did with an article the assist panel showed: inserted it, marked it useful or not useful."""
+
+    used: int
+    useful: int
+    not_useful: int
+    last_used: Any  # datetime of the newest insertion, or None
+
+
+def article_feedback(workspace_id: int, article_ids: Sequence[int] | None = None) -> dict[int, ArticleFeedback]:
+    """Per article with any feedback (of `article_ids`, or every article), the counts: one statement. The search's
+    boost and the review sweep both read it."""
+    rows = AssistFeedback.objects.filter(workspace_id=workspace_id, kind=AssistKind.ARTICLE)
+    if article_ids is not None:
+        rows = rows.filter(object_id__in=list(article_ids))
+    counted = rows.values("object_id").annotate(
+        n_used=Count("pk", filter=Q(used=True)),
+        n_useful=Count("pk", filter=Q(useful=True)),
+        n_not_useful=Count("pk", filter=Q(useful=False)),
+        last_used=Max("created_at", filter=Q(used=True)),
     )
     return {
-        r["object_id"]: knowledge_text.feedback_boost(
-            used=r["n_used"], useful=r["n_useful"], not_useful=r["n_not_useful"]
-        )
-        for r in rows
+        r["object_id"]: ArticleFeedback(r["n_used"], r["n_useful"], r["n_not_useful"], r["last_used"]) for r in counted
+    }
+
+
+def _boosts(workspace_id: int, ids: Sequence[int]) -> dict[int, float]:
+    return {
+        article_id: knowledge_text.feedback_boost(used=f.used, useful=f.useful, not_useful=f.not_useful)
+        for article_id, f in article_feedback(workspace_id, ids).items()
     }
 
 

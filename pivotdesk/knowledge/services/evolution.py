@@ -43,8 +43,6 @@ from ..models import (
     Article,
     ArticleProposal,
     ArticleStatus,
-    AssistFeedback,
-    AssistKind,
     ProposalStatus,
     Resolution,
     Visibility,
@@ -240,28 +238,18 @@ def review_sweep(*, actor: Actor, workspace_id: int, at: dt.datetime | None = No
                 {"kind": "falling", "before": round(before, 2), "recent": round(recent, 2)}
             ]
             queued += bool(article and _queue(article, Reason.FALLING_SUCCESS, flags))
-    votes = (
-        AssistFeedback.objects.filter(workspace_id=workspace_id, kind=AssistKind.ARTICLE, useful__isnull=False)
-        .values("object_id")
-        .annotate(good=Count("pk", filter=Q(useful=True)), bad=Count("pk", filter=Q(useful=False)))
-    )
-    for row in votes:
-        if row["bad"] >= 3 and row["bad"] > row["good"]:
-            article = published.filter(pk=row["object_id"]).first()
-            flags = [{"kind": "negative", "good": row["good"], "bad": row["bad"]}]
+    feedback = retrieval.article_feedback(workspace_id)
+    for article_id, votes in feedback.items():
+        if votes.not_useful >= 3 and votes.not_useful > votes.useful:
+            article = published.filter(pk=article_id).first()
+            flags = [{"kind": "negative", "good": votes.useful, "bad": votes.not_useful}]
             queued += bool(article and _queue(article, Reason.NEGATIVE_FEEDBACK, flags))
-    queued += _queue_unused(workspace_id, published, at)
+    queued += _queue_unused(workspace_id, at, {a: f.last_used for a, f in feedback.items() if f.last_used})
     return queued
 
 
-def _queue_unused(workspace_id: int, published: object, at: dt.datetime) -> int:
+def _queue_unused(workspace_id: int, at: dt.datetime, used: dict[int, dt.datetime]) -> int:
     cutoff = at - dt.timedelta(days=UNUSED_DAYS)
-    used = dict(
-        AssistFeedback.objects.filter(workspace_id=workspace_id, kind=AssistKind.ARTICLE, used=True)
-        .values("object_id")
-        .annotate(last=Max("created_at"))
-        .values_list("object_id", "last")
-    )
     resolved = dict(
         Resolution.objects.filter(workspace_id=workspace_id, article__isnull=False)
         .values("article_id")
