@@ -9,7 +9,14 @@ from django.db import NotSupportedError, models
 
 class SearchText(models.TextField):  # type: ignore[type-arg]
     """Space-separated search words (see `search.domain.text`); `body__matches=expr` asks the full-text index: an
-    FTS5 MATCH on SQLite (expr in FTS5 syntax), a `simple` tsvector @@ tsquery on PostgreSQL."""
+    FTS5 MATCH on SQLite (expr in FTS5 syntax), the stored `simple` tsvector @@ tsquery on PostgreSQL."""
+
+
+def _tsv_column(body_sql: str) -> str:
+    """The stored tsvector column of the same row as a `body` column reference ('"t"."body"' → '"t"."tsv"')."""
+    if not body_sql.endswith('"body"'):
+        raise NotSupportedError("Full-text matching needs the document's own body column.")
+    return body_sql.removesuffix('"body"') + '"tsv"'
 
 
 @SearchText.register_lookup
@@ -24,8 +31,8 @@ class Matches(models.Lookup):
         params = (*lhs_params, *rhs_params)
         if connection.vendor == "sqlite":
             return f"{lhs} MATCH {rhs}", params
-        if connection.vendor == "postgresql":  # the same expression as the GIN index of migration 0001
-            return f"to_tsvector('simple'::regconfig, {lhs}) @@ to_tsquery('simple'::regconfig, {rhs})", params
+        if connection.vendor == "postgresql":  # the stored tsvector beside the text (migration 0002), GIN-indexed
+            return f"{_tsv_column(lhs)} @@ to_tsquery('simple'::regconfig, {rhs})", params
         raise NotSupportedError(f"No full-text index on {connection.vendor}.")
 
 

@@ -58,15 +58,13 @@ def ranked_ids(
             )
         elif vendor == "postgresql":
             tsquery = text.tsquery(terms, any_term=any_term)
-            # ts_rank re-parses each document: it ranks at most RANK_CANDIDATES matches (for a broad query, an
-            # arbitrary subset of them), so a query matching half the desk does not parse half the desk.
+            # ts_rank reads the stored tsvector (migration 0002); it ranks at most RANK_CANDIDATES matches (for a
+            # broad query, an arbitrary subset of them), so a query matching half the desk does not rank half the desk.
             cursor.execute(
-                "SELECT object_id FROM (SELECT object_id, body FROM search_searchdocument "
-                "WHERE kind = %s AND workspace_id = %s "
-                "AND to_tsvector('simple'::regconfig, body) @@ to_tsquery('simple'::regconfig, %s) "
+                "SELECT object_id FROM (SELECT object_id, tsv FROM search_searchdocument "
+                "WHERE kind = %s AND workspace_id = %s AND tsv @@ to_tsquery('simple'::regconfig, %s) "
                 "LIMIT %s) AS candidates "
-                "ORDER BY ts_rank(to_tsvector('simple'::regconfig, body), to_tsquery('simple'::regconfig, %s)) DESC, "
-                "object_id DESC LIMIT %s",
+                "ORDER BY ts_rank(tsv, to_tsquery('simple'::regconfig, %s)) DESC, object_id DESC LIMIT %s",
                 [kind, workspace_id, tsquery, ANY_TERM_CANDIDATES if any_term else RANK_CANDIDATES, tsquery, limit],
             )
         else:
