@@ -69,8 +69,13 @@ def _no_sentence_embeddings(settings):
 
 @pytest.fixture(autouse=True)
 def _routing_refreshes_in_the_foreground(settings):
-    """No background threads reading the database behind a test's transaction (one routing test turns it on)."""
+    """No background threads reading the database behind a test's transaction (one routing test turns it on), and
+    no routing cache carried over from an earlier test: its rows were rolled back and their ids are handed out
+    again (a cached policy of an earlier test once queued a ticket under a policy id this test never made)."""
+    from pivotdesk.routing.services.pool import clear_pool_cache
+
     settings.ROUTING_LOAD_REFRESH_IN_BACKGROUND = False
+    clear_pool_cache()
 
 
 @pytest.fixture(autouse=True, scope="session")

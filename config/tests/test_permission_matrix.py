@@ -332,6 +332,21 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
         Case(Perm.TICKET_REPLY_PUBLIC, lambda w, a: {"ticket": w.ticket(), "body": "Try again"}, "public reply"),
         Case(Perm.TICKET_NOTE, lambda w, a: {"ticket": w.ticket(), "body": "Hm", "kind": "note"}, "internal note"),
     ),
+    "tickets.services.drafts.draft_save": (
+        Case(
+            Perm.TICKET_REPLY_PUBLIC,
+            lambda w, a: {"ticket": w.ticket(), "agent": w.me(a), "body": "Dear"},
+            "public reply",
+        ),
+        Case(
+            Perm.TICKET_NOTE,
+            lambda w, a: {"ticket": w.ticket(), "agent": w.me(a), "body": "Hm", "kind": "note"},
+            "internal note",
+        ),
+    ),
+    "tickets.services.drafts.draft_discard": (
+        Case(Perm.TICKET_VIEW, lambda w, a: {"ticket": w.ticket(), "agent": w.me(a)}),
+    ),
     "tickets.services.messages.attachment_add": (
         Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "filename": "a.txt", "content": b"x"}, "ticket"),
         Case(

@@ -395,10 +395,12 @@ def _index_mask(
 
 
 def keyword_ranking(kind: str, workspace_id: int, query: str, limit: int) -> list[int]:
-    """The documents with every word of the query first (bm25 order), then those with any of its words: a short
-    query keeps the search box's precision, a question in full sentences still finds the documents that share its
-    rarer words."""
-    every = search_selectors.ranked_ids(kind=kind, workspace_id=workspace_id, query=query, limit=limit)
+    """The documents with every content word of the query first (bm25 order), then those with any of them: a
+    short query keeps the search box's precision, a question in full sentences still finds the documents that share
+    its rarer words. Stop words and single letters are left out of both passes ("Is there a limit for top-ups?"
+    asks for limit, top and ups): a document need not say "a", and the prefix "a" matches half the index."""
+    content = " ".join(search_text.any_terms(search_text.query_terms(query)))
+    every = search_selectors.ranked_ids(kind=kind, workspace_id=workspace_id, query=content, limit=limit)
     if len(every) >= limit:
         return every
     seen = set(every)

@@ -18,5 +18,5 @@ def document_parts(article: Article) -> Iterable[str]:
 
 
 ARTICLE_DOCUMENTS = DocumentKind(
-    name=KIND, model_label="knowledge.Article", parts=document_parts, only=("title", "body")
+    name=KIND, model_label="knowledge.Article", parts=document_parts, only=("title", "body"), own_index=True
 )

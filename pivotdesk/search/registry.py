@@ -22,7 +22,12 @@ class DocumentKind:
     fields `parts` reads from the object itself (other rows it may query). An object has changed since its document
     was built when its `updated_field` moved past the document's `source_updated_at`: the model must bump that
     field whenever anything `parts` reads changes (a ticket's `updated_at` moves with a message or an attachment's
-    text). `workspace_field` is the object's workspace id."""
+    text). `workspace_field` is the object's workspace id.
+
+    `own_index`: on PostgreSQL the kind's app keeps a partial GIN index of its own over the documents of this kind
+    (`own_index_sql`, created by one of its migrations). A ranked search of the kind then matches through that
+    index: the shared one would read the posting lists of every kind (a million tickets' worth of "card" for a
+    search among ten thousand articles), and the planner cannot tell the two apart by cost."""
 
     name: str
     model_label: str
@@ -30,6 +35,7 @@ class DocumentKind:
     only: tuple[str, ...] = ()
     updated_field: str = "updated_at"
     workspace_field: str = "workspace_id"
+    own_index: bool = False
 
     @property
     def model(self) -> type[models.Model]:
@@ -59,6 +65,29 @@ def get_kind(name: str) -> DocumentKind:
         return _KINDS[name]
     except KeyError:
         raise LookupError(f"No search document kind '{name}' is registered (known: {sorted(_KINDS)}).") from None
+
+
+def has_own_index(name: str) -> bool:
+    """Whether the kind called `name` keeps its own full-text index on PostgreSQL (False for an unknown kind)."""
+    kind = _KINDS.get(name)
+    return kind is not None and kind.own_index
+
+
+# The expression a kind's own index is built over. Not the stored `tsv` column the shared index covers: a query
+# written with this expression can only use an index over the same expression, which is how it finds the kind's own.
+OWN_INDEX_EXPRESSION = "to_tsvector('simple'::regconfig, body)"
+
+
+def own_index_sql(name: str) -> tuple[str, str]:
+    """(create, drop) SQL of the PostgreSQL index a kind with `own_index` keeps, for its app's migration."""
+    if not name.isidentifier():
+        raise ValueError(f"A kind's name is an identifier, not {name!r}.")
+    index = f"search_tsv_{name}"
+    return (
+        f"CREATE INDEX IF NOT EXISTS {index} ON search_searchdocument USING gin ({OWN_INDEX_EXPRESSION}) "
+        f"WHERE kind = '{name}'",
+        f"DROP INDEX IF EXISTS {index}",
+    )
 
 
 def registered_kinds() -> list[DocumentKind]:

@@ -8,12 +8,28 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, Func, IntegerField, QuerySet, Value
 
+from pivotdesk.search import registry
 from pivotdesk.search.domain import text
 from pivotdesk.search.models import SearchDocument, SearchIndex
 
 RANKED_LIMIT = 250  # the best matches (five pages of 50) ordered by rank; the rest follow by last update
 RANK_CANDIDATES = 2_000  # PostgreSQL: how many matches ts_rank looks at
 ANY_TERM_CANDIDATES = 400  # … for a match on any word (a sentence): many more documents match, each cheaply
+
+
+# PostgreSQL's ranked match: the candidates through the shared index on the stored tsvector, or (a kind with its own
+# index) through the expression that index is built over (`registry.OWN_INDEX_EXPRESSION`); ranked by the stored one.
+_PG_RANKED = (
+    "SELECT object_id FROM (SELECT object_id, tsv FROM search_searchdocument "
+    "WHERE kind = %s AND workspace_id = %s AND tsv @@ to_tsquery('simple'::regconfig, %s) LIMIT %s) AS candidates "
+    "ORDER BY ts_rank(tsv, to_tsquery('simple'::regconfig, %s)) DESC, object_id DESC LIMIT %s"
+)
+_PG_RANKED_OWN_INDEX = (
+    "SELECT object_id FROM (SELECT object_id, tsv FROM search_searchdocument "
+    "WHERE kind = %s AND workspace_id = %s AND to_tsvector('simple'::regconfig, body) @@ "
+    "to_tsquery('simple'::regconfig, %s) LIMIT %s) AS candidates "
+    "ORDER BY ts_rank(tsv, to_tsquery('simple'::regconfig, %s)) DESC, object_id DESC LIMIT %s"
+)
 
 
 def matching_ids(*, kind: str, workspace_id: int, query: str) -> QuerySet[Any] | None:
@@ -60,11 +76,9 @@ def ranked_ids(
             tsquery = text.tsquery(terms, any_term=any_term)
             # ts_rank reads the stored tsvector (migration 0002); it ranks at most RANK_CANDIDATES matches (for a
             # broad query, an arbitrary subset of them), so a query matching half the desk does not rank half the desk.
+            # A kind with an index of its own is matched through it (see `registry.DocumentKind.own_index`).
             cursor.execute(
-                "SELECT object_id FROM (SELECT object_id, tsv FROM search_searchdocument "
-                "WHERE kind = %s AND workspace_id = %s AND tsv @@ to_tsquery('simple'::regconfig, %s) "
-                "LIMIT %s) AS candidates "
-                "ORDER BY ts_rank(tsv, to_tsquery('simple'::regconfig, %s)) DESC, object_id DESC LIMIT %s",
+                _PG_RANKED_OWN_INDEX if registry.has_own_index(kind) else _PG_RANKED,
                 [kind, workspace_id, tsquery, ANY_TERM_CANDIDATES if any_term else RANK_CANDIDATES, tsquery, limit],
             )
         else:

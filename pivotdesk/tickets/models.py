@@ -359,3 +359,20 @@ class SavedView(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ReplyDraft(WorkspaceScoped):
+    """What an agent has typed into a ticket's reply box and not sent yet: kept on the server (it survives a
+    reload, another browser, a crash), one per agent and ticket, deleted when the agent posts to the ticket. Its
+    colleagues see that an unsent reply exists, never its text."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey("accounts.AgentProfile", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=MessageKind.choices, default=MessageKind.PUBLIC)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "agent"], name="tickets_draft_one_per_agent")]
+
+    def __str__(self) -> str:
+        return f"draft of agent {self.agent_id} on ticket {self.ticket_id}"

@@ -24,6 +24,7 @@ from pivotdesk.tickets.models import (
     CustomField,
     Message,
     MessageKind,
+    ReplyDraft,
     SavedView,
     Status,
     Tag,
@@ -336,6 +337,23 @@ def last_agent_replies(ticket_ids: Sequence[int]) -> dict[int, str]:
     for ticket_id, body in rows:
         out[ticket_id] = body or ""  # the last one wins
     return out
+
+
+def draft_of(*, ticket: Ticket, agent: AgentProfile) -> ReplyDraft | None:
+    """The agent's unsent reply on the ticket, if they left one."""
+    return ReplyDraft.objects.filter(ticket=ticket, agent=agent).first()
+
+
+def colleagues_drafting(
+    *, ticket: Ticket, agent: AgentProfile, besides: Sequence[int] = ()
+) -> list[tuple[str, dt.datetime]]:
+    """Who else has an unsent reply on the ticket (name, when last typed), newest first, leaving out the agents in
+    `besides` (those the page already shows as present); never the text."""
+    rows = ReplyDraft.objects.filter(ticket=ticket).exclude(agent=agent).exclude(agent_id__in=list(besides))
+    return [
+        (draft.agent.name, draft.updated_at)
+        for draft in rows.select_related("agent__user").order_by("-updated_at")[:10]
+    ]
 
 
 def timeline(*, ticket: Ticket) -> QuerySet[TicketEvent]:

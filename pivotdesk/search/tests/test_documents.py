@@ -94,3 +94,24 @@ def test_rank_position_orders_by_the_ranked_list(workspace, contact_kind):
     ordered = [(r.pk, r.p is None) for r in rows]
     assert [pk for pk, missing in ordered if not missing] == [c.pk, a.pk]
     assert [pk for pk, missing in ordered if missing] == [b.pk]
+
+
+def test_on_postgresql_a_kind_with_its_own_index_is_matched_by_that_index_s_expression():
+    """The planner prices the shared index and a kind's own alike (and the shared one reads every kind's posting
+    lists): the article kind's query is written with the expression of its own index, which the shared index (on
+    the stored tsvector) cannot answer."""
+    from django.db import connection
+
+    from pivotdesk.search.registry import OWN_INDEX_EXPRESSION, has_own_index
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's indexes")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'search_searchdocument'")
+        indexes = dict(cursor.fetchall())
+    own = indexes["search_tsv_article"]
+    assert "USING gin (to_tsvector('simple'::regconfig, body))" in own and "'article'::text" in own
+    assert indexes["search_document_tsv"].endswith("USING gin (tsv)")
+    assert has_own_index("article") and not has_own_index("ticket")
+    assert f"{OWN_INDEX_EXPRESSION} @@" in selectors._PG_RANKED_OWN_INDEX
+    assert "tsv @@" not in selectors._PG_RANKED_OWN_INDEX and "tsv @@" in selectors._PG_RANKED

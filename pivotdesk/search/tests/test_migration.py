@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("tickets", "0006_search_document"), ("search", "0001_initial")]
-AFTER = [("tickets", "0007_search_documents_to_search_app")]
+AFTER = [("tickets", "0007_search_documents_to_search_app"), ("search", "0002_stored_tsvector")]
 
 
 def _migrate(targets):

@@ -9,6 +9,7 @@ from pivotdesk.tickets.services.configuration import (
     status_definition_create,
     tag_get_or_create,
 )
+from pivotdesk.tickets.services.drafts import draft_discard, draft_save
 from pivotdesk.tickets.services.links import ticket_link, ticket_merge, ticket_set_parent, ticket_unlink
 from pivotdesk.tickets.services.messages import (
     attachment_add,
@@ -30,6 +31,8 @@ __all__ = [
     "category_create",
     "custom_field_create",
     "custom_field_update",
+    "draft_discard",
+    "draft_save",
     "message_create",
     "message_set_delivery_status",
     "message_set_external_id",

@@ -121,20 +121,45 @@ def _customer_context(desk: Desk, ticket: Ticket) -> dict[str, Any]:
 def ticket_page(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
     """The ticket page."""
     ticket = _ticket(desk, number)
+    watchers = presence.watchers(workspace_id=desk.workspace.pk, ticket_id=ticket.pk, exclude=desk.agent.pk)
     context: dict[str, Any] = {
         "reply_statuses": _reply_statuses(desk),
         "links": ticket_selectors.ticket_links(ticket=ticket),
-        "watchers": presence.watchers(workspace_id=desk.workspace.pk, ticket_id=ticket.pk, exclude=desk.agent.pk),
+        "watchers": watchers,
         **_timeline_context(desk, ticket),
         "link_kinds": _link_kinds(),
         "all_tags": web_selectors.tag_names(workspace_id=desk.workspace.pk),
         "oncall": ticket_oncall_context(desk, ticket),
         "automation": ticket_automation_context(desk, ticket),
+        "drafting": ticket_selectors.colleagues_drafting(
+            ticket=ticket, agent=desk.agent, besides=[w.agent_id for w in watchers]
+        ),
+        **_draft_context(desk, ticket),
     }
     context.update(_conversation_context(ticket))
     context.update(_sidebar_context(desk, ticket))
     context.update(_customer_context(desk, ticket))
     return render(request, "web/ticket/page.html", context)
+
+
+def _draft_context(desk: Desk, ticket: Ticket) -> dict[str, Any]:
+    """The reply box as the agent left it: their draft's text and mode (a note mode for a role without public
+    replies)."""
+    draft = ticket_selectors.draft_of(ticket=ticket, agent=desk.agent)
+    public = can(desk.agent, Perm.TICKET_REPLY_PUBLIC) and (draft is None or draft.kind == MessageKind.PUBLIC)
+    return {"draft": draft, "reply_mode": "public" if public else "note"}
+
+
+@require_POST
+@agent_view
+def draft(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
+    """Keep the reply box's text on the server while the agent types (empty text drops the draft)."""
+    ticket = _ticket(desk, number)
+    kind = MessageKind.NOTE if request.POST.get("kind") == "note" else MessageKind.PUBLIC
+    saved = ticket_services.draft_save(
+        actor=desk.actor, ticket=ticket, agent=desk.agent, body=request.POST.get("body", ""), kind=kind
+    )
+    return HttpResponse(status=204, headers={"X-Draft": "saved" if saved else "empty"})
 
 
 def _link_kinds() -> list[tuple[str, str]]:
@@ -199,6 +224,7 @@ def reply(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
         attachments=files,
         status_after=status_after,
     )
+    ticket_services.draft_discard(actor=desk.actor, ticket=ticket, agent=desk.agent)
     presence.heartbeat(
         workspace_id=desk.workspace.pk,
         ticket_id=ticket.pk,
@@ -255,7 +281,12 @@ def pulse(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
     others = presence.heartbeat(
         workspace_id=desk.workspace.pk, ticket_id=ticket.pk, agent_id=desk.agent.pk, name=desk.agent.name, state=state
     )
-    response = render(request, "web/ticket/_presence.html", {"watchers": others, "ticket": ticket})
+    drafting = ticket_selectors.colleagues_drafting(
+        ticket=ticket, agent=desk.agent, besides=[w.agent_id for w in others]
+    )
+    response = render(
+        request, "web/ticket/_presence.html", {"watchers": others, "ticket": ticket, "drafting": drafting}
+    )
     if request.POST.get("version") and request.POST.get("version") != _version(ticket):
         # A change made elsewhere: the sidebar refreshes only when the agent is not in the middle of editing it
         # (a refresh would close their open select and swallow the change they are making).

@@ -349,8 +349,76 @@
     form.reset();
     setReplyKind(keep, false);
     var body = $("#reply-body", form);
+    if (body) body.value = "";  // reset() would bring back the draft the page was drawn with; the server dropped it
     if (body && document.activeElement === body) body.blur();
+    clearTimeout(draftTimer);
+    draftSaved = "";
+    draftState("");
     window.deskReplyDone();
+  });
+
+  /* ---- ticket page: the reply box's text is kept on the server as a draft (a reload, another browser or a crash
+   * loses nothing), saved a second after the last key and when the mode changes; leaving the page with unsent text
+   * asks first. ---- */
+  var draftTimer = null;
+  var draftSaved = null;  // the text the server has ("" = none); null until the page's own draft is known
+  function draftState(text, failed) {
+    var el = $("#draft-state");
+    if (!el) return;
+    el.textContent = text;
+    el.classList.toggle("failed", !!failed);
+  }
+  function draftKey(form) {
+    var kind = form.querySelector("input[name=kind]");
+    return (kind ? kind.value : "public") + "\u0000" + ($("#reply-body", form) || {}).value;
+  }
+  function saveDraft() {
+    var form = $("#reply-form");
+    var body = form && $("#reply-body", form);
+    if (!form || !body || !form.dataset.draftUrl) return;
+    var key = draftKey(form);
+    if (key === draftSaved) return;
+    var data = new FormData();
+    var token = form.querySelector("[name=csrfmiddlewaretoken]");
+    if (token) data.append("csrfmiddlewaretoken", token.value);
+    data.append("body", body.value);
+    data.append("kind", form.querySelector("input[name=kind]").value);
+    fetch(form.dataset.draftUrl, { method: "POST", body: data, credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      draftSaved = key;
+      draftState(body.value.trim() ? $("#draft-state").dataset.saved : "");
+    }).catch(function () { draftState($("#draft-state").dataset.failed, true); });
+  }
+  function draftSoon() {
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(saveDraft, 1000);
+  }
+  function draftKnown() {
+    var form = $("#reply-form");
+    if (form) draftSaved = draftKey(form);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draftKnown); else draftKnown();
+  document.addEventListener("input", function (evt) {
+    if (evt.target && evt.target.id === "reply-body") draftSoon();
+  });
+  document.addEventListener("click", function (evt) {
+    if (evt.target.closest && evt.target.closest("#reply-form .reply-tabs [data-kind]")) draftSoon();
+  });
+  // Text put in by code (a macro, a suggestion) sends an input event too. A form being sent asks nothing.
+  document.addEventListener("submit", function (evt) {
+    if (evt.target && evt.target.id === "reply-form") evt.target.dataset.sending = "1";
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    if (evt.detail.elt && evt.detail.elt.id === "reply-form") delete evt.detail.elt.dataset.sending;
+  });
+  window.addEventListener("beforeunload", function (evt) {
+    var form = $("#reply-form");
+    var body = form && $("#reply-body", form);
+    if (!body || !body.value.trim() || form.dataset.sending) return;
+    saveDraft();
+    evt.preventDefault();
+    evt.returnValue = form.dataset.unsent || "";
+    return evt.returnValue;
   });
 
   /* ---- ticket page: the pulse tells the server whether this agent is replying and which version it shows ---- */
