@@ -85,6 +85,8 @@ SUBSCRIBERS: dict[str, list[str]] = {
         _APPEASED,
         # After hours: a customer answering the bot with "人工" / "human" is handed to a person.
         "pivotdesk.oncall.tasks.person_asked_on_event",
+        # Notifications: an internal note's @mentions tell the colleagues it names.
+        "pivotdesk.notifications.tasks.mentions_on_event",
     ],
     # Routing: re-route or drain on presence changes (offline/away with open tickets, an agent coming online).
     # Workforce: the presence spans that real-time adherence compares with the roster.
@@ -124,6 +126,7 @@ WHEN: dict[str, str] = {
     "pivotdesk.sla.tasks.sla_recheck_on_contact_event": "pivotdesk.sla.selectors.event_may_rematch_contact",
     "pivotdesk.sla.tasks.sla_recheck_on_organization_event": "pivotdesk.sla.selectors.event_may_rematch_organization",
     "pivotdesk.oncall.tasks.person_asked_on_event": "pivotdesk.oncall.selectors.event_may_ask_for_person",
+    "pivotdesk.notifications.tasks.mentions_on_event": "pivotdesk.notifications.selectors.event_may_mention",
     _TRIGGERS: "pivotdesk.automation.selectors.event_may_trigger",
     "pivotdesk.automation.tasks.chain_on_status": "pivotdesk.automation.selectors.event_closes_stage",
     "pivotdesk.automation.tasks.approval_on_reply": "pivotdesk.automation.selectors.event_may_resubmit",

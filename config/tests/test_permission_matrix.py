@@ -1327,6 +1327,10 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
         "the desk notifies an agent after the gate of the service that caused it (routing, SLA)",
         lambda w, a: {"workspace": w.workspace, "recipient": w.me(a), "kind": "ticket.assigned", "title": "Yours"},
     ),
+    "notifications.services.notify_mentions": (
+        "a note's @mentions are told after the note's own gate (message_create), by the message.created subscriber",
+        lambda w, a: {"message_id": _on_message(w, "note")["message"].pk},
+    ),
     "notifications.services.notify_workspace": (
         "the desk broadcasts to shared targets after the gate of the service that caused it",
         lambda w, a: {"workspace": w.workspace, "kind": "sla.breach", "title": "Breached"},

@@ -161,6 +161,20 @@ def _assigned(n: Notification) -> Rendered | None:
     return Rendered(title=title, body=n.body)
 
 
+def _mentioned(n: Notification) -> Rendered | None:
+    facts = _ticket_facts(n)
+    by = (n.data or {}).get("by")
+    if facts is None or not isinstance(by, str):
+        return None
+    number, subject = facts
+    title = gettext("%(name)s mentioned you on #%(number)s: %(subject)s") % {
+        "name": by,
+        "number": number,
+        "subject": subject,
+    }
+    return Rendered(title=title, body=n.body)
+
+
 def _test(n: Notification) -> Rendered | None:
     label = (n.data or {}).get("target")
     if not isinstance(label, str):
@@ -174,4 +188,5 @@ def _test(n: Notification) -> Rendered | None:
 for _kind in ("sla.warning", "sla.breach", "sla.escalation"):
     register(_kind, _sla)
 register("routing.assigned", _assigned)
+register("ticket.mentioned", _mentioned)
 register("system.test", _test)

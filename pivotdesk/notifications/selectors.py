@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext
 
@@ -62,3 +64,9 @@ def access_delivery(*, workspace: Workspace, delivery_id: int) -> Delivery:
     if found is None:
         raise NotFound(gettext("No such delivery."))
     return found
+
+
+def event_may_mention(event: dict[str, Any]) -> bool:
+    """message.created: only an agent's internal note that has an "@" can mention anyone (the task reads the rest)."""
+    payload = event.get("payload") or {}
+    return payload.get("kind") == "note" and payload.get("author_type") == "agent"

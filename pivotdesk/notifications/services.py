@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext
 
@@ -45,7 +46,9 @@ from pivotdesk.notifications.models import (
     NotificationTarget,
 )
 from pivotdesk.notifications.render import Rendered, recipient_language, render_in
-from pivotdesk.tickets.models import Ticket
+from pivotdesk.tickets.domain import mentions
+from pivotdesk.tickets.models import Message, MessageKind, Ticket
+from pivotdesk.tickets.selectors import visible_tickets
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +168,52 @@ def notify(
         deliveries = _plan_deliveries(notification, recipient, at, pref=pref, wanted=wanted)
         _queue_after_commit(d.pk for d in deliveries if d.status == DeliveryStatus.QUEUED and d.deferred_until is None)
     return notification
+
+
+MENTION_EXCERPT = 140
+
+
+def notify_mentions(*, actor: Actor, message_id: int) -> int:
+    """Tell the colleagues an agent's internal note @mentions (`tickets.domain.mentions`): each agent of the
+    workspace whose username the note names, who can see the ticket, other than the author, gets a
+    "ticket.mentioned" notification (and the external channels their preferences choose for it). Idempotent: once
+    per note and colleague. Returns how many were told. The system, after the note's own gate."""
+    authorize_system(actor)
+    message = Message.objects.select_related("ticket__workspace", "author_agent__user").filter(pk=message_id).first()
+    if message is None or message.kind != MessageKind.NOTE or message.author_agent is None:
+        return 0
+    names = mentions.handles(message.body_text)
+    if not names:
+        return 0
+    ticket = message.ticket
+    colleagues = (
+        AgentProfile.objects.filter(workspace_id=ticket.workspace_id, is_active=True, user__is_active=True)
+        .annotate(handle=Lower("user__username"))
+        .filter(handle__in=names)
+        .exclude(pk=message.author_agent.pk)
+        .select_related("user")
+        .order_by("pk")
+    )
+    told = 0
+    author = message.author_agent.name
+    excerpt = message.body_text.strip()[:MENTION_EXCERPT]
+    for agent in colleagues:
+        if not visible_tickets(workspace=ticket.workspace, agent=agent).filter(pk=ticket.pk).exists():
+            continue  # an agent who cannot open the ticket is not told about it
+        sent = notify(
+            workspace=ticket.workspace,
+            actor=actor,
+            recipient=agent,
+            kind="ticket.mentioned",
+            title=f"{author} @ #{ticket.number}",
+            body=excerpt,
+            url=f"/tickets/{ticket.number}/",
+            ticket=ticket,
+            dedupe_key=f"ticket.mentioned:{message.pk}:{agent.pk}",
+            data={"by": author, "message_id": message.pk},
+        )
+        told += sent is not None
+    return told
 
 
 def notify_workspace(
