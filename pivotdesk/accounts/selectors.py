@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import AgentProfile, ApiToken, Skill, Team, User, Workspace
@@ -18,6 +18,23 @@ def agent_list(*, workspace: Workspace, active_only: bool = True) -> QuerySet[Ag
         .order_by("user__display_name", "user__username")
     )
     return qs.filter(is_active=True) if active_only else qs
+
+
+def mention_candidates(*, workspace: Workspace, q: str, exclude: AgentProfile | None = None) -> list[AgentProfile]:
+    """Up to 8 active colleagues a note could @mention, for the composer's autocomplete: a username starting with
+    `q`, or a name containing it (赵 finds 赵磊)."""
+    q = (q or "").strip()[:150]
+    qs = AgentProfile.objects.filter(workspace=workspace, is_active=True, user__is_active=True).select_related("user")
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    if q:
+        qs = qs.filter(
+            Q(user__username__istartswith=q)
+            | Q(user__display_name__icontains=q)
+            | Q(user__first_name__istartswith=q)
+            | Q(user__last_name__istartswith=q)
+        )
+    return list(qs.order_by("user__username")[:8])
 
 
 def access_agent(*, workspace: Workspace, agent_id: int) -> AgentProfile:

@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern] = [
     path("tickets/<int:number>/timeline/", ticket.timeline, name="timeline"),
     path("tickets/<int:number>/reply/", ticket.reply, name="reply"),
     path("tickets/<int:number>/draft/", ticket.draft, name="draft"),
+    path("tickets/<int:number>/mentionable/", ticket.mentionable, name="mentionable"),
     path("tickets/<int:number>/properties/", ticket.update_properties, name="properties"),
     path("tickets/<int:number>/assign-me/", ticket.assign_to_me, name="assign_me"),
     path("tickets/<int:number>/pulse/", ticket.pulse, name="pulse"),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from pivotdesk.accounts.permissions import Perm, can, may_assign
-from pivotdesk.accounts.selectors import agent_list, team_list
+from pivotdesk.accounts.selectors import agent_list, mention_candidates, team_list
 from pivotdesk.common.errors import NotFound
 from pivotdesk.common.user_files import user_file_response
 from pivotdesk.tickets import selectors as ticket_selectors
@@ -160,6 +160,14 @@ def draft(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
         actor=desk.actor, ticket=ticket, agent=desk.agent, body=request.POST.get("body", ""), kind=kind
     )
     return HttpResponse(status=204, headers={"X-Draft": "saved" if saved else "empty"})
+
+
+@agent_view
+def mentionable(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
+    """The colleagues an internal note on this ticket could @mention, for the composer's autocomplete."""
+    _ticket(desk, number)
+    people = mention_candidates(workspace=desk.workspace, q=request.GET.get("q", ""), exclude=desk.agent)
+    return render(request, "web/ticket/_mentionable.html", {"people": people})
 
 
 def _link_kinds() -> list[tuple[str, str]]:

@@ -421,6 +421,77 @@
     return evt.returnValue;
   });
 
+  /* ---- ticket page: @mentions in a note. Typing "@" and a few letters in note mode lists the colleagues who
+   * match; ↑/↓ choose, Enter or Tab insert "@username ", Escape closes; a click inserts too. ---- */
+  var mentionTimer = null;
+  var mentionAt = -1;  // where the "@" being completed is in the text
+  function mentionList() { return $("#mention-list"); }
+  function closeMentions() {
+    var list = mentionList();
+    if (list) { list.hidden = true; list.innerHTML = ""; }
+    mentionAt = -1;
+  }
+  function mentionQuery(body) {
+    var form = $("#reply-form");
+    if (!form || form.dataset.mode !== "note") return null;
+    var before = body.value.slice(0, body.selectionStart);
+    var match = /(?:^|[^\w@.+-])@([A-Za-z0-9_.+\-]{0,150})$/.exec(before);
+    if (!match) return null;
+    mentionAt = body.selectionStart - match[1].length - 1;
+    return match[1];
+  }
+  function showMentions(body) {
+    var q = mentionQuery(body);
+    var list = mentionList();
+    if (q === null || !list) { closeMentions(); return; }
+    clearTimeout(mentionTimer);
+    mentionTimer = setTimeout(function () {
+      fetch(list.dataset.url + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          if (mentionQuery(body) === null) return;
+          list.innerHTML = html;
+          list.style.top = (body.offsetTop + body.offsetHeight + 2) + "px";
+          list.hidden = !html.trim();
+        });
+    }, 120);
+  }
+  function insertMention(item) {
+    var body = $("#reply-body");
+    if (!body || !item || !item.dataset.handle || mentionAt < 0) return;
+    var text = "@" + item.dataset.handle + " ";
+    body.value = body.value.slice(0, mentionAt) + text + body.value.slice(body.selectionStart);
+    var caret = mentionAt + text.length;
+    body.focus();
+    body.setSelectionRange(caret, caret);
+    closeMentions();
+    body.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  function moveMention(step) {
+    var items = $all("#mention-list li[data-handle]");
+    if (!items.length) return;
+    var i = items.findIndex(function (li) { return li.classList.contains("on"); });
+    i = (i + step + items.length) % items.length;
+    items.forEach(function (li, n) { li.classList.toggle("on", n === i); li.setAttribute("aria-selected", String(n === i)); });
+  }
+  document.addEventListener("input", function (evt) {
+    if (evt.target && evt.target.id === "reply-body") showMentions(evt.target);
+  });
+  document.addEventListener("keydown", function (evt) {
+    var list = mentionList();
+    if (!list || list.hidden || !evt.target || evt.target.id !== "reply-body") return;
+    if (evt.key === "ArrowDown" || evt.key === "ArrowUp") { evt.preventDefault(); moveMention(evt.key === "ArrowDown" ? 1 : -1); }
+    else if ((evt.key === "Enter" || evt.key === "Tab") && !evt.ctrlKey && !evt.metaKey) {
+      var on = $("#mention-list li.on[data-handle]");
+      if (on) { evt.preventDefault(); evt.stopImmediatePropagation(); insertMention(on); }
+    } else if (evt.key === "Escape") { evt.preventDefault(); evt.stopImmediatePropagation(); closeMentions(); }
+  }, true);
+  document.addEventListener("mousedown", function (evt) {
+    var item = evt.target.closest && evt.target.closest("#mention-list li[data-handle]");
+    if (item) { evt.preventDefault(); insertMention(item); }
+    else if (!(evt.target.closest && evt.target.closest("#mention-list"))) closeMentions();
+  });
+
   /* ---- ticket page: the pulse tells the server whether this agent is replying and which version it shows ---- */
   document.addEventListener("htmx:configRequest", function (evt) {
     if (!evt.detail.elt || !evt.detail.elt.hasAttribute("data-pulse")) return;
