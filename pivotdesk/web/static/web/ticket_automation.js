@@ -1,5 +1,6 @@
 /* The ticket page's automation panels (pivotdesk/web/automation/ticket.py): "m" focuses the macro search, a
- * [data-insert-text] button puts its text at the start of the reply box, [data-macro-close] closes a macro preview.
+ * [data-insert-text] button puts its text where the agent's cursor was in the reply box (an apology opening,
+ * data-insert-at="start", at the start), [data-macro-close] closes a macro preview.
  * No inline code under the CSP: behaviour is attached here by delegation, so HTMX swaps need no re-binding. */
 (function () {
   "use strict";
@@ -37,11 +38,32 @@
     var publicTab = document.querySelector("#reply-form [data-kind=public]");
     if (publicTab && field.id === "reply-body") publicTab.click();  // the opening is for the customer
     var text = button.getAttribute("data-insert-text") || "";
-    var rest = field.value.replace(/^\s+/, "");
-    if (rest.indexOf(text) === 0) { field.focus(); return; }  // inserted already
-    field.value = rest ? text + "\n\n" + rest : text;
+    var caret;
+    if (button.getAttribute("data-insert-at") === "start") {
+      var rest = field.value.replace(/^\s+/, "");
+      if (rest.indexOf(text) === 0) { field.focus(); return; }  // inserted already
+      field.value = rest ? text + "\n\n" + rest : text;
+      caret = text.length;
+    } else {
+      // Where the cursor was when the agent left the box (its end when they never were in it).
+      var at = field.dataset.caret !== undefined ? Math.min(+field.dataset.caret, field.value.length) : field.value.length;
+      var before = field.value.slice(0, at);
+      var after = field.value.slice(at);
+      var lead = before && !/\n\s*$/.test(before) ? "\n\n" : "";
+      var tail = after && !/^\s*\n/.test(after) ? "\n\n" : "";
+      field.value = before + lead + text + tail + after;
+      caret = before.length + lead.length + text.length;
+    }
     field.dispatchEvent(new Event("input", { bubbles: true }));
     field.focus();
-    field.setSelectionRange(field.value.length, field.value.length);
+    field.setSelectionRange(caret, caret);
+    field.dataset.caret = String(caret);
+  });
+  // The reply box remembers its cursor, so an insertion from a panel lands where the agent was writing.
+  ["keyup", "click", "select", "input", "blur"].forEach(function (name) {
+    document.addEventListener(name, function (evt) {
+      var el = evt.target;
+      if (el && el.id === "reply-body" && typeof el.selectionStart === "number") el.dataset.caret = String(el.selectionStart);
+    }, true);
   });
 })();
