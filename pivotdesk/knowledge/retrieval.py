@@ -79,17 +79,24 @@ class Hit:
     resolution: str = ""
 
 
+def keyword_query(query: str) -> bool:
+    """Whether the query reads like search-box keywords rather than a question: at most SHORT_QUERY_WORDS words,
+    none of them the stop words a sentence is made with."""
+    terms = search_text.query_terms(query)
+    return len(terms) <= SHORT_QUERY_WORDS and search_text.any_terms(terms) == terms
+
+
 def fuse(
     query: str, keyword: Sequence[int], semantic: Sequence[tuple[int, float]], limit: int
 ) -> list[tuple[int, float]]:
-    """One ranking from the two. For a few words (a name, a code, "密码") the words decide as much as the meaning:
-    reciprocal rank fusion, equal weights. For a question in full sentences most of its words say nothing about the
-    answer, so the meaning leads: documents are ordered by their similarity, and the keyword ranking adds a bonus
-    the size of a near-tie (KEYWORD_NUDGE at rank 1, less further down) — it settles close calls and lifts a
-    document the encoder missed only when it matches the words well. Documents found by the words alone score just
-    below the least similar one the encoder found."""
-    words = search_text.any_terms(search_text.query_terms(query))
-    if not semantic or len(words) <= SHORT_QUERY_WORDS:
+    """One ranking from the two. For what is typed into a search box — a few words and no sentence around them (a
+    name, a code, "密码", "refund policy") — the words decide as much as the meaning: reciprocal rank fusion, equal
+    weights. For a question, however short ("How do I locate my card?": its stop words make it a sentence), most of
+    its words say nothing about the answer, so the meaning leads: documents are ordered by their similarity, and the
+    keyword ranking adds a bonus the size of a near-tie (KEYWORD_NUDGE at rank 1, less further down) — it settles
+    close calls and lifts a document the encoder missed only when it matches the words well. Documents found by the
+    words alone score just below the least similar one the encoder found."""
+    if not semantic or keyword_query(query):
         return ranking.reciprocal_rank_fusion([keyword, [pk for pk, _ in semantic]], limit=limit)
     floor = min(sim for _, sim in semantic) - KEYWORD_NUDGE
     scores = dict(semantic)

@@ -1,0 +1,65 @@
+"""The queue at 1440×900 in real Chromium (issue 18): at least twenty tickets on one screen, each a single line with
+its tags beside the subject, in both languages."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from playwright.sync_api import Browser, expect
+
+from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.models import Role
+from pivotdesk.tickets import services as ticket_services
+from pivotdesk.tickets.tests.factories import make_ticket
+from pivotdesk.web.tests.helpers import new_agent, new_contact, new_organization, new_user
+
+expect.set_options(timeout=15_000)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "pivotdesk-test"
+SUBJECTS = [
+    "订单 SO-20261121-0042 的发票抬头开错了，需要重新开具增值税专用发票",
+    "Refund for a double charge on my card ending 4421 — still not back after ten days",
+    "快递三天没有更新物流信息了",
+    "VPN client error 809 on Windows 11 after the latest update",
+]
+
+
+@pytest.fixture
+def queue(workspace: Any) -> None:
+    agent = new_agent(workspace=workspace, role=Role.SUPERVISOR, user=new_user(username="zhaolei", display_name="赵磊"))
+    org = new_organization(workspace=workspace, name="宏达科技有限公司", tier="vip")
+    for i in range(30):
+        customer = new_contact(workspace=workspace, name=f"客户{i} Customer", organization=org if i % 3 == 0 else None)
+        ticket = make_ticket(workspace=workspace, requester=customer, subject=SUBJECTS[i % len(SUBJECTS)])
+        if i % 2 == 0:
+            ticket_services.ticket_update(
+                ticket=ticket, actor=Actor.for_agent(agent), changes={"tags": ["发票", "vip", "billing"]}
+            )
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_twenty_tickets_fit_on_one_screen(chromium: Browser, live_server: Any, queue: None, locale: str) -> None:
+    context = chromium.new_context(locale=locale, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "zhaolei")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/queue/**")
+    expect(page.locator("#queue-rows tr.qrow").first).to_be_visible()
+    visible = page.evaluate(
+        """() => [...document.querySelectorAll('#queue-rows tr.qrow')].filter(r => {
+             const b = r.getBoundingClientRect(); return b.top >= 0 && b.bottom <= window.innerHeight; }).length"""
+    )
+    heights = page.evaluate("() => [...document.querySelectorAll('#queue-rows tr.qrow')].map(r => r.offsetHeight)")
+    os.makedirs("var/screenshots", exist_ok=True)
+    page.screenshot(path=f"var/screenshots/queue-density-{locale}.png")
+    assert visible >= 20, (visible, heights[:5])
+    assert max(heights) <= 34, heights  # one line each: tags beside the subject, long text cut with an ellipsis
+    context.close()
