@@ -63,3 +63,35 @@ def test_twenty_tickets_fit_on_one_screen(chromium: Browser, live_server: Any, q
     assert visible >= 20, (visible, heights[:5])
     assert max(heights) <= 34, heights  # one line each: tags beside the subject, long text cut with an ellipsis
     context.close()
+
+
+def test_the_ticket_page_side_panel_shows_customer_and_properties_without_scrolling(
+    chromium: Browser, live_server: Any, queue: None
+) -> None:
+    from pivotdesk.tickets.models import Ticket
+
+    ticket = Ticket.objects.filter(organization__isnull=False).order_by("number").first()
+    assert ticket is not None
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "zhaolei")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/queue/**")
+    page.goto(f"{live_server.url}/tickets/{ticket.number}/")
+    side = page.locator("aside.ticket-side")
+    expect(side.locator("section.customer")).to_contain_text("宏达科技有限公司")
+    first = page.evaluate("() => document.querySelector('aside.ticket-side').firstElementChild.className")
+    assert "customer" in first
+    # the customer card and the properties are on the first screen
+    for selector in ("section.customer .name", "#props-wrap select"):
+        box = side.locator(selector).first.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 900, (selector, box)
+    # knowledge and AI fold away, and stay folded on the next visit
+    side.locator("details[data-fold=ai] > summary").click()
+    page.reload()
+    expect(side.locator("details[data-fold=ai]")).not_to_have_attribute("open", "")
+    os.makedirs("var/screenshots", exist_ok=True)
+    page.screenshot(path="var/screenshots/ticket-side-zh-CN.png")
+    context.close()

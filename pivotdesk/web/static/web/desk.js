@@ -421,6 +421,21 @@
     return evt.returnValue;
   });
 
+  /* ---- ticket page: the side panel's foldable sections keep the state the agent left them in ---- */
+  function restoreFolds() {
+    $all("details[data-fold]").forEach(function (d) {
+      var saved = null;
+      try { saved = localStorage.getItem("desk.fold." + d.dataset.fold); } catch (e) { /* private mode */ }
+      if (saved === "closed") d.open = false;
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", restoreFolds); else restoreFolds();
+  document.addEventListener("toggle", function (evt) {
+    var d = evt.target;
+    if (!d || !d.dataset || !d.dataset.fold) return;
+    try { localStorage.setItem("desk.fold." + d.dataset.fold, d.open ? "open" : "closed"); } catch (e) { /* private mode */ }
+  }, true);
+
   /* ---- ticket page: @mentions in a note. Typing "@" and a few letters in note mode lists the colleagues who
    * match; ↑/↓ choose, Enter or Tab insert "@username ", Escape closes; a click inserts too. ---- */
   var mentionTimer = null;
