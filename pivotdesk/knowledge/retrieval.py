@@ -10,8 +10,9 @@ Two rankings are fused by reciprocal rank fusion (`domain.ranking`):
   cached per text in `EmbeddingVector`), so a Chinese question finds an English article and the other way round.
   Each worker keeps a workspace's article vectors as one matrix (`_ArticleIndex`), rebuilt when the articles'
   one-row stamp (count, newest change) moves or, looked at every few minutes, the sources of the questions each
-  article is known to answer changed; a rebuild encodes only texts the old matrix lacks. A query is one matrix–vector product (brute force, exact) below
-  `ANN_THRESHOLD` articles, and an approximate index (usearch's HNSW, when installed) above it.
+  article is known to answer changed; a rebuild encodes only texts the old matrix lacks. A query is one
+  matrix–vector product (brute force, exact) below `ANN_THRESHOLD` articles, and an approximate index (usearch's
+  HNSW, when installed) above it.
 
 The desk's own clicks move the result: an article agents insert or mark useful gets a boost, one marked not useful
 sinks (`domain.text.feedback_boost`). Filters (language, visibility, category, published only) apply to both
