@@ -406,7 +406,7 @@
   });
   // Text put in by code (a macro, a suggestion) sends an input event too. A form being sent asks nothing.
   document.addEventListener("submit", function (evt) {
-    if (evt.target && evt.target.id === "reply-form") evt.target.dataset.sending = "1";
+    if (evt.target && evt.target.id === "reply-form") { evt.target.dataset.sending = "1"; clearTimeout(draftTimer); }
   });
   document.addEventListener("htmx:afterRequest", function (evt) {
     if (evt.detail.elt && evt.detail.elt.id === "reply-form") delete evt.detail.elt.dataset.sending;
