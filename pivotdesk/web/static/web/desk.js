@@ -383,7 +383,8 @@
     if (token) data.append("csrfmiddlewaretoken", token.value);
     data.append("body", body.value);
     data.append("kind", form.querySelector("input[name=kind]").value);
-    fetch(form.dataset.draftUrl, { method: "POST", body: data, credentials: "same-origin" }).then(function (response) {
+    // keepalive: a save started as the page closes still reaches the server.
+    fetch(form.dataset.draftUrl, { method: "POST", body: data, credentials: "same-origin", keepalive: true }).then(function (response) {
       if (!response.ok) throw new Error(String(response.status));
       draftSaved = key;
       draftState(body.value.trim() ? $("#draft-state").dataset.saved : "");
