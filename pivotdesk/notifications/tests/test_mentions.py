@@ -7,12 +7,13 @@ import pytest
 from django.utils import translation
 
 from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.tests.factories import AgentFactory as new_agent
+from pivotdesk.accounts.tests.factories import UserFactory as new_user
 from pivotdesk.notifications.models import Notification
 from pivotdesk.notifications.render import render
 from pivotdesk.notifications.services import notify_mentions
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.tests.factories import make_ticket
-from pivotdesk.web.tests.helpers import new_agent, new_user
 
 pytestmark = pytest.mark.django_db
 
