@@ -10,17 +10,17 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from pivotdesk.accounts.models import Role
 from pivotdesk.tickets.models import ReplyDraft, Ticket
 from pivotdesk.tickets.tests.factories import make_ticket
+from pivotdesk.web.tests.browser import signed_in
 from pivotdesk.web.tests.helpers import new_agent, new_contact, new_user
 
 expect.set_options(timeout=15_000)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "pivotdesk-test"
 
 
 @pytest.fixture
@@ -30,21 +30,8 @@ def ticket(workspace: Any) -> Ticket:
     return make_ticket(workspace=workspace, requester=customer, subject="Order 88231 is late", channel="email")
 
 
-def _signed_in(chromium: Browser, base: str) -> tuple[Any, Page, list[str]]:
-    context = chromium.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", "zhaolei")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/queue/**")
-    return context, page, errors
-
-
 def test_a_draft_survives_a_reload_and_another_browser(chromium: Browser, live_server: Any, ticket: Ticket) -> None:
-    context, page, errors = _signed_in(chromium, live_server.url)
+    context, page, errors = signed_in(chromium, live_server.url, "zhaolei")
     url = f"{live_server.url}/tickets/{ticket.number}/"
     page.goto(url)
     page.keyboard.press("n")  # an internal note
@@ -68,7 +55,7 @@ def test_a_draft_survives_a_reload_and_another_browser(chromium: Browser, live_s
     expect(page.locator("#draft-state")).to_have_text("Draft restored")
 
     # A second browser (a crash, another machine) finds it too
-    other, second, second_errors = _signed_in(chromium, live_server.url)
+    other, second, second_errors = signed_in(chromium, live_server.url, "zhaolei")
     second.goto(url)
     expect(second.locator("#reply-body")).to_have_value("Carrier says Thursday; confirm before replying")
     other.close()

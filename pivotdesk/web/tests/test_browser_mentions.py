@@ -10,18 +10,18 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from pivotdesk.accounts.models import Role
 from pivotdesk.notifications.models import Notification
 from pivotdesk.tickets.models import Ticket
 from pivotdesk.tickets.tests.factories import make_ticket
+from pivotdesk.web.tests.browser import signed_in
 from pivotdesk.web.tests.helpers import new_agent, new_contact, new_user
 
 expect.set_options(timeout=15_000)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "pivotdesk-test"
 
 
 @pytest.fixture
@@ -33,23 +33,10 @@ def ticket(workspace: Any) -> Ticket:
     return make_ticket(workspace=workspace, requester=customer, subject="Order 88231 is late", channel="email")
 
 
-def _signed_in(chromium: Browser, base: str, username: str) -> tuple[Any, Page, list[str]]:
-    context = chromium.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/queue/**")
-    return context, page, errors
-
-
 def test_a_mention_is_picked_from_the_list_and_notifies_the_colleague(
     chromium: Browser, live_server: Any, ticket: Ticket
 ) -> None:
-    context, page, errors = _signed_in(chromium, live_server.url, "zhaolei")
+    context, page, errors = signed_in(chromium, live_server.url, "zhaolei")
     page.goto(f"{live_server.url}/tickets/{ticket.number}/")
     page.keyboard.press("n")
     page.locator("#reply-body").fill("")
@@ -69,7 +56,7 @@ def test_a_mention_is_picked_from_the_list_and_notifies_the_colleague(
     assert told.recipient is not None and told.recipient.user.username == "li.na"
 
     # The colleague sees it among their notifications, in their language
-    other, theirs, their_errors = _signed_in(chromium, live_server.url, "li.na")
+    other, theirs, their_errors = signed_in(chromium, live_server.url, "li.na")
     theirs.goto(f"{live_server.url}/notifications/")
     expect(theirs.locator("body")).to_contain_text(f"赵磊 mentioned you on #{ticket.number}")
     # A public reply lists nobody

@@ -16,12 +16,12 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Role
 from pivotdesk.tickets import services as ticket_services
 from pivotdesk.tickets.tests.factories import make_ticket
+from pivotdesk.web.tests.browser import signed_in
 from pivotdesk.web.tests.helpers import new_agent, new_contact, new_organization, new_user
 
 expect.set_options(timeout=15_000)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "pivotdesk-test"
 SUBJECTS = [
     "订单 SO-20261121-0042 的发票抬头开错了，需要重新开具增值税专用发票",
     "Refund for a double charge on my card ending 4421 — still not back after ten days",
@@ -45,13 +45,7 @@ def queue(workspace: Any) -> None:
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 def test_twenty_tickets_fit_on_one_screen(chromium: Browser, live_server: Any, queue: None, locale: str) -> None:
-    context = chromium.new_context(locale=locale, viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "zhaolei")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/queue/**")
+    context, page, _ = signed_in(chromium, live_server.url, "zhaolei", locale=locale)
     expect(page.locator("#queue-rows tr.qrow").first).to_be_visible()
     visible = page.evaluate(
         """() => [...document.querySelectorAll('#queue-rows tr.qrow')].filter(r => {
@@ -72,13 +66,7 @@ def test_the_ticket_page_side_panel_shows_customer_and_properties_without_scroll
 
     ticket = Ticket.objects.filter(organization__isnull=False).order_by("number").first()
     assert ticket is not None
-    context = chromium.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "zhaolei")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/queue/**")
+    context, page, _ = signed_in(chromium, live_server.url, "zhaolei", locale="zh-CN")
     page.goto(f"{live_server.url}/tickets/{ticket.number}/")
     side = page.locator("aside.ticket-side")
     expect(side.locator("section.customer")).to_contain_text("宏达科技有限公司")

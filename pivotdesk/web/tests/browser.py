@@ -1,0 +1,26 @@
+"""Shared steps of the browser tests: a fresh browser context signed in as one agent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Browser, Page
+
+PASSWORD = "pivotdesk-test"  # the factories' password
+
+
+def signed_in(
+    chromium: Browser, base: str, username: str, *, locale: str = "en-US", width: int = 1440, height: int = 900
+) -> tuple[Any, Page, list[str]]:
+    """A new context (locale, viewport) signed in as `username`, on the queue; the page's script errors collect in
+    the returned list."""
+    context = chromium.new_context(locale=locale, viewport={"width": width, "height": height})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/queue/**")
+    return context, page, errors
