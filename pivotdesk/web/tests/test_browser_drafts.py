@@ -62,7 +62,9 @@ def test_a_draft_survives_a_reload_and_another_browser(chromium: Browser, live_s
 
     # Sent, the draft is gone: the box is empty and stays empty after a reload, with no question on leaving
     page.locator("#reply-body").focus()
-    page.keyboard.press("Control+Enter")
+    with page.expect_response(lambda r: r.url.endswith("/reply/") and r.request.method == "POST") as sent:
+        page.keyboard.press("Control+Enter")
+    assert sent.value.status == 200, (sent.value.status, sent.value.text()[:300])
     expect(page.locator("#conversation")).to_contain_text("Carrier says Thursday")
     expect(page.locator("#reply-body")).to_have_value("")
     page.reload()
