@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "pivotdesk.ai",
     "pivotdesk.automation",
     "pivotdesk.knowledge",
+    "pivotdesk.surveys",
+    "pivotdesk.portal",
     "pivotdesk.web",
     "pivotdesk.cli",
     "config.apps.CompositionRootConfig",

@@ -1,0 +1,1 @@
+"""The customer's side: sign-in (magic link, one-time code, signed links), my requests, progress, help centre look."""

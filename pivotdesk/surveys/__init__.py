@@ -1,0 +1,1 @@
+"""Satisfaction: CSAT after a ticket is solved and NPS campaigns per organization."""
