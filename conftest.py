@@ -68,6 +68,13 @@ def _no_sentence_embeddings(settings):
 
 
 @pytest.fixture(autouse=True)
+def _live_streams_end_quickly(settings):
+    """A live-update stream (`/live/stream/`) under the test client's WSGI ends after a fraction of a second, so the
+    suites that open every URL (isolation, roles, bad input) read it whole; the browser tests set their own."""
+    settings.PIVOTDESK_LIVE_WSGI_SECONDS = 0.3
+
+
+@pytest.fixture(autouse=True)
 def _routing_refreshes_in_the_foreground(settings):
     """No background threads reading the database behind a test's transaction (one routing test turns it on), and
     no routing cache carried over from an earlier test: its rows were rolled back and their ids are handed out

@@ -2,7 +2,7 @@
 bench/results/<module>-<timestamp>.json.
 
 Options: --quick (5,000 tickets instead of 100,000, for development), --no-peer (skip django-helpdesk),
---sqlite-only, --only foundation|channels|ai|sla|routing|notifications|workforce|oncall|automation|knowledge|broker|search_page. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
+--sqlite-only, --only foundation|channels|ai|sla|routing|notifications|workforce|oncall|automation|knowledge|broker|search_page|desk_pages. PostgreSQL runs when PIVOTDESK_BENCH_DATABASE_URL (or PIVOTDESK_TEST_DATABASE_URL) is set.
 """
 
 from __future__ import annotations
@@ -121,6 +121,15 @@ def _run_scale_out(args: argparse.Namespace, reports: dict[str, dict[str, Any]])
             print("\n".join(load.lines(reports["load"]["killed"])))
 
 
+def _run_desk_pages(args: argparse.Namespace, reports: dict[str, dict[str, Any]]) -> None:
+    if args.only in (None, "desk_pages"):
+        from bench import desk_pages
+
+        print("\nthe agent's pages and live updates:", flush=True)
+        reports["desk_pages"] = desk_pages.run(args.quick)
+        print("\n".join(desk_pages.lines(reports["desk_pages"])))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="5,000 tickets and fewer requests (development)")
@@ -142,6 +151,8 @@ def main() -> None:
             "broker",
             "intake",
             "load",
+            "search_page",
+            "desk_pages",
         ],
         help="run one benchmark module",
     )
@@ -192,6 +203,7 @@ def main() -> None:
         print("\nsearch page (PostgreSQL):", flush=True)
         reports["search_page"] = search_page.run(args.quick)
         print("\n".join(search_page.lines(reports["search_page"])))
+    _run_desk_pages(args, reports)
     elapsed = time.perf_counter() - started
     print(f"\ntotal time {elapsed / 60:.1f} min")
 

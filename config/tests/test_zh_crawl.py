@@ -32,7 +32,7 @@ ROLES = ("admin", "supervisor", "agent", "zheng.fang")  # admin, supervisor, age
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Not agent or admin pages: the public form and chat (the customer's side), the API and its docs, the Django admin,
 # the language switch and signing out (which would end the crawl's session).
-SKIPPED_PREFIXES = ("channels/", "api/", "admin/", "i18n/", "logout/", "login/", "^")
+SKIPPED_PREFIXES = ("channels/", "api/", "admin/", "i18n/", "logout/", "login/", "live/", "^")  # live/: an event stream
 
 
 def demo_world() -> tuple[Workspace, dict[str, Any]]:

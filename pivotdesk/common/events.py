@@ -27,6 +27,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
+from pivotdesk.common import live
+
 log = logging.getLogger(__name__)
 
 
@@ -201,6 +203,8 @@ def _store(batch: Sequence[Event]) -> None:
         rows[0].save(force_insert=True)
     else:
         EventRecord.objects.bulk_create(rows)  # one statement; SQLite and PostgreSQL return the ids
+    # The agents' open pages learn of the change at once (common/live.py): one callback per batch, no statement.
+    transaction.on_commit(functools.partial(live.wake, {e.workspace_id for e in batch}))
     inline = getattr(settings, "PIVOTDESK_EVENTS_INLINE", False)
     if inline or _recorded is not None:
         for record in rows:
