@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -21,7 +22,8 @@ from pivotdesk.common.errors import ValidationFailed
 from pivotdesk.common.pagination import paginate
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.tickets import services as ticket_services
-from pivotdesk.tickets.models import Priority, Status
+from pivotdesk.tickets.models import Priority, QueueLayout, Status
+from pivotdesk.tickets.services.queue_layout import DEFAULT_COLUMNS, QUEUE_COLUMNS
 from pivotdesk.web.base import PAGE_SIZE, Desk, agent_view, int_or_none, redirect_next
 from pivotdesk.web.desk import statuses
 from pivotdesk.web.selectors import queue_filter_choices
@@ -92,6 +94,12 @@ class QueueState:
         return ticket_selectors.TicketFilters.from_dict(data)
 
 
+def shown_columns(desk: Desk) -> list[str]:
+    """The columns this agent chose (the column chooser), else all of them."""
+    chosen = QueueLayout.objects.filter(agent=desk.agent).values_list("columns", flat=True).first()
+    return [c for c in QUEUE_COLUMNS if c in chosen] if chosen else list(DEFAULT_COLUMNS)
+
+
 def _rows_context(desk: Desk, state: QueueState) -> dict[str, Any]:
     by_deadline = state.sort.lstrip("-") == DEADLINE_SORT
     qs = ticket_selectors.ticket_list(
@@ -105,8 +113,11 @@ def _rows_context(desk: Desk, state: QueueState) -> dict[str, Any]:
         qs = qs.order_by(due.desc(nulls_last=True) if state.sort.startswith("-") else due.asc(nulls_last=True), "pk")
     page = paginate(qs, limit=PAGE_SIZE, offset=(state.page - 1) * PAGE_SIZE)
     pages = max(1, -(-page.count // PAGE_SIZE))
+    shown = shown_columns(desk)
     return {
         "may_bulk": can(desk.agent, Perm.TICKET_BULK),
+        "shown": shown,
+        "colspan": len(shown) + 1,
         "page": page,
         "tickets": page.items,
         "state": state,
@@ -120,11 +131,13 @@ def _rows_context(desk: Desk, state: QueueState) -> dict[str, Any]:
     }
 
 
-def _columns(state: QueueState) -> list[dict[str, Any]]:
+def _columns(state: QueueState, shown: list[str]) -> list[dict[str, Any]]:
     current = state.sort.lstrip("-")
     descending = state.sort.startswith("-")
     out = []
     for key, label, sort_key in COLUMNS:
+        if key not in shown:
+            continue
         col: dict[str, Any] = {"key": key, "label": label, "sortable": sort_key is not None, "direction": ""}
         if sort_key is not None:
             if sort_key == current:
@@ -150,7 +163,8 @@ def queue(request: HttpRequest, desk: Desk) -> HttpResponse:
     agents, teams = queue_filter_choices(workspace_id=desk.workspace.pk)
     context.update(
         scopes=[(key, label, state.query(scope=key, page=None)) for key, label in SCOPES],
-        columns=_columns(state),
+        columns=_columns(state, context["shown"]),
+        column_choices=[(key, label, key in context["shown"]) for key, label, _sort in COLUMNS if key != "subject"],
         filters=state.filters,
         saved_views=list(ticket_selectors.saved_views(workspace=desk.workspace, agent=desk.agent)),
         can_share_views=can(desk.agent, Perm.SAVED_VIEW_SHARE),
@@ -171,6 +185,45 @@ def queue_rows(request: HttpRequest, desk: Desk) -> HttpResponse:
     """The rows of the queue (polled every few seconds so new tickets show up without a reload)."""
     state = QueueState.from_request(request)
     return render(request, "web/queue/_rows.html", _rows_context(desk, state))
+
+
+COUNTS_SECONDS = 15  # counts per agent are cached this long (and refreshed by live updates at most this often)
+MAX_COUNTED_VIEWS = 30
+
+
+def _count(desk: Desk, filters: dict[str, str]) -> int:
+    state = QueueState(filters={"scope": DEFAULT_SCOPE, **filters}, sort=ticket_selectors.DEFAULT_SORT, page=1)
+    return ticket_selectors.ticket_list(
+        workspace=desk.workspace, agent=desk.agent, filters=state.ticket_filters()
+    ).count()
+
+
+@agent_view
+def queue_counts(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """How many tickets each scope and saved view holds, as out-of-band swaps into the queue's side bar. Counted
+    with the queue's own selector (so a count always matches its list) and cached per agent for 15 s."""
+    key = f"queue-counts:{desk.workspace.pk}:{desk.agent.pk}"
+    counts: dict[str, int] | None = cache.get(key)
+    if counts is None:
+        counts = {f"scope-{scope}": _count(desk, {"scope": scope}) for scope, _label in SCOPES}
+        views = ticket_selectors.saved_views(workspace=desk.workspace, agent=desk.agent)[:MAX_COUNTED_VIEWS]
+        for view in views:
+            filters = {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in (view.filters or {}).items()}
+            filters = {k: v for k, v in filters.items() if k in FILTER_KEYS and v}
+            try:
+                counts[f"view-{view.pk}"] = _count(desk, filters)
+            except ValidationFailed:  # a view saved before a filter's rules changed: no number rather than an error
+                continue
+        cache.set(key, counts, COUNTS_SECONDS)
+    return render(request, "web/queue/_counts.html", {"counts": counts})
+
+
+@require_POST
+@agent_view
+def queue_columns(request: HttpRequest, desk: Desk) -> HttpResponse:
+    """Save the columns the agent chose in the column chooser; the queue reloads with them."""
+    ticket_services.queue_columns_save(actor=desk.actor, agent=desk.agent, columns=request.POST.getlist("columns"))
+    return redirect_next(request, reverse("web:queue"))
 
 
 @require_POST
