@@ -15,7 +15,7 @@ PYTHON := $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null 
 endif
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: run install install-dev migrate seed seed-data test lint types contracts pytest pytest-postgres bench clean messages python
+.PHONY: run install install-dev migrate seed seed-data test lint types contracts pytest pytest-postgres bench clean messages python screenshots
 
 # Fails early, and clearly, without Python 3.12 (checked only when the virtualenv must be built).
 define need_python
@@ -98,6 +98,12 @@ pytest-postgres: install-dev
 	else echo "PIVOTDESK_TEST_DATABASE_URL not set: PostgreSQL suite skipped"; fi
 
 test: lint types contracts pytest pytest-postgres ## lint, types, import contracts, all tests
+
+# PNGs of the main screens (zh-Hans and en, 1440×900 and 390×844) into var/screenshots/ (not committed), with an
+# index.html; Debian's chromium through Playwright (a dev tool). `make screenshots BASE=http://127.0.0.1:8000` shoots a
+# running `make run` instead of serving the database itself.
+screenshots: install-dev seed-data ## screenshots of the main pages into var/screenshots/
+	$(BIN)/python manage.py screenshots $(if $(BASE),--base $(BASE))
 
 bench: install-dev ## benchmarks (never part of make test)
 	$(BIN)/python -m bench

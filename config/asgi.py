@@ -37,4 +37,4 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http" and scope.get("path", "").startswith(ASYNC_PREFIXES):
         await _asgi(scope, receive, send)
         return
-    await _wsgi(scope, receive, send)
+    await _wsgi(scope, receive, send)  # type: ignore[arg-type]

@@ -25,6 +25,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "notifications-retry-due": {"task": "notifications.retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # Channels: re-send queued replies whose back-off has passed (SMTP down, platform 5xx/429).
     "channels-outbox-retry-due": {"task": "channels.outbox_retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
+    # Portal: re-send customer notices (sign-in links, codes, progress, survey invitations) whose back-off passed.
+    "portal-retry-due": {"task": "portal.retry_due", "schedule": 30.0, "options": {"expires": 25.0}},
     # Channels: process again the inbound payloads that found the database locked, or that nobody finished.
     "channels-inbound-retry-due": {
         "task": "channels.inbound_retry_due",
@@ -49,6 +51,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     # Night duty: pages nobody acknowledged in time climb one level (exactly once, whichever scheduler runs it).
     "oncall-escalate-due": {"task": "oncall.escalate_due", "schedule": 10.0, "options": {"expires": 9.0}},
+    # Surveys: delayed CSAT invitations, expiries, and the NPS campaigns whose time has come.
+    "surveys-run-due": {"task": "surveys.run_due", "schedule": 300.0, "options": {"expires": 290.0}},
     # Automation: time rules ("pending 72 h without a reply → remind"), each firing once per ticket and period.
     "automation-time-rules": {
         "task": "automation.time_rules",

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 _SLA_APPLY = "pivotdesk.sla.tasks.sla_apply_on_event"
 _TRIGGERS = "pivotdesk.automation.tasks.triggers_on_event"
 _APPEASED = "pivotdesk.automation.tasks.appeasement_outcome"
+_PORTAL_PROGRESS = "pivotdesk.portal.tasks.progress_on_event"
 
 SUBSCRIBERS: dict[str, list[str]] = {
     # Outgoing webhooks hear every event; each endpoint filters by the event types it registered.
@@ -55,6 +56,8 @@ SUBSCRIBERS: dict[str, list[str]] = {
         _SLA_APPLY,
         # Night duty: a ticket raised to urgent later pages then (one open page per ticket).
         "pivotdesk.oncall.tasks.page_on_event",
+        # Portal: the requester hears that a team took the request (once per event; opt-out respected).
+        _PORTAL_PROGRESS,
     ],
     "ticket.status_changed": [
         # Routing: a reopened ticket is routed again; a solved/closed one frees capacity (drain the queue).
@@ -67,6 +70,10 @@ SUBSCRIBERS: dict[str, list[str]] = {
         _SLA_APPLY,
         # Knowledge: a solved ticket's resolution, graph entities and article proposal; a reopen marks it failed.
         "pivotdesk.knowledge.tasks.knowledge_on_status",
+        # Surveys: a solved ticket invites its requester to rate it (once per solve; survey.invited sends it).
+        "pivotdesk.surveys.tasks.csat_on_status",
+        # Portal: the requester hears the change in plain language (waiting on you, solved, reopened…).
+        _PORTAL_PROGRESS,
     ],
     # Routing: an unassigned ticket frees its agent's capacity.
     "ticket.assigned": ["pivotdesk.routing.tasks.on_unassigned"],
@@ -101,8 +108,11 @@ SUBSCRIBERS: dict[str, list[str]] = {
     # Automation: rules on SLA warnings and breaches, approval decisions, chain stages and business events.
     "sla.warning": [_TRIGGERS],
     "sla.breached": [_TRIGGERS],
-    "automation.approval_decided": [_TRIGGERS],
-    "automation.chain_stage_changed": [_TRIGGERS],
+    # Portal: approval and linked-chain stages are progress the requester hears about.
+    "automation.approval_decided": [_TRIGGERS, _PORTAL_PROGRESS],
+    "automation.chain_stage_changed": [_TRIGGERS, _PORTAL_PROGRESS],
+    # Portal: a survey's invitation goes to the customer through their channel, with one-click score links.
+    "survey.invited": ["pivotdesk.portal.tasks.survey_invited_on_event"],
     "automation.business_event": [_TRIGGERS],
     # Knowledge: the graph reads a published article's entities.
     "knowledge.article_published": ["pivotdesk.knowledge.tasks.knowledge_index_article"],
@@ -129,8 +139,10 @@ WHEN: dict[str, str] = {
     "pivotdesk.notifications.tasks.mentions_on_event": "pivotdesk.notifications.selectors.event_may_mention",
     _TRIGGERS: "pivotdesk.automation.selectors.event_may_trigger",
     "pivotdesk.automation.tasks.chain_on_status": "pivotdesk.automation.selectors.event_closes_stage",
+    "pivotdesk.surveys.tasks.csat_on_status": "pivotdesk.surveys.selectors.event_may_invite",
     "pivotdesk.automation.tasks.approval_on_reply": "pivotdesk.automation.selectors.event_may_resubmit",
     _APPEASED: "pivotdesk.automation.selectors.event_may_settle_appeasement",
+    _PORTAL_PROGRESS: "pivotdesk.portal.stages.event_may_notify",
 }
 
 

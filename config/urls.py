@@ -16,6 +16,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("oncall/", include("pivotdesk.oncall.urls")),
     path("approvals/", include("pivotdesk.automation.urls")),
     path("partner/", include("pivotdesk.oncall.partner_urls")),
+    path("portal/", include("pivotdesk.portal.urls")),
+    path("survey/", include("pivotdesk.surveys.urls")),
     path("", include("pivotdesk.web.urls")),
 ]
 if settings.DEBUG or not settings.STORAGES["default"]["BACKEND"].endswith("S3Storage"):

@@ -201,10 +201,53 @@ def _org(world: World) -> Any:
     return organization_create(workspace=world.workspace, actor=Actor.system(), name="ACME")
 
 
+def _portal_manager(world: World) -> Any:
+    from pivotdesk.portal.services.admin import organization_manager_add
+
+    return organization_manager_add(actor=Actor.system(), contact=world.contact, organization=_org(world))
+
+
+def _time_entry(world: World, agent: AgentProfile) -> Any:
+    from pivotdesk.workforce.services.time_tracking import time_entry_add
+
+    return time_entry_add(ticket=world.ticket(), actor=Actor.system(), duration="10m", agent=agent)
+
+
 def _skill(world: World) -> Any:
     from pivotdesk.accounts.services import skill_get_or_create
 
     return skill_get_or_create(workspace=world.workspace, actor=Actor.system(), name="printers")
+
+
+def _invitation(world: World) -> Any:
+    from pivotdesk.accounts.services import invitation_create
+
+    count = world.workspace.pk * 1000 + len(world.agents)
+    invitation, _token = invitation_create(
+        workspace=world.workspace, actor=Actor.system(), email=f"invited-{count}-{id(world)}@example.com"
+    )
+    return invitation
+
+
+def _status_label(world: World) -> Any:
+    from pivotdesk.tickets.models import StatusDefinition
+
+    definition, _ = StatusDefinition.objects.get_or_create(
+        workspace=world.workspace, label="Waiting", category="pending"
+    )
+    return definition
+
+
+def _ticket_category(world: World) -> Any:
+    from pivotdesk.tickets.services.configuration import category_create
+
+    return category_create(workspace=world.workspace, actor=Actor.system(), name="Billing")
+
+
+def _tag(world: World, name: str = "vip") -> Any:
+    from pivotdesk.tickets.services.configuration import tag_get_or_create
+
+    return tag_get_or_create(workspace=world.workspace, actor=Actor.system(), name=name)
 
 
 _RATE_ABOVE_DEFAULT = 100_000
@@ -220,6 +263,20 @@ _CONNECTOR: dict[str, Any] = {
 }
 _HOOK = "https://hooks.example.com/pivotdesk"
 _APPRISE = "json://hooks.example.com/pivotdesk"
+
+_REFUSED_CONSENT: dict[str, str] = {
+    "code": "",
+    "code_verifier": "",
+    "redirect_uri": "https://desk.test/cb",
+    "error": "access_denied",
+}
+
+
+def _first_identity_id(w: Any) -> int:
+    identity = w.contact.identities.first()
+    assert identity is not None
+    return int(identity.pk)
+
 
 SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     # accounts
@@ -259,6 +316,18 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
         Case(Perm.TOKEN_CREATE, lambda w, a: {"token": _token(w, w.me(a))}, "own token"),
         Case(Perm.AGENT_MANAGE, lambda w, a: {"token": _token(w, AgentFactory(workspace=w.workspace))}, "other's"),
     ),
+    # accounts: the in-app admin (issue 18)
+    "accounts.services.agent_skill_remove": (
+        Case(Perm.TEAM_MANAGE, lambda w, a: {"agent": w.me(a), "skill": _skill(w)}),
+    ),
+    "accounts.services.api_token_admin_revoke": (
+        Case(Perm.AGENT_MANAGE, lambda w, a: {"token": _token(w, AgentFactory(workspace=w.workspace))}),
+    ),
+    "accounts.services.invitation_create": (
+        Case(Perm.AGENT_MANAGE, lambda w, a: {"workspace": w.workspace, "email": "invited@example.com"}),
+    ),
+    "accounts.services.invitation_resend": (Case(Perm.AGENT_MANAGE, lambda w, a: {"invitation": _invitation(w)}),),
+    "accounts.services.invitation_revoke": (Case(Perm.AGENT_MANAGE, lambda w, a: {"invitation": _invitation(w)}),),
     # customers
     "customers.services.organization_create": (
         Case(Perm.CONTACT_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "ACME"}),
@@ -278,6 +347,26 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     ),
     "customers.services.contact_merge": (
         Case(Perm.CONTACT_MERGE, lambda w, a: {"source": ContactFactory(workspace=w.workspace), "target": w.contact}),
+    ),
+    "customers.services.identity_detach": (
+        Case(Perm.CONTACT_MANAGE, lambda w, a: {"contact": w.contact, "identity_id": _first_identity_id(w)}),
+    ),
+    # workforce: time spent on tickets (issue 18)
+    "workforce.services.time_tracking.time_entry_add": (
+        Case(Perm.TICKET_NOTE, lambda w, a: {"ticket": w.ticket(), "duration": "15m", "agent": w.me(a)}),
+    ),
+    "workforce.services.time_tracking.time_entry_track": (
+        Case(
+            Perm.TICKET_NOTE, lambda w, a: {"ticket": w.ticket(), "page": "p", "active_seconds": 30, "agent": w.me(a)}
+        ),
+    ),
+    "workforce.services.time_tracking.time_entry_delete": (
+        Case(Perm.TICKET_NOTE, lambda w, a: {"entry": _time_entry(w, w.me(a))}, "own entry"),
+        Case(
+            Perm.WORKFORCE_MANAGE,
+            lambda w, a: {"entry": _time_entry(w, cast(AgentProfile, AgentFactory(workspace=w.workspace)))},
+            "other's",
+        ),
     ),
     # tickets: configuration
     "tickets.services.configuration.custom_field_create": (
@@ -308,6 +397,25 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
         Case(Perm.SELF_MANAGE, lambda w, a: {"view": _view(w, w.me(a))}, "own view"),
         Case(Perm.SAVED_VIEW_SHARE, lambda w, a: {"view": _view(w, None)}, "shared view"),
     ),
+    "tickets.services.configuration.status_definition_update": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"definition": _status_label(w), "label": "Waiting on parts"}),
+    ),
+    "tickets.services.configuration.status_definitions_reorder": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"workspace": w.workspace, "ids": [_status_label(w).pk]}),
+    ),
+    "tickets.services.configuration.custom_fields_reorder": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"workspace": w.workspace, "ids": [_field(w).pk]}),
+    ),
+    "tickets.services.configuration.category_update": (
+        Case(Perm.CATEGORY_MANAGE, lambda w, a: {"category": _ticket_category(w), "name_zh": "账单", "active": False}),
+    ),
+    "tickets.services.configuration.tag_rename": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"tag": _tag(w), "name": "gold"}),
+    ),
+    "tickets.services.configuration.tag_merge": (
+        Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"source": _tag(w, "vip"), "target": _tag(w, "gold")}),
+    ),
+    "tickets.services.configuration.tag_delete": (Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"tag": _tag(w)}),),
     # tickets: tickets, conversation, links
     "tickets.services.tickets.ticket_create": (
         Case(Perm.TICKET_CREATE, lambda w, a: {"workspace": w.workspace, "requester": w.contact, "subject": "Hi"}),
@@ -347,6 +455,9 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     "tickets.services.drafts.draft_discard": (
         Case(Perm.TICKET_VIEW, lambda w, a: {"ticket": w.ticket(), "agent": w.me(a)}),
     ),
+    "tickets.services.queue_layout.queue_columns_save": (
+        Case(Perm.TICKET_VIEW, lambda w, a: {"agent": w.me(a), "columns": ["number", "status"]}),
+    ),
     "tickets.services.messages.attachment_add": (
         Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "filename": "a.txt", "content": b"x"}, "ticket"),
         Case(
@@ -355,6 +466,18 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
             "on a reply",
         ),
         Case(Perm.TICKET_NOTE, lambda w, a: {**_on_message(w, "note"), "filename": "a.txt", "content": b"x"}, "note"),
+    ),
+    "tickets.services.messages.reply_upload": (
+        Case(
+            Perm.TICKET_REPLY_PUBLIC,
+            lambda w, a: {"ticket": w.ticket(), "agent": w.me(a), "filename": "a.png", "content": b"x"},
+            "public reply",
+        ),
+        Case(
+            Perm.TICKET_NOTE,
+            lambda w, a: {"ticket": w.ticket(), "agent": w.me(a), "filename": "a.png", "content": b"x", "kind": "note"},
+            "internal note",
+        ),
     ),
     "tickets.services.messages.attachment_set_extracted_text": (
         Case(
@@ -504,6 +627,19 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     ),
     "channels.services.accounts.channel_account_update": (
         Case(Perm.CHANNEL_CONFIGURE, lambda w, a: {"account": _channel(w), "active": False}),
+    ),
+    # channels: the mailbox setup (issue 18): connection test, OAuth2 sign-in, tokens, disconnect
+    "channels.services.mail_probe.mailbox_probe": (
+        Case(Perm.CHANNEL_CONFIGURE, lambda w, a: {"workspace": w.workspace, "config": {}}),
+    ),
+    "channels.services.mail_oauth.mail_oauth_complete": (
+        Case(Perm.CHANNEL_CONFIGURE, lambda w, a: {**_mailbox(w), **_REFUSED_CONSENT}),
+    ),
+    "channels.services.mail_oauth.mail_oauth_access_token": (
+        Case(Perm.CHANNEL_CONFIGURE, lambda w, a: _mailbox(w, connected=True)),
+    ),
+    "channels.services.mail_oauth.mail_oauth_disconnect": (
+        Case(Perm.CHANNEL_CONFIGURE, lambda w, a: _mailbox(w, connected=True)),
     ),
     "tickets.services.transfer.importing.tickets_import": (
         Case(Perm.TICKET_IMPORT_EXPORT, lambda w, a: {"workspace": w.workspace, "data": b"subject,email\nHi,a@b.cn\n"}),
@@ -723,6 +859,16 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     "workforce.services.requests.leave_create": (
         Case(Perm.WORKFORCE_MANAGE, lambda w, a: {"agent": AgentFactory(workspace=w.workspace), **_LEAVE}),
     ),
+    # surveys (issue 18): the customer answers through the survey link; campaigns and settings are managers'
+    "surveys.services.csat_answer": (Case(Perm.SURVEY_ANSWER, lambda w, a: {"survey": _sv_csat(w), "score": 5}),),
+    "surveys.services.nps_answer": (Case(Perm.SURVEY_ANSWER, lambda w, a: {"survey": _sv_nps(w), "score": 9}),),
+    "surveys.services.nps_campaign_save": (
+        Case(Perm.SURVEYS_MANAGE, lambda w, a: {"workspace": w.workspace, "name": "Q1 NPS", "cadence_days": 90}),
+    ),
+    "surveys.services.nps_campaign_run": (Case(Perm.SURVEYS_MANAGE, lambda w, a: {"campaign": _sv_campaign(w)}),),
+    "surveys.services.survey_settings_save": (
+        Case(Perm.SURVEYS_MANAGE, lambda w, a: {"workspace": w.workspace, "csat_enabled": False}),
+    ),
     # automation
     "automation.services.rules.rule_save": (
         Case(
@@ -829,6 +975,14 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
     "knowledge.services.rootcause.resolution_record": (
         Case(Perm.TICKET_UPDATE, lambda w, a: {"ticket": w.ticket(), "root_cause": None, "solution": "重启"}),
     ),
+    # Customer portal (issue 18): the admin's theme and organization managers.
+    "portal.services.admin.theme_save": (Case(Perm.WORKSPACE_CONFIGURE, lambda w, a: {"workspace": w.workspace}),),
+    "portal.services.admin.organization_manager_add": (
+        Case(Perm.CONTACT_MANAGE, lambda w, a: {"contact": w.contact, "organization": _org(w)}),
+    ),
+    "portal.services.admin.organization_manager_remove": (
+        Case(Perm.CONTACT_MANAGE, lambda w, a: {"manager": _portal_manager(w)}),
+    ),
     "knowledge.services.transfer.import_start": (
         Case(
             Perm.KNOWLEDGE_MANAGE,
@@ -840,6 +994,40 @@ SERVICE_PERMISSIONS: dict[str, tuple[Case, ...]] = {
         ),
     ),
 }
+
+
+def _sv_solved(world: World) -> Any:
+    from pivotdesk.tickets.services import ticket_set_status
+
+    ticket = world.ticket()
+    ticket_set_status(ticket=ticket, status="solved", actor=Actor.system())
+    return ticket
+
+
+def _sv_csat(world: World) -> Any:
+    from pivotdesk.surveys.services import csat_invite
+
+    return csat_invite(ticket=_sv_solved(world), actor=Actor.system())
+
+
+def _sv_campaign(world: World) -> Any:
+    from pivotdesk.surveys.models import NpsCampaign
+
+    return NpsCampaign.objects.create(workspace=world.workspace, name="NPS", cadence_days=90)
+
+
+def _sv_nps(world: World) -> Any:
+    from pivotdesk.surveys.models import Survey
+
+    return Survey.objects.create(
+        workspace=world.workspace,
+        kind="nps",
+        contact=world.contact,
+        nonce="n",
+        status="invited",
+        invited_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+        expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
+    )
 
 
 def _kb_decision(world: World) -> Any:
@@ -936,6 +1124,12 @@ def _au_unknown_event(world: World) -> Any:
         key="order:none",
         status="unknown_key",
     )
+
+
+def _mailbox(world: World, *, connected: bool = False) -> dict[str, Any]:
+    from pivotdesk.channels.tests.mailbox_fixtures import connected_mailbox, oauth_mailbox
+
+    return {"account": (connected_mailbox if connected else oauth_mailbox)(world.workspace)}
 
 
 def _calendar(world: World) -> Any:
@@ -1348,6 +1542,12 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
     "sla.services.apply.sla_clear": ("the SLA task clears a merged-away ticket", lambda w, a: {"ticket": w.ticket()}),
     "sla.services.scan.sla_scan_due": ("the periodic scan", lambda w, a: {}),
     "oncall.services.paging.escalate_due": ("the beat task moves due pages one level", lambda w, a: {}),
+    "surveys.services.csat_invite": (
+        "the ticket.status_changed subscriber invites the requester after a solve",
+        lambda w, a: {"ticket": _sv_solved(w)},
+    ),
+    "surveys.services.nps_campaigns_run_due": ("the beat job runs the NPS campaigns that are due", lambda w, a: {}),
+    "surveys.services.surveys_send_due": ("the beat job sends delayed CSAT invitations and expires", lambda w, a: {}),
     "automation.services.triggers.run_for_event": (
         "the subscriber table runs the triggers for an event",
         lambda w, a: {
@@ -1489,6 +1689,28 @@ SYSTEM_ONLY: dict[str, tuple[str, Build]] = {
         "the task reacting to a ticket change",
         lambda w, a: {"ticket_id": w.ticket().pk, "fields": ["priority"]},
     ),
+    "portal.services.signin.signin_request": (
+        "the portal's sign-in page asks for a link or code for an anonymous visitor",
+        lambda w, a: {"workspace": w.workspace, "address": w.contact.email, "deliver": False},
+    ),
+    "portal.services.notices.notice_enqueue": (
+        "customer notices are queued by the portal's own flows (sign-in, progress, survey invitations)",
+        lambda w, a: {
+            "workspace": w.workspace,
+            "contact": w.contact,
+            "kind": "progress",
+            "data": {},
+            "dedupe_key": "m",
+        },
+    ),
+    "portal.services.progress.progress_notify": (
+        "the subscriber of ticket and automation events",
+        lambda w, a: {"ticket": w.ticket(), "change": "solved", "event_id": "matrix"},
+    ),
+    "portal.services.progress.survey_invite": (
+        "the survey.invited subscriber",
+        lambda w, a: {"contact": w.contact, "survey_id": 1, "kind": "nps", "links_by_score": [(9, "/x")]},
+    ),
     "ai.services.training.retrain_all": ("the periodic retraining of every workspace", lambda w, a: {}),
     "ai.services.topics.topics_refresh_all": ("the hourly regrouping of every workspace's topics", lambda w, a: {}),
     "ai.services.apply.triage_findings_apply": (
@@ -1507,6 +1729,9 @@ EXCLUDED: dict[str, str] = {
         "the import task: it re-checks knowledge.manage of the agent who started the job (import_start is in the table)"
     ),
     "accounts.services.api_token_authenticate": "turns a raw token into the actor; only stamps last_used_at",
+    "accounts.services.invitation_accept": (
+        "authorised by the invitation link's hashed, expiring, single-use secret (no session, or the invited user's)"
+    ),
     "automation.services.business_events.channel_sink": (
         "the generic channel webhook's entry (the channel's HMAC signature or bearer token authenticated the caller); "
         "it calls business_event_receive as the system, which is in the table"
@@ -1550,6 +1775,19 @@ EXCLUDED: dict[str, str] = {
     "notifications.services.deliver": (
         "the delivery task sends one queued attempt (and queues a page's fallback channel when it fails): what it "
         "sends was gated by notify's caller"
+    ),
+    "portal.services.signin.signin_with_link": "authorised by the magic link's single-use secret (no session)",
+    "portal.services.signin.signin_with_code": "authorised by the SMS code's single-use secret (no session)",
+    "portal.services.customer.opt_out_by_link": "authorised by the signed opt-out link (portal/tests/test_notices)",
+    "portal.services.customer.portal_reply": (
+        "the customer's own reply: the gate (contact permissions) and the actor must be the requester "
+        "(portal/tests/test_pages, test_isolation)"
+    ),
+    "portal.services.customer.portal_request_create": (
+        "the customer's own new request: the gate and the actor must be that contact (portal/tests/test_services)"
+    ),
+    "portal.services.customer.preference_save": (
+        "the customer's own notice settings: the gate and the actor must be that contact (portal/tests/test_services)"
     ),
     "automation.services.rules.count_fired": "a rule's counter, bumped by fire() after its gate",
     "automation.services.triggers.fire": "one firing of a rule, after run_for_event's or sweep's gate",

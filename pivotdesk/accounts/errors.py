@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pivotdesk.common.errors import DomainError
+
 
 class AccountErrorCode(StrEnum):
     AGENT_EXISTS = "agent_exists"
+    AGENT_DEACTIVATED = "agent_deactivated"
+    ALREADY_INVITED = "already_invited"
+    INVITATION_ACCEPTED = "invitation_accepted"
+    INVITATION_EXPIRED = "invitation_expired"
+    INVITATION_INVALID = "invitation_invalid"
+    INVITATION_REVOKED = "invitation_revoked"
+    INVITATION_WRONG_USER = "invitation_wrong_user"
+    LAST_ADMIN = "last_admin"
+    SELF_LOCKOUT = "self_lockout"
+    USERNAME_TAKEN = "username_taken"
+    EMAIL_TAKEN = "email_taken"
     INSUFFICIENT_SCOPE = "insufficient_scope"
     NOT_ASSIGNABLE = "not_assignable"
     NOT_AUTHENTICATED = "not_authenticated"
@@ -23,3 +36,10 @@ class AccountErrorCode(StrEnum):
     TWO_FACTOR_THROTTLED = "two_factor_throttled"
     UNKNOWN_REFERENCE = "unknown_reference"
     WORKSPACE_EXISTS = "workspace_exists"
+
+
+class InvitationGone(DomainError):
+    """An invitation link that was used, withdrawn or has expired (HTTP 410)."""
+
+    status_code = 410
+    code = "invitation_gone"

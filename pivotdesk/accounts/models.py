@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from pivotdesk.common.models import TimeStamped, WorkspaceScoped
+from pivotdesk.common.outbox import OutboxRow, outbox_indexes
 
 
 class Workspace(TimeStamped):
@@ -202,3 +205,42 @@ class TwoFactorDevice(models.Model):
 
     def __str__(self) -> str:
         return f"2FA of {self.user_id} ({'on' if self.confirmed_at else 'being set up'})"
+
+
+class Invitation(WorkspaceScoped, OutboxRow):
+    """An invitation by e-mail to join a workspace with a role (and teams): a row of the one outbox (the mail).
+
+    Only a SHA-256 hash of the link's secret is stored; the secret travels once, in the mail. Accepting it sets a
+    password for a new person, or adds the membership to an existing user, and makes the row used. Resending
+    issues a new secret (the old link stops working) and a new expiry."""
+
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    teams = models.ManyToManyField(Team, blank=True, related_name="+")
+    language = models.CharField(max_length=16, blank=True, help_text=_("The language of the mail and the page."))
+    invited_by = models.ForeignKey(AgentProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [*outbox_indexes("accounts_invitation"), models.Index(fields=["workspace", "email"])]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.workspace_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        """Neither accepted nor revoked (it may still have expired: see `state`)."""
+        return self.accepted_at is None and self.revoked_at is None
+
+    def state(self, at: datetime.datetime) -> str:
+        """accepted / revoked / expired / pending, at the given time."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= at else "pending"

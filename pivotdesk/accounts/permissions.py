@@ -62,6 +62,8 @@ class Perm(StrEnum):
     WORKFORCE_MANAGE = "workforce.manage"  # queues, forecasts, contracts, shift templates, rosters, approvals
     AUTOMATION_MANAGE = "automation.manage"  # triggers, time rules, shared macros, approval flows, chain templates
     KNOWLEDGE_MANAGE = "knowledge.manage"  # knowledge articles (write, publish, restore a version) and categories
+    SURVEYS_MANAGE = "surveys.manage"  # NPS campaigns, the workspace's CSAT settings
+    SURVEY_ANSWER = "survey.answer"  # answer a CSAT / NPS survey (the customer, through the survey link)
 
 
 _LIGHT = {Perm.TICKET_VIEW, Perm.TICKET_NOTE, Perm.SELF_MANAGE, Perm.TOKEN_CREATE}
@@ -86,6 +88,7 @@ _SUPERVISOR = _AGENT | {
     Perm.WORKFORCE_MANAGE,
     Perm.AUTOMATION_MANAGE,
     Perm.KNOWLEDGE_MANAGE,
+    Perm.SURVEYS_MANAGE,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     "admin": frozenset(Perm),
@@ -108,8 +111,9 @@ AUTOMATION_PERMISSIONS = frozenset(
     }
 )
 # A contact acts through the channels on its own requests: opening one, replying, and at intake the form's fields,
-# cc'd people and the link to the request it follows up (ticket_update / ticket_add_cc / ticket_link).
-CONTACT_PERMISSIONS = frozenset({Perm.TICKET_CREATE, Perm.TICKET_REPLY_PUBLIC, Perm.TICKET_UPDATE})
+# cc'd people and the link to the request it follows up (ticket_update / ticket_add_cc / ticket_link); and answers
+# its own satisfaction surveys.
+CONTACT_PERMISSIONS = frozenset({Perm.TICKET_CREATE, Perm.TICKET_REPLY_PUBLIC, Perm.TICKET_UPDATE, Perm.SURVEY_ANSWER})
 KIND_PERMISSIONS: dict[str, frozenset[Perm]] = {
     "system": frozenset(Perm),
     "rule": AUTOMATION_PERMISSIONS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
-from pivotdesk.accounts.models import AgentProfile, ApiToken, Skill, Team, User, Workspace
+from pivotdesk.accounts.models import AgentProfile, ApiToken, Invitation, Role, Skill, Team, User, Workspace
 from pivotdesk.common.errors import NotFound
 
 
@@ -74,3 +74,49 @@ def agent_for_user(*, user: User, workspace: Workspace) -> AgentProfile | None:
 
 def token_list(*, agent: AgentProfile) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(workspace_id=agent.workspace_id, agent=agent).order_by("-created_at")
+
+
+def workspace_tokens(*, workspace: Workspace) -> QuerySet[ApiToken]:
+    """Every API token of the workspace's agents, newest first (for its admins: who can reach the API, revoke)."""
+    return ApiToken.objects.filter(workspace=workspace).select_related("agent__user").order_by("-created_at", "-pk")
+
+
+def access_workspace_token(*, workspace: Workspace, token_id: int) -> ApiToken:
+    """A token of this workspace by id, else NotFound."""
+    token = ApiToken.objects.select_related("agent__user").filter(workspace=workspace, pk=token_id).first()
+    if token is None:
+        raise NotFound(gettext("Token not found."))
+    return token
+
+
+def invitation_list(*, workspace: Workspace) -> QuerySet[Invitation]:
+    """The workspace's invitations, newest first, with their inviter and teams."""
+    return (
+        Invitation.objects.filter(workspace=workspace)
+        .select_related("invited_by__user", "accepted_by")
+        .prefetch_related("teams")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def access_invitation(*, workspace: Workspace, invitation_id: int) -> Invitation:
+    """An invitation of this workspace by id, else NotFound."""
+    invitation = Invitation.objects.filter(workspace=workspace, pk=invitation_id).first()
+    if invitation is None:
+        raise NotFound(gettext("Invitation not found."))
+    return invitation
+
+
+def active_admin_count(*, workspace: Workspace) -> int:
+    """How many active admins the workspace has (the last one cannot be demoted or deactivated)."""
+    return AgentProfile.objects.filter(
+        workspace=workspace, role=Role.ADMIN, is_active=True, user__is_active=True
+    ).count()
+
+
+def access_skill(*, workspace: Workspace, skill_id: int) -> Skill:
+    """A skill of this workspace by id, else NotFound."""
+    skill = Skill.objects.filter(workspace=workspace, pk=skill_id).first()
+    if skill is None:
+        raise NotFound(gettext("Skill not found."))
+    return skill

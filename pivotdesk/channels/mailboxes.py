@@ -7,7 +7,9 @@ recognised by its Message-ID and stored once. After processing, mails are flagge
 configured processed folder. `mailbox_idle` keeps one connection open with IMAP IDLE where the server offers it.
 
 Config keys: imap_host, imap_port, imap_ssl, username, folder (INBOX), address, processed_folder (optional),
-poll_limit (mails per poll, 1000); secrets: password (or imap_password).
+poll_limit (mails per poll, 1000), auth_method (password | app_password | oauth2); secrets: password (or
+imap_password). With OAuth2 the mailbox signs in with XOAUTH2 and an access token from its grant, refreshed when it
+has expired (`services/mail_oauth.py`); a refused refresh is the poll's error.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.models import ChannelAccount, ChannelKind, InboundPayload
 from pivotdesk.channels.services.accounts import channel_account_merge_config, channel_account_record_poll
 from pivotdesk.channels.services.inbound import inbound_process, inbound_store
+from pivotdesk.channels.services.mail_oauth import MailOAuthError, mail_oauth_access_token, oauth_user
 from pivotdesk.common import egress
 
 log = logging.getLogger(__name__)
@@ -59,7 +62,7 @@ class MailboxNotConfigured(Exception):
     pass
 
 
-POLL_ERRORS = (*IMAP_ERRORS, MailboxNotConfigured)
+POLL_ERRORS = (*IMAP_ERRORS, MailboxNotConfigured, MailOAuthError)
 
 
 def pollable_account_ids() -> list[int]:
@@ -109,13 +112,19 @@ def imap_connect(account: ChannelAccount, *, timeout: float = 60.0) -> IMAPClien
         raise MailboxNotConfigured(f"The mailbox '{account.name}' has no IMAP host.")
     use_ssl = bool(config.get("imap_ssl", True))
     port = int(config.get("imap_port") or (993 if use_ssl else 143))
+    token = ""
+    if config.get("auth_method") == "oauth2":  # before connecting: no connection is held during the HTTP call
+        token = mail_oauth_access_token(actor=Actor.system("channel"), account=account)
     client = GuardedIMAPClient(host, port=port, ssl=use_ssl, timeout=float(config.get("imap_timeout", timeout)))
     try:
         if not use_ssl and config.get("imap_starttls") and client.has_capability("STARTTLS"):
             client.starttls()
-        secrets = account.secrets
-        password = str(secrets.get("imap_password", secrets.get("password", "")) or "")
-        client.login(str(config.get("username") or config.get("address", "")), password)
+        if token:
+            client.oauth2_login(oauth_user(account), token)
+        else:
+            secrets = account.secrets
+            password = str(secrets.get("imap_password", secrets.get("password", "")) or "")
+            client.login(str(config.get("username") or config.get("address", "")), password)
     except BaseException:
         _close(client)
         raise

@@ -114,3 +114,59 @@ class OutboundMessage(WorkspaceScoped, OutboxRow):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.recipient} ({self.status})"
+
+
+class MailboxCheck(WorkspaceScoped):
+    """One connection test of a mailbox (issue 18): who ran it, when, and each step's result as codes (worded when
+    shown, `channels.mail_texts`). A test of a mailbox not saved yet has no account."""
+
+    account = models.ForeignKey(
+        ChannelAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="mailbox_checks"
+    )
+    checked_by = models.ForeignKey(
+        "accounts.AgentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    ok = models.BooleanField(default=False)
+    preset = models.CharField(max_length=32, blank=True)
+    steps = models.JSONField(default=list, blank=True, help_text=_("[{service, step, ok, code, params}]"))
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-created_at"], name="mailboxcheck_account_recent")]
+
+    def __str__(self) -> str:
+        return f"mailbox check #{self.pk} ({'ok' if self.ok else 'failed'})"
+
+
+class OAuthStatus(models.TextChoices):
+    CONNECTED = "connected", _("Connected")
+    FAILED = "failed", _("Failed")
+
+
+class MailboxOAuth(WorkspaceScoped):
+    """A mailbox's OAuth2 grant (Office 365, Gmail): the refresh token and the current access token, encrypted, in a
+    row of their own so a token refresh by the poller never races an admin saving the mailbox's settings."""
+
+    account = models.OneToOneField(ChannelAccount, on_delete=models.CASCADE, related_name="oauth")
+    provider = models.CharField(max_length=16)
+    token_secret = models.TextField(blank=True, help_text=_("Encrypted JSON: refresh_token, access_token."))
+    access_expires_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=12, choices=OAuthStatus.choices, default=OAuthStatus.CONNECTED)
+    error_code = models.CharField(max_length=64, blank=True, help_text=_("The provider's error code, or ours."))
+    error_at = models.DateTimeField(null=True, blank=True)
+    connected_by = models.ForeignKey(
+        "accounts.AgentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    connected_at = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider} grant of account #{self.account_id} ({self.status})"
+
+    @property
+    def tokens(self) -> dict[str, object]:
+        return decrypt_json(self.token_secret)
+
+    def set_tokens(self, values: dict[str, object]) -> None:
+        self.token_secret = encrypt_json(values)

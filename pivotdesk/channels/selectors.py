@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.channels.errors import ChannelErrorCode
-from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundStatus
+from pivotdesk.channels.models import ChannelAccount, InboundPayload, InboundStatus, MailboxCheck, MailboxOAuth
 from pivotdesk.common.errors import NotFound
 from pivotdesk.customers.models import Contact
 from pivotdesk.tickets.models import Message, Status, Ticket
@@ -25,6 +25,20 @@ def access_account(*, workspace: Workspace, account_id: int) -> ChannelAccount:
     if account is None:
         raise NotFound(gettext("Channel not found."), code=ChannelErrorCode.CHANNEL_NOT_FOUND)
     return account
+
+
+def recent_checks(*, account: ChannelAccount, limit: int = 5) -> list[MailboxCheck]:
+    """A mailbox's last connection tests, newest first (its "last test" and short history)."""
+    return list(
+        MailboxCheck.objects.filter(workspace_id=account.workspace_id, account=account)
+        .select_related("checked_by__user")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def oauth_grant(*, account: ChannelAccount) -> MailboxOAuth | None:
+    """The mailbox's OAuth2 grant (status, provider, last error), if someone signed in."""
+    return MailboxOAuth.objects.filter(workspace_id=account.workspace_id, account=account).first()
 
 
 def account_by_webhook_key(*, kind: str, key: str) -> ChannelAccount:

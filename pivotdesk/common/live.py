@@ -108,7 +108,7 @@ def _listen_forever(url: str) -> None:  # pragma: no cover - runs in a daemon th
     client = redis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
     while True:
         try:
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
             pubsub.subscribe(CHANNEL)
             for message in pubsub.listen():
                 if message and message.get("type") == "message":

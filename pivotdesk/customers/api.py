@@ -79,6 +79,7 @@ def contact_out(contact: Contact) -> dict[str, Any]:
         "language": contact.language,
         "time_zone": contact.time_zone,
         "notes": contact.notes,
+        "tags": contact.tags,
         "identities": [
             {"id": i.pk, "kind": i.kind, "value": i.value, "verified": i.verified, "last_seen_at": i.last_seen_at}
             for i in sorted(contact.identities.all(), key=lambda i: i.pk)

@@ -24,6 +24,7 @@ IdentityKindName = Literal[
 ]
 Email = Annotated[Text255, Field(max_length=254)]
 Phone = Annotated[Text64, Field(max_length=40)]
+Tags = Annotated[list[Annotated[Text64, Field(max_length=40)]], Field(max_length=20)]
 
 
 class OrganizationRefOut(Schema):
@@ -56,6 +57,7 @@ class ContactOut(Schema):
     language: str
     time_zone: str
     notes: str
+    tags: list[str]
     identities: list[IdentityOut]
     merged_into_id: int | None
     merged_at: dt.datetime | None
@@ -90,6 +92,7 @@ class ContactPatchIn(Schema):
     language: Text16 | None = None
     time_zone: Text64 | None = None
     notes: MediumText | None = None
+    tags: Tags | None = None
 
 
 class ContactMergeIn(Schema):
@@ -106,6 +109,8 @@ class OrganizationOut(Schema):
     external_id: str
     account: dict[str, object]
     notes: str
+    tags: list[str]
+    account_manager_id: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -120,6 +125,7 @@ class OrganizationIn(Schema):
     account: JsonObject = {}
     external_id: Annotated[Text255, Field(max_length=120)] = ""
     notes: MediumText = ""
+    tags: Tags = []
 
 
 class OrganizationPatchIn(Schema):
@@ -129,3 +135,4 @@ class OrganizationPatchIn(Schema):
     account: JsonObject | None = None
     external_id: Annotated[Text255, Field(max_length=120)] | None = None
     notes: MediumText | None = None
+    tags: Tags | None = None

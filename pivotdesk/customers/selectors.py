@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import Workspace
@@ -43,15 +43,40 @@ def access_contact(*, workspace: Workspace, contact_id: int) -> Contact:
 
 
 def organization_list(*, workspace: Workspace, q: str = "") -> QuerySet[CustomerOrganization]:
+    """Organizations of the workspace by name, optionally searched by name."""
     qs = CustomerOrganization.objects.filter(workspace=workspace)
     if q:
         qs = qs.filter(name__icontains=q)
     return qs.order_by("name")
 
 
+def organization_directory(*, workspace: Workspace, q: str = "", tier: str = "") -> QuerySet[CustomerOrganization]:
+    """The organizations list of the agent's screens: searched by name, email domain or tag, filtered by tier, with
+    their account manager and the number of (unmerged) contacts."""
+    qs = CustomerOrganization.objects.filter(workspace=workspace).select_related("account_manager__user")
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(domains__icontains=q) | Q(tags__icontains=q))
+    if tier:
+        qs = qs.filter(tier=tier)
+    contacts = Count("contacts", filter=Q(contacts__merged_into__isnull=True), distinct=True)
+    return qs.annotate(contact_count=contacts).order_by("name", "pk")
+
+
+def organization_contacts(*, organization: CustomerOrganization, limit: int = 200) -> list[Contact]:
+    """The organization's contacts (not merged away), with their identities."""
+    qs = Contact.objects.filter(
+        workspace_id=organization.workspace_id, organization=organization, merged_into__isnull=True
+    )
+    return list(qs.prefetch_related("identities").order_by("name", "pk")[:limit])
+
+
 def access_organization(*, workspace: Workspace, organization_id: int) -> CustomerOrganization:
     """An organization of this workspace by id, else NotFound."""
-    org = CustomerOrganization.objects.filter(workspace=workspace, pk=organization_id).first()
+    org = (
+        CustomerOrganization.objects.select_related("account_manager__user")
+        .filter(workspace=workspace, pk=organization_id)
+        .first()
+    )
     if org is None:
         raise NotFound(gettext("Organization not found."))
     return org

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
-from pivotdesk.accounts.models import Workspace
+from pivotdesk.accounts.models import AgentProfile, Workspace
 from pivotdesk.accounts.permissions import Perm, authorize
-from pivotdesk.common.errors import Conflict, ValidationFailed
+from pivotdesk.common.choices import IdentityKind
+from pivotdesk.common.errors import Conflict, NotFound, ValidationFailed
 from pivotdesk.common.events import publish
 from pivotdesk.common.time import now
 from pivotdesk.customers.domain.identity import IdentityError, normalize_identity
+from pivotdesk.customers.domain.labels import LabelError, clean_domains, clean_tags
 from pivotdesk.customers.errors import CustomerErrorCode
 from pivotdesk.customers.models import ChannelIdentity, Contact, CustomerOrganization, Tier
 
@@ -31,6 +36,23 @@ def register_contact_merge_handler(handler: ContactMergeHandler) -> None:
         _merge_handlers.append(handler)
 
 
+def _label_error(exc: LabelError) -> ValidationFailed:
+    return ValidationFailed(gettext(exc.template) % exc.params)
+
+
+def _tags(values: Any) -> list[str]:
+    try:
+        return clean_tags(values)
+    except LabelError as exc:
+        raise _label_error(exc) from exc
+
+
+def _account_manager(workspace_id: int, manager: AgentProfile | None) -> AgentProfile | None:
+    if manager is not None and (manager.workspace_id != workspace_id or not manager.is_active):
+        raise ValidationFailed(gettext("The account manager must be an active agent of this workspace."))
+    return manager
+
+
 def organization_create(
     *,
     workspace: Workspace,
@@ -41,6 +63,8 @@ def organization_create(
     account: dict[str, Any] | None = None,
     external_id: str = "",
     notes: str = "",
+    tags: list[str] | str | None = None,
+    account_manager: AgentProfile | None = None,
 ) -> CustomerOrganization:
     """Create a customer organization."""
     authorize(actor, Perm.CONTACT_MANAGE, workspace_id=workspace.pk)
@@ -54,24 +78,38 @@ def organization_create(
             gettext("An organization named '%(name)s' already exists.") % {"name": name},
             code=CustomerErrorCode.ORGANIZATION_EXISTS,
         )
+    try:
+        clean = clean_domains(list(domains or []))
+    except LabelError as exc:
+        raise _label_error(exc) from exc
+    if account is not None and not isinstance(account, dict):
+        raise ValidationFailed(gettext("Account data is a set of named values."))
     return CustomerOrganization.objects.create(
         workspace=workspace,
         name=name,
         tier=tier,
-        domains=[d.lower().strip() for d in domains or []],
+        domains=clean,
         account=account or {},
         external_id=external_id,
         notes=notes,
+        tags=_tags(tags or []),
+        account_manager=_account_manager(workspace.pk, account_manager),
     )
 
 
+ORGANIZATION_FIELDS = frozenset(
+    {"name", "tier", "domains", "account", "external_id", "notes", "tags", "account_manager"}
+)
+
+
 def organization_update(*, organization: CustomerOrganization, actor: Actor, **fields: Any) -> CustomerOrganization:
-    """Update an organization's name, tier, domains, account data or notes."""
+    """Update an organization's name, tier, domains, account data, notes, tags or account manager. Only fields
+    whose value really changed are saved and named in `organization.updated` (a tier change re-matches SLAs)."""
     authorize(actor, Perm.CONTACT_MANAGE, workspace_id=organization.workspace_id)
-    allowed = {"name", "tier", "domains", "account", "external_id", "notes"}
-    if set(fields) - allowed:
+    if set(fields) - ORGANIZATION_FIELDS:
         raise ValidationFailed(
-            gettext("Cannot update: %(names)s.") % {"names": ", ".join(sorted(set(fields) - allowed))}
+            gettext("Cannot update: %(names)s.") % {"names": ", ".join(sorted(set(fields) - ORGANIZATION_FIELDS))},
+            code=CustomerErrorCode.NOT_UPDATABLE,
         )
     if "tier" in fields and fields["tier"] not in Tier.values:
         raise ValidationFailed(
@@ -83,15 +121,29 @@ def organization_update(*, organization: CustomerOrganization, actor: Actor, **f
         if not name or clash.exclude(pk=organization.pk).exists():
             raise ValidationFailed(gettext("The name '%(name)s' is empty or already used.") % {"name": name})
         fields["name"] = name
+    try:
+        if "domains" in fields:
+            fields["domains"] = clean_domains(list(fields["domains"] or []))
+    except LabelError as exc:
+        raise _label_error(exc) from exc
+    if "tags" in fields:
+        fields["tags"] = _tags(fields["tags"] or [])
+    if "account" in fields and not isinstance(fields["account"], dict):
+        raise ValidationFailed(gettext("Account data is a set of named values."))
+    if "account_manager" in fields:
+        _account_manager(organization.workspace_id, fields["account_manager"])
+    changed = sorted(key for key, value in fields.items() if getattr(organization, key) != value)
+    if not changed:
+        return organization
     with transaction.atomic():
-        for key, value in fields.items():
-            setattr(organization, key, value)
+        for key in changed:
+            setattr(organization, key, fields[key])
         organization.save()
         publish(
             "organization.updated",
             workspace_id=organization.workspace_id,
             organization_id=organization.pk,
-            fields=sorted(fields),
+            fields=changed,
         )
     return organization
 
@@ -163,30 +215,85 @@ def contact_create(
     return contact
 
 
+CONTACT_FIELDS = frozenset({"name", "organization", "tier", "language", "time_zone", "notes", "tags"})
+_time_zones = cache(available_timezones)
+_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8}){0,3}$")
+
+
 def contact_update(*, contact: Contact, actor: Actor, **fields: Any) -> Contact:
-    """Update a contact's name, organization, tier, language, time zone or notes."""
+    """Update a contact's name, organization, tier, language, time zone, notes or tags; `contact.updated` is
+    published only when something really changed."""
     authorize(actor, Perm.CONTACT_MANAGE, workspace_id=contact.workspace_id)
-    allowed = {"name", "organization", "tier", "language", "time_zone", "notes"}
-    if set(fields) - allowed:
+    if set(fields) - CONTACT_FIELDS:
         raise ValidationFailed(
-            gettext("Cannot update: %(names)s.") % {"names": ", ".join(sorted(set(fields) - allowed))}
+            gettext("Cannot update: %(names)s.") % {"names": ", ".join(sorted(set(fields) - CONTACT_FIELDS))},
+            code=CustomerErrorCode.NOT_UPDATABLE,
         )
     org = fields.get("organization")
     if org is not None and org.workspace_id != contact.workspace_id:
         raise ValidationFailed(gettext("The organization belongs to another workspace."))
     if fields.get("tier") and fields["tier"] not in Tier.values:
         raise ValidationFailed(gettext("Unknown tier '%(tier)s'.") % {"tier": fields["tier"]})
-    for key, value in fields.items():
-        setattr(contact, key, value)
-    contact.save()
-    publish("contact.updated", workspace_id=contact.workspace_id, contact_id=contact.pk)
+    if "name" in fields:
+        fields["name"] = " ".join(str(fields["name"] or "").split())
+        if len(fields["name"]) > 200:
+            raise ValidationFailed(gettext("A name has at most 200 characters."))
+        if not fields["name"] and not contact.identities.exists():
+            raise ValidationFailed(gettext("A contact needs a name or at least one identity (email, phone, …)."))
+    if fields.get("language") and not _LANGUAGE.match(str(fields["language"])):
+        raise ValidationFailed(
+            gettext("'%(value)s' is not a language code (like zh-hans or en).") % {"value": fields["language"]}
+        )
+    if fields.get("time_zone") and fields["time_zone"] not in _time_zones():
+        raise ValidationFailed(
+            gettext("'%(value)s' is not a time zone (like Asia/Shanghai).") % {"value": fields["time_zone"]}
+        )
+    if "tags" in fields:
+        fields["tags"] = _tags(fields["tags"] or [])
+    changed = [key for key, value in fields.items() if getattr(contact, key) != value]
+    if not changed:
+        return contact
+    with transaction.atomic():
+        for key in changed:
+            setattr(contact, key, fields[key])
+        contact.save()
+        publish("contact.updated", workspace_id=contact.workspace_id, contact_id=contact.pk)
     return contact
+
+
+@transaction.atomic
+def identity_detach(*, contact: Contact, actor: Actor, identity_id: int) -> None:
+    """Remove one of a contact's identities. Its email or phone column falls back to another identity of the same
+    kind; a contact without a name keeps at least one identity (it would be nobody)."""
+    authorize(actor, Perm.CONTACT_MANAGE, workspace_id=contact.workspace_id)
+    identity = ChannelIdentity.objects.filter(
+        workspace_id=contact.workspace_id, contact=contact, pk=identity_id
+    ).first()
+    if identity is None:
+        raise NotFound(gettext("This identity is not one of the contact's."))
+    others = ChannelIdentity.objects.filter(contact=contact).exclude(pk=identity.pk)
+    if not contact.name and not others.exists():
+        raise ValidationFailed(gettext("A contact without a name keeps at least one identity: add a name first."))
+    identity.delete()
+    column = {"email": "email", "phone": "phone"}.get(identity.kind)
+    if column and getattr(contact, column) == identity.value:
+        replacement = others.filter(kind=identity.kind).order_by("pk").values_list("value", flat=True).first()
+        setattr(contact, column, replacement or "")
+        contact.save(update_fields=[column, "updated_at"])
+    else:
+        contact.save(update_fields=["updated_at"])
+    publish("contact.updated", workspace_id=contact.workspace_id, contact_id=contact.pk)
 
 
 @transaction.atomic
 def identity_attach(*, contact: Contact, actor: Actor, kind: str, value: str) -> ChannelIdentity:
     """Attach an identity to a contact; refused when it already belongs to another contact (merge instead)."""
     authorize(actor, Perm.CONTACT_MANAGE, workspace_id=contact.workspace_id)
+    if kind not in IdentityKind.values:
+        raise ValidationFailed(
+            gettext("Unknown kind of identity '%(kind)s'.") % {"kind": kind[:40]},
+            code=CustomerErrorCode.INVALID_IDENTITY,
+        )
     try:
         value = normalize_identity(kind, value)
     except IdentityError as exc:
@@ -210,8 +317,8 @@ def identity_attach(*, contact: Contact, actor: Actor, kind: str, value: str) ->
     if kind == "phone" and not contact.phone:
         contact.phone = value
         changed.append("phone")
-    if changed:
-        contact.save(update_fields=[*changed, "updated_at"])
+    contact.save(update_fields=[*changed, "updated_at"])
+    publish("contact.updated", workspace_id=contact.workspace_id, contact_id=contact.pk)
     return identity
 
 

@@ -247,6 +247,10 @@ class Message(WorkspaceScoped):
     metadata = models.JSONField(default=dict, blank=True)
     delivery_status = models.CharField(max_length=8, choices=DeliveryStatus.choices, blank=True, default="")
     delivery_error = models.TextField(blank=True)
+    # Addresses an agent copied on this one public e-mail reply (besides the ticket's CC'd contacts): Cc is a
+    # header, Bcc only an envelope recipient of the mail.
+    cc = models.JSONField(default=list, blank=True)
+    bcc = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -289,6 +293,11 @@ class Attachment(WorkspaceScoped):
     sha256 = models.CharField(max_length=64)
     content_id = models.CharField(max_length=255, blank=True, help_text=_("For inline images (cid:)."))
     inline = models.BooleanField(default=False)
+    # A file an agent pasted or dropped into the composer: stored at once with no message, until the reply that
+    # uses it is sent (`tickets.services.messages.reply_upload`).
+    uploaded_by = models.ForeignKey(
+        "accounts.AgentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     extracted_text = models.TextField(blank=True, help_text=_("Text read from the file (OCR, speech, …)."))
 
     def __str__(self) -> str:
@@ -376,3 +385,14 @@ class ReplyDraft(WorkspaceScoped):
 
     def __str__(self) -> str:
         return f"draft of agent {self.agent_id} on ticket {self.ticket_id}"
+
+
+class QueueLayout(WorkspaceScoped):
+    """The queue's columns as one agent chose them (the column chooser), kept per agent on the server so every
+    browser shows the same. No row: the default columns."""
+
+    agent = models.OneToOneField("accounts.AgentProfile", on_delete=models.CASCADE, related_name="+")
+    columns = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"queue layout of agent {self.agent_id}"

@@ -18,10 +18,15 @@ from pivotdesk.web.helpcentre import urls as helpcentre
 from pivotdesk.web.knowledge import urls as knowledge
 from pivotdesk.web.knowledge_graph import urls as knowledge_graph
 from pivotdesk.web.knowledge_review import urls as knowledge_review
+from pivotdesk.web.live import urls as live
 from pivotdesk.web.notifications import urls as notifications
 from pivotdesk.web.oncall import urls as oncall
+from pivotdesk.web.portal_settings import urls as portal_settings
 from pivotdesk.web.routing import urls as routing
+from pivotdesk.web.settings_admin import urls as settings_admin
 from pivotdesk.web.sla import urls as sla
+from pivotdesk.web.surveys import urls as surveys
+from pivotdesk.web.time_tracking import urls as time_tracking
 from pivotdesk.web.webhooks import urls as webhooks
 from pivotdesk.web.workforce import urls as workforce
 
@@ -45,6 +50,11 @@ DOMAINS = (
     knowledge_review,
     knowledge_graph,
     helpcentre,
+    live,
+    surveys,
+    portal_settings,
+    time_tracking,
+    settings_admin,
 )
 
 app_name = "web"

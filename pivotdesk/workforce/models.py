@@ -381,3 +381,6 @@ class PresenceSpan(WorkspaceScoped):
     class Meta:
         indexes = [models.Index(fields=["agent", "start"], name="presencespan_agent_idx")]
         ordering = ["start", "pk"]
+
+
+from pivotdesk.workforce.time_models import TimeEntry, TimeSource  # noqa: E402, F401  (time tracking, issue 18)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -22,8 +24,10 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from pivotdesk.accounts.actors import Actor
 from pivotdesk.channels.adapters import register_sender
 from pivotdesk.channels.domain.email_threading import subject_with_token
+from pivotdesk.channels.domain.mail_oauth import xoauth2_string
 from pivotdesk.common import egress
 from pivotdesk.common.html import sanitize_html, text_to_html
 from pivotdesk.common.time import now
@@ -32,7 +36,12 @@ from pivotdesk.tickets.models import Attachment, AuthorType, Message, MessageKin
 if TYPE_CHECKING:
     from pivotdesk.channels.models import ChannelAccount, OutboundMessage
 
+log = logging.getLogger(__name__)
+
 MAX_REFERENCES = 20
+# Lines that apps above channels add under every reply to a customer (the portal's "Follow your request: <link>",
+# registered in its AppConfig.ready()): a provider gets the reply's message and returns a line, or "" for none.
+FOOTER_PROVIDERS: list[Callable[[Message], str]] = []
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|回复|答复|回覆)\s*[:：]", re.IGNORECASE)
 _MSGID = re.compile(r"^<[^<>\s]+@[^<>\s]+>$")
 
@@ -58,6 +67,7 @@ class OutgoingMail:
     in_reply_to: str = ""
     references: list[str] = field(default_factory=list)
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)  # envelope recipients only: never a header
     auto_submitted: bool = False
     ticket_number: int = 0
 
@@ -126,24 +136,52 @@ def reply_mail(*, message: Message, account: ChannelAccount, recipient: str) -> 
         for c in ticket.cc_contacts.exclude(email="").order_by("pk")
         if c.email.lower() not in own
     ]
+    # The agent's own Cc / Bcc of this reply (the composer's fields), each address once across To, Cc and Bcc.
+    taken = own | {email.lower() for _, email in cc}
+    for address in message.cc or []:
+        if str(address).lower() not in taken:
+            cc.append(("", str(address)))
+            taken.add(str(address).lower())
+    bcc = [str(a) for a in message.bcc or [] if str(a).lower() not in taken]
     requester = ticket.requester
     to_name = requester.display_name if requester.email.lower() == recipient.lower() and requester.name else ""
     html = sanitize_html(message.body_html) if message.body_html.strip() else text_to_html(message.body_text)
+    text = message.body_text
+    footer = footer_lines(message)
+    if footer:
+        text = f"{text}\n\n-- \n" + "\n".join(footer)
+        html = f"{html}<hr>{text_to_html(chr(10).join(footer))}"
     return OutgoingMail(
         from_address=address,
         from_name=_from_name(message, account),
         to=[(to_name, recipient)],
         cc=cc,
         subject=subject,
-        text=message.body_text,
+        text=text,
         html=html,
         message_id=message_id_for(message, mailbox_domain(account)),
         in_reply_to=in_reply_to,
         references=references,
         attachments=_attachments(message),
+        bcc=bcc,
         auto_submitted=message.author_type == AuthorType.BOT,
         ticket_number=ticket.number,
     )
+
+
+def footer_lines(message: Message) -> list[str]:
+    """The footer lines the registered providers give for a reply (a provider that fails adds nothing: the reply
+    matters more than its footer)."""
+    lines = []
+    for provider in FOOTER_PROVIDERS:
+        try:
+            line = provider(message)
+        except Exception:
+            log.exception("mail footer provider %r failed for message %s", provider, message.pk)
+            continue
+        if line:
+            lines.append(line)
+    return lines
 
 
 def _address_header(pairs: list[tuple[str, str]]) -> str:
@@ -205,6 +243,7 @@ def _connect(account: ChannelAccount) -> smtplib.SMTP:
     )
     port = int(config.get("smtp_port") or {"ssl": 465, "starttls": 587}.get(security, 25))
     timeout = float(config.get("smtp_timeout", 30))
+    token = _oauth_token(account) if config.get("auth_method") == "oauth2" else ""  # before connecting
     context = ssl.create_default_context()
     client: smtplib.SMTP
     if security == "ssl":
@@ -217,9 +256,23 @@ def _connect(account: ChannelAccount) -> smtplib.SMTP:
     secrets = account.secrets
     password = str(secrets.get("smtp_password", secrets.get("password", "")) or "")
     client.ehlo_or_helo_if_needed()
-    if user and password and client.has_extn("auth"):  # a local relay without AUTH takes mail unauthenticated
+    if token:  # XOAUTH2 (Office 365, Gmail); on the server's error challenge answer empty, so it says 535
+        initial = xoauth2_string(user or str(config.get("address", "")), token)
+        client.auth("XOAUTH2", lambda challenge=None: initial if challenge is None else "", initial_response_ok=True)
+    elif user and password and client.has_extn("auth"):  # a local relay without AUTH takes mail unauthenticated
         client.login(user, password)
     return client
+
+
+def _oauth_token(account: ChannelAccount) -> str:
+    """An OAuth2 access token for the mailbox (refreshed when expired); a refused refresh fails the send, for good
+    unless the provider or the network was the trouble."""
+    from pivotdesk.channels.services.mail_oauth import MailOAuthError, mail_oauth_access_token  # import late
+
+    try:
+        return mail_oauth_access_token(actor=Actor.system("channel"), account=account)
+    except MailOAuthError as exc:
+        raise _send_error(f"SMTP sign-in failed: {exc}", permanent=not exc.transient) from exc
 
 
 def smtp_deliver(*, account: ChannelAccount, msg: EmailMessage, sender: str, recipients: list[str]) -> None:
@@ -271,6 +324,6 @@ def send_email(outbound: OutboundMessage, account: ChannelAccount | None) -> str
     )
     mail = reply_mail(message=message, account=account, recipient=outbound.recipient)
     msg = build_mime(mail)
-    recipients = [email for _, email in mail.to + mail.cc]
+    recipients = [email for _, email in mail.to + mail.cc] + mail.bcc  # Bcc: the envelope only
     smtp_deliver(account=account, msg=msg, sender=mail.from_address, recipients=recipients)
     return mail.message_id

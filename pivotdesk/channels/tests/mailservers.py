@@ -65,6 +65,8 @@ class Dovecot:
     port: int = 0
     users: set[str] = field(default_factory=set)
     proc: subprocess.Popen[bytes] | None = None
+    mechanisms: str = "plain login"  # "plain login xoauth2": the token is checked as the password (static passdb)
+    password: str = PASSWORD
 
     def __post_init__(self) -> None:
         if os.geteuid() == 0:
@@ -115,7 +117,7 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {self.mechanisms}
 auth_failure_delay = 0
 default_login_user = {self.login_user}
 default_internal_user = {self.internal_user}
@@ -127,7 +129,7 @@ mail_privileged_group =
 mailbox_idle_check_interval = 1 secs
 passdb {{
   driver = static
-  args = password={PASSWORD}
+  args = password={self.password}
 }}
 userdb {{
   driver = static
@@ -178,9 +180,9 @@ service lmtp {{
             for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
                 os.chown(name, self.uid, self.gid)
 
-    def client(self, address: str, password: str = PASSWORD) -> IMAPClient:
+    def client(self, address: str, password: str | None = None) -> IMAPClient:
         imap = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
-        imap.login(address, password)
+        imap.login(address, password if password is not None else self.password)
         return imap
 
     def append(self, address: str, raw: bytes, folder: str = "INBOX") -> None:

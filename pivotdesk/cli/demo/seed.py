@@ -19,9 +19,12 @@ from pivotdesk.cli.demo.clock import SimulatedClock, events_held_back
 from pivotdesk.cli.demo.knowledge import configure_knowledge
 from pivotdesk.cli.demo.knowledge_history import configure_knowledge_history
 from pivotdesk.cli.demo.oncall import configure_oncall
+from pivotdesk.cli.demo.portal import configure_portal
 from pivotdesk.cli.demo.setup import create_customers, create_workspace_and_people
 from pivotdesk.cli.demo.sla import apply_sla, configure_sla
+from pivotdesk.cli.demo.surveys import configure_surveys
 from pivotdesk.cli.demo.tickets import TicketSeeder, plan_tickets
+from pivotdesk.cli.demo.time_tracking import configure_time_tracking
 from pivotdesk.cli.demo.workforce import configure_workforce
 
 
@@ -66,6 +69,9 @@ def seed_demo(
         configure_automation(world)
         articles = configure_knowledge(world)
         configure_knowledge_history(world, articles)
+        configure_surveys(world)
+        configure_time_tracking(world, clock, real_now)
+        configure_portal(world)
     return SeedResult(
         workspace=world.workspace,
         agents=len(world.agents),

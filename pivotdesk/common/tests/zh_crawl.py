@@ -35,7 +35,7 @@ ALLOWED_WORDS = frozenset(
         # protocols, formats, standards
         "SLA", "API", "IMAP", "SMTP", "HTTP", "HTTPS", "URL", "CSV", "JSON", "HTML", "OCR", "ASR", "LLM", "SMS",
         "VIP", "CSAT", "NPS", "ETA", "IVR", "SSO", "CNY", "USD", "UTC", "GMT", "CST", "OpenAI", "TLS", "SSL",
-        "HMAC", "SHA", "ID", "IDs", "RFC", "MIME", "UTF", "BOM", "PDF", "PNG", "JPEG", "Markdown", "Webhook",
+        "HMAC", "SHA", "ID", "IDs", "RFC", "MIME", "UTF", "BOM", "PDF", "PNG", "JPEG", "GIF", "WebP", "Markdown", "Webhook",
         "Webhooks", "Bearer", "Swagger", "OpenAPI", "FAQ", "Lingua", "REST", "CRM", "CTI", "INBOX", "STARTTLS", "ERP",
         # messaging platforms and services
         "WeChat", "WhatsApp", "Telegram", "LINE", "Messenger", "Facebook", "Instagram", "DingTalk", "Feishu",
@@ -56,7 +56,7 @@ _CODES = re.compile(
     | \b[a-z][a-z0-9+.-]*://\S*              # URL (any scheme: apprise targets are tgram://, wecom://, …)
     | \b[A-Z][a-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?  # time zone (Asia/Shanghai)
     | /[\w./?=&%-]*                          # a path
-    | \b[\w-]+(?:\.[\w-]+)*\.(?:com|cn|dev|org|net|io|example|local|test)\b  # host name
+    | \b[\w-]+(?:\.[\w-]+)*\.(?:com|cn|hk|tw|sg|jp|uk|de|dev|org|net|io|example|local|test)\b  # host name
     | \b[A-Z]{2,}-\d+\b                      # ticket and order keys (PD-10204)
     | \b\d+(?:\.\d+)?\s?(?:ms|km|kB|KB|MB|GB|px)\b   # units after a number
     | \b[0-9a-f]{8,}\b                       # hashes and hexadecimal ids

@@ -16,8 +16,10 @@ from pivotdesk.tickets.services.messages import (
     message_create,
     message_set_delivery_status,
     message_set_external_id,
+    reply_upload,
     ticket_add_cc,
 )
+from pivotdesk.tickets.services.queue_layout import queue_columns_save
 from pivotdesk.tickets.services.tickets import (
     ticket_assign,
     ticket_create,
@@ -36,6 +38,8 @@ __all__ = [
     "message_create",
     "message_set_delivery_status",
     "message_set_external_id",
+    "queue_columns_save",
+    "reply_upload",
     "saved_view_create",
     "saved_view_delete",
     "status_definition_create",

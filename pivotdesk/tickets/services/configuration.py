@@ -199,3 +199,163 @@ def _authorize_view(actor: Actor, workspace_id: int, owner_id: int | None) -> No
     authorize(actor, Perm.SELF_MANAGE, workspace_id=workspace_id)
     if actor.kind != "system" and (actor.agent is None or actor.agent.pk != owner_id):
         raise PermissionDenied(gettext("A personal view belongs to its owner."), code=TicketErrorCode.PERMISSION_DENIED)
+
+
+# ---- the in-app admin's edits (issue 18): statuses, categories, tags, field order -----------------------------------
+
+MAX_LABEL = 80
+MAX_CATEGORY_NAME = 120
+
+
+def _label(value: Any, *, limit: int, required: bool, what: str) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise ValidationFailed(gettext("%(what)s cannot be empty.") % {"what": what})
+    if len(text) > limit:
+        raise ValidationFailed(gettext("%(what)s is at most %(limit)d characters.") % {"what": what, "limit": limit})
+    return text
+
+
+def status_definition_update(*, definition: StatusDefinition, actor: Actor, **changes: Any) -> StatusDefinition:
+    """Change a status label: its names, description, position, active flag, or make it its category's default (the
+    other labels of the category stop being the default). Its category stays (tickets already carry it)."""
+    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=definition.workspace_id)
+    allowed = {"label", "label_zh", "description", "position", "is_default", "active"}
+    if set(changes) - allowed:
+        raise ValidationFailed(
+            gettext("Cannot update: %(names)s.") % {"names": ", ".join(sorted(set(changes) - allowed))}
+        )
+    if "label" in changes:
+        changes["label"] = _label(changes["label"], limit=MAX_LABEL, required=True, what=gettext("A label"))
+        clash = StatusDefinition.objects.filter(workspace_id=definition.workspace_id, label=changes["label"])
+        if clash.exclude(pk=definition.pk).exists():
+            raise Conflict(
+                gettext("A status labelled '%(label)s' already exists.") % {"label": changes["label"]},
+                code=TicketErrorCode.STATUS_EXISTS,
+            )
+    if "label_zh" in changes:
+        changes["label_zh"] = _label(changes["label_zh"], limit=MAX_LABEL, required=False, what=gettext("A label"))
+    if "description" in changes:
+        changes["description"] = _label(
+            changes["description"], limit=255, required=False, what=gettext("A description")
+        )
+    with transaction.atomic():
+        if changes.get("is_default"):
+            StatusDefinition.objects.filter(
+                workspace_id=definition.workspace_id, category=definition.category, is_default=True
+            ).exclude(pk=definition.pk).update(is_default=False)
+        for key, value in changes.items():
+            setattr(definition, key, value)
+        definition.save()
+    _config_changed(definition.workspace_id)
+    return definition
+
+
+def status_definitions_reorder(*, workspace: Workspace, actor: Actor, ids: list[int]) -> int:
+    """Put the workspace's status labels in this order (positions 0, 1, …); labels not named keep theirs after."""
+    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=workspace.pk)
+    known = dict(StatusDefinition.objects.filter(workspace=workspace, pk__in=ids).values_list("pk", "position"))
+    if len(known) != len(set(ids)):
+        raise ValidationFailed(gettext("Unknown status labels in the new order."))
+    with transaction.atomic():
+        for position, pk in enumerate(dict.fromkeys(ids)):
+            if known[pk] != position:
+                StatusDefinition.objects.filter(pk=pk).update(position=position)
+    _config_changed(workspace.pk)
+    return len(known)
+
+
+def custom_fields_reorder(*, workspace: Workspace, actor: Actor, ids: list[int]) -> int:
+    """Put the workspace's custom fields in this order (positions 0, 1, …) on forms and the ticket page."""
+    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=workspace.pk)
+    known = dict(CustomField.objects.filter(workspace=workspace, pk__in=ids).values_list("pk", "position"))
+    if len(known) != len(set(ids)):
+        raise ValidationFailed(gettext("Unknown custom fields in the new order."))
+    with transaction.atomic():
+        for position, pk in enumerate(dict.fromkeys(ids)):
+            if known[pk] != position:
+                CustomField.objects.filter(pk=pk).update(position=position)
+    _config_changed(workspace.pk)
+    return len(known)
+
+
+def category_update(
+    *,
+    category: Category,
+    actor: Actor,
+    name: str | None = None,
+    name_zh: str | None = None,
+    parent: Category | None = None,
+    to_top: bool = False,
+    active: bool | None = None,
+) -> Category:
+    """Rename a category (both languages), move it under another parent (or to the top level with `to_top`), or
+    archive / restore it (an archived category is kept on its tickets but offered no more). None leaves a field."""
+    authorize(actor, Perm.CATEGORY_MANAGE, workspace_id=category.workspace_id)
+    if name is not None:
+        category.name = _label(name, limit=MAX_CATEGORY_NAME, required=True, what=gettext("A name"))
+    if name_zh is not None:
+        category.name_zh = _label(name_zh, limit=MAX_CATEGORY_NAME, required=False, what=gettext("A name"))
+    if parent is not None:
+        if parent.workspace_id != category.workspace_id:
+            raise ValidationFailed(gettext("The parent category belongs to another workspace."))
+        ancestor: Category | None = parent
+        while ancestor is not None:
+            if ancestor.pk == category.pk:
+                raise ValidationFailed(gettext("A category cannot be moved under itself or one of its subcategories."))
+            ancestor = ancestor.parent
+        category.parent = parent
+    elif to_top:
+        category.parent = None
+    if active is not None:
+        category.active = active
+    clash = Category.objects.filter(
+        workspace_id=category.workspace_id, parent_id=category.parent_id, name=category.name
+    ).exclude(pk=category.pk)
+    if clash.exists():
+        raise Conflict(
+            gettext("A category named '%(name)s' already exists there.") % {"name": category.name},
+            code="category_exists",
+        )
+    category.save()
+    return category
+
+
+def tag_rename(*, tag: Tag, actor: Actor, name: str) -> Tag:
+    """Rename a tag on every ticket that carries it (to a name no other tag has: merge into that one instead)."""
+    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=tag.workspace_id)
+    cleaned = normalize_tag(name or "")
+    if not cleaned:
+        raise ValidationFailed(gettext("A tag needs at least one letter or digit."))
+    if Tag.objects.filter(workspace_id=tag.workspace_id, name=cleaned).exclude(pk=tag.pk).exists():
+        raise Conflict(
+            gettext("A tag named “%(name)s” exists already: merge into it instead.") % {"name": cleaned},
+            code="tag_exists",
+        )
+    tag.name = cleaned
+    tag.save()
+    return tag
+
+
+def tag_merge(*, source: Tag, target: Tag, actor: Actor) -> int:
+    """Move every ticket of `source` to `target` and delete `source`; returns how many tickets gained `target`."""
+    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=source.workspace_id)
+    if target.workspace_id != source.workspace_id:
+        raise ValidationFailed(gettext("Both tags must belong to the same workspace."))
+    if target.pk == source.pk:
+        raise ValidationFailed(gettext("A tag cannot be merged into itself."))
+    through = Tag.tickets.through
+    with transaction.atomic():
+        tickets = set(through.objects.filter(tag_id=source.pk).values_list("ticket_id", flat=True))
+        have = set(through.objects.filter(tag_id=target.pk, ticket_id__in=tickets).values_list("ticket_id", flat=True))
+        through.objects.bulk_create([through(tag_id=target.pk, ticket_id=t) for t in sorted(tickets - have)])
+        source.delete()
+    return len(tickets - have)
+
+
+def tag_delete(*, tag: Tag, actor: Actor) -> int:
+    """Delete a tag and take it off every ticket; returns how many tickets carried it."""
+    authorize(actor, Perm.WORKSPACE_CONFIGURE, workspace_id=tag.workspace_id)
+    count = Tag.tickets.through.objects.filter(tag_id=tag.pk).count()
+    tag.delete()
+    return count

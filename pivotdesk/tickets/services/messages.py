@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import mimetypes
+import re
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils.translation import gettext
 
 from pivotdesk.accounts.actors import Actor
+from pivotdesk.accounts.models import AgentProfile
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.common.choices import Channel
-from pivotdesk.common.errors import Conflict, ValidationFailed
+from pivotdesk.common.domain.filetypes import sniff_raster_image
+from pivotdesk.common.errors import Conflict, PermissionDenied, ValidationFailed
 from pivotdesk.common.html import html_to_text, sanitize_html, text_to_html
 from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
@@ -26,7 +33,106 @@ from pivotdesk.tickets.models import Attachment, AuthorType, DeliveryStatus, Mes
 from pivotdesk.tickets.services.timeline import record
 
 MAX_BODY = 1_000_000
+MAX_COPIES = 20  # Cc + Bcc addresses on one reply
+MAX_PENDING_UPLOADS = 50  # files an agent may have pasted into one ticket's composer and not sent yet
 AttachmentInput = tuple[str, bytes, str]  # (filename, content, content type or "")
+
+
+def clean_copies(addresses: list[str], *, field: str) -> list[str]:
+    """Cc or Bcc addresses as typed (one per item, or comma / semicolon separated): trimmed, lower-cased, each
+    once, every one a valid e-mail address (`ValidationFailed` naming the first that is not)."""
+    found: list[str] = []
+    for item in addresses:
+        for raw in re.split(r"[,;\s]+", without_nul(item or "")):
+            address = raw.strip().strip("<>").lower()
+            if not address:
+                continue
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationFailed(
+                    gettext("'%(address)s' is not an e-mail address.") % {"address": raw.strip()[:200]},
+                    details={"field": field},
+                ) from None
+            if address not in found:
+                found.append(address)
+    return found
+
+
+def _copies(ticket: Ticket, kind: str, cc: list[str] | None, bcc: list[str] | None) -> tuple[list[str], list[str]]:
+    """The Cc / Bcc of a new message: only a public reply on an e-mail ticket has them, at most MAX_COPIES."""
+    cc_list = clean_copies(cc or [], field="cc")
+    bcc_list = [a for a in clean_copies(bcc or [], field="bcc") if a not in cc_list]
+    if not (cc_list or bcc_list):
+        return [], []
+    if kind != MessageKind.PUBLIC or ticket.channel != Channel.EMAIL:
+        raise ValidationFailed(gettext("Only a public reply on an e-mail ticket has Cc or Bcc."))
+    if len(cc_list) + len(bcc_list) > MAX_COPIES:
+        raise ValidationFailed(gettext("A reply is copied to at most %(count)s addresses.") % {"count": MAX_COPIES})
+    return cc_list, bcc_list
+
+
+def _attachment_url_prefix(ticket: Ticket) -> str:
+    url = reverse("web:attachment", args=[ticket.number, 0])
+    return url[: url.rstrip("/").rfind("/") + 1]
+
+
+_UPLOAD_MARK = "cid:pivotdesk-upload-"
+
+
+def _mark_uploads(ticket: Ticket, body_html: str, ids: set[int]) -> str:
+    """Before sanitising: our attachment URL of each file the agent pasted into this reply becomes a `cid:` mark
+    (the sanitiser drops every source on our own host), to be turned back by `_unmark_uploads`."""
+    prefix = re.escape(_attachment_url_prefix(ticket))
+
+    def one(match: re.Match[str]) -> str:
+        pk = int(match.group(2))
+        return f"{match.group(1)}{_UPLOAD_MARK}{pk}{match.group(3)}" if pk in ids else match.group(0)
+
+    pattern = re.compile(r"""(\ssrc\s*=\s*["'])(?:https?://[^/"']+)?""" + prefix + r"""(\d+)/?(["'])""", re.I)
+    return pattern.sub(one, body_html)
+
+
+def _unmark_uploads(ticket: Ticket, html: str, ids: set[int]) -> str:
+    prefix = _attachment_url_prefix(ticket)
+
+    def one(match: re.Match[str]) -> str:
+        pk = int(match.group(1))
+        return f"{prefix}{pk}/" if pk in ids else ""
+
+    return re.sub(re.escape(_UPLOAD_MARK) + r"(\d+)", one, html)
+
+
+_LIST_ITEM = re.compile(r"<li\b[^>]*>", re.I)
+_LINK = re.compile(r"""<a\b[^>]*\bhref="([^"]*)"[^>]*>(.*?)</a>""", re.I | re.S)
+_IMAGE = re.compile(r"<img\b[^>]*>", re.I)
+
+
+_ALT = re.compile(r'\balt="([^"]*)"', re.I)
+
+
+def _image_mark(match: re.Match[str]) -> str:
+    """An inline image in the text version: its name (the alt text) in brackets, no words of any language."""
+    alt = _ALT.search(match.group(0))
+    name = html_lib.unescape(alt.group(1)).strip() if alt else ""
+    return f"[🖼 {html_lib.escape(name)}]" if name else "[🖼]"
+
+
+def composed_text(html: str) -> str:
+    """The plain-text version of a reply written in the composer, for channels without HTML (the mail's text part,
+    IM, SMS): list items keep a dash, a link its address, an inline image its file name."""
+
+    def link(match: re.Match[str]) -> str:
+        href, label = html_lib.unescape(match.group(1)), match.group(2)
+        plain = re.sub(r"<[^>]+>", "", label).strip()
+        if href.lower().startswith(("http:", "https:", "mailto:")) and html_lib.unescape(plain) != href:
+            return f"{label} ({html_lib.escape(href)})"
+        return label
+
+    text = _LINK.sub(link, html)
+    text = _LIST_ITEM.sub(lambda m: m.group(0) + "- ", text)
+    text = _IMAGE.sub(_image_mark, text)
+    return html_to_text(text)
 
 
 def _author(actor: Actor, as_customer: bool) -> str:
@@ -57,11 +163,17 @@ def message_create(
     status_after: str | None = None,
     author_contact: Contact | None = None,
     created_at: Any = None,
+    cc: list[str] | None = None,
+    bcc: list[str] | None = None,
+    uploads: list[int] | None = None,
     _initial: bool = False,
 ) -> Message:
     """Add a message to a ticket and publish `message.created`. The same external id on the same channel gives the
     same message back (idempotent delivery). Agent replies set first response; customer messages reopen.
-    `files` are already in storage (`tickets.attachment_files`): their rows are inserted with one statement."""
+    `files` are already in storage (`tickets.attachment_files`): their rows are inserted with one statement.
+    `cc` / `bcc`: addresses copied on a public e-mail reply. `uploads`: ids of files the acting agent pasted or
+    dropped into the composer (`reply_upload`); they become this message's attachments, and an `<img>` of the
+    body that shows one of them keeps its source (any other source on our host is dropped by the sanitiser)."""
     # ticket_create's first message runs inside ticket_create's transaction without a savepoint of its own (two
     # statements fewer per ticket): an error there rolls the whole new ticket back anyway.
     with transaction.atomic(savepoint=not _initial):
@@ -91,7 +203,9 @@ def message_create(
         )
         if author_type == AuthorType.CONTACT and kind != MessageKind.PUBLIC:
             raise ValidationFailed(gettext("Customers write public messages only."))
-        if not (body.strip() or body_html.strip() or attachments or files):
+        cc_list, bcc_list = _copies(ticket, kind, cc, bcc)
+        pending = _pending_uploads(ticket, actor, uploads)
+        if not (body.strip() or body_html.strip() or attachments or files or pending):
             raise ValidationFailed(gettext("A message needs text or an attachment."))
         if len(body) > MAX_BODY or len(body_html) > MAX_BODY:
             raise ValidationFailed(gettext("A message is at most 1,000,000 characters."))
@@ -104,8 +218,12 @@ def message_create(
                     gettext("This ticket is closed; open a follow-up ticket instead."),
                     code=TicketErrorCode.TICKET_CLOSED,
                 )
-        html = sanitize_html(body_html) if body_html.strip() else text_to_html(body)
-        text = body if body.strip() else html_to_text(html)
+        upload_ids = {a.pk for a in pending}
+        if body_html.strip():
+            html = _unmark_uploads(ticket, sanitize_html(_mark_uploads(ticket, body_html, upload_ids)), upload_ids)
+        else:
+            html = text_to_html(body)
+        text = body if body.strip() else composed_text(html)
         message = Message(
             workspace_id=ticket.workspace_id,
             ticket=ticket,
@@ -121,6 +239,8 @@ def message_create(
             channel=channel,
             external_id=external_id,
             metadata=metadata or {},
+            cc=cc_list,
+            bcc=bcc_list,
         )
         message.save()
         at = created_at or message.created_at
@@ -138,6 +258,8 @@ def message_create(
             )
         if files:
             Attachment.objects.bulk_create(attachment_rows(ticket=ticket, message=message, files=files))
+        if upload_ids:
+            Attachment.objects.filter(pk__in=upload_ids, message__isnull=True).update(message=message)
         _after_message(ticket, message, actor, at, status_after, initial=_initial)
         events.emit(
             events.MESSAGE_CREATED,
@@ -149,6 +271,67 @@ def message_create(
             channel=channel,
         )
         return message
+
+
+def _pending_uploads(ticket: Ticket, actor: Actor, uploads: list[int] | None) -> list[Attachment]:
+    """The acting agent's own not-yet-sent composer files of this ticket among `uploads` (others are ignored)."""
+    if not uploads or actor.agent is None:
+        return []
+    ids = [int(pk) for pk in uploads if str(pk).isdigit()][:MAX_PENDING_UPLOADS]
+    return list(
+        Attachment.objects.filter(
+            ticket_id=ticket.pk, message__isnull=True, uploaded_by_id=actor.agent.pk, pk__in=ids
+        ).only("pk")
+    )
+
+
+def reply_upload(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    agent: AgentProfile,
+    filename: str,
+    content: bytes,
+    content_type: str = "",
+    kind: str = MessageKind.PUBLIC,
+) -> Attachment:
+    """Store a file an agent pasted or dropped into the reply composer, at once and with no message yet (the
+    attachment rules apply: size and blocked types). A raster image (by its bytes) is marked inline, to be shown in
+    the text. The reply that uses it claims it (`message_create(uploads=…)`). Needs what the reply would need."""
+    if kind not in MessageKind.values:
+        raise ValidationFailed(gettext("Unknown message kind '%(kind)s'.") % {"kind": kind})
+    authorize(
+        actor,
+        Perm.TICKET_REPLY_PUBLIC if kind == MessageKind.PUBLIC else Perm.TICKET_NOTE,
+        workspace_id=ticket.workspace_id,
+    )
+    if agent.workspace_id != ticket.workspace_id or (actor.agent is not None and actor.agent.pk != agent.pk):
+        raise PermissionDenied(gettext("A draft belongs to the agent who writes it."))
+    if not filename and not content:
+        raise ValidationFailed(gettext("Choose a file to attach."))
+    filename = clean_filename(filename)
+    attachment_file_check(filename=filename, size=len(content))
+    waiting = Attachment.objects.filter(ticket_id=ticket.pk, message__isnull=True, uploaded_by_id=agent.pk).count()
+    if waiting >= MAX_PENDING_UPLOADS:
+        raise ValidationFailed(
+            gettext("Send the reply first: at most %(count)s files wait in it.") % {"count": MAX_PENDING_UPLOADS}
+        )
+    image_type = sniff_raster_image(content[:16])
+    content_type = image_type or content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    attachment = Attachment(
+        workspace_id=ticket.workspace_id,
+        ticket=ticket,
+        message=None,
+        filename=filename[:255],
+        content_type=content_type[:120],
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        inline=image_type is not None,
+        uploaded_by=agent,
+    )
+    attachment.file.save(filename, ContentFile(content), save=False)
+    attachment.save()
+    return attachment
 
 
 def _after_message(

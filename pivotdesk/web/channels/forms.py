@@ -10,8 +10,10 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from pivotdesk.channels.domain import mail_presets
 from pivotdesk.common.errors import ValidationFailed
 
 if TYPE_CHECKING:  # a type-checking package: not installed by `make run`
@@ -25,6 +27,7 @@ class SettingField:
     kind: str = "text"  # text | number | bool | secret | select
     options: tuple[str, ...] = ()
     help: StrOrPromise = ""
+    keep_false: bool = False  # a bool whose absence means True (IMAP over SSL): an unticked box is stored
 
     @property
     def secret(self) -> bool:
@@ -38,10 +41,12 @@ def _api_base(default: str) -> SettingField:
 KIND_FIELDS: dict[str, list[SettingField]] = {
     "email": [
         SettingField("address", _("Support address"), help=_("Replies are sent from this address.")),
+        SettingField("preset", _("Mail provider"), "select", tuple(p.key for p in mail_presets.PRESETS)),
         SettingField("from_name", _("Sender name")),
+        SettingField("auth_method", _("Sign-in method"), "select", mail_presets.AUTH_METHODS),
         SettingField("imap_host", _("IMAP host")),
         SettingField("imap_port", _("IMAP port"), "number"),
-        SettingField("imap_ssl", _("IMAP over SSL"), "bool"),
+        SettingField("imap_ssl", _("IMAP over SSL"), "bool", keep_false=True),
         SettingField("username", _("IMAP user name")),
         SettingField("password", _("IMAP password"), "secret"),
         SettingField("folder", _("IMAP folder"), help=_("Default: INBOX")),
@@ -50,6 +55,12 @@ KIND_FIELDS: dict[str, list[SettingField]] = {
         SettingField("smtp_security", _("SMTP security"), "select", ("starttls", "ssl", "none")),
         SettingField("smtp_username", _("SMTP user name")),
         SettingField("smtp_password", _("SMTP password"), "secret"),
+        SettingField(
+            "oauth_client_id",
+            _("OAuth2 client id"),
+            help=_("Only for OAuth2, when this mailbox uses its own app registration instead of the installation's."),
+        ),
+        SettingField("oauth_client_secret", _("OAuth2 client secret"), "secret"),
     ],
     "wechat": [
         SettingField("app_id", _("AppID")),
@@ -143,9 +154,12 @@ def _typed(field: SettingField, raw: str, present: bool) -> Any:
         try:
             return int(raw)
         except ValueError as exc:
-            raise ValidationFailed(f"{field.label}: enter a whole number.") from exc
+            raise ValidationFailed(gettext("%(field)s: enter a whole number.") % {"field": field.label}) from exc
     if field.kind == "select" and raw and raw not in field.options:
-        raise ValidationFailed(f"{field.label}: choose one of {', '.join(field.options)}.")
+        raise ValidationFailed(
+            gettext("%(field)s: choose one of %(options)s.")
+            % {"field": field.label, "options": ", ".join(field.options)}
+        )
     return raw or None
 
 
@@ -156,9 +170,9 @@ def read_settings(kind: str, post: Any, current_config: dict[str, Any]) -> tuple
     try:
         extra = json.loads(text) if text else {}
     except ValueError as exc:
-        raise ValidationFailed(f"The JSON settings are not valid JSON: {exc}") from exc
+        raise ValidationFailed(gettext("The JSON settings are not valid JSON: %(error)s") % {"error": exc}) from exc
     if not isinstance(extra, dict):
-        raise ValidationFailed("The JSON settings must be an object.")
+        raise ValidationFailed(gettext("The JSON settings must be an object."))
     config: dict[str, Any] = dict(extra)
     kept_internal = {k: v for k, v in current_config.items() if k in ("imap_uidvalidity", "last_uid")}
     config.update({k: v for k, v in kept_internal.items() if k not in config})
@@ -172,7 +186,9 @@ def read_settings(kind: str, post: Any, current_config: dict[str, Any]) -> tuple
                 secrets[field.key] = str(post.get(name)).strip()
             continue
         value = _typed(field, str(post.get(name, "") or ""), name in post)
-        unset_flag = field.kind == "bool" and value is False and field.key not in current_config
+        unset_flag = (
+            field.kind == "bool" and value is False and field.key not in current_config and not field.keep_false
+        )
         if value is None or unset_flag:
             config.pop(field.key, None)
         else:

@@ -29,6 +29,7 @@ from pivotdesk.common.user_files import download_disposition, protect_user_conte
 from pivotdesk.tickets import selectors as ticket_selectors
 from pivotdesk.web.base import Desk, agent_view
 from pivotdesk.web.channels.forms import extra_config, fields_for, read_settings
+from pivotdesk.web.channels.views_mailbox import mailbox_context
 
 RAW_PREVIEW_BYTES = 200_000
 
@@ -67,7 +68,19 @@ def channel_list(request: HttpRequest, desk: Desk) -> HttpResponse:
 def _form_context(request: HttpRequest, kind: str, account: ChannelAccount | None, **extra: Any) -> dict[str, Any]:
     config = account.config if account is not None else {}
     stored = account.secrets if account is not None else {}
-    fields = [{"field": f, "value": config.get(f.key, ""), "is_set": bool(stored.get(f.key))} for f in fields_for(kind)]
+    mailbox = mailbox_context(account, config) if kind == ChannelKind.EMAIL else {}
+    labels = mailbox.get("option_labels", {})
+    if kind == ChannelKind.EMAIL and "preset" not in config and mailbox.get("mail_preset_selected"):
+        config = {**config, "preset": mailbox["mail_preset_selected"]}
+    fields = [
+        {
+            "field": f,
+            "value": config.get(f.key, ""),
+            "is_set": bool(stored.get(f.key)),
+            "options": [(o, _option_label(labels.get(f.key, {}), o)) for o in f.options],
+        }
+        for f in fields_for(kind)
+    ]
     context = {
         "kind": kind,
         "kind_label": ChannelKind(kind).label,
@@ -80,9 +93,16 @@ def _form_context(request: HttpRequest, kind: str, account: ChannelAccount | Non
             rejected_not_stored(account=account, since=now() - dt.timedelta(hours=1)) if account is not None else 0
         ),
         "kinds_all": [(k.value, k.label) for k in ChannelKind],
+        **mailbox,
     }
     context.update(extra)
     return context
+
+
+def _option_label(labels: dict[str, str], value: str) -> str:
+    if value in labels:
+        return labels[value]
+    return _("none") if value == "none" else value
 
 
 @agent_view

@@ -209,6 +209,12 @@ def event_sentence(
         sentence = oncall_sentence(event, actor)
         if sentence is not None:
             return sentence
+    if verb.startswith("survey_"):
+        from pivotdesk.surveys.timeline import survey_sentence
+
+        sentence = survey_sentence(event, actor)
+        if sentence is not None:
+            return sentence
     return format_html("{actor}: {verb} {field}", verb=verb, field=field, **args)
 
 

@@ -50,14 +50,14 @@ def test_a_draft_survives_a_reload_and_another_browser(chromium: Browser, live_s
     page.reload()
     assert dialogs == ["beforeunload"]
     # … and the text comes back, in its mode
-    expect(page.locator("#reply-body")).to_have_value("Carrier says Thursday; confirm before replying")
+    expect(page.locator("#reply-body")).to_have_text("Carrier says Thursday; confirm before replying")
     expect(page.locator("#reply-form")).to_have_attribute("data-mode", "note")
     expect(page.locator("#draft-state")).to_have_text("Draft restored")
 
     # A second browser (a crash, another machine) finds it too
     other, second, second_errors = signed_in(chromium, live_server.url, "zhaolei")
     second.goto(url)
-    expect(second.locator("#reply-body")).to_have_value("Carrier says Thursday; confirm before replying")
+    expect(second.locator("#reply-body")).to_have_text("Carrier says Thursday; confirm before replying")
     other.close()
 
     # Sent, the draft is gone: the box is empty and stays empty after a reload, with no question on leaving
@@ -66,9 +66,9 @@ def test_a_draft_survives_a_reload_and_another_browser(chromium: Browser, live_s
         page.keyboard.press("Control+Enter")
     assert sent.value.status == 200, (sent.value.status, sent.value.text()[:300])
     expect(page.locator("#conversation")).to_contain_text("Carrier says Thursday")
-    expect(page.locator("#reply-body")).to_have_value("")
+    expect(page.locator("#reply-body")).to_have_text("")
     page.reload()
-    expect(page.locator("#reply-body")).to_have_value("")
+    expect(page.locator("#reply-body")).to_have_text("")
     assert dialogs == ["beforeunload"] and not ReplyDraft.objects.exists()
     assert errors == [] and second_errors == []
     context.close()

@@ -48,7 +48,7 @@ def test_a_mention_is_picked_from_the_list_and_notifies_the_colleague(
     expect(options.first).to_contain_text("李娜")
     page.keyboard.press("Enter")  # inserts, does not send or break the line
     expect(page.locator("#mention-list")).to_be_hidden()
-    expect(page.locator("#reply-body")).to_have_value("Please check the carrier, @li.na ")
+    expect(page.locator("#reply-body")).to_have_text("Please check the carrier, @li.na ")
     page.keyboard.type("thanks")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#conversation")).to_contain_text("@li.na thanks")

@@ -60,10 +60,10 @@ def _expect_mode(page: Page, mode: str) -> None:
     if mode == "note":
         expect(label).to_be_visible()
         expect(label).to_have_text("Internal note — not visible to the customer")
-        expect(submit).to_have_text("Add note")
+        expect(submit).to_have_text("Add internal note")
     else:
         expect(label).to_be_hidden()
-        expect(submit).to_have_text("Send reply")
+        expect(submit).to_have_text("Send to customer")
 
 
 def test_the_reported_sequence_keeps_the_note_internal(
@@ -78,12 +78,12 @@ def test_the_reported_sequence_keeps_the_note_internal(
     page.keyboard.type("Thanks, we are checking with the carrier.")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#conversation")).to_contain_text("we are checking with the carrier")
-    expect(page.locator("#reply-body")).to_have_value("")
+    expect(page.locator("#reply-body")).to_have_text("")
     page.keyboard.press("n")
     page.keyboard.type(NOTE)
     page.keyboard.press("Control+Enter")
     expect(page.locator("#conversation")).to_contain_text(NOTE)
-    expect(page.locator("#reply-body")).to_have_value("")
+    expect(page.locator("#reply-body")).to_have_text("")
 
     # The customer got the first reply only; the note is a note, without a stray "n".
     public = list(Message.objects.filter(ticket=ticket, kind=MessageKind.PUBLIC, author_agent__isnull=False))
@@ -96,7 +96,7 @@ def test_the_reported_sequence_keeps_the_note_internal(
     page.keyboard.press("r")
     _expect_mode(page, "public")
     expect(page.locator("#reply-body")).to_be_focused()
-    expect(page.locator("#reply-body")).to_have_value("")
+    expect(page.locator("#reply-body")).to_have_text("")
     assert errors == []
     context.close()
 
@@ -111,19 +111,19 @@ def test_mode_chords_work_while_typing_and_never_type(
 
     # Single keys type inside the text, and only type.
     page.keyboard.type("n r a s")
-    expect(body).to_have_value("n r a s")
+    expect(body).to_have_text("n r a s")
     _expect_mode(page, "public")
 
     # The chords switch the mode wherever the focus is, and type nothing.
     page.keyboard.press("Control+Shift+N")
     _expect_mode(page, "note")
-    expect(body).to_have_value("n r a s")
+    expect(body).to_have_text("n r a s")
     expect(body).to_be_focused()
     page.keyboard.press("Alt+n")
     _expect_mode(page, "public")
     page.keyboard.press("Alt+n")
     _expect_mode(page, "note")
-    expect(body).to_have_value("n r a s")
+    expect(body).to_have_text("n r a s")
     expect(page.locator("#reply-form")).to_have_class("reply as-note")
     assert errors == []
     context.close()

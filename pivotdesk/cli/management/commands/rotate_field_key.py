@@ -20,6 +20,7 @@ from pivotdesk.common.crypto import ColumnRotation, reencrypt_column
 # (model label, field, key path inside a JSON field)
 ENCRYPTED_COLUMNS: list[tuple[str, str, tuple[str, ...]]] = [
     ("channels.ChannelAccount", "secret_config", ()),
+    ("channels.MailboxOAuth", "token_secret", ()),
     ("ai.Connector", "secret_config", ()),
     ("notifications.NotificationTarget", "secret", ()),
     ("webhooks.WebhookEndpoint", "secret_config", ()),

@@ -80,12 +80,14 @@ def test_assist_inserts_an_article_and_the_search_box_groups_results(chromium: B
     expect(panel).to_contain_text("软件授权失效怎么办")
     expect(panel).to_contain_text("防火墙里允许本软件")  # the similar solved ticket's solution
     # The agent has written a greeting and a sign-off, and put the cursor between them: the article goes there
-    body = page.locator("#reply-body")
-    body.fill("您好，\n\n祝好")
-    body.evaluate("el => { el.focus(); el.setSelectionRange(4, 4); }")
+    body = page.locator("#reply-body")  # the composer's editor (Trix): its text and cursor through its API
+    page.wait_for_function("() => !!document.getElementById('reply-body').editor")
+    body.evaluate(
+        "el => { el.focus(); el.editor.insertString('您好，\\n\\n祝好'); el.editor.setSelectedRange([4, 4]); }"
+    )
     body.press("ArrowRight")  # a key moves the cursor: remembered, as a click would be
     panel.locator(f'[data-article="{desk["zh"].pk}"] button[data-insert-text]').click()
-    value = body.input_value()
+    value = body.evaluate("el => el.editor.getDocument().toString().replace(/\\n$/, '')")
     assert value.startswith("您好，\n\n") and value.endswith("\n\n祝好"), value
     assert "张伟您好" in value[4:-2]
     _shot(page, "assist-zh.png")

@@ -26,7 +26,7 @@ def test_a_light_agent_sees_a_note_composer_and_read_only_properties(light_clien
     assert 'data-kind="public"' not in composer and "Public reply" not in composer
     assert 'name="kind" value="note"' in composer and "as-note" in composer
     assert "Internal note — not visible to the customer" in composer
-    assert ">Add note</button>" in composer and "Send reply" not in composer.split("data-label-note")[1]
+    assert ">Add internal note</button>" in composer and "Send to customer" not in composer.split("data-label-note")[1]
     assert 'name="status_after"' not in composer
     # Properties are read, not edited: no form, no status select, no "Take it".
     assert 'id="properties" class="panel props readonly"' in page

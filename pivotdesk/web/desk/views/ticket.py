@@ -145,9 +145,11 @@ def ticket_page(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
 def _draft_context(desk: Desk, ticket: Ticket) -> dict[str, Any]:
     """The reply box as the agent left it: their draft's text and mode (a note mode for a role without public
     replies)."""
+    from pivotdesk.web.desk.views.composer import composer_context
+
     draft = ticket_selectors.draft_of(ticket=ticket, agent=desk.agent)
     public = can(desk.agent, Perm.TICKET_REPLY_PUBLIC) and (draft is None or draft.kind == MessageKind.PUBLIC)
-    return {"draft": draft, "reply_mode": "public" if public else "note"}
+    return {"draft": draft, "reply_mode": "public" if public else "note", **composer_context(desk, ticket)}
 
 
 @require_POST
@@ -217,20 +219,27 @@ def _props(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
 @require_POST
 @agent_view
 def reply(request: HttpRequest, desk: Desk, number: int) -> HttpResponse:
-    """Post a public reply or an internal note, optionally moving the ticket to open / pending / solved."""
+    """Post a public reply or an internal note, optionally moving the ticket to open / pending / solved. The
+    composer sends its HTML (`body_html`, sanitised by the service, which writes the text version), the files
+    pasted into it (`uploads`) and, on a public e-mail reply, Cc / Bcc; a plain `body` still works without it."""
     ticket = _ticket(desk, number)
     kind = MessageKind.NOTE if request.POST.get("kind") == "note" else MessageKind.PUBLIC
     status_after = request.POST.get("status_after") or None
     if status_after is not None and status_after not in REPLY_STATUSES:
         status_after = None
     files = [(f.name or "attachment", f.read(), f.content_type or "") for f in request.FILES.getlist("files")]
+    public = kind == MessageKind.PUBLIC
     ticket_services.message_create(
         ticket=ticket,
         actor=desk.actor,
-        body=request.POST.get("body", ""),
+        body="" if request.POST.get("body_html", "").strip() else request.POST.get("body", ""),
+        body_html=request.POST.get("body_html", ""),
         kind=kind,
         attachments=files,
         status_after=status_after,
+        cc=request.POST.getlist("cc") if public else None,
+        bcc=request.POST.getlist("bcc") if public else None,
+        uploads=[int(pk) for pk in request.POST.getlist("uploads") if pk.isdigit()],
     )
     ticket_services.draft_discard(actor=desk.actor, ticket=ticket, agent=desk.agent)
     presence.heartbeat(

@@ -38,7 +38,7 @@ def ticket(workspace: Any) -> Ticket:
     return make_ticket(workspace=workspace, requester=customer, subject="Order 88231 is late", channel="email")
 
 
-def _post_as(page: Page, url: str, form: dict[str, str]) -> float:
+def _post_as(page: Page, url: str, form: dict[str, str | float | bool]) -> float:
     """POST a form as the page's agent (its cookies and CSRF token); the time the answer arrived."""
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     answer = page.request.post(url, form=form, headers={"X-CSRFToken": token, "Referer": url})

@@ -102,7 +102,7 @@ def test_over_asgi_the_stream_is_asynchronous_and_delivers(settings: Any, agent,
         await client.aforce_login(agent.user)
         start = await sync_to_async(live.latest_id)()
         ticket = await sync_to_async(make_ticket)(workspace=workspace, subject="Printer jam")
-        response = await client.get(URL, {"after": start})
+        response: Any = await client.get(URL, {"after": start})
         assert response.status_code == 200 and response.is_async
         body = "".join([chunk.decode() async for chunk in response.streaming_content])
         return body + f"\n#{ticket.number}"

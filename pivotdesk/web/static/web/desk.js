@@ -52,10 +52,28 @@
     if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) evt.preventDefault();
   }, true);
 
+  /* ---- ticket page: the reply box is a Trix editor (web/composer.js): its text, its HTML, its cursor ---- */
+  function replyText(el) {
+    el = el || $("#reply-body");
+    if (!el) return "";
+    if (el.editor) return el.editor.getDocument().toString().replace(/\n$/, "");
+    return el.value || "";
+  }
+  function replyHasFiles(el) {
+    el = el || $("#reply-body");
+    return !!(el && el.editor && el.editor.getDocument().getAttachments().length);
+  }
+  function replyHTML(form) {
+    var input = form && $("[name=body_html]", form);
+    if (!input) return ($("#reply-body", form) || {}).value || "";
+    return replyText().trim() || replyHasFiles() ? input.value : "";
+  }
+  window.deskReplyText = replyText;
+
   /* ---- ticket page: reply state for the collision warning, version for change detection ---- */
   window.deskReplyState = function () {
     var body = $("#reply-body");
-    var active = body && body.value.trim() && (document.activeElement === body || Date.now() - replyTouchedAt < 30000);
+    var active = body && replyText(body).trim() && (document.activeElement === body || Date.now() - replyTouchedAt < 30000);
     return active ? "replying" : "viewing";
   };
   window.deskVersion = function () {
@@ -68,13 +86,15 @@
     var form = $("#properties");
     return !!(form && document.activeElement && form.contains(document.activeElement));
   };
-  document.addEventListener("input", function (evt) {
+  function replyTouched(evt) {
     if (!evt.target || evt.target.id !== "reply-body") return;
     var was = window.deskReplyState();
     replyTouchedAt = Date.now();
     // Tell the others at once that a reply is being written, not at the next 10-second pulse.
     if (was !== "replying" && window.deskReplyState() === "replying") htmx.trigger(document.body, "desk-typing");
-  });
+  }
+  document.addEventListener("input", replyTouched);
+  document.addEventListener("trix-change", replyTouched);
   window.addEventListener("pagehide", function () {
     var el = $("#ticket-page");
     if (!el || !navigator.sendBeacon) return;
@@ -330,17 +350,19 @@
     var body = $("#reply-body", form);
     var submit = form.querySelector("button[type=submit]");
     var suffix = kind === "note" ? "Note" : "Public";
-    if (body && body.dataset["placeholder" + suffix]) body.placeholder = body.dataset["placeholder" + suffix];
+    if (body && body.dataset["placeholder" + suffix]) body.setAttribute("placeholder", body.dataset["placeholder" + suffix]);
     if (submit && submit.dataset["label" + suffix]) submit.textContent = submit.dataset["label" + suffix];
     if (focus && body) body.focus();
   }
+  window.deskSetReplyKind = setReplyKind;
   document.addEventListener("click", function (evt) {
     var button = evt.target.closest && evt.target.closest("#reply-form .reply-tabs [data-kind]");
     if (button) setReplyKind(button.dataset.kind, true);
   });
   // A message that was sent empties the form, keeps its mode (shown by the colour, the label and the button) and
-  // takes the focus out of the text: the next r / n switch the mode instead of typing a letter into
-  // the next message (a stray "n" once turned an internal note into a public reply).
+  // takes the focus out of the text, to the tab of the mode it was sent in: the next r / n switch the mode instead
+  // of typing a letter into the next message (a stray "n" once turned an internal note into a public reply), and
+  // Enter there goes back into the empty editor.
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
     if (!form || form.id !== "reply-form" || !evt.detail.successful) return;
@@ -349,8 +371,10 @@
     form.reset();
     setReplyKind(keep, false);
     var body = $("#reply-body", form);
-    if (body) body.value = "";  // reset() would bring back the draft the page was drawn with; the server dropped it
-    if (body && document.activeElement === body) body.blur();
+    // reset() would bring back the draft the page was drawn with; the server dropped it
+    if (body && body.editor) body.editor.loadHTML(""); else if (body) body.value = "";
+    var tab = form.querySelector(".reply-tabs [data-kind].on");
+    if (tab) tab.focus(); else if (body && document.activeElement === body) body.blur();
     clearTimeout(draftTimer);
     draftSaved = "";
     draftState("");
@@ -370,7 +394,7 @@
   }
   function draftKey(form) {
     var kind = form.querySelector("input[name=kind]");
-    return (kind ? kind.value : "public") + "\u0000" + ($("#reply-body", form) || {}).value;
+    return (kind ? kind.value : "public") + "\u0000" + replyHTML(form);
   }
   function saveDraft() {
     var form = $("#reply-form");
@@ -381,13 +405,13 @@
     var data = new FormData();
     var token = form.querySelector("[name=csrfmiddlewaretoken]");
     if (token) data.append("csrfmiddlewaretoken", token.value);
-    data.append("body", body.value);
+    data.append("body", replyHTML(form));  // the editor's HTML (composer.js reads it back on the next visit)
     data.append("kind", form.querySelector("input[name=kind]").value);
     // keepalive: a save started as the page closes still reaches the server.
     fetch(form.dataset.draftUrl, { method: "POST", body: data, credentials: "same-origin", keepalive: true }).then(function (response) {
       if (!response.ok) throw new Error(String(response.status));
       draftSaved = key;
-      draftState(body.value.trim() ? $("#draft-state").dataset.saved : "");
+      draftState(replyText(body).trim() || replyHasFiles(body) ? $("#draft-state").dataset.saved : "");
     }).catch(function () { draftState($("#draft-state").dataset.failed, true); });
   }
   function draftSoon() {
@@ -399,8 +423,9 @@
     if (form) draftSaved = draftKey(form);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draftKnown); else draftKnown();
-  document.addEventListener("input", function (evt) {
-    if (evt.target && evt.target.id === "reply-body") draftSoon();
+  window.deskDraftKnown = draftKnown;  // composer.js: the editor has read the draft back
+  document.addEventListener("trix-change", function (evt) {
+    if (evt.target && evt.target.id === "reply-body" && draftSaved !== null) draftSoon();
   });
   document.addEventListener("click", function (evt) {
     if (evt.target.closest && evt.target.closest("#reply-form .reply-tabs [data-kind]")) draftSoon();
@@ -415,7 +440,7 @@
   window.addEventListener("beforeunload", function (evt) {
     var form = $("#reply-form");
     var body = form && $("#reply-body", form);
-    if (!body || !body.value.trim() || form.dataset.sending) return;
+    if (!body || !(replyText(body).trim() || replyHasFiles(body)) || form.dataset.sending) return;
     saveDraft();
     evt.preventDefault();
     evt.returnValue = form.dataset.unsent || "";
@@ -447,13 +472,18 @@
     if (list) { list.hidden = true; list.innerHTML = ""; }
     mentionAt = -1;
   }
+  function replyCaret(body) {
+    if (body.editor) return body.editor.getSelectedRange()[0];
+    return body.selectionStart;
+  }
   function mentionQuery(body) {
     var form = $("#reply-form");
     if (!form || form.dataset.mode !== "note") return null;
-    var before = body.value.slice(0, body.selectionStart);
+    var caret = replyCaret(body);
+    var before = replyText(body).slice(0, caret);
     var match = /(?:^|[^\w@.+-])@([A-Za-z0-9_.+\-]{0,150})$/.exec(before);
     if (!match) return null;
-    mentionAt = body.selectionStart - match[1].length - 1;
+    mentionAt = caret - match[1].length - 1;
     return match[1];
   }
   function showMentions(body) {
@@ -476,12 +506,17 @@
     var body = $("#reply-body");
     if (!body || !item || !item.dataset.handle || mentionAt < 0) return;
     var text = "@" + item.dataset.handle + " ";
-    body.value = body.value.slice(0, mentionAt) + text + body.value.slice(body.selectionStart);
-    var caret = mentionAt + text.length;
+    var at = mentionAt;
     body.focus();
-    body.setSelectionRange(caret, caret);
+    if (body.editor) {
+      body.editor.setSelectedRange([at, replyCaret(body)]);
+      body.editor.insertString(text);
+    } else {
+      body.value = body.value.slice(0, at) + text + body.value.slice(body.selectionStart);
+      body.setSelectionRange(at + text.length, at + text.length);
+      body.dispatchEvent(new Event("input", { bubbles: true }));
+    }
     closeMentions();
-    body.dispatchEvent(new Event("input", { bubbles: true }));
   }
   function moveMention(step) {
     var items = $all("#mention-list li[data-handle]");
@@ -490,8 +525,11 @@
     i = (i + step + items.length) % items.length;
     items.forEach(function (li, n) { li.classList.toggle("on", n === i); li.setAttribute("aria-selected", String(n === i)); });
   }
-  document.addEventListener("input", function (evt) {
+  document.addEventListener("trix-change", function (evt) {
     if (evt.target && evt.target.id === "reply-body") showMentions(evt.target);
+  });
+  document.addEventListener("trix-selection-change", function (evt) {
+    if (evt.target && evt.target.id === "reply-body" && mentionAt >= 0 && mentionQuery(evt.target) === null) closeMentions();
   });
   document.addEventListener("keydown", function (evt) {
     var list = mentionList();

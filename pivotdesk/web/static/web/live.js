@@ -23,6 +23,7 @@
     try { data = JSON.parse(evt.data); } catch (e) { return; }
     document.body.dispatchEvent(new CustomEvent("live-ticket", { detail: data }));
     refreshQueue();
+    document.body.dispatchEvent(new CustomEvent("live-counts"));  // the queue's view counts (throttled there)
     var pulse = document.querySelector("[data-live-ticket]");
     if (pulse && window.htmx && String(data.number) === pulse.dataset.liveTicket) htmx.trigger(pulse, "live-pulse");
   });

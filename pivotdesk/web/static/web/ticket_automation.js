@@ -1,5 +1,6 @@
 /* The ticket page's automation panels (pivotdesk/web/automation/ticket.py): "m" focuses the macro search, a
- * [data-insert-text] button puts its text where the agent's cursor was in the reply box (an apology opening,
+ * [data-insert-text] button puts its text where the agent's cursor was in the reply box (the composer's editor
+ * through window.deskComposer, a plain text field by hand; an apology opening,
  * data-insert-at="start", at the start), [data-macro-close] closes a macro preview.
  * No inline code under the CSP: behaviour is attached here by delegation, so HTMX swaps need no re-binding. */
 (function () {
@@ -38,6 +39,13 @@
     var publicTab = document.querySelector("#reply-form [data-kind=public]");
     if (publicTab && field.id === "reply-body") publicTab.click();  // the opening is for the customer
     var text = button.getAttribute("data-insert-text") || "";
+    var source = button.getAttribute("data-insert-from") && document.getElementById(button.getAttribute("data-insert-from"));
+    if (source && typeof source.value === "string") text = source.value;  // the macro's reply as edited in its preview
+    // The reply box is the composer's editor (web/composer.js): it inserts at the cursor it remembered.
+    if (field.editor && window.deskComposer) {
+      window.deskComposer.insert(text, button.getAttribute("data-insert-at") === "start");
+      return;
+    }
     var caret;
     if (button.getAttribute("data-insert-at") === "start") {
       var rest = field.value.replace(/^\s+/, "");

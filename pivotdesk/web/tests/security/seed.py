@@ -176,12 +176,39 @@ def seed_workspace(workspace: Workspace, *, marker: str, extra_tickets: int = 0)
         "sla_calendar": cast(BusinessCalendar, CalendarFactory(workspace=workspace, name=f"{marker} calendar")),
         "sla_policy": sla_policy,
     }
+    seed.objects |= _settings_admin(workspace, marker, admin)
     cast(EmergingTopic, seed.objects["emerging_topic"]).tickets.add(ticket)
     seed.objects |= _workforce(workspace, marker, agents)
     seed.objects |= _oncall(workspace, marker, ticket)
     seed.objects |= _automation(workspace, marker, ticket)
     seed.objects |= _knowledge(workspace, marker)
+    seed.objects |= _surveys(workspace, marker)
     return seed
+
+
+def _surveys(workspace: Workspace, marker: str) -> dict[str, models.Model]:
+    """An NPS campaign (surveys, issue 18)."""
+    from pivotdesk.surveys.models import NpsCampaign
+
+    return {"nps_campaign": NpsCampaign.objects.create(workspace=workspace, name=f"{marker} NPS")}
+
+
+def _settings_admin(workspace: Workspace, marker: str, admin: AgentProfile) -> dict[str, models.Model]:
+    """What the in-app admin's URLs name (issue 18): a ticket category, a status label, a tag, an invitation."""
+    from pivotdesk.accounts.services import invitation_create
+    from pivotdesk.tickets.services.configuration import category_create, status_definition_create, tag_get_or_create
+
+    invitation, _token = invitation_create(
+        workspace=workspace, actor=Actor.for_agent(admin), email=f"{marker.lower()}@invited.example.com"
+    )
+    return {
+        "ticket_category": category_create(workspace=workspace, actor=SYSTEM, name=f"{marker} category"),
+        "status_definition": status_definition_create(
+            workspace=workspace, actor=SYSTEM, category="pending", label=f"{marker} waiting"
+        ),
+        "tag": tag_get_or_create(workspace=workspace, actor=SYSTEM, name=f"{marker}-tag"),
+        "invitation": invitation,
+    }
 
 
 def _knowledge(workspace: Workspace, marker: str) -> dict[str, models.Model]:

@@ -88,7 +88,12 @@ PARAMETERS: dict[str, str | dict[str, str]] = {
     "schedule_id": "oncall_schedule",
     "page_id": "page",
     "partner_id": "partner",
+    "campaign_id": "nps_campaign",
     "delivery_id": {"notifications/": "notification_delivery", "api/v1/webhooks/": "webhook_delivery"},
+    "ticket_category_id": "ticket_category",
+    "status_id": "status_definition",
+    "tag_id": "tag",
+    "invitation_id": "invitation",
 }
 
 # URLs left out of the id matrix, each with why. Parameter-free URLs are not listed: they are read by
@@ -103,9 +108,14 @@ ALLOWLIST: dict[str, str] = {
     "oncall/": "a page's single-use acknowledge / resolve link, addressed by a hashed secret (oncall/tests/test_paging.py)",
     "approvals/": "an approver's single-use decision link, addressed by a hashed secret (automation/tests/test_approvals.py)",
     "workforce/calendar/": "an agent's iCalendar feed, addressed by a signed, revocable token, not by a member",
+    "invite/": "an invitation link, addressed by a hashed, expiring, single-use secret (web/settings_admin/tests)",
     "help/": "the public help centre, addressed by the workspace's slug: public, published articles only "
     "(web/helpcentre/tests tries internal, draft and another workspace's ids)",
+    "survey/": "a customer's survey answer page, addressed by a signed per-survey token (surveys/tests/test_views.py "
+    "tries forged and another workspace's tokens)",
     "media/": "the development media folder (DEBUG only), addressed by an unguessable storage path",
+    "portal/": "the customer portal, addressed by the workspace's slug and the customer's own session, not a member's "
+    "(portal/tests/test_isolation.py aims every portal URL at other customers' and workspaces' requests and files)",
     "api/": "the API is exercised operation by operation from its schema (test_api_operations_…)",
 }
 

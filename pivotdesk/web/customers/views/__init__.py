@@ -20,10 +20,14 @@ from pivotdesk.web.base import Desk, agent_view
 
 @agent_view
 def contact_search(request: HttpRequest, desk: Desk) -> HttpResponse:
-    """Contacts matching the typed text (name, email, phone, identity), as <option>s for the picker."""
-    q = request.GET.get("email", "").strip() or request.GET.get("q", "").strip()
+    """Contacts matching the typed text (name, email, phone, identity), as <option>s for the picker: their email, or
+    their phone number when the agent types in the phone field."""
+    field = next((k for k in ("email", "phone", "q") if request.GET.get(k, "").strip()), "q")
+    q = request.GET.get(field, "").strip()
+    if field == "phone":  # typed with spaces or dashes, stored in E.164: search by the last digits
+        q = "".join(ch for ch in q if ch.isdigit())[-8:]
     found = list(customer_selectors.contact_list(workspace=desk.workspace, q=q)[:10]) if len(q) >= 2 else []
-    return render(request, "web/partials/contact_options.html", {"contacts": found})
+    return render(request, "web/contacts/_options.html", {"contacts": found, "field": field})
 
 
 @agent_view
@@ -38,6 +42,7 @@ def contact_page(request: HttpRequest, desk: Desk, contact_id: int) -> HttpRespo
         "organization": contact.organization,
         "identities": web_selectors.identities(contact=contact),
         "tickets": tickets,
+        "can_edit": can(desk.agent, Perm.CONTACT_MANAGE),
     }
     return render(request, "web/contact.html", context)
 

@@ -1,0 +1,1 @@
+"""Pure survey arithmetic (no Django): CSAT and NPS from scores or counts."""

@@ -1,0 +1,1 @@
+"""Satisfaction screens (issue 18): the CSAT / NPS report, NPS campaigns and CSAT settings, the ticket's CSAT panel."""
