@@ -23,6 +23,7 @@ class AccountErrorCode(StrEnum):
     LAST_ADMIN = "last_admin"
     SELF_LOCKOUT = "self_lockout"
     USERNAME_TAKEN = "username_taken"
+    WEAK_PASSWORD = "weak_password"  # noqa: S105 - an error code, not a password
     EMAIL_TAKEN = "email_taken"
     INSUFFICIENT_SCOPE = "insufficient_scope"
     NOT_ASSIGNABLE = "not_assignable"

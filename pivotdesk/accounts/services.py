@@ -566,7 +566,11 @@ def _password_problems(password: str, user: User) -> None:
     try:
         validate_password(password, user)
     except DjangoValidationError as exc:
-        raise ValidationFailed(" ".join(str(m) for m in exc.messages), details={"password": "weak"}) from exc
+        raise ValidationFailed(
+            gettext("Choose another password: %(reasons)s") % {"reasons": " ".join(str(m) for m in exc.messages)},
+            code=AccountErrorCode.WEAK_PASSWORD,
+            details={"password": "weak"},
+        ) from exc
 
 
 @transaction.atomic

@@ -24,7 +24,7 @@ class CustomerOrganization(WorkspaceScoped):
     external_id = models.CharField(max_length=120, blank=True)
     account = models.JSONField(default=dict, blank=True)
     notes = models.TextField(blank=True)
-    tags = models.JSONField(default=list, blank=True, help_text=_("Short labels, e.g. pilot, reseller."))
+    tags = models.JSONField(default=list, db_default=[], blank=True, help_text=_("Short labels, e.g. pilot, reseller."))
     account_manager = models.ForeignKey(
         "accounts.AgentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -50,7 +50,7 @@ class Contact(WorkspaceScoped):
     language = models.CharField(max_length=16, blank=True)
     time_zone = models.CharField(max_length=64, blank=True)
     notes = models.TextField(blank=True)
-    tags = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, db_default=[], blank=True)  # db_default: rows written by older code
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     merged_at = models.DateTimeField(null=True, blank=True)
 

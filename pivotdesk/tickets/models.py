@@ -249,8 +249,8 @@ class Message(WorkspaceScoped):
     delivery_error = models.TextField(blank=True)
     # Addresses an agent copied on this one public e-mail reply (besides the ticket's CC'd contacts): Cc is a
     # header, Bcc only an envelope recipient of the mail.
-    cc = models.JSONField(default=list, blank=True)
-    bcc = models.JSONField(default=list, blank=True)
+    cc = models.JSONField(default=list, db_default=[], blank=True)
+    bcc = models.JSONField(default=list, db_default=[], blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -20,12 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from pivotdesk.accounts.actors import Actor
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.accounts.permissions import Perm, authorize
 from pivotdesk.channels.domain import mail_oauth, mail_presets
+from pivotdesk.channels.errors import ChannelErrorCode
 from pivotdesk.channels.models import ChannelAccount, MailboxCheck
 from pivotdesk.channels.services.mail_oauth import MailOAuthError, mail_oauth_access_token, oauth_user
 from pivotdesk.common import egress, ratelimit
@@ -315,12 +317,10 @@ def mailbox_probe(
     `MailboxCheck` (who tested when, each step's code). Needs the channel configuration permission."""
     authorize(actor, Perm.CHANNEL_CONFIGURE, workspace_id=workspace.pk)
     if account is not None and account.workspace_id != workspace.pk:
-        raise NotFound("Channel not found.", code="channel_not_found")
+        raise NotFound(gettext("Unknown channel."), code=ChannelErrorCode.CHANNEL_NOT_FOUND)
     who = str(actor.agent.pk) if actor.agent is not None else f"{actor.kind}:{workspace.pk}"
     verdict = ratelimit.hit(scope="mailbox-probe", key=who, limit=PROBES_PER_WINDOW, window_seconds=WINDOW_SECONDS)
     if not verdict.allowed:
-        from django.utils.translation import gettext
-
         raise RateLimited(
             gettext("Too many connection tests: try again in %(seconds)s seconds.") % {"seconds": verdict.retry_after},
             code="probe_rate_limited",

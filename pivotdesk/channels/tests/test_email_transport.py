@@ -167,7 +167,9 @@ def test_agent_reply_arrives_threaded_in_the_customers_mailbox(servers, account,
     assert [a.addr_spec for a in mail["To"].addresses] == [customer]
     assert [a.addr_spec for a in mail["Cc"].addresses] == [boss]
     assert mail["Auto-Submitted"] is None  # a human reply must not look automatic (it would suppress replies)
-    assert mail.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == "您好，请重启打印机。\n\n祝好"
+    text, _sep, footer = mail.get_body(("plain",)).get_content().replace("\r\n", "\n").partition("\n-- \n")
+    assert text.strip() == "您好，请重启打印机。\n\n祝好"
+    assert "/portal/" in footer  # the customer's signed "follow your request" link (the portal's footer line)
     html = mail.get_body(("html",))
     assert html.get_content_charset() == "utf-8" and "请重启打印机" in html.get_content()
     [attachment] = list(mail.iter_attachments())

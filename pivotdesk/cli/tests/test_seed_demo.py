@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from pivotdesk.accounts.models import AgentProfile, AgentSkill, Team, User, Workspace
 from pivotdesk.cli.demo import DEMO_PASSWORD
+from pivotdesk.cli.demo import portal as portal_demo
 from pivotdesk.cli.demo.tickets import plan_tickets
 from pivotdesk.customers.models import ChannelIdentity, Contact, CustomerOrganization
 from pivotdesk.tickets.models import Category, CustomField, Message, StatusDefinition, Ticket, TicketEvent
@@ -49,7 +50,11 @@ def test_seed_creates_people_teams_and_configuration(seeded, monkeypatch):
     tiers = set(CustomerOrganization.objects.filter(workspace=ws).values_list("tier", flat=True))
     assert tiers == {"standard", "vip", "strategic"}
     assert all(o.account for o in CustomerOrganization.objects.filter(workspace=ws, tier="vip"))
-    assert Contact.objects.filter(workspace=ws).count() == 80
+    portal_customers = {
+        portal_demo.MANAGER_EMAIL,
+        portal_demo.COLLEAGUE_EMAIL,
+    }  # the portal demo's two (cli/demo/portal.py)
+    assert Contact.objects.filter(workspace=ws).exclude(email__in=portal_customers).count() == 80
     assert ChannelIdentity.objects.filter(workspace=ws, kind="wechat").exists()
     assert ChannelIdentity.objects.filter(workspace=ws, kind="phone", value__startswith="+86").exists()
     assert set(CustomField.objects.filter(workspace=ws).values_list("key", flat=True)) >= {
@@ -81,7 +86,8 @@ def test_seed_creates_tickets_with_conversations_across_statuses_and_channels(se
     logistics = Q(
         pk__in=ExtractedEntity.objects.filter(kind="order_number", value__startswith="DD2026").values("ticket")
     )
-    tickets = Ticket.objects.filter(workspace__slug="demo").exclude(automation).exclude(logistics)
+    portal = Q(requester__email__in=[portal_demo.MANAGER_EMAIL, portal_demo.COLLEAGUE_EMAIL])  # the portal demo's
+    tickets = Ticket.objects.filter(workspace__slug="demo").exclude(automation).exclude(logistics).exclude(portal)
     assert tickets.count() == 30
     assert set(tickets.values_list("status", flat=True)) == {"new", "open", "pending", "on_hold", "solved", "closed"}
     assert len(set(tickets.values_list("channel", flat=True))) >= 5

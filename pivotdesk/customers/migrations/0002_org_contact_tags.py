@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="contact",
             name="tags",
-            field=models.JSONField(blank=True, default=list),
+            field=models.JSONField(blank=True, default=list, db_default=[]),
         ),
         migrations.AddField(
             model_name="customerorganization",
@@ -30,6 +30,8 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="customerorganization",
             name="tags",
-            field=models.JSONField(blank=True, default=list, help_text="Short labels, e.g. pilot, reseller."),
+            field=models.JSONField(
+                blank=True, default=list, db_default=[], help_text="Short labels, e.g. pilot, reseller."
+            ),
         ),
     ]

@@ -15,12 +15,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="message",
             name="cc",
-            field=models.JSONField(blank=True, default=list),
+            field=models.JSONField(blank=True, default=list, db_default=[]),
         ),
         migrations.AddField(
             model_name="message",
             name="bcc",
-            field=models.JSONField(blank=True, default=list),
+            field=models.JSONField(blank=True, default=list, db_default=[]),
         ),
         migrations.AddField(
             model_name="attachment",

@@ -19,7 +19,7 @@ from pivotdesk.web.tests.helpers import new_agent, new_team
 
 pytestmark = pytest.mark.django_db
 
-QUEUE_PAGE_BUDGET = 8
+QUEUE_PAGE_BUDGET = 9  # issue 18: + the agent's queue columns (tickets.QueueLayout)
 # A search reads its matching ids and its ranking (search index) before the page, and on PostgreSQL the page's
 # ids before its rows (tickets.selectors._PageIdsFirst).
 SEARCH_READS = 2 + (1 if connection.vendor == "postgresql" else 0)
@@ -61,7 +61,7 @@ def busy_desk(agent: AgentProfile, workspace: Workspace, other_workspace: Worksp
         ("scope=all&q=order&sort=-updated_at", QUEUE_PAGE_BUDGET + SEARCH_READS - 1),  # no ranking read
     ],
 )
-def test_given_a_busy_desk_when_the_queue_page_loads_then_it_costs_at_most_8_queries_plus_the_search_reads(
+def test_given_a_busy_desk_when_the_queue_page_loads_then_it_costs_at_most_9_queries_plus_the_search_reads(
     agent: AgentProfile, django_assert_max_num_queries: Any, query: str, budget: int, client_as
 ) -> None:
     client = client_as(agent)
