@@ -70,8 +70,11 @@ def _no_sentence_embeddings(settings):
 @pytest.fixture(autouse=True)
 def _live_streams_end_quickly(settings):
     """A live-update stream (`/live/stream/`) under the test client's WSGI ends after a fraction of a second, so the
-    suites that open every URL (isolation, roles, bad input) read it whole; the browser tests set their own."""
+    suites that open every URL (isolation, roles, bad input) read it whole. Pages do not open the stream in tests
+    (an open stream never lets the network go idle, which several browser suites wait for); the live tests turn it
+    on."""
     settings.PIVOTDESK_LIVE_WSGI_SECONDS = 0.3
+    settings.PIVOTDESK_LIVE_UPDATES = False
 
 
 @pytest.fixture(autouse=True)

@@ -109,6 +109,8 @@ def _serve(var_dir: str, database_url: str, port: int) -> subprocess.Popen[bytes
         "2",
         "--log-level",
         "warning",
+        "--graceful-timeout",
+        "3",
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import urllib.request
@@ -240,8 +242,12 @@ def _worker(size: str, out: Path) -> None:
                 report["push"] = _push_latency(f"http://127.0.0.1:{port}", ticket, desk, 5 if quick else 25)
                 report["push"]["redis"] = bool(os.environ.get("REDIS_URL"))
             finally:
-                server.terminate()
-                server.wait(timeout=30)
+                server.terminate()  # open streams hold a worker up to gunicorn's graceful timeout
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait(timeout=15)
         else:
             report["push"] = {"skipped": f"no Chromium at {CHROMIUM} (apt-get install chromium)"}
     finally:

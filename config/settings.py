@@ -200,6 +200,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # limits and the login throttle (common.ratelimit) — Redis when REDIS_URL is set (needed with more than one machine),
 # else a SQLite file of its own shared by every process on this machine (common.sqlite_cache: atomic increments).
 REDIS_URL = env.str("REDIS_URL", default="")
+# Live updates of the agents' pages (server-sent events, pivotdesk/web/live): woken over Redis when REDIS_URL is set.
+PIVOTDESK_LIVE_UPDATES = env.bool("PIVOTDESK_LIVE_UPDATES", default=True)
 PIVOTDESK_SHARED_CACHE_FILE = env.str("PIVOTDESK_SHARED_CACHE_FILE", default=str(VAR_DIR / "cache.sqlite3"))
 if REDIS_URL:
     CACHES = {

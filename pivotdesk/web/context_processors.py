@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from pivotdesk.accounts.models import AgentStatus
@@ -20,4 +21,7 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "current_agent": desk.agent,
         "memberships": list(desk.memberships),
         "agent_statuses": AgentStatus.choices,
+        # Live updates (web/live): on unless PIVOTDESK_LIVE_UPDATES is off (the browser suites that wait for an idle
+        # network turn it off; an open event stream never lets the network go idle).
+        "live_updates": getattr(settings, "PIVOTDESK_LIVE_UPDATES", True),
     }

@@ -28,6 +28,7 @@ WITHIN_MS = 1_000
 @pytest.fixture(autouse=True)
 def _streams_last(settings: Any) -> None:
     settings.PIVOTDESK_LIVE_WSGI_SECONDS = 55.0  # as served: a reconnect inside a measurement would add a second
+    settings.PIVOTDESK_LIVE_UPDATES = True
 
 
 @pytest.fixture
