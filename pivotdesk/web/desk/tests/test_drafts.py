@@ -46,7 +46,9 @@ def test_the_page_restores_the_draft_with_its_mode_and_sending_drops_it(agent, t
     response = client.post(f"/tickets/{ticket.number}/draft/", {"body": "Checking with <b>billing</b>", "kind": "note"})
     assert response.status_code == 204
     html = client.get(f"/tickets/{ticket.number}/").content.decode()
-    assert 'value="Checking with &lt;b&gt;billing&lt;/b&gt;"' in html  # escaped into the editor's input, never raw markup
+    assert (
+        'value="Checking with &lt;b&gt;billing&lt;/b&gt;"' in html
+    )  # escaped into the editor's input, never raw markup
     assert 'data-mode="note"' in html and '<input type="hidden" name="kind" value="note">' in html
     assert "Draft restored" in html
     client.post(f"/tickets/{ticket.number}/reply/", {"body": "Checking with billing", "kind": "note"}, headers=HTMX)
