@@ -72,13 +72,20 @@ def _conversation(desk: Any) -> Any:
 
 def _time_pages(client: Any, urls: dict[str, str], n: int) -> dict[str, Any]:
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     out: dict[str, Any] = {}
     for name, url in urls.items():
         for _ in range(3):  # warm-up: templates compiled, caches filled
             assert client.get(url).status_code == 200
-        with CaptureQueriesContext(connection) as queries:
+        statements: list[str] = []  # counted by a wrapper: the request's start resets Django's own query log
+
+        def count(
+            execute: Any, sql: str, params: Any, many: bool, context: Any, *, seen: list[str] = statements
+        ) -> Any:
+            seen.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
             client.get(url)
         samples = []
         for _ in range(n):
@@ -86,7 +93,7 @@ def _time_pages(client: Any, urls: dict[str, str], n: int) -> dict[str, Any]:
             response = client.get(url)
             samples.append(time.perf_counter() - started)
             assert response.status_code == 200
-        out[name] = {**latency_summary(samples), "statements": len(queries.captured_queries)}
+        out[name] = {**latency_summary(samples), "statements": len(statements)}
     return out
 
 
@@ -126,17 +133,17 @@ def _serve(var_dir: str, database_url: str, port: int) -> subprocess.Popen[bytes
     raise RuntimeError("the web server did not answer within 120 s")
 
 
-WATCH = """(marker) => new Promise((resolve) => {
-  const box = document.getElementById('conversation');
-  const seen = () => box && box.textContent.includes(marker);
-  if (seen()) { resolve(Date.now()); return; }
-  const obs = new MutationObserver(() => { if (seen()) { obs.disconnect(); resolve(Date.now()); } });
+WATCH = """(marker) => {
+  window.__seenAt = 0;
+  const box = () => document.getElementById('conversation');
+  const seen = () => box() && box().textContent.includes(marker);
+  const obs = new MutationObserver(() => { if (seen()) { obs.disconnect(); window.__seenAt = Date.now(); } });
   obs.observe(document.body, {subtree: true, childList: true, characterData: true});
-  setTimeout(() => { obs.disconnect(); resolve(-1); }, 15000);
-})"""
+}"""
 
 
 def _push_latency(base: str, ticket: Any, desk: Any, n: int) -> dict[str, Any]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from pivotdesk.accounts.actors import Actor
@@ -166,7 +173,7 @@ def _push_latency(base: str, ticket: Any, desk: Any, n: int) -> dict[str, Any]:
         for i in range(n):
             for mode, samples in results.items():
                 marker = f"live-{mode[:5]}-{i}-{time.monotonic_ns()}"
-                watching = watcher.evaluate_handle(WATCH, marker)
+                watcher.evaluate(WATCH, marker)  # installs the observer (returns at once; it stamps window.__seenAt)
                 time.sleep(0.3)
                 if mode.startswith("same"):
                     before = time.time()
@@ -181,7 +188,11 @@ def _push_latency(base: str, ticket: Any, desk: Any, n: int) -> dict[str, Any]:
                 else:
                     message_create(ticket=ticket, actor=writer_actor, body=marker, kind=MessageKind.NOTE)
                     committed = time.time()
-                shown = watching.json_value()
+                try:
+                    watcher.wait_for_function("window.__seenAt > 0", timeout=15_000)
+                    shown = float(watcher.evaluate("window.__seenAt"))
+                except PlaywrightTimeout:
+                    shown = -1.0
                 if shown < 0:
                     missed += 1
                     continue
@@ -227,7 +238,8 @@ def _worker(size: str, out: Path) -> None:
             report["pages"][str(loaded)] = _time_pages(client, urls, n)
         assert ticket is not None
         for username in ("bench-watcher", "bench-writer"):
-            agent = agent_create(actor=Actor.system("bench"), workspace=desk.workspace, username=username, role="agent")
+            # admins: they see every ticket whatever its team (an agent's ticket access is not what is measured)
+            agent = agent_create(actor=Actor.system("bench"), workspace=desk.workspace, username=username, role="admin")
             agent.user.set_password(PASSWORD)
             agent.user.save(update_fields=["password"])
             if username == "bench-writer":
