@@ -143,7 +143,6 @@ WATCH = """(marker) => {
 
 
 def _push_latency(base: str, ticket: Any, desk: Any, n: int) -> dict[str, Any]:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from pivotdesk.accounts.actors import Actor
@@ -188,11 +187,13 @@ def _push_latency(base: str, ticket: Any, desk: Any, n: int) -> dict[str, Any]:
                 else:
                     message_create(ticket=ticket, actor=writer_actor, body=marker, kind=MessageKind.NOTE)
                     committed = time.time()
-                try:
-                    watcher.wait_for_function("window.__seenAt > 0", timeout=15_000)
-                    shown = float(watcher.evaluate("window.__seenAt"))
-                except PlaywrightTimeout:
-                    shown = -1.0
+                # polled from here (the page stamps the moment itself; a string predicate would need eval, which
+                # the page's CSP refuses)
+                shown, deadline = -1.0, time.monotonic() + 15
+                while shown < 0 and time.monotonic() < deadline:
+                    stamp = float(watcher.evaluate("() => window.__seenAt"))
+                    shown = stamp if stamp > 0 else -1.0
+                    time.sleep(0.02)
                 if shown < 0:
                     missed += 1
                     continue
