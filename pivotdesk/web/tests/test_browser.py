@@ -169,13 +169,18 @@ def test_reply_status_and_collision_in_english_and_chinese(chromium: Browser, li
     context.close()
 
 
-def test_new_ticket_shows_up_in_the_queue_without_reload(chromium: Browser, live_server: Any, desk: dict[str, Any]):
+def test_new_ticket_shows_up_in_the_queue_without_reload(
+    chromium: Browser, live_server: Any, desk: dict[str, Any], settings: Any
+):
+    settings.PIVOTDESK_LIVE_UPDATES = True  # pushed by the live stream (the queue's own poll is a 60 s backstop)
+    settings.PIVOTDESK_LIVE_WSGI_SECONDS = 55.0
     base = live_server.url
     context = chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
     page = context.new_page()
     _login(page, base, "wangfang")
     page.goto(f"{base}/queue/?scope=all")
     agent: AgentProfile = desk["wang"]
+    expect(page.locator("html")).to_have_attribute("data-live", "on", timeout=10_000)  # the stream is open
     make_ticket(workspace=agent.workspace, subject="Brand new from the widget", channel="chat")
     expect(page.locator("#queue-rows")).to_contain_text("Brand new from the widget", timeout=15000)
     context.close()
