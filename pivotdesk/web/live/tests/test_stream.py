@@ -87,6 +87,28 @@ def test_a_change_after_the_connection_opened_arrives(client_as, agent, workspac
     assert [(f["number"], f["events"]) for f in _events(body)] == [(ticket.number, ["ticket.updated"])]
 
 
+def test_a_read_the_database_refuses_is_retried_not_fatal(client_as, agent, workspace, monkeypatch) -> None:
+    """SQLite answers "database table is locked" to a reader while a writer holds the table: the stream keeps its
+    cursor, reads again a moment later and still delivers (before, the stream ended and the browser reconnected)."""
+    from django.db import OperationalError
+
+    start = live.latest_id()
+    ticket = make_ticket(workspace=workspace)
+    real_read = live.Cursor.read
+    refusals = []
+
+    def refuse_twice(self: live.Cursor, workspace_id: int) -> list[live.Change]:
+        if len(refusals) < 2:
+            refusals.append(self.after)
+            raise OperationalError("database table is locked: common_event")
+        return real_read(self, workspace_id)
+
+    monkeypatch.setattr(live.Cursor, "read", refuse_twice)
+    frames = _events(_read_all(client_as(agent).get(URL, {"after": start})))
+    assert refusals == [start, start]  # the cursor did not move on a refused read
+    assert [f["number"] for f in frames] == [ticket.number]
+
+
 def test_signed_out_there_is_no_stream(client) -> None:
     response = client.get(URL)
     assert response.status_code in (302, 401)

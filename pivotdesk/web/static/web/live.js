@@ -21,6 +21,8 @@
   source.addEventListener("ticket", function (evt) {
     var data;
     try { data = JSON.parse(evt.data); } catch (e) { return; }
+    // What arrived last, for people and tests looking at the page: the push, not a backstop poll, brought it.
+    document.documentElement.dataset.liveLast = String(data.number);
     document.body.dispatchEvent(new CustomEvent("live-ticket", { detail: data }));
     refreshQueue();
     document.body.dispatchEvent(new CustomEvent("live-counts"));  // the queue's view counts (throttled there)
