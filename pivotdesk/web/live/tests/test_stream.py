@@ -95,7 +95,7 @@ def test_a_read_the_database_refuses_is_retried_not_fatal(client_as, agent, work
     start = live.latest_id()
     ticket = make_ticket(workspace=workspace)
     real_read = live.Cursor.read
-    refusals = []
+    refusals: list[int] = []
 
     def refuse_twice(self: live.Cursor, workspace_id: int) -> list[live.Change]:
         if len(refusals) < 2:
