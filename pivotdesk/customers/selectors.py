@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Length
 from django.utils.translation import gettext
 
 from pivotdesk.accounts.models import Workspace
 from pivotdesk.common.errors import NotFound
-from pivotdesk.customers.domain.duplicates import edit_distance, name_key, same_phone, split_email
+from pivotdesk.customers.domain.duplicates import (
+    email_lookalike_anchors,
+    name_key,
+    same_phone,
+    similar_emails,
+    split_email,
+)
 from pivotdesk.customers.models import ChannelIdentity, Contact, CustomerOrganization
 
 
@@ -91,12 +98,50 @@ class DuplicateSuggestion:
 
 
 DUPLICATE_SCAN_LIMIT = 2000
+ORGANIZATION_SCAN_LIMIT = 20000
+
+
+def _same_name_in_organization(*, workspace: Workspace, contact: Contact, key: str) -> list[int]:
+    """The organization's other contacts with the same loose name: their names compared here (only the names are
+    read), so a big customer's thousands of contacts never become candidates to load."""
+    names = (
+        Contact.objects.filter(workspace=workspace, organization_id=contact.organization_id, merged_into__isnull=True)
+        .exclude(pk=contact.pk)
+        .values_list("pk", "name")[:ORGANIZATION_SCAN_LIMIT]
+    )
+    return [pk for pk, name in names if name_key(name) == key]
+
+
+def _lookalike_emails(*, workspace: Workspace, contact: Contact, emails: set[str]) -> list[int]:
+    """Contacts whose address is within two edits of one of `emails`: the anchors narrow the search in the query,
+    the addresses alone are read and compared here, and only the look-alikes go on to be loaded."""
+    near = Q()
+    for email in emails:
+        anchors = email_lookalike_anchors(email)
+        if anchors is None:
+            continue
+        start = Q(email__istartswith=anchors.prefix)
+        if anchors.suffix:
+            start |= Q(email__iendswith=anchors.suffix)
+        near |= start & Q(email_length__gte=anchors.shortest, email_length__lte=anchors.longest)
+    if not near:
+        return []
+    rows = (
+        Contact.objects.filter(workspace=workspace, merged_into__isnull=True)
+        .exclude(pk=contact.pk)
+        .alias(email_length=Length("email"))
+        .filter(near)
+        .values_list("pk", "email")[:DUPLICATE_SCAN_LIMIT]
+    )
+    return [pk for pk, other in rows if any(similar_emails(email, other.lower()) for email in emails)]
 
 
 def probable_duplicates(*, workspace: Workspace, contact: Contact, limit: int = 10) -> list[DuplicateSuggestion]:
     """Contacts of the workspace that are probably the same person as `contact` (never merged ones, never itself).
     Reasons: "name_and_organization" (same normalised name and organization), "email_local_part" (same address
-    before the @ on another domain), "similar_email" (edit distance ≤ 2), "phone" (same phone digits)."""
+    before the @ on another domain), "similar_email" (edit distance ≤ 2, looked for by `email_lookalike_anchors`),
+    "phone" (same phone digits). Shown on every ticket page, so the candidates are narrowed in the query: the cost
+    follows how many look-alikes there are, not how many customers share a mail domain or an organization."""
     emails = {contact.email.lower()} if contact.email else set()
     phones = {contact.phone} if contact.phone else set()
     for kind, value in ChannelIdentity.objects.filter(contact=contact, kind__in=("email", "phone")).values_list(
@@ -106,10 +151,16 @@ def probable_duplicates(*, workspace: Workspace, contact: Contact, limit: int = 
     key = name_key(contact.name)
     query = Q()
     if key and contact.organization_id:
-        query |= Q(organization_id=contact.organization_id)
+        same_name = _same_name_in_organization(workspace=workspace, contact=contact, key=key)
+        if same_name:
+            query |= Q(pk__in=same_name)
     for email in emails:
-        local, domain = split_email(email)
-        query |= Q(email__istartswith=f"{local}@") | Q(email__iendswith=f"@{domain}") | Q(email__istartswith=local[:3])
+        local, _domain = split_email(email)
+        if local:
+            query |= Q(email__istartswith=f"{local}@")
+    lookalikes = _lookalike_emails(workspace=workspace, contact=contact, emails=emails)
+    if lookalikes:
+        query |= Q(pk__in=lookalikes)
     for phone in phones:
         tail = "".join(ch for ch in phone if ch.isdigit())[-7:]
         if len(tail) == 7:  # the last 7 digits, whatever separators a stored number has between them
@@ -142,7 +193,7 @@ def probable_duplicates(*, workspace: Workspace, contact: Contact, limit: int = 
         pairs = [(a, b) for a in emails for b in other_emails if a != b]
         if any(split_email(a)[0] == split_email(b)[0] for a, b in pairs):
             reasons.append("email_local_part")
-        elif any(edit_distance(a, b) <= 2 for a, b in pairs):
+        elif any(similar_emails(a, b) for a, b in pairs):
             reasons.append("similar_email")
         if any(same_phone(a, b) for a in phones for b in other_phones):
             reasons.append("phone")

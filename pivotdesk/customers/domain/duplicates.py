@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 _SPACE = re.compile(r"[\s\u3000.·・_-]+")
 
@@ -14,18 +15,69 @@ def name_key(name: str) -> str:
 
 
 def edit_distance(a: str, b: str, *, limit: int = 2) -> int:
-    """Levenshtein distance, stopping early once it exceeds `limit` (then returns limit + 1)."""
+    """Levenshtein distance, capped: once it exceeds `limit` the answer is limit + 1. Only the cells within `limit`
+    of the diagonal are computed (a path outside that band costs more than `limit`), so a comparison costs
+    O(len · limit), not O(len²): the ticket page compares a contact with hundreds of look-alike candidates."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
-    previous = list(range(len(b) + 1))
+    over = limit + 1
+    previous = [j if j <= limit else over for j in range(len(b) + 1)]
     for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        if min(current) > limit:
-            return limit + 1
+        low, high = max(1, i - limit), min(len(b), i + limit)
+        current = [over] * (len(b) + 1)
+        current[0] = i if i <= limit else over
+        best = current[0]
+        for j in range(low, high + 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != b[j - 1]))
+            current[j] = cost if cost <= limit else over
+            best = min(best, current[j])
+        if best > limit:
+            return over
         previous = current
-    return min(previous[-1], limit + 1)
+    return min(previous[-1], over)
+
+
+@dataclass(frozen=True)
+class LookalikeAnchors:
+    """What an address within a few edits of another must share with it (see `email_lookalike_anchors`)."""
+
+    prefix: str  # it starts with this (the edits were in the second half of the local part, or in the domain)
+    suffix: str  # or it ends with this ("" = not used: too short to narrow anything)
+    shortest: int
+    longest: int
+
+
+def email_lookalike_anchors(email: str, *, limit: int = 2) -> LookalikeAnchors | None:
+    """Anchors for finding addresses within `limit` edits of `email` with a plain text search instead of comparing
+    every address of the workspace (a common domain such as qq.com or gmail.com has tens of thousands). With the edits
+    all in the second half of the local part or in the domain, the first half is intact: the address starts with it.
+    With them all in the first half, it ends with the second half and the domain. Either way its length is within
+    `limit`. Not found this way: an edit in each half. None when look-alikes mean nothing: a local part of digits (a
+    QQ number or a phone: one digit off is another account) or one too short to tell a typo from another name."""
+    local, domain = split_email(email)
+    if len(local) < 4 or local.isdigit() or not domain:
+        return None
+    half = (len(local) + 1) // 2
+    rest = local[half:]
+    return LookalikeAnchors(
+        prefix=local[:half],
+        suffix=f"{rest}@{domain}" if len(rest) >= 2 else "",
+        shortest=len(email) - limit,
+        longest=len(email) + limit,
+    )
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def similar_emails(a: str, b: str, *, limit: int = 2) -> bool:
+    """Two different addresses within `limit` edits whose local parts are look-alike names: not numbers, and not
+    the same name told apart by its digits only (customer7 and customer8, li.lei01 and li.lei02 are two accounts)."""
+    if a == b or email_lookalike_anchors(a, limit=limit) is None or email_lookalike_anchors(b, limit=limit) is None:
+        return False
+    if _DIGITS.sub("#", a) == _DIGITS.sub("#", b):
+        return False
+    return edit_distance(a, b, limit=limit) <= limit
 
 
 def phone_digits(value: str) -> str:
