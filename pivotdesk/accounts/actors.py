@@ -43,6 +43,11 @@ class Actor:
     def for_contact(cls, contact_id: int, label: str = "") -> Actor:
         return cls(kind="contact", contact_id=contact_id, label=label)
 
+    def is_agent(self, agent_id: int | None) -> bool:
+        """Whether this actor is that agent themself (in the UI or through their own API token): what a service asks
+        before letting someone change what is theirs (a draft, their columns, their time off)."""
+        return self.agent is not None and agent_id is not None and self.agent.pk == agent_id
+
     @property
     def display(self) -> str:
         return self.label or self.kind

@@ -195,7 +195,7 @@ def _guard_admins(*, agent: AgentProfile, actor: Actor, fields: dict[str, Any]) 
     if actor.kind not in AGENT_KINDS:
         return
     demoted = ("role" in fields and fields["role"] != Role.ADMIN) or fields.get("is_active") is False
-    own = actor.agent is not None and actor.agent.pk == agent.pk
+    own = actor.is_agent(agent.pk)
     if own and (demoted or fields.get("is_active") is False):
         raise ValidationFailed(
             gettext("You cannot deactivate yourself or drop your own admin role."), code=AccountErrorCode.SELF_LOCKOUT
@@ -374,7 +374,7 @@ def api_token_create(
 
 def api_token_revoke(*, token: ApiToken, actor: Actor) -> ApiToken:
     """Revoke a token at once (one's own; an agent manager any in the workspace); later requests get 401."""
-    own = actor.kind in ("agent", "api") and actor.agent is not None and actor.agent.pk == token.agent_id
+    own = actor.kind in ("agent", "api") and actor.is_agent(token.agent_id)
     authorize(actor, Perm.TOKEN_CREATE if own else Perm.AGENT_MANAGE, workspace_id=token.workspace_id)
     if token.revoked_at is None:
         token.revoked_at = now()

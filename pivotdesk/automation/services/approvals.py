@@ -495,7 +495,7 @@ def delegation_set(
 ) -> Delegation:
     """ "While I am away, `delegate` approves for me": an agent for themselves, a supervisor for anyone. It replaces
     the agent's delegations that overlap the period, and applies from the next stage (re)start."""
-    own = actor.agent is not None and actor.agent.pk == agent.pk
+    own = actor.is_agent(agent.pk)
     authorize(actor, Perm.SELF_MANAGE if own else Perm.AUTOMATION_MANAGE, workspace_id=agent.workspace_id)
     if delegate.workspace_id != agent.workspace_id or not delegate.is_active or delegate.pk == agent.pk:
         raise ValidationFailed(

@@ -127,7 +127,7 @@ def override_create(
     *, actor: Actor, schedule: OnCallSchedule, agent: AgentProfile, start: dt.datetime, end: dt.datetime, note: str = ""
 ) -> OnCallOverride:
     """Someone covers part of a schedule: oneself (SELF_MANAGE), or anyone for a supervisor."""
-    own = actor.agent is not None and actor.agent.pk == agent.pk
+    own = actor.is_agent(agent.pk)
     authorize(actor, Perm.SELF_MANAGE if own else Perm.ROUTING_MANAGE, workspace_id=schedule.workspace_id)
     if agent.workspace_id != schedule.workspace_id:
         raise ValidationFailed(

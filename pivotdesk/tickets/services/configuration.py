@@ -197,7 +197,7 @@ def _authorize_view(actor: Actor, workspace_id: int, owner_id: int | None) -> No
         authorize(actor, Perm.SAVED_VIEW_SHARE, workspace_id=workspace_id)
         return
     authorize(actor, Perm.SELF_MANAGE, workspace_id=workspace_id)
-    if actor.kind != "system" and (actor.agent is None or actor.agent.pk != owner_id):
+    if actor.kind != "system" and not actor.is_agent(owner_id):
         raise PermissionDenied(gettext("A personal view belongs to its owner."), code=TicketErrorCode.PERMISSION_DENIED)
 
 

@@ -14,11 +14,11 @@ from pivotdesk.tickets.models import MessageKind, ReplyDraft, Ticket
 MAX_DRAFT = 200_000  # characters: a draft longer than this is refused, not cut
 
 
-def _gate(actor: Actor, ticket: Ticket, agent: AgentProfile, perm: Perm) -> None:
-    """A draft is its author's own: an agent keeps and drops their own (the system may prepare one for an agent),
-    with the permission the message would need."""
+def authorize_own_draft(actor: Actor, ticket: Ticket, agent: AgentProfile, perm: Perm) -> None:
+    """A draft (its text, the files uploaded for it) is its author's own: an agent keeps and drops their own (the
+    system may prepare one for an agent), with the permission the message would need."""
     authorize(actor, perm, workspace_id=ticket.workspace_id)
-    if agent.workspace_id != ticket.workspace_id or (actor.agent is not None and actor.agent.pk != agent.pk):
+    if agent.workspace_id != ticket.workspace_id or (actor.agent is not None and not actor.is_agent(agent.pk)):
         raise PermissionDenied(gettext("A draft belongs to the agent who writes it."))
 
 
@@ -31,7 +31,9 @@ def draft_save(
         raise ValidationFailed(
             gettext("Unknown message kind '%(kind)s'.") % {"kind": kind}, details={"kind": MessageKind.values}
         )
-    _gate(actor, ticket, agent, Perm.TICKET_REPLY_PUBLIC if kind == MessageKind.PUBLIC else Perm.TICKET_NOTE)
+    authorize_own_draft(
+        actor, ticket, agent, Perm.TICKET_REPLY_PUBLIC if kind == MessageKind.PUBLIC else Perm.TICKET_NOTE
+    )
     body = without_nul(body or "")
     if len(body) > MAX_DRAFT:
         raise ValidationFailed(gettext("A draft is at most 200,000 characters."))
@@ -46,5 +48,5 @@ def draft_save(
 
 def draft_discard(*, actor: Actor, ticket: Ticket, agent: AgentProfile) -> None:
     """Forget the agent's draft of the ticket (it was sent, or thrown away). Nothing to forget is no error."""
-    _gate(actor, ticket, agent, Perm.TICKET_VIEW)
+    authorize_own_draft(actor, ticket, agent, Perm.TICKET_VIEW)
     ReplyDraft.objects.filter(ticket=ticket, agent=agent).delete()

@@ -21,7 +21,7 @@ from pivotdesk.accounts.models import AgentProfile
 from pivotdesk.accounts.permissions import Perm, authorize, authorize_system
 from pivotdesk.common.choices import Channel
 from pivotdesk.common.domain.filetypes import sniff_raster_image
-from pivotdesk.common.errors import Conflict, PermissionDenied, ValidationFailed
+from pivotdesk.common.errors import Conflict, ValidationFailed
 from pivotdesk.common.html import html_to_text, sanitize_html, text_to_html
 from pivotdesk.common.text import without_nul
 from pivotdesk.common.time import now
@@ -30,6 +30,7 @@ from pivotdesk.tickets import events
 from pivotdesk.tickets.attachment_files import StoredFile, attachment_file_check, attachment_rows, clean_filename
 from pivotdesk.tickets.errors import TicketErrorCode
 from pivotdesk.tickets.models import Attachment, AuthorType, DeliveryStatus, Message, MessageKind, Status, Ticket
+from pivotdesk.tickets.services.drafts import authorize_own_draft
 from pivotdesk.tickets.services.timeline import record
 
 MAX_BODY = 1_000_000
@@ -300,13 +301,9 @@ def reply_upload(
     the text. The reply that uses it claims it (`message_create(uploads=…)`). Needs what the reply would need."""
     if kind not in MessageKind.values:
         raise ValidationFailed(gettext("Unknown message kind '%(kind)s'.") % {"kind": kind})
-    authorize(
-        actor,
-        Perm.TICKET_REPLY_PUBLIC if kind == MessageKind.PUBLIC else Perm.TICKET_NOTE,
-        workspace_id=ticket.workspace_id,
+    authorize_own_draft(
+        actor, ticket, agent, Perm.TICKET_REPLY_PUBLIC if kind == MessageKind.PUBLIC else Perm.TICKET_NOTE
     )
-    if agent.workspace_id != ticket.workspace_id or (actor.agent is not None and actor.agent.pk != agent.pk):
-        raise PermissionDenied(gettext("A draft belongs to the agent who writes it."))
     if not filename and not content:
         raise ValidationFailed(gettext("Choose a file to attach."))
     filename = clean_filename(filename)

@@ -30,7 +30,7 @@ DEFAULT_COLUMNS = QUEUE_COLUMNS
 def queue_columns_save(*, actor: Actor, agent: AgentProfile, columns: list[str]) -> QueueLayout:
     """Keep the columns the agent chose (known names, in the queue's order, the subject always among them)."""
     authorize(actor, Perm.TICKET_VIEW, workspace_id=agent.workspace_id)
-    if actor.agent is not None and actor.agent.pk != agent.pk:
+    if actor.agent is not None and not actor.is_agent(agent.pk):
         raise PermissionDenied(gettext("An agent chooses their own queue columns."))
     unknown = sorted(set(columns) - set(QUEUE_COLUMNS))
     if unknown:

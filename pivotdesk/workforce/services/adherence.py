@@ -113,7 +113,7 @@ def adherence_board(*, actor: Actor, workspace: Workspace, at: dt.datetime | Non
 
 def adherence_day(*, actor: Actor, agent: AgentProfile, day: dt.date) -> Adherence:
     """One agent's adherence over a whole local day (their own, or anyone's for a supervisor)."""
-    own = actor.agent is not None and actor.agent.pk == agent.pk
+    own = actor.is_agent(agent.pk)
     authorize(actor, Perm.SELF_MANAGE if own else Perm.WORKFORCE_MANAGE, workspace_id=agent.workspace_id)
     tz = zone_of(agent.workspace)
     start, end = day_bounds(day, tz)

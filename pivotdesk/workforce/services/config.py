@@ -358,7 +358,7 @@ def profile_for(agent: AgentProfile) -> WorkforceProfile:
 def calendar_token_regenerate(*, actor: Actor, agent: AgentProfile) -> WorkforceProfile:
     """A fresh secret for the agent's iCalendar feed link: the previous link stops working (one's own, or anyone's
     for a supervisor)."""
-    own = actor.agent is not None and actor.agent.pk == agent.pk
+    own = actor.is_agent(agent.pk)
     authorize(actor, Perm.SELF_MANAGE if own else Perm.WORKFORCE_MANAGE, workspace_id=agent.workspace_id)
     profile = profile_for(agent)
     profile.calendar_token = secrets.token_urlsafe(24)
@@ -378,7 +378,7 @@ def profile_update(
 ) -> WorkforceProfile:
     """A supervisor sets an agent's contract, allowed shifts and whether they are rostered; an agent (or a
     supervisor) sets their unavailability and preferences."""
-    own = actor.agent is not None and actor.agent.pk == agent.pk
+    own = actor.is_agent(agent.pk)
     planning = contract is not ... or rosterable is not None or templates is not None
     authorize(
         actor, Perm.WORKFORCE_MANAGE if planning or not own else Perm.SELF_MANAGE, workspace_id=agent.workspace_id

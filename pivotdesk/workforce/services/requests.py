@@ -49,7 +49,7 @@ def _acting_for(actor: Actor, agent: AgentProfile | None) -> AgentProfile:
     agent = agent or actor.agent
     if agent is None:
         raise PermissionDenied(gettext("Only an agent can make a request about their own schedule."))
-    own = actor.agent is not None and actor.agent.pk == agent.pk
+    own = actor.is_agent(agent.pk)
     authorize(actor, Perm.SELF_MANAGE if own else Perm.WORKFORCE_MANAGE, workspace_id=agent.workspace_id)
     return agent
 

@@ -31,7 +31,7 @@ def _who(actor: Actor, agent: AgentProfile | None, ticket: Ticket) -> AgentProfi
         raise ValidationFailed(gettext("Say which agent spent this time."))
     if target.workspace_id != ticket.workspace_id:
         raise ValidationFailed(gettext("The agent belongs to another workspace."))
-    if actor.agent is not None and target.pk != actor.agent.pk:
+    if actor.agent is not None and not actor.is_agent(target.pk):
         authorize(actor, Perm.WORKFORCE_MANAGE, workspace_id=ticket.workspace_id)
     return target
 
@@ -147,6 +147,6 @@ def _merge(
 
 def time_entry_delete(*, entry: TimeEntry, actor: Actor) -> None:
     """Delete a time entry: one's own (anyone who may work on tickets), or anyone's with workforce.manage."""
-    own = actor.agent is not None and entry.agent_id == actor.agent.pk
+    own = actor.is_agent(entry.agent_id)
     authorize(actor, Perm.TICKET_NOTE if own else Perm.WORKFORCE_MANAGE, workspace_id=entry.workspace_id)
     entry.delete()
