@@ -123,6 +123,7 @@ from pivotdesk.customers.api import router as customers_router  # noqa: E402
 from pivotdesk.notifications.api import router as notifications_router  # noqa: E402
 from pivotdesk.routing.api import router as routing_router  # noqa: E402
 from pivotdesk.sla.api import router as sla_router  # noqa: E402
+from pivotdesk.surveys.api import router as satisfaction_router  # noqa: E402
 from pivotdesk.tickets.api import router as tickets_router  # noqa: E402
 from pivotdesk.tickets.api_configuration import router as ticket_configuration_router  # noqa: E402
 from pivotdesk.webhooks.api import router as webhooks_router  # noqa: E402
@@ -137,5 +138,6 @@ api.add_router("/v1/webhooks/", webhooks_router)
 api.add_router("/v1/routing/", routing_router)
 api.add_router("/v1/notifications/", notifications_router)
 api.add_router("/v1/workforce/", workforce_router)
+api.add_router("/v1/satisfaction/", satisfaction_router)
 api.add_router("/v1/", "pivotdesk.automation.api.router")
 api.add_router("/v1/", "pivotdesk.knowledge.api.router")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.urls import reverse
 
@@ -252,6 +252,24 @@ def score_distribution(workspace: Workspace, flt: ReportFilter, kind: str) -> li
     counts = dict(answered.values("score").annotate(n=Count("pk")).values_list("score", "n"))
     low, high = (scores.CSAT_MIN, scores.CSAT_MAX) if kind == SurveyKind.CSAT else (scores.NPS_MIN, scores.NPS_MAX)
     return [(score, counts.get(score, 0)) for score in range(low, high + 1)]
+
+
+def answered(
+    workspace: Workspace,
+    flt: ReportFilter,
+    kind: str,
+    *,
+    score: int | None = None,
+    not_solved: bool | None = None,
+) -> QuerySet[Survey]:
+    """The answers among the surveys a report covers (the API's ratings), the latest answer first, each with its
+    ticket's number (`ticket_number`, None for NPS) in the same query."""
+    qs = _surveys(workspace, kind, flt).filter(status=SurveyStatus.ANSWERED)
+    if score is not None:
+        qs = qs.filter(score=score)
+    if not_solved is not None:
+        qs = qs.filter(not_solved=not_solved)
+    return qs.annotate(ticket_number=F("ticket__number")).order_by("-answered_at", "-pk")
 
 
 def answers_with_comments(
