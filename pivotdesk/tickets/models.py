@@ -192,7 +192,8 @@ class Ticket(WorkspaceScoped):
             # With the channel, routing counts every agent's open tickets per channel type from the index alone.
             models.Index(fields=["workspace", "assignee", "status", "channel"], name="ticket_ws_assignee_load"),
             models.Index(fields=["workspace", "team", "status"], name="ticket_ws_team"),
-            models.Index(fields=["workspace", "requester"], name="ticket_ws_requester"),
+            # The customer's other tickets, newest first (the ticket page, the portal): filter and order from the index.
+            models.Index(fields=["workspace", "requester", "-created_at"], name="ticket_ws_requester_created"),
             models.Index(fields=["workspace", "sla_due_at"], name="ticket_ws_sla_due"),
             # Routing's fairness window: recent assignments per agent.
             models.Index(fields=["workspace", "assigned_at"], name="ticket_ws_assigned_at"),
