@@ -78,7 +78,6 @@ def _read(workspace: Workspace, agent: AgentProfile, cursor: live.Cursor) -> lis
         return _frames(workspace, agent, cursor)
     except DatabaseError as exc:
         log.info("live: read refused, retrying: %s", exc)
-        close_old_connections()  # a connection that broke is closed, so the next read opens a new one
         return None
 
 
