@@ -16,7 +16,7 @@ from pivotdesk.accounts.api_auth import ApiContext, context, require_admin_scope
 from pivotdesk.accounts.permissions import Perm, require
 from pivotdesk.accounts.schemas import ErrorOut, Id
 from pivotdesk.common.errors import NotFound
-from pivotdesk.common.pagination import paginate
+from pivotdesk.common.pagination import Page, paginate
 from pivotdesk.common.time import now
 from pivotdesk.customers import selectors as customer_selectors
 from pivotdesk.tickets import selectors as ticket_selectors
@@ -59,14 +59,8 @@ EVENT_BODY = {
 }
 
 
-def _page(page: Any, items: list[Any]) -> dict[str, Any]:
-    return {
-        "items": items,
-        "count": page.count,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+def _page(page: Page[Any], items: list[Any]) -> dict[str, object]:
+    return page.body(items)
 
 
 # --- business events ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Model, QuerySet
@@ -22,6 +23,17 @@ class Page[T]:
     def next_offset(self) -> int | None:
         nxt = self.offset + self.limit
         return nxt if nxt < self.count else None
+
+    def body(self, items: Iterable[object] | None = None) -> dict[str, object]:
+        """The API's page: the rows (or `items`, the rows as the endpoint shows them), the total, the window and
+        where the next page starts."""
+        return {
+            "items": self.items if items is None else list(items),
+            "count": self.count,
+            "limit": self.limit,
+            "offset": self.offset,
+            "next_offset": self.next_offset,
+        }
 
 
 def paginate[T: Model](qs: QuerySet[T], *, limit: int = 50, offset: int = 0) -> Page[T]:

@@ -117,13 +117,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactListQuery]) -> dic
         include_merged=filters.include_merged,
     )
     page = paginate(qs, limit=filters.limit, offset=filters.offset)
-    return {
-        "items": [contact_out(c) for c in page.items],
-        "count": page.count,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+    return page.body(contact_out(c) for c in page.items)
 
 
 @router.post("/contacts", response={201: ContactOut, **ERRORS}, operation_id="create_contact")
@@ -201,13 +195,7 @@ def list_organizations(request: HttpRequest, filters: Query[OrganizationListQuer
     page = paginate(
         selectors.organization_list(workspace=ctx.workspace, q=filters.q), limit=filters.limit, offset=filters.offset
     )
-    return {
-        "items": page.items,
-        "count": page.count,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+    return page.body()
 
 
 @router.post("/organizations", response={201: OrganizationOut, **ERRORS}, operation_id="create_organization")

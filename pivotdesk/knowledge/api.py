@@ -142,8 +142,7 @@ def list_articles(request: HttpRequest, params: Query[ArticleListQuery]) -> dict
         }
         for a in page.items
     ]
-    return {"items": items, "count": page.count, "limit": page.limit, "offset": page.offset,
-            "next_offset": page.next_offset}  # fmt: skip
+    return page.body(items)
 
 
 def _save(ctx: ApiContext, data: ArticleIn, article: Article | None) -> Article:

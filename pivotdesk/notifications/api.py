@@ -87,14 +87,7 @@ def list_notifications(request: HttpRequest, filters: Query[NotificationFilters]
         limit=filters.limit,
         offset=filters.offset,
     )
-    return {
-        "items": page.items,
-        "count": page.count,
-        "unread": selectors.unread_count(agent=ctx.agent),
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+    return {**page.body(), "unread": selectors.unread_count(agent=ctx.agent)}
 
 
 @router.post("/read-all", response=ReadAllOut, summary="Mark all my notifications read")

@@ -136,13 +136,7 @@ def list_ratings(request: HttpRequest, filters: Query[SatisfactionRatingFilters]
         limit=filters.limit,
         offset=filters.offset,
     )
-    return {
-        "items": page.items,
-        "count": page.count,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+    return page.body()
 
 
 @router.get(

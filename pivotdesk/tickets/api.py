@@ -27,7 +27,7 @@ from pivotdesk.accounts.schemas import MAX_ID, ErrorOut, Id
 from pivotdesk.common.delivery_errors import describe as describe_delivery_error
 from pivotdesk.common.errors import Conflict, DomainError, NotFound, ValidationFailed
 from pivotdesk.common.json_guard import loads_guarded
-from pivotdesk.common.pagination import paginate
+from pivotdesk.common.pagination import Page, paginate
 from pivotdesk.common.user_files import user_file_response, user_file_url
 from pivotdesk.customers import selectors as customer_selectors
 from pivotdesk.customers import services as customer_services
@@ -164,14 +164,8 @@ def link_out(link: TicketLink, ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def _page(page: Any, out: Any) -> dict[str, Any]:
-    return {
-        "items": [out(i) for i in page.items],
-        "count": page.count,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+def _page(page: Page[Any], out: Any) -> dict[str, object]:
+    return page.body(out(i) for i in page.items)
 
 
 # ---- lookups --------------------------------------------------------------------------------------------------------

@@ -123,13 +123,7 @@ def list_deliveries(request: HttpRequest, endpoint_id: int, filters: Query[Deliv
     page = paginate(
         selectors.delivery_list(endpoint=endpoint, status=filters.status), limit=filters.limit, offset=filters.offset
     )
-    return {
-        "items": page.items,
-        "count": page.count,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+    return page.body()
 
 
 @router.get(
