@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect
 
 from pivotdesk.accounts.models import Role
 from pivotdesk.tickets.models import CustomField
-from pivotdesk.web.tests.browser import PASSWORD
+from pivotdesk.web.tests.browser import signed_in
 from pivotdesk.web.tests.helpers import new_agent, new_user
 
 expect.set_options(timeout=60_000)
@@ -22,25 +22,11 @@ expect.set_options(timeout=60_000)
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _signed_in(chromium: Browser, base: str, username: str) -> tuple[Any, Any, list[str]]:
-    """`browser.signed_in`, with patient timeouts: the first page of a live server on a busy machine may take a while."""
-    context = chromium.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(60_000)
-    context.set_default_navigation_timeout(120_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/queue/**")
-    return context, page, errors
-
-
 def test_an_admin_edits_a_select_fields_options_as_rows(chromium: Browser, live_server: Any, workspace: Any) -> None:
     new_agent(workspace=workspace, role=Role.ADMIN, user=new_user(username="zhou.admin", display_name="周管理"))
-    context, page, errors = _signed_in(chromium, live_server.url, "zhou.admin")
+    context, page, errors = signed_in(
+        chromium, live_server.url, "zhou.admin", timeout_ms=60_000, navigation_timeout_ms=120_000
+    )
     # the settings area is reachable from the user menu
     page.click(".usermenu [data-dropdown-toggle]")
     page.click("#settings-link")
