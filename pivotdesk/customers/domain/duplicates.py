@@ -47,6 +47,13 @@ class LookalikeAnchors:
     longest: int
 
 
+def _lookalike_name(email: str) -> bool:
+    """Whether a typo of the address means anything: a local part of letters long enough to tell a typo from
+    another name (not a QQ number or a phone: one digit off is another account), and a domain."""
+    local, domain = split_email(email)
+    return len(local) >= 4 and not local.isdigit() and bool(domain)
+
+
 def email_lookalike_anchors(email: str, *, limit: int = 2) -> LookalikeAnchors | None:
     """Anchors for finding addresses within `limit` edits of `email` with a plain text search instead of comparing
     every address of the workspace (a common domain such as qq.com or gmail.com has tens of thousands). With the edits
@@ -54,9 +61,9 @@ def email_lookalike_anchors(email: str, *, limit: int = 2) -> LookalikeAnchors |
     With them all in the first half, it ends with the second half and the domain. Either way its length is within
     `limit`. Not found this way: an edit in each half. None when look-alikes mean nothing: a local part of digits (a
     QQ number or a phone: one digit off is another account) or one too short to tell a typo from another name."""
-    local, domain = split_email(email)
-    if len(local) < 4 or local.isdigit() or not domain:
+    if not _lookalike_name(email):
         return None
+    local, domain = split_email(email)
     half = (len(local) + 1) // 2
     rest = local[half:]
     return LookalikeAnchors(
@@ -73,7 +80,7 @@ _DIGITS = re.compile(r"\d+")
 def similar_emails(a: str, b: str, *, limit: int = 2) -> bool:
     """Two different addresses within `limit` edits whose local parts are look-alike names: not numbers, and not
     the same name told apart by its digits only (customer7 and customer8, li.lei01 and li.lei02 are two accounts)."""
-    if a == b or email_lookalike_anchors(a, limit=limit) is None or email_lookalike_anchors(b, limit=limit) is None:
+    if a == b or not _lookalike_name(a) or not _lookalike_name(b):
         return False
     if _DIGITS.sub("#", a) == _DIGITS.sub("#", b):
         return False
