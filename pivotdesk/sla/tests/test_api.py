@@ -18,7 +18,7 @@ from pivotdesk.tickets.tests.factories import make_ticket
 @pytest.fixture
 def setup(clock, workspace, agent):
     CalendarFactory(workspace=workspace, is_default=True)
-    policy = PolicyFactory(workspace=workspace, name="Standard")
+    policy = PolicyFactory(workspace=workspace, name="Standard", position=1)  # after VIP (0) whatever the sequence
     add_targets(policy, "normal", first_reply=120, resolution=960)
     add_level(policy, 1, [{"type": "notify", "to": "assignee"}])
     ticket = make_ticket(workspace=workspace, assignee=agent)
